@@ -1,0 +1,60 @@
+# kubedrift developer entry points. `make test` and `make demo` set up everything they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+CONTROLPLANE_BUILD := tests/controlplane/build.sh
+
+.PHONY: help venv controlplane lint typecheck unit integration test demo bench cluster-up cluster-down crds clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@rm -f $(VENV)/.installed-*; touch $@
+
+venv: $(STAMP) ## create or reuse the virtualenv with the project and its test tools
+
+controlplane: ## build (or reuse from ~/.cache/kubedrift) etcd, kube-apiserver, KCM, scheduler, kubectl
+	@bash $(CONTROLPLANE_BUILD) >/dev/null
+
+lint: venv ## ruff and the import-linter layer contracts
+	$(VENV)/bin/ruff check operator tests bench
+	$(VENV)/bin/ruff format --check operator tests bench
+	$(VENV)/bin/lint-imports
+
+typecheck: venv ## mypy --strict on the kubedrift package
+	$(VENV)/bin/mypy
+
+unit: venv ## unit tests only (no cluster)
+	$(PY) -m pytest -m 'not integration' -q
+
+integration: venv controlplane ## integration tests against a real control plane
+	$(PY) -m pytest -m integration -q
+
+test: venv controlplane lint typecheck ## everything CI runs: lint, types, unit and integration tests
+	KUBEDRIFT_REQUIRE_CLUSTER=1 $(PY) -m pytest -q
+
+cluster-up: venv controlplane ## start a local control plane in the background (.dev-cluster/kubeconfig)
+	$(VENV)/bin/kubedrift dev-cluster up --dir .dev-cluster
+
+cluster-down: ## stop the local control plane started by cluster-up
+	@if test -x $(VENV)/bin/kubedrift; then $(VENV)/bin/kubedrift dev-cluster down --dir .dev-cluster; fi
+
+crds: venv ## regenerate crds/ from the Python API types
+	$(PY) -m kubedrift.api.crd --write crds/
+
+demo: venv controlplane ## the whole loop: train, deploy, drift, alert, retrain, roll out
+	$(VENV)/bin/kubedrift demo
+
+bench: venv controlplane ## benchmarks, printed as ratios against peers measured in the same run
+	$(PY) -m bench
+
+clean: ## remove the virtualenv and caches (not the control-plane binary cache)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .dev-cluster

@@ -1,0 +1,60 @@
+"""The ``kubedrift`` command line.
+
+Every subcommand lives in ``kubedrift.commands.<name>`` and exposes two functions:
+``configure(parser)`` adds its arguments, ``run(args) -> int`` does the work and returns the exit
+code. Command modules keep their top-level imports light (no numpy, kopf or kubernetes) so that
+``kubedrift --help`` and ``kubedrift check`` start quickly; heavy imports happen inside ``run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import Protocol, cast
+
+from kubedrift import __version__
+
+#: Subcommand name -> (module, one-line help).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "operator": ("kubedrift.commands.operator", "run the ModelMonitor operator"),
+    "sidecar": ("kubedrift.commands.sidecar", "run the sampling sidecar next to a model server"),
+    "baseline": ("kubedrift.commands.baseline", "build a baseline profile from training data"),
+    "check": ("kubedrift.commands.check", "compare a data file with a baseline, once"),
+    "backtest": ("kubedrift.commands.backtest", "replay a data stream through a monitor offline"),
+    "demo": ("kubedrift.commands.demo", "run the whole drift/retrain loop on a local cluster"),
+    "dev-cluster": ("kubedrift.commands.dev_cluster", "start or stop a local control plane"),
+}
+
+
+class Command(Protocol):
+    def configure(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kubedrift",
+        description="Detect drift in deployed ML models, retrain them and roll them out.",
+    )
+    parser.add_argument("--version", action="version", version=f"kubedrift {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = cast(Command, importlib.import_module(module_name))
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        module.configure(command_parser)
+        command_parser.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    code: int = args._run(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
