@@ -1,0 +1,70 @@
+"""KServe v1 (TF-Serving REST): ``instances`` rows or ``inputs`` columns -> ``predictions``.
+
+``instances`` is a list of rows: objects (named columns), lists (positional columns named by
+``ParseOptions.feature_names``) or scalars (one column). ``inputs`` is either such a list or an
+object of columns. The response's ``predictions`` holds one entry per row; score vectors are
+reduced by ``ParseOptions.prediction_reduce``. A response that is a bare list is read the same way
+(MLflow 1.x answers like that).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from kubedrift.payloads.errors import ParseError
+from kubedrift.payloads.model import Parsed, ParseOptions, ProtocolName, Value
+from kubedrift.payloads.tables import (
+    as_object,
+    columns_from_object,
+    columns_from_rows,
+    load_json,
+    predictions_from_list,
+    row_count,
+)
+
+
+def looks_like(request: Any) -> bool:
+    return isinstance(request, Mapping) and ("instances" in request or "inputs" in request)
+
+
+def columns(request: Mapping[str, Any], options: ParseOptions) -> dict[str, list[Value]]:
+    """The columns of an ``instances`` or ``inputs`` request body."""
+    if "instances" in request:
+        instances = request["instances"]
+        if not isinstance(instances, list):
+            raise ParseError("unsupported_type", "instances is not a list")
+        return columns_from_rows(instances, options, "instances")
+    if "inputs" not in request:
+        raise ParseError("missing_field", "instances")
+    inputs = request["inputs"]
+    if isinstance(inputs, Mapping):
+        return columns_from_object(inputs, "inputs")
+    if isinstance(inputs, list):
+        return columns_from_rows(inputs, options, "inputs")
+    raise ParseError("unsupported_type", "inputs")
+
+
+def predictions(response_body: bytes, rows: int, options: ParseOptions) -> list[Value] | None:
+    """``predictions`` (or a bare list) with one entry per row; ``None`` for a non-JSON response."""
+    try:
+        response = load_json(response_body)
+    except ParseError:
+        return None
+    if isinstance(response, Mapping):
+        if "predictions" not in response:
+            return None
+        return predictions_from_list(response["predictions"], rows, options, "predictions")
+    return predictions_from_list(response, rows, options, "response")
+
+
+def parse(
+    request_body: bytes,
+    response_body: bytes,
+    options: ParseOptions,
+    protocol: ProtocolName = "kserve-v1",
+) -> Parsed:
+    request = as_object(load_json(request_body), "request")
+    table = columns(request, options)
+    rows = row_count(table)
+    return Parsed(protocol, table, predictions(response_body, rows, options), rows)

@@ -1,0 +1,170 @@
+"""Shared helpers that turn JSON rows, columns and tensors into named columns of scalars.
+
+Every function raises :class:`~kubedrift.payloads.errors.ParseError` for input of the wrong shape
+and never anything else, so protocol modules can compose them without their own ``try`` blocks.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from kubedrift.payloads.errors import ParseError
+from kubedrift.payloads.model import ParseOptions, Value
+
+
+def load_json(body: bytes) -> Any:
+    """Decode a UTF-8 JSON body; anything else is ``invalid_json``."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as error:
+        raise ParseError("invalid_json") from error
+
+
+def as_object(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ParseError("unsupported_type", f"{where} is not an object")
+    return value
+
+
+def as_list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ParseError("unsupported_type", f"{where} is not a list")
+    return value
+
+
+def scalar(value: Any, where: str) -> Value:
+    """A cell value: numbers, strings, booleans and null pass, containers do not."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    raise ParseError("unsupported_type", f"{where} is not a scalar")
+
+
+def flatten(data: Any, where: str) -> list[Value]:
+    """Row-major flattening of nested lists (OIP ``data`` may be flat or nested)."""
+    if not isinstance(data, list):
+        return [scalar(data, where)]
+    if not any(isinstance(item, list) for item in data):
+        return [scalar(item, where) for item in data]
+    out: list[Value] = []
+    stack: list[Any] = [iter(data)]
+    while stack:
+        item = next(stack[-1], _END)
+        if item is _END:
+            stack.pop()
+        elif isinstance(item, list):
+            stack.append(iter(item))
+        else:
+            out.append(scalar(item, where))
+    return out
+
+
+_END = object()
+
+
+def positional_name(index: int, options: ParseOptions) -> str:
+    """The name of the ``index``-th positional column: configured, else its index as text."""
+    names = options.feature_names
+    return names[index] if index < len(names) else str(index)
+
+
+def columns_from_rows(
+    rows: Sequence[Any], options: ParseOptions, where: str
+) -> dict[str, list[Value]]:
+    """Rows as objects (``{"a": 1}``), lists (``[1, 2]``) or scalars (one column) -> columns.
+
+    Object rows may miss keys (``None`` fills the gap); list rows must all have the same length.
+    """
+    if not rows:
+        raise ParseError("empty", where)
+    first = rows[0]
+    columns: dict[str, list[Value]] = {}
+    if isinstance(first, Mapping):
+        for index, row in enumerate(rows):
+            row_object = as_object(row, f"{where}[{index}]")
+            for key in row_object:
+                columns.setdefault(str(key), [None] * index)
+            for key, column in columns.items():
+                column.append(scalar(row_object.get(key), f"{where}[{index}]"))
+        return columns
+    if isinstance(first, list):
+        width = len(first)
+        names = [positional_name(i, options) for i in range(width)]
+        for name in names:
+            columns[name] = []
+        for index, row in enumerate(rows):
+            cells = as_list(row, f"{where}[{index}]")
+            if len(cells) != width:
+                raise ParseError(
+                    "bad_shape", f"{where}[{index}] has {len(cells)} cells, not {width}"
+                )
+            for name, cell in zip(names, cells, strict=True):
+                columns[name].append(scalar(cell, f"{where}[{index}]"))
+        return columns
+    return {
+        positional_name(0, options): [scalar(row, f"{where}[{i}]") for i, row in enumerate(rows)]
+    }
+
+
+def columns_from_object(value: Mapping[str, Any], where: str) -> dict[str, list[Value]]:
+    """Columnar objects ``{"a": [1, 2], "b": [3, 4]}`` -> columns of equal length."""
+    columns: dict[str, list[Value]] = {}
+    for key, cells in value.items():
+        columns[str(key)] = flatten(cells, f"{where}.{key}")
+    lengths = {len(cells) for cells in columns.values()}
+    if len(lengths) > 1:
+        raise ParseError("row_mismatch", f"{where} columns differ in length")
+    if not columns or lengths == {0}:
+        raise ParseError("empty", where)
+    return columns
+
+
+def row_count(columns: Mapping[str, list[Value]]) -> int:
+    return len(next(iter(columns.values())))
+
+
+def reduce_prediction(value: Any, options: ParseOptions, names: Sequence[Any] = ()) -> Value:
+    """One row's prediction: a scalar as is; a vector of scores reduced by the configured rule."""
+    while isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if not isinstance(value, list):
+        if isinstance(value, Mapping):
+            raise ParseError("unsupported_type", "prediction is an object")
+        return scalar(value, "prediction")
+    cells = [scalar(cell, "prediction") for cell in value]
+    if not cells or options.prediction_reduce == "none":
+        return None
+    if options.prediction_reduce == "first":
+        return cells[0]
+    numbers = [
+        float(c) if isinstance(c, int | float) and not isinstance(c, bool) else None for c in cells
+    ]
+    if any(number is None for number in numbers):
+        raise ParseError("unsupported_type", "scores are not numbers")
+    best = max(range(len(numbers)), key=lambda i: numbers[i])  # type: ignore[arg-type,return-value]
+    if len(names) == len(cells):
+        return scalar(names[best], "names")
+    return best
+
+
+def predictions_from_list(
+    values: Any, rows: int, options: ParseOptions, where: str, names: Sequence[Any] = ()
+) -> list[Value]:
+    """A per-row prediction list that must have exactly ``rows`` entries."""
+    items = as_list(values, where)
+    if len(items) != rows:
+        raise ParseError("row_mismatch", f"{where} has {len(items)} predictions for {rows} rows")
+    return [reduce_prediction(item, options, names) for item in items]
+
+
+def text_id(value: Any) -> str | None:
+    """A request id from a body field: strings and integers, nothing else."""
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None

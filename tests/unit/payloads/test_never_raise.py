@@ -1,0 +1,57 @@
+"""Whatever the bytes, parsers raise ParseError with a known reason and nothing else."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kubedrift.payloads import (
+    PROTOCOLS,
+    REASONS,
+    JsonPaths,
+    ParseError,
+    ParseOptions,
+    parse_exchange,
+)
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(
+        ["inputs", "outputs", "name", "shape", "data", "datatype", "instances", "predictions",
+         "ndarray", "tensor", "values", "names", "meta", "puid", "id", "dataframe_split",
+         "dataframe_records", "columns", "parameters", "binary_data_size"]
+    ) | st.text(max_size=3), inner, max_size=4),
+    max_leaves=25,
+)  # fmt: skip
+OPTIONS = ParseOptions(
+    json_paths=JsonPaths(features="request.data", prediction="response.0", id="request.id")
+)
+
+
+def encoded(document: Any) -> bytes:
+    return json.dumps(document).encode()
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    protocol=st.sampled_from(PROTOCOLS),
+    request=JSON.map(encoded) | st.binary(max_size=40),
+    response=JSON.map(encoded) | st.binary(max_size=40),
+    header_length=st.none() | st.integers(-2, 60).map(str) | st.just("x"),
+)
+def test_any_payload_either_parses_consistently_or_raises_parse_error(
+    protocol: str, request: bytes, response: bytes, header_length: str | None
+) -> None:
+    try:
+        parsed = parse_exchange(
+            protocol, request, response, OPTIONS, request_header_length=header_length
+        )
+    except ParseError as error:
+        assert error.reason in REASONS
+        return
+    assert parsed.rows > 0
+    assert all(len(column) == parsed.rows for column in parsed.columns.values())
+    assert parsed.predictions is None or len(parsed.predictions) == parsed.rows
