@@ -1,0 +1,614 @@
+"""The ``ModelMonitor`` spec (``kubedrift.io/v1alpha1``) as typed, immutable Python values.
+
+This module is the single source of truth for the spec: the CRD schema in ``crds/`` is generated
+from these dataclasses (``make crds``), and :func:`parse_spec` validates a body against the same
+declarations. Attribute names are the CRD field names in snake_case
+(``spec.capture.sampleRate`` -> ``ModelMonitorSpec.capture.sample_rate``); durations are
+:class:`~kubedrift.api.fields.Duration` values (``.seconds``, ``.text``).
+
+Use :func:`parse_spec` wherever a body enters Python (kopf handlers, ``kubedrift check -f``):
+
+>>> spec = parse_spec({
+...     "target": {"deployment": "fraud-model", "port": 8080},
+...     "baseline": {"configMapRef": {"name": "fraud-baseline"}},
+... })
+>>> spec.capture.sample_rate, spec.window.max_age.seconds, spec.baseline.config_map_ref.key
+(1.0, 3600.0, 'baseline.json')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from kubedrift.api.fields import Duration, Rule, prop
+from kubedrift.api.parsing import SpecError, parse_object
+from kubedrift.api.template import job_template_schema, parse_job_template
+from kubedrift.stats.settings import Correction, DriftMethod, FeatureType, Metric
+
+__all__ = [
+    "PROPORTION_METRICS",
+    "AlertsSpec",
+    "BaselineSpec",
+    "CaptureSpec",
+    "ConfigMapKeyRef",
+    "DriftSpec",
+    "Duration",
+    "EvaluationSpec",
+    "FeatureSpec",
+    "JsonPaths",
+    "ModelMonitorSpec",
+    "PerformanceSpec",
+    "PredictionDriftSpec",
+    "RetrainingSpec",
+    "RolloutSpec",
+    "SecretKeyRef",
+    "SpecError",
+    "TargetSpec",
+    "WebhookSpec",
+    "WindowSpec",
+    "parse_spec",
+]
+
+CaptureMode = Literal["proxy", "mirror"]
+Protocol = Literal["auto", "open-inference-v2", "kserve-v1", "seldon-v1", "mlflow", "json"]
+Trigger = Literal["DriftDetected", "PerformanceDegraded"]
+RolloutStrategy = Literal["none", "restart"]
+
+#: Metrics whose values are proportions in [0, 1]; their threshold cannot exceed 1.
+PROPORTION_METRICS: tuple[Metric, ...] = (
+    "accuracy",
+    "error-rate",
+    "precision",
+    "recall",
+    "f1",
+    "f1-macro",
+)
+#: Drift methods that are p-value tests; their threshold is a significance level below 1.
+PVALUE_METHODS: tuple[DriftMethod, ...] = ("ks", "chi2")
+
+DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+SERVICE_NAME = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+CONFIG_KEY = r"^[-._a-zA-Z0-9]+$"
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+#: A dotted path into a JSON body; all-digit segments index lists (``outputs.0.data``).
+JSON_PATH = r"^[^.\s]+(\.[^.\s]+)*$"
+
+_PORT = {"minimum": 1, "maximum": 65535}
+_SUBDOMAIN = {"pattern": DNS_SUBDOMAIN, "max_length": 253}
+_PVALUE_CEL = "['ks', 'chi2']"
+_PVALUE_MESSAGE = "is a significance level for ks and chi2, so it must be below 1"
+
+
+def _pvalue_threshold_rule(method_optional: bool) -> Rule:
+    """``threshold`` < 1 when ``method`` is a p-value test (ks, chi2)."""
+    guard = "!has(self.method) || " if method_optional else ""
+    return Rule(
+        cel=f"!has(self.threshold) || {guard}!(self.method in {_PVALUE_CEL}) "
+        "|| self.threshold < 1.0",
+        message=_PVALUE_MESSAGE,
+        check=lambda o: o.threshold is None or o.method not in PVALUE_METHODS or o.threshold < 1,
+        field_path=".threshold",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetSpec:
+    """``spec.target``: the Deployment that serves the model, and how to reach the model."""
+
+    deployment: str = prop("deployment", "Name of the Deployment serving the model.", **_SUBDOMAIN)
+    container: str | None = prop(
+        "container",
+        "Container that runs the model server; default: the first container.",
+        default=None,
+        pattern=DNS_LABEL,
+        max_length=63,
+    )
+    port: int = prop("port", "Port the model server listens on inside its container.", **_PORT)
+    service: str | None = prop(
+        "service",
+        "Service to re-point at the sidecar in proxy mode; default: leave Services untouched.",
+        default=None,
+        pattern=SERVICE_NAME,
+        max_length=63,
+    )
+    service_port: int | None = prop(
+        "servicePort",
+        "Port of that Service to re-point; default: every port whose targetPort is target.port.",
+        default=None,
+        **_PORT,
+    )
+
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            cel="!has(self.servicePort) || has(self.service)",
+            message="servicePort needs target.service",
+            check=lambda o: o.service_port is None or o.service is not None,
+            field_path=".servicePort",
+        ),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class JsonPaths:
+    """``spec.capture.json``: where the plain-JSON protocol finds rows, predictions and ids.
+
+    Dotted paths into the request (``features``, ``id``) and response (``prediction``) bodies;
+    all-digit segments index lists. ``features`` points at a list of rows (objects keyed by feature
+    name, or lists in baseline column order) or at one row.
+    """
+
+    features: str | None = prop(
+        "features",
+        "Path to the feature rows in the request body.",
+        default=None,
+        pattern=JSON_PATH,
+        max_length=256,
+    )
+    prediction: str | None = prop(
+        "prediction",
+        "Path to the predictions in the response body.",
+        default=None,
+        pattern=JSON_PATH,
+        max_length=256,
+    )
+    id: str | None = prop(
+        "id",
+        "Path to a request id in the request body, used to join labels.",
+        default=None,
+        pattern=JSON_PATH,
+        max_length=256,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaptureSpec:
+    """``spec.capture``: how the sidecar sees traffic and how much of it it samples."""
+
+    mode: CaptureMode = prop(
+        "mode",
+        "proxy: the sidecar forwards requests to the model and samples them; mirror: it only "
+        "receives copies (KServe logger CloudEvents or {request, response} posts).",
+        default="proxy",
+    )
+    protocol: Protocol = prop(
+        "protocol", "Payload protocol; auto detects it per request.", default="auto"
+    )
+    sample_rate: float = prop(
+        "sampleRate",
+        "Fraction of requests sampled, in (0, 1].",
+        default=1.0,
+        minimum=0,
+        exclusive_minimum=True,
+        maximum=1,
+    )
+    max_samples_per_second: int = prop(
+        "maxSamplesPerSecond",
+        "Cap on sampled requests per second per replica.",
+        default=200,
+        minimum=1,
+        maximum=100000,
+    )
+    queue_size: int = prop(
+        "queueSize",
+        "Bounded queue of sampled payloads awaiting parsing; full means drop and count.",
+        default=10000,
+        minimum=1,
+        maximum=1000000,
+    )
+    listen_port: int = prop(
+        "listenPort",
+        "Port the sidecar listens on for traffic (proxy) or copies (mirror).",
+        default=8480,
+        **_PORT,
+    )
+    admin_port: int = prop(
+        "adminPort",
+        "Port of the sidecar's admin API (/v1/window, /v1/feedback, /metrics).",
+        default=8481,
+        **_PORT,
+    )
+    json: JsonPaths | None = prop(
+        "json",
+        "Field paths for protocol json (features and prediction required there).",
+        default=None,
+    )
+
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            cel="self.adminPort != self.listenPort",
+            message="adminPort must differ from listenPort",
+            check=lambda o: o.admin_port != o.listen_port,
+            field_path=".adminPort",
+        ),
+        Rule(
+            cel="self.protocol != 'json' || "
+            "(has(self.json) && has(self.json.features) && has(self.json.prediction))",
+            message="json.features and json.prediction are required when protocol is json",
+            check=lambda o: (
+                o.protocol != "json"
+                or (
+                    o.json is not None
+                    and o.json.features is not None
+                    and o.json.prediction is not None
+                )
+            ),
+            field_path=".json",
+            reason="FieldValueRequired",
+        ),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfigMapKeyRef:
+    """A key in a ConfigMap of the monitor's namespace."""
+
+    name: str = prop("name", "ConfigMap name.", **_SUBDOMAIN)
+    key: str = prop(
+        "key",
+        "Key holding the baseline JSON.",
+        default="baseline.json",
+        pattern=CONFIG_KEY,
+        max_length=253,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class BaselineSpec:
+    """``spec.baseline``: the profile of the training data (``kubedrift baseline build``)."""
+
+    config_map_ref: ConfigMapKeyRef = prop(
+        "configMapRef", "ConfigMap key that holds the baseline profile."
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class WindowSpec:
+    """``spec.window``: how much recent traffic one evaluation compares with the baseline."""
+
+    samples: int = prop(
+        "samples",
+        "Window size in samples; a full window rotates.",
+        default=2000,
+        minimum=10,
+        maximum=1000000,
+    )
+    max_age: Duration = prop(
+        "maxAge",
+        "Oldest sample a window keeps; an older window rotates.",
+        default=Duration("1h"),
+        min_duration="1s",
+    )
+    min_samples: int = prop(
+        "minSamples",
+        "Fewest samples an evaluation judges; fewer means NoData.",
+        default=100,
+        minimum=1,
+    )
+
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            cel="self.minSamples <= self.samples",
+            message="minSamples must not exceed samples",
+            check=lambda o: o.min_samples <= o.samples,
+            field_path=".minSamples",
+        ),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class PredictionDriftSpec:
+    """``spec.drift.prediction``: drift of the model's output distribution."""
+
+    enabled: bool = prop("enabled", "Test the predictions for drift too.", default=True)
+    method: DriftMethod | None = prop(
+        "method", "Test for the predictions; default: drift.method.", default=None
+    )
+    threshold: float | None = prop(
+        "threshold",
+        "Threshold for the predictions; default: drift.threshold.",
+        default=None,
+        minimum=0,
+        exclusive_minimum=True,
+    )
+
+    RULES: ClassVar[tuple[Rule, ...]] = (_pvalue_threshold_rule(method_optional=True),)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DriftSpec:
+    """``spec.drift``: per-feature tests and when the whole dataset counts as drifted."""
+
+    method: DriftMethod = prop(
+        "method", "Test per feature; auto picks by feature type and sample size.", default="auto"
+    )
+    threshold: float | None = prop(
+        "threshold",
+        "Significance level (ks, chi2) or distance (psi, jensenshannon, wasserstein, "
+        "hellinger) at which a feature drifts; default: the method's own.",
+        default=None,
+        minimum=0,
+        exclusive_minimum=True,
+    )
+    correction: Correction = prop(
+        "correction", "Multiple-testing correction across features.", default="bonferroni"
+    )
+    drift_share: float = prop(
+        "driftShare",
+        "Share of drifted features at which the dataset drifts, in (0, 1].",
+        default=0.5,
+        minimum=0,
+        exclusive_minimum=True,
+        maximum=1,
+    )
+    warning_share: float | None = prop(
+        "warningShare",
+        "Share of drifted features for a warning; below driftShare.",
+        default=None,
+        minimum=0,
+        exclusive_minimum=True,
+        maximum=1,
+    )
+    min_effect: float | None = prop(
+        "minEffect",
+        "Effect-size floor: a p-value test calls drift only when the distance reaches it.",
+        default=None,
+        minimum=0,
+    )
+    prediction: PredictionDriftSpec = prop(
+        "prediction", "Drift of the predictions.", default_factory=PredictionDriftSpec
+    )
+
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        _pvalue_threshold_rule(method_optional=False),
+        Rule(
+            cel="!has(self.warningShare) || self.warningShare < self.driftShare",
+            message="warningShare must be below driftShare",
+            check=lambda o: o.warning_share is None or o.warning_share < o.drift_share,
+            field_path=".warningShare",
+        ),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeatureSpec:
+    """``spec.features[]``: settings for one feature, overriding the monitor's defaults."""
+
+    name: str = prop(
+        "name", "Feature (column) name as in the baseline.", min_length=1, max_length=253
+    )
+    type: FeatureType | None = prop(
+        "type", "Force the feature type; default: as in the baseline.", default=None
+    )
+    method: DriftMethod | None = prop(
+        "method", "Test for this feature; default: drift.method.", default=None
+    )
+    threshold: float | None = prop(
+        "threshold",
+        "Threshold for this feature; default: drift.threshold.",
+        default=None,
+        minimum=0,
+        exclusive_minimum=True,
+    )
+    ignore: bool = prop("ignore", "Leave this feature out of drift testing.", default=False)
+
+    RULES: ClassVar[tuple[Rule, ...]] = (_pvalue_threshold_rule(method_optional=True),)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PerformanceSpec:
+    """``spec.performance``: the metric computed from labels and when it counts as degraded."""
+
+    metric: Metric = prop("metric", "Metric computed from labeled predictions.")
+    threshold: float = prop(
+        "threshold",
+        "Degraded when the metric's confidence bound crosses this value (below it for "
+        "accuracy, precision, recall, f1, f1-macro; above it for error-rate, mae, rmse, mape).",
+        minimum=0,
+    )
+    min_labeled_samples: int = prop(
+        "minLabeledSamples",
+        "Fewest labels needed before judging performance.",
+        default=200,
+        minimum=1,
+    )
+    confidence: float = prop(
+        "confidence", "Confidence level of the bound.", default=0.95, minimum=0.5, maximum=0.999
+    )
+    label_ttl: Duration = prop(
+        "labelTTL",
+        "How long a prediction waits for its label.",
+        default=Duration("24h"),
+        min_duration="1s",
+    )
+    positive_label: str | None = prop(
+        "positiveLabel",
+        "Positive class for binary precision, recall and f1.",
+        default=None,
+        max_length=253,
+    )
+
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            cel="!(self.metric in ['accuracy', 'error-rate', 'precision', 'recall', 'f1', "
+            "'f1-macro']) || self.threshold <= 1.0",
+            message="must be at most 1 for proportion metrics "
+            "(accuracy, error-rate, precision, recall, f1, f1-macro)",
+            check=lambda o: o.metric not in PROPORTION_METRICS or o.threshold <= 1,
+            field_path=".threshold",
+        ),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvaluationSpec:
+    """``spec.evaluation``: how often the operator evaluates the merged window."""
+
+    interval: Duration = prop(
+        "interval",
+        "Time between evaluations; at least 5s.",
+        default=Duration("30s"),
+        min_duration="5s",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class RolloutSpec:
+    """``spec.retraining.rollout``: how a successful retraining reaches the Deployment."""
+
+    strategy: RolloutStrategy = prop(
+        "strategy",
+        "restart: set versionEnv on the target container (a rolling restart); none: leave it.",
+        default="restart",
+    )
+    version_env: str = prop(
+        "versionEnv",
+        "Environment variable that carries the model version.",
+        default="MODEL_VERSION",
+        pattern=ENV_NAME,
+        max_length=253,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetrainingSpec:
+    """``spec.retraining``: when to run a retraining Job, which one, and how to roll it out."""
+
+    triggers: tuple[Trigger, ...] = prop(
+        "triggers",
+        "Conditions that start a retraining Job.",
+        default=(),
+        list_type="set",
+        max_items=2,
+    )
+    cooldown: Duration = prop(
+        "cooldown", "Least time between two retraining Jobs.", default=Duration("1h")
+    )
+    template: Mapping[str, Any] | None = prop(
+        "template",
+        "batch/v1 JobTemplateSpec of the retraining Job (required when triggers are set).",
+        default=None,
+        raw_schema=job_template_schema(),
+        raw_parse=parse_job_template,
+    )
+    rollout: RolloutSpec = prop(
+        "rollout", "How the new model version is rolled out.", default_factory=RolloutSpec
+    )
+    service_account_name: str | None = prop(
+        "serviceAccountName",
+        "ServiceAccount the retraining Job runs as.",
+        default=None,
+        **_SUBDOMAIN,
+    )
+
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            cel="!has(self.triggers) || size(self.triggers) == 0 || has(self.template)",
+            message="a Job template is required when triggers are set",
+            check=lambda o: not o.triggers or o.template is not None,
+            field_path=".template",
+            reason="FieldValueRequired",
+        ),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecretKeyRef:
+    """A key in a Secret of the monitor's namespace."""
+
+    name: str = prop("name", "Secret name.", **_SUBDOMAIN)
+    key: str = prop(
+        "key", "Key in the Secret.", default="token", pattern=CONFIG_KEY, max_length=253
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookSpec:
+    """``spec.alerts.webhook``: a JSON POST on every phase transition."""
+
+    url: str = prop("url", "http(s) URL to post to.", pattern=r"^https?://\S+$", max_length=2048)
+    timeout: Duration = prop(
+        "timeout",
+        "Request timeout.",
+        default=Duration("5s"),
+        min_duration="100ms",
+        max_duration="60s",
+    )
+    secret_ref: SecretKeyRef | None = prop(
+        "secretRef", "Secret key sent as a bearer token (Authorization header).", default=None
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertsSpec:
+    """``spec.alerts``: where transitions are announced."""
+
+    events: bool = prop("events", "Emit Kubernetes Events on transitions.", default=True)
+    webhook: WebhookSpec | None = prop("webhook", "Optional webhook.", default=None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelMonitorSpec:
+    """``spec`` of a ModelMonitor: watch one model Deployment for drift and degradation."""
+
+    target: TargetSpec = prop("target", "The model Deployment.")
+    capture: CaptureSpec = prop("capture", "How traffic is captured.", default_factory=CaptureSpec)
+    baseline: BaselineSpec = prop("baseline", "The training-data profile to compare with.")
+    window: WindowSpec = prop("window", "The window of recent traffic.", default_factory=WindowSpec)
+    drift: DriftSpec = prop("drift", "Drift testing.", default_factory=DriftSpec)
+    features: tuple[FeatureSpec, ...] = prop(
+        "features",
+        "Per-feature overrides, keyed by name.",
+        default=(),
+        list_type="map",
+        list_map_keys=("name",),
+        max_items=1000,
+    )
+    performance: PerformanceSpec | None = prop(
+        "performance", "Performance against labels; omit when no labels arrive.", default=None
+    )
+    evaluation: EvaluationSpec = prop(
+        "evaluation", "Evaluation schedule.", default_factory=EvaluationSpec
+    )
+    retraining: RetrainingSpec | None = prop(
+        "retraining", "Closing the loop: retrain and roll out.", default=None
+    )
+    alerts: AlertsSpec = prop("alerts", "Events and webhook.", default_factory=AlertsSpec)
+
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            cel="self.capture.listenPort != self.target.port",
+            message="capture.listenPort must differ from target.port (the model's own port)",
+            check=lambda o: o.capture.listen_port != o.target.port,
+            field_path=".capture.listenPort",
+        ),
+        Rule(
+            cel="self.capture.adminPort != self.target.port",
+            message="capture.adminPort must differ from target.port (the model's own port)",
+            check=lambda o: o.capture.admin_port != o.target.port,
+            field_path=".capture.adminPort",
+        ),
+        Rule(
+            cel="!has(self.retraining) || !has(self.retraining.triggers) || "
+            "!('PerformanceDegraded' in self.retraining.triggers) || has(self.performance)",
+            message="the PerformanceDegraded trigger needs spec.performance",
+            check=lambda o: (
+                o.retraining is None
+                or "PerformanceDegraded" not in o.retraining.triggers
+                or o.performance is not None
+            ),
+            field_path=".retraining.triggers",
+        ),
+    )
+
+
+def parse_spec(spec: Mapping[str, Any]) -> ModelMonitorSpec:
+    """Validate a ModelMonitor ``spec`` mapping and return it typed, with defaults filled in.
+
+    Raises :class:`SpecError` naming the first offending field (``spec.window.minSamples``).
+    Checks exactly what the CRD schema and its CEL rules check, so a spec the API server accepted
+    always parses.
+    """
+    return parse_object(ModelMonitorSpec, spec, "spec")
