@@ -1,0 +1,406 @@
+"""The baseline profile: what the training data (dataset A) looked like, in a ConfigMap-sized JSON.
+
+Build one with :func:`build_baseline` (or ``kubedrift baseline build``) from the training columns.
+Per feature it keeps the type, quantile bin edges or a vocabulary with an "other" bin, the
+reference bin counts, a bounded reference sample for the exact tests (KS, Wasserstein), missing
+and out-of-range rates and the first two moments. It also profiles the prediction column and,
+when labels are given, the task, the label classes and the reference performance.
+
+The JSON format (``to_json``) is versioned; docs/statistics.md lists every key. Reference samples
+are stored as base64 little-endian float32 so that 200 features fit in about half a MiB.
+
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> baseline = build_baseline({"x": rng.normal(size=500), "c": np.array(["a", "b"] * 250)})
+>>> baseline.feature("c").type, len(baseline.feature("x").counts)
+('categorical', 10)
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from kubedrift.stats.binning import (
+    FloatArray,
+    categorical_bin_counts,
+    category_keys,
+    numeric_bin_counts,
+    quantile_edges,
+)
+from kubedrift.stats.performance import reference_performance
+from kubedrift.stats.settings import FeatureType
+
+#: Version of the JSON format written by :meth:`Baseline.to_dict`.
+FORMAT_VERSION = 1
+FORMAT_KIND = "kubedrift.io/baseline"
+Task = Literal["classification", "regression"]
+
+#: A numeric column whose values are all integers with at most this many distinct values is
+#: profiled as categorical (flags, counts of a few, class labels).
+CATEGORICAL_MAX_DISTINCT = 10
+#: Total reference-sample values across numeric features; keeps 200 features near 0.5 MiB.
+SAMPLE_BUDGET = 80_000
+
+
+class BaselineError(ValueError):
+    """The training data or a stored baseline cannot be profiled or read."""
+
+
+@dataclass(frozen=True)
+class FeatureProfile:
+    """The reference distribution of one column.
+
+    ``counts`` has one entry per bin: ``len(edges) + 1`` for numeric features, ``len(vocabulary)
+    + 1`` for categorical ones (the last is "other"). ``sample`` is a uniform sample of the
+    non-missing numeric values (empty for categorical features, whose counts say everything).
+    """
+
+    name: str
+    type: FeatureType
+    count: int
+    missing: int
+    counts: tuple[int, ...]
+    edges: tuple[float, ...] = ()
+    vocabulary: tuple[str, ...] = ()
+    sample: tuple[float, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    mean: float | None = None
+    std: float | None = None
+
+    @property
+    def present(self) -> int:
+        return self.count - self.missing
+
+    @property
+    def missing_rate(self) -> float:
+        return self.missing / self.count if self.count else 0.0
+
+    @property
+    def out_of_range_rate(self) -> float:
+        """Share of present training values outside the profile: 0 for numeric features by
+        construction, the "other" bin's share for categorical ones."""
+        if self.type == "numeric" or not self.present:
+            return 0.0
+        return self.counts[-1] / self.present
+
+    def probabilities(self) -> FloatArray:
+        counts = np.asarray(self.counts, dtype=np.float64)
+        total = counts.sum()
+        return counts / total if total else counts
+
+    def sample_array(self) -> FloatArray:
+        return np.asarray(self.sample, dtype=np.float64)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "name": self.name,
+            "type": self.type,
+            "count": self.count,
+            "missing": self.missing,
+            "counts": list(self.counts),
+        }
+        if self.type == "numeric":
+            data["edges"] = list(self.edges)
+            data["sample"] = _encode_floats(self.sample)
+            data.update(min=self.minimum, max=self.maximum, mean=self.mean, std=self.std)
+        else:
+            data["vocabulary"] = list(self.vocabulary)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FeatureProfile:
+        try:
+            kind = data["type"]
+            if kind not in ("numeric", "categorical"):
+                raise BaselineError(f"feature {data.get('name')!r}: unknown type {kind!r}")
+            profile = cls(
+                name=str(data["name"]),
+                type=kind,
+                count=int(data["count"]),
+                missing=int(data["missing"]),
+                counts=tuple(int(c) for c in data["counts"]),
+                edges=tuple(float(e) for e in data.get("edges", ())),
+                vocabulary=tuple(str(v) for v in data.get("vocabulary", ())),
+                sample=_decode_floats(data.get("sample", "")),
+                minimum=_optional_float(data.get("min")),
+                maximum=_optional_float(data.get("max")),
+                mean=_optional_float(data.get("mean")),
+                std=_optional_float(data.get("std")),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            if isinstance(error, BaselineError):
+                raise
+            raise BaselineError(f"malformed feature profile: {error!r}") from error
+        expected = len(profile.edges) + 1 if kind == "numeric" else len(profile.vocabulary) + 1
+        if len(profile.counts) != expected:
+            raise BaselineError(
+                f"feature {profile.name!r}: {len(profile.counts)} counts, expected {expected}"
+            )
+        return profile
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A versioned reference profile of the training data; see the module docstring."""
+
+    features: tuple[FeatureProfile, ...]
+    rows: int
+    prediction: FeatureProfile | None = None
+    label: str | None = None
+    task: Task | None = None
+    classes: tuple[str, ...] = ()
+    performance: Mapping[str, float] = field(default_factory=dict)
+    version: int = FORMAT_VERSION
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return tuple(profile.name for profile in self.features)
+
+    def feature(self, name: str) -> FeatureProfile:
+        for profile in self.features:
+            if profile.name == name:
+                return profile
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": FORMAT_KIND,
+            "version": self.version,
+            "rows": self.rows,
+            "features": [profile.to_dict() for profile in self.features],
+            "prediction": self.prediction.to_dict() if self.prediction else None,
+            "label": self.label,
+            "task": self.task,
+            "classes": list(self.classes),
+            "performance": dict(self.performance),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Baseline:
+        if not isinstance(data, Mapping) or data.get("kind") != FORMAT_KIND:
+            raise BaselineError(f"not a kubedrift baseline (expected kind {FORMAT_KIND!r})")
+        version = data.get("version")
+        if version != FORMAT_VERSION:
+            raise BaselineError(
+                f"unsupported baseline version {version!r} "
+                f"(this kubedrift reads version {FORMAT_VERSION})"
+            )
+        task = data.get("task")
+        if task not in (None, "classification", "regression"):
+            raise BaselineError(f"unknown task {task!r}")
+        prediction = data.get("prediction")
+        try:
+            return cls(
+                features=tuple(FeatureProfile.from_dict(f) for f in data["features"]),
+                rows=int(data["rows"]),
+                prediction=FeatureProfile.from_dict(prediction) if prediction else None,
+                label=data.get("label"),
+                task=task,
+                classes=tuple(str(c) for c in data.get("classes", ())),
+                performance={str(k): float(v) for k, v in data.get("performance", {}).items()},
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            if isinstance(error, BaselineError):
+                raise
+            raise BaselineError(f"malformed baseline: {error!r}") from error
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Baseline:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise BaselineError(f"baseline is not valid JSON: {error}") from error
+        return cls.from_dict(data)
+
+
+def build_baseline(
+    columns: Mapping[str, npt.NDArray[Any]],
+    *,
+    features: Sequence[str] | None = None,
+    categorical: Iterable[str] = (),
+    numeric: Iterable[str] = (),
+    prediction: str | None = None,
+    label: str | None = None,
+    bins: int = 10,
+    max_categories: int = 50,
+    sample_size: int | None = None,
+    seed: int = 0,
+) -> Baseline:
+    """Profile training ``columns`` (name -> 1-D array) into a :class:`Baseline`.
+
+    ``features`` defaults to every column except ``prediction`` and ``label``. Types are detected
+    (numeric dtype -> numeric, unless all values are integers with at most
+    ``CATEGORICAL_MAX_DISTINCT`` distinct values; anything else -> categorical) unless a column is
+    named in ``categorical`` or ``numeric``. ``sample_size`` defaults to ``SAMPLE_BUDGET`` spread
+    over the numeric features, between 100 and 1000 values each.
+    """
+    names = (
+        list(features)
+        if features is not None
+        else [name for name in columns if name not in (prediction, label)]
+    )
+    for name in [*names, prediction, label]:
+        if name is not None and name not in columns:
+            raise BaselineError(f"column {name!r} is not in the data")
+    if not names:
+        raise BaselineError("no feature columns to profile")
+    rows = {len(np.asarray(columns[name])) for name in columns}
+    if len(rows) != 1:
+        raise BaselineError("columns have different lengths")
+    n_rows = rows.pop()
+    if n_rows == 0:
+        raise BaselineError("the training data has no rows")
+    forced = {name: "categorical" for name in categorical} | {name: "numeric" for name in numeric}
+    types = {name: forced.get(name) or detect_type(np.asarray(columns[name])) for name in names}
+    n_numeric = sum(1 for kind in types.values() if kind == "numeric")
+    size = sample_size or min(1000, max(100, SAMPLE_BUDGET // max(n_numeric, 1)))
+    rng = np.random.default_rng(seed)
+    profiles = tuple(
+        profile_column(
+            name,
+            np.asarray(columns[name]),
+            types[name],  # type: ignore[arg-type]
+            bins=bins,
+            max_categories=max_categories,
+            sample_size=size,
+            rng=rng,
+        )
+        for name in names
+    )
+    prediction_profile = None
+    if prediction is not None:
+        values = np.asarray(columns[prediction])
+        kind: FeatureType = forced.get(prediction) or detect_type(values)  # type: ignore[assignment]
+        prediction_profile = profile_column(
+            prediction,
+            values,
+            kind,
+            bins=bins,
+            max_categories=max_categories,
+            sample_size=size,
+            rng=rng,
+        )
+    task, classes, performance = _label_profile(columns, prediction_profile, label, max_categories)
+    return Baseline(
+        features=profiles,
+        rows=n_rows,
+        prediction=prediction_profile,
+        label=label,
+        task=task,
+        classes=classes,
+        performance=performance,
+    )
+
+
+def detect_type(values: npt.NDArray[Any]) -> FeatureType:
+    """``numeric`` or ``categorical`` for a raw column; see :func:`build_baseline`."""
+    if values.dtype.kind == "b":
+        return "categorical"
+    if values.dtype.kind not in "fiu":
+        return "categorical"
+    finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
+    integral = finite.size > 0 and bool(np.all(finite == np.round(finite)))
+    if integral and np.unique(finite).size <= CATEGORICAL_MAX_DISTINCT:
+        return "categorical"
+    return "numeric"
+
+
+def profile_column(
+    name: str,
+    values: npt.NDArray[Any],
+    kind: FeatureType,
+    *,
+    bins: int,
+    max_categories: int,
+    sample_size: int,
+    rng: np.random.Generator,
+) -> FeatureProfile:
+    """One column's :class:`FeatureProfile`."""
+    if kind == "categorical":
+        keys = category_keys(values)
+        present = keys[keys != None].astype(str)  # noqa: E711
+        distinct, counts = np.unique(present, return_counts=True)
+        order = np.lexsort((distinct, -counts))[:max_categories]
+        vocabulary = tuple(str(v) for v in distinct[order])
+        return FeatureProfile(
+            name=name,
+            type="categorical",
+            count=len(keys),
+            missing=len(keys) - len(present),
+            counts=tuple(categorical_bin_counts(keys, vocabulary).tolist()),
+            vocabulary=vocabulary,
+        )
+    if values.dtype.kind not in "fiub":
+        raise BaselineError(f"column {name!r} is declared numeric but holds non-numbers")
+    numbers = values.astype(np.float64)
+    present = numbers[~np.isnan(numbers)]
+    if np.isinf(present).any():
+        raise BaselineError(f"column {name!r} holds infinite values")
+    edges = quantile_edges(present, bins)
+    sample = (
+        present if present.size <= sample_size else rng.choice(present, sample_size, replace=False)
+    )
+    stored = np.sort(sample).astype(np.float32).astype(np.float64)
+    return FeatureProfile(
+        name=name,
+        type="numeric",
+        count=len(numbers),
+        missing=len(numbers) - len(present),
+        counts=tuple(numeric_bin_counts(present, edges).tolist()),
+        edges=tuple(edges.tolist()),
+        sample=tuple(stored.tolist()),
+        minimum=float(present.min()) if present.size else None,
+        maximum=float(present.max()) if present.size else None,
+        mean=float(present.mean()) if present.size else None,
+        std=float(present.std()) if present.size else None,
+    )
+
+
+def _label_profile(
+    columns: Mapping[str, npt.NDArray[Any]],
+    prediction: FeatureProfile | None,
+    label: str | None,
+    max_categories: int,
+) -> tuple[Task | None, tuple[str, ...], dict[str, float]]:
+    if label is None:
+        task: Task | None = None
+        if prediction is not None:
+            task = "classification" if prediction.type == "categorical" else "regression"
+        vocabulary = prediction.vocabulary if prediction and task == "classification" else ()
+        return task, vocabulary, {}
+    labels = np.asarray(columns[label])
+    task = "classification" if detect_type(labels) == "categorical" else "regression"
+    classes: tuple[str, ...] = ()
+    if task == "classification":
+        keys = category_keys(labels)
+        distinct, counts = np.unique(keys[keys != None].astype(str), return_counts=True)  # noqa: E711
+        order = np.lexsort((distinct, -counts))[:max_categories]
+        classes = tuple(sorted(str(v) for v in distinct[order]))
+    if prediction is None:
+        return task, classes, {}
+    predictions = np.asarray(columns[prediction.name])
+    return task, classes, reference_performance(task, predictions, labels, classes)
+
+
+def _encode_floats(values: Sequence[float]) -> str:
+    return base64.b64encode(np.asarray(values, dtype="<f4").tobytes()).decode("ascii")
+
+
+def _decode_floats(text: str) -> tuple[float, ...]:
+    raw = base64.b64decode(text.encode("ascii"), validate=True)
+    return tuple(np.frombuffer(raw, dtype="<f4").astype(np.float64).tolist())
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)

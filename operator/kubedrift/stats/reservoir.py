@@ -1,0 +1,125 @@
+"""Bounded uniform samples that merge exactly: bottom-k sampling on random priority keys.
+
+Every arriving row gets an independent uniform key in [0, 1); a reservoir keeps the ``capacity``
+rows with the smallest keys. That set is a uniform sample without replacement of everything seen,
+and the union of two reservoirs, cut back to the ``capacity`` smallest keys, is exactly the
+reservoir of the union of their inputs. So merging replicas' reservoirs is associative,
+commutative and stays uniform however unequal the replicas' traffic was: the key plays the role
+of the weight that a classic Algorithm-R merge would have to apply by hand.
+
+Two kinds share this rule: :class:`ArrayReservoir` keeps float rows in a matrix (the numeric
+feature sample on the hot path), :class:`RowReservoir` keeps arbitrary JSON-able rows (the
+labeled rows handed to a retraining Job).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from kubedrift.stats.binning import FloatArray
+
+
+class ArrayReservoir:
+    """A bottom-k sample of float rows with ``width`` columns (NaN allowed)."""
+
+    def __init__(self, capacity: int, width: int) -> None:
+        self.capacity = capacity
+        self.width = width
+        self.keys: FloatArray = np.empty(0, dtype=np.float64)
+        self.values: FloatArray = np.empty((0, width), dtype=np.float64)
+
+    def __len__(self) -> int:
+        return int(self.keys.size)
+
+    def offer(self, keys: FloatArray, values: FloatArray) -> None:
+        """Consider a batch of rows (``values[i]`` has priority ``keys[i]``)."""
+        if len(self) >= self.capacity:
+            candidates = keys < self.keys.max()
+            if not candidates.any():
+                return
+            keys, values = keys[candidates], values[candidates]
+        self._keep_smallest(
+            np.concatenate([self.keys, keys]), np.concatenate([self.values, values])
+        )
+
+    def merged(self, other: ArrayReservoir) -> ArrayReservoir:
+        result = ArrayReservoir(self.capacity, self.width)
+        result._keep_smallest(
+            np.concatenate([self.keys, other.keys]), np.concatenate([self.values, other.values])
+        )
+        return result
+
+    def column(self, index: int) -> FloatArray:
+        """The non-missing sampled values of one column."""
+        column = self.values[:, index]
+        return column[~np.isnan(column)]
+
+    def _keep_smallest(self, keys: FloatArray, values: FloatArray) -> None:
+        if keys.size > self.capacity:
+            chosen = np.argpartition(keys, self.capacity - 1)[: self.capacity]
+            keys, values = keys[chosen], values[chosen]
+        order = np.argsort(keys, kind="stable")
+        self.keys, self.values = keys[order], values[order]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"keys": encode_float64(self.keys), "values": encode_float64(self.values.ravel())}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], capacity: int, width: int) -> ArrayReservoir:
+        reservoir = cls(capacity, width)
+        keys = decode_float64(data["keys"])
+        values = decode_float64(data["values"]).reshape(keys.size, width)
+        reservoir._keep_smallest(keys, values)
+        return reservoir
+
+
+class RowReservoir:
+    """A bottom-k sample of JSON-able rows (dicts)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.keys: FloatArray = np.empty(0, dtype=np.float64)
+        self.rows: list[dict[str, Any]] = []
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def threshold(self) -> float:
+        """Keys at or above this cannot enter; callers skip building those rows."""
+        return float(self.keys.max()) if len(self) >= self.capacity else 1.0
+
+    def offer(self, keys: FloatArray, rows: Sequence[dict[str, Any]]) -> None:
+        self._keep_smallest(np.concatenate([self.keys, keys]), [*self.rows, *rows])
+
+    def merged(self, other: RowReservoir) -> RowReservoir:
+        result = RowReservoir(self.capacity)
+        result._keep_smallest(np.concatenate([self.keys, other.keys]), [*self.rows, *other.rows])
+        return result
+
+    def _keep_smallest(self, keys: FloatArray, rows: list[dict[str, Any]]) -> None:
+        order = np.argsort(keys, kind="stable")[: self.capacity]
+        self.keys = keys[order]
+        self.rows = [rows[i] for i in order.tolist()]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"keys": encode_float64(self.keys), "rows": self.rows}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], capacity: int) -> RowReservoir:
+        reservoir = cls(capacity)
+        reservoir._keep_smallest(decode_float64(data["keys"]), [dict(r) for r in data["rows"]])
+        return reservoir
+
+
+def encode_float64(values: FloatArray) -> str:
+    """Exact, compact JSON form of a float array: base64 of little-endian float64."""
+    return base64.b64encode(np.ascontiguousarray(values, dtype="<f8").tobytes()).decode("ascii")
+
+
+def decode_float64(text: str) -> FloatArray:
+    raw = base64.b64decode(text.encode("ascii"), validate=True)
+    return np.frombuffer(raw, dtype="<f8").astype(np.float64)

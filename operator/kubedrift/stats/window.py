@@ -1,0 +1,349 @@
+"""The window: a bounded, mergeable sketch of the live traffic (dataset B) since it opened.
+
+Each sidecar replica keeps one :class:`Window`, the operator pulls them (``to_dict``), merges them
+(``merge``) and evaluates the result against the baseline. Per feature and for the prediction it
+keeps counts in the baseline's bins, missing and out-of-range counts, count/sum/sum of squares
+and min/max; for numeric columns a bottom-k reservoir of rows (see ``reservoir``) feeds the exact
+tests. Labeled pairs go into a :class:`~kubedrift.stats.labels.LabeledSketch` and a bounded
+uniform sample of full labeled rows, the data a retraining Job fetches.
+
+Memory is fixed by the baseline and ``WindowSettings`` (reservoir and labeled capacities), not by
+the traffic. ``merge`` is associative and commutative: counts add, extremes take min/max and
+reservoirs keep the smallest priority keys of the union. Updates are batched numpy operations.
+
+>>> import numpy as np
+>>> from kubedrift.stats.baseline import build_baseline
+>>> rng = np.random.default_rng(1)
+>>> baseline = build_baseline({"x": rng.normal(size=1000)})
+>>> window = Window(baseline, seed=2, start=0.0)
+>>> window.update({"x": rng.normal(size=300)})
+>>> window.samples, window.is_full(now=10.0)
+(300, False)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from kubedrift.stats.baseline import Baseline, FeatureProfile
+from kubedrift.stats.binning import (
+    FloatArray,
+    IntArray,
+    categorical_bin_counts,
+    category_keys,
+)
+from kubedrift.stats.labels import LabeledSketch
+from kubedrift.stats.reservoir import ArrayReservoir, RowReservoir
+from kubedrift.stats.settings import WindowSettings
+
+FORMAT_VERSION = 1
+
+
+class Window:
+    """A mergeable sketch of one window of traffic; see the module docstring."""
+
+    def __init__(
+        self,
+        baseline: Baseline,
+        settings: WindowSettings = WindowSettings(),  # noqa: B008 - frozen, shared safely
+        *,
+        seed: int | None = None,
+        start: float,
+    ) -> None:
+        self.baseline = baseline
+        self.settings = settings
+        self._rng = np.random.default_rng(seed)
+        self._start = start
+        self._end = start
+        self._samples = 0
+        self._labeled = 0
+        profiles = list(baseline.features)
+        if baseline.prediction is not None:
+            profiles.append(baseline.prediction)
+        #: Every tracked column in order; the prediction, when profiled, is the last one.
+        self.profiles: tuple[FeatureProfile, ...] = tuple(profiles)
+        self._numeric = [i for i, p in enumerate(profiles) if p.type == "numeric"]
+        self._categorical = [i for i, p in enumerate(profiles) if p.type == "categorical"]
+        widest = max((len(p.counts) for p in profiles), default=1)
+        #: Bin counts per column, padded to the widest column; column i uses its first
+        #: ``len(profiles[i].counts)`` entries.
+        self.counts: IntArray = np.zeros((len(profiles), widest), dtype=np.int64)
+        self.missing: IntArray = np.zeros(len(profiles), dtype=np.int64)
+        self.out_of_range: IntArray = np.zeros(len(profiles), dtype=np.int64)
+        width = len(self._numeric)
+        self.sums: FloatArray = np.zeros(width, dtype=np.float64)
+        self.squares: FloatArray = np.zeros(width, dtype=np.float64)
+        self.minima: FloatArray = np.full(width, np.nan)
+        self.maxima: FloatArray = np.full(width, np.nan)
+        self.reservoir = ArrayReservoir(settings.reservoir_size, width)
+        self.labels = LabeledSketch(baseline.classes if baseline.task == "classification" else ())
+        self.labeled_sample = RowReservoir(settings.labeled_capacity)
+        numeric = [profiles[i] for i in self._numeric]
+        edge_width = max((len(p.edges) for p in numeric), default=0)
+        self._edges = np.full((width, edge_width), np.inf)
+        for row, profile in enumerate(numeric):
+            self._edges[row, : len(profile.edges)] = profile.edges
+        self._low = np.array([p.minimum if p.minimum is not None else np.nan for p in numeric])
+        self._high = np.array([p.maximum if p.maximum is not None else np.nan for p in numeric])
+
+    @property
+    def samples(self) -> int:
+        return self._samples
+
+    @property
+    def labeled(self) -> int:
+        return self._labeled
+
+    @property
+    def start(self) -> float:
+        return self._start
+
+    @property
+    def end(self) -> float:
+        return self._end
+
+    def is_full(self, now: float) -> bool:
+        """Full when it holds ``settings.samples`` rows or has been open ``max_age_seconds``."""
+        return (
+            self._samples >= self.settings.samples
+            or now - self._start >= self.settings.max_age_seconds
+        )
+
+    def update(
+        self,
+        rows: Mapping[str, npt.NDArray[Any]],
+        predictions: npt.NDArray[Any] | None = None,
+        *,
+        now: float | None = None,
+    ) -> None:
+        """Add a batch of rows (column name -> 1-D array of equal length).
+
+        Numeric columns are floats with NaN for missing values, categorical columns object or
+        string arrays with None for missing; a baseline feature absent from ``rows`` counts as
+        missing, unknown columns are ignored. ``now`` (seconds) advances :attr:`end`.
+        """
+        size = _batch_size(rows, predictions)
+        if now is not None:
+            self._end = max(self._end, now)
+        if size == 0:
+            return
+        columns = self._columns(rows, predictions, size)
+        self._update_numeric(columns, size)
+        for index in self._categorical:
+            values = columns[index]
+            if values is None:
+                self.missing[index] += size
+                continue
+            keys = category_keys(values)
+            counts = categorical_bin_counts(keys, self.profiles[index].vocabulary)
+            self.counts[index, : counts.size] += counts
+            self.missing[index] += size - int(counts.sum())
+            self.out_of_range[index] += int(counts[-1])
+        self._samples += size
+
+    def _columns(
+        self,
+        rows: Mapping[str, npt.NDArray[Any]],
+        predictions: npt.NDArray[Any] | None,
+        size: int,
+    ) -> list[npt.NDArray[Any] | None]:
+        columns: list[npt.NDArray[Any] | None] = [
+            rows.get(profile.name) for profile in self.baseline.features
+        ]
+        if self.baseline.prediction is not None:
+            columns.append(predictions)
+        for values in columns:
+            if values is not None and len(values) != size:
+                raise ValueError("all columns of a batch must have the same length")
+        return columns
+
+    def _update_numeric(self, columns: list[npt.NDArray[Any] | None], size: int) -> None:
+        if not self._numeric:
+            return
+        matrix = np.full((size, len(self._numeric)), np.nan)
+        for position, index in enumerate(self._numeric):
+            values = columns[index]
+            if values is not None:
+                matrix[:, position] = values
+        missing = np.isnan(matrix)
+        bins = (matrix[:, :, None] > self._edges[None, :, :]).sum(axis=2)
+        stride = self.counts.shape[1]
+        flat = (np.asarray(self._numeric)[None, :] * stride + bins)[~missing]
+        self.counts += np.bincount(flat, minlength=self.counts.size).reshape(self.counts.shape)
+        self.missing[self._numeric] += missing.sum(axis=0)
+        self.out_of_range[self._numeric] += ((matrix < self._low) | (matrix > self._high)).sum(
+            axis=0
+        )
+        filled = np.where(missing, 0.0, matrix)
+        self.sums += filled.sum(axis=0)
+        self.squares += (filled * filled).sum(axis=0)
+        self.minima = np.fmin(self.minima, np.fmin.reduce(matrix, axis=0))
+        self.maxima = np.fmax(self.maxima, np.fmax.reduce(matrix, axis=0))
+        self.reservoir.offer(self._rng.random(size), matrix)
+
+    def add_labeled(
+        self,
+        predictions: npt.NDArray[Any],
+        labels: npt.NDArray[Any],
+        rows: Mapping[str, npt.NDArray[Any]] | None = None,
+        *,
+        now: float | None = None,
+    ) -> None:
+        """Add joined prediction/label pairs, optionally with the rows they were made on."""
+        size = len(predictions)
+        if len(labels) != size:
+            raise ValueError("predictions and labels must have the same length")
+        if now is not None:
+            self._end = max(self._end, now)
+        if size == 0:
+            return
+        self.labels.add(np.asarray(predictions), np.asarray(labels))
+        self._labeled += size
+        keys = self._rng.random(size)
+        chosen = np.flatnonzero(keys < self.labeled_sample.threshold())
+        sampled = [
+            {
+                "features": {name: _json_value(values[i]) for name, values in (rows or {}).items()},
+                "prediction": _json_value(predictions[i]),
+                "label": _json_value(labels[i]),
+            }
+            for i in chosen.tolist()
+        ]
+        self.labeled_sample.offer(keys[chosen], sampled)
+
+    def labeled_rows(self) -> list[dict[str, Any]]:
+        """A uniform sample (at most ``labeled_capacity``) of labeled rows: ``{"features":
+        {...}, "prediction": ..., "label": ...}``; dataset B for a retraining Job."""
+        return [dict(row) for row in self.labeled_sample.rows]
+
+    def numeric_sample(self, name: str) -> FloatArray:
+        """The reservoir's non-missing values of a numeric feature (or of the prediction)."""
+        index = next(i for i, p in enumerate(self.profiles) if p.name == name)
+        return self.reservoir.column(self._numeric.index(index))
+
+    def prediction_sample(self) -> FloatArray:
+        return self.reservoir.column(len(self._numeric) - 1)
+
+    def column_counts(self, index: int) -> IntArray:
+        """Bin counts of column ``index`` of :attr:`profiles`."""
+        return self.counts[index, : len(self.profiles[index].counts)]
+
+    def moments(self, index: int) -> tuple[float, float] | None:
+        """(mean, population std) of numeric column ``index``; ``None`` without data."""
+        position = self._numeric.index(index)
+        present = self._samples - int(self.missing[index])
+        if present == 0:
+            return None
+        mean = self.sums[position] / present
+        variance = max(self.squares[position] / present - mean * mean, 0.0)
+        return float(mean), float(np.sqrt(variance))
+
+    def merge(self, other: Window) -> Window:
+        """A new window holding both windows' data (same baseline required)."""
+        if other.baseline is not self.baseline and other.baseline != self.baseline:
+            raise ValueError("cannot merge windows built on different baselines")
+        result = Window(self.baseline, self.settings, start=min(self._start, other._start))
+        result._end = max(self._end, other._end)
+        result._samples = self._samples + other._samples
+        result._labeled = self._labeled + other._labeled
+        result.counts = self.counts + other.counts
+        result.missing = self.missing + other.missing
+        result.out_of_range = self.out_of_range + other.out_of_range
+        result.sums = self.sums + other.sums
+        result.squares = self.squares + other.squares
+        result.minima = np.fmin(self.minima, other.minima)
+        result.maxima = np.fmax(self.maxima, other.maxima)
+        result.reservoir = self.reservoir.merged(other.reservoir)
+        result.labels = self.labels.merged(other.labels)
+        result.labeled_sample = self.labeled_sample.merged(other.labeled_sample)
+        return result
+
+    def to_dict(self) -> dict[str, Any]:
+        """Compact JSON-able state (arrays of floats as exact base64 float64)."""
+        return {
+            "version": FORMAT_VERSION,
+            "start": self._start,
+            "end": self._end,
+            "samples": self._samples,
+            "labeled": self._labeled,
+            "columns": [
+                {
+                    "name": p.name,
+                    "counts": self.column_counts(i).tolist(),
+                    "missing": int(self.missing[i]),
+                    "out_of_range": int(self.out_of_range[i]),
+                }
+                for i, p in enumerate(self.profiles)
+            ],
+            "moments": {
+                "sums": self.sums.tolist(),
+                "squares": self.squares.tolist(),
+                "min": [_json_value(v) for v in self.minima.tolist()],
+                "max": [_json_value(v) for v in self.maxima.tolist()],
+            },
+            "reservoir": self.reservoir.to_dict(),
+            "labels": self.labels.to_dict(),
+            "labeled_rows": self.labeled_sample.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        baseline: Baseline,
+        settings: WindowSettings = WindowSettings(),  # noqa: B008 - frozen, shared safely
+    ) -> Window:
+        """Rebuild a window from :meth:`to_dict` output; raises ``ValueError`` when it does not
+        fit ``baseline``."""
+        if data.get("version") != FORMAT_VERSION:
+            raise ValueError(f"unsupported window version {data.get('version')!r}")
+        window = cls(baseline, settings, start=float(data["start"]))
+        names = [c["name"] for c in data["columns"]]
+        if names != [p.name for p in window.profiles]:
+            raise ValueError("window columns do not match the baseline")
+        window._end = float(data["end"])
+        window._samples = int(data["samples"])
+        window._labeled = int(data["labeled"])
+        for i, column in enumerate(data["columns"]):
+            counts = np.asarray(column["counts"], dtype=np.int64)
+            if counts.size != len(window.profiles[i].counts):
+                raise ValueError(f"column {column['name']!r}: wrong number of bins")
+            window.counts[i, : counts.size] = counts
+            window.missing[i] = int(column["missing"])
+            window.out_of_range[i] = int(column["out_of_range"])
+        moments = data["moments"]
+        window.sums = np.asarray(moments["sums"], dtype=np.float64)
+        window.squares = np.asarray(moments["squares"], dtype=np.float64)
+        window.minima = np.array([np.nan if v is None else v for v in moments["min"]], dtype=float)
+        window.maxima = np.array([np.nan if v is None else v for v in moments["max"]], dtype=float)
+        if window.sums.shape != (len(window._numeric),):
+            raise ValueError("window moments do not match the baseline")
+        window.reservoir = ArrayReservoir.from_dict(
+            data["reservoir"], settings.reservoir_size, len(window._numeric)
+        )
+        window.labels = LabeledSketch.from_dict(data["labels"])
+        window.labeled_sample = RowReservoir.from_dict(
+            data["labeled_rows"], settings.labeled_capacity
+        )
+        return window
+
+
+def _batch_size(rows: Mapping[str, npt.NDArray[Any]], predictions: npt.NDArray[Any] | None) -> int:
+    for values in rows.values():
+        return len(values)
+    return 0 if predictions is None else len(predictions)
+
+
+def _json_value(value: Any) -> Any:
+    """A plain JSON value for a numpy scalar; NaN and None become None."""
+    if value is None:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value

@@ -1,0 +1,195 @@
+"""Window sketches: batched updates, bounded memory, exact merges and serialization."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kubedrift.stats.baseline import Baseline, build_baseline
+from kubedrift.stats.settings import WindowSettings
+from kubedrift.stats.window import Window
+
+RNG = np.random.default_rng(11)
+BASELINE = build_baseline(
+    {
+        "x": RNG.normal(size=1000),
+        "c": RNG.choice(np.array(["a", "b", "c"], dtype=object), 1000),
+        "pred": RNG.integers(0, 2, 1000).astype(float),
+        "y": RNG.integers(0, 2, 1000).astype(float),
+    },
+    prediction="pred",
+    label="y",
+)
+SMALL = WindowSettings(samples=50, reservoir_size=8, labeled_capacity=4, max_age_seconds=60)
+
+
+def batch(size: int, seed: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=size)
+    x[rng.random(size) < 0.1] = np.nan
+    c = rng.choice(np.array(["a", "b", "z", None], dtype=object), size)
+    return {"x": x, "c": c}, rng.integers(0, 2, size).astype(float)
+
+
+def test_update_counts_bins_missing_and_out_of_range() -> None:
+    window = Window(BASELINE, start=0.0, seed=1)
+    window.update(
+        {
+            "x": np.array([np.nan, -100.0, 0.0, 100.0]),
+            "c": np.array(["a", None, "zzz", "b"], dtype=object),
+        }
+    )
+    x, c = 0, 1
+    assert window.samples == 4
+    assert window.missing[[x, c]].tolist() == [1, 1]
+    assert window.out_of_range[[x, c]].tolist() == [2, 1]
+    assert window.column_counts(x)[[0, -1]].tolist() == [1, 1]
+    assert window.column_counts(c).tolist() == _categorical_counts(["a", "zzz", "b"])
+
+
+def _categorical_counts(values: list[str]) -> list[int]:
+    vocabulary = BASELINE.feature("c").vocabulary
+    counts = [values.count(name) for name in vocabulary]
+    return [*counts, sum(1 for v in values if v not in vocabulary)]
+
+
+def test_absent_feature_counts_as_missing_and_unknown_columns_are_ignored() -> None:
+    window = Window(BASELINE, start=0.0)
+    window.update({"c": np.array(["a", "b"], dtype=object), "unknown": np.ones(2)})
+    assert window.missing[0] == 2
+
+
+def test_moments_match_numpy() -> None:
+    rows, predictions = batch(500, seed=2)
+    window = Window(BASELINE, start=0.0)
+    window.update(rows, predictions)
+    present = rows["x"][~np.isnan(rows["x"])]
+    mean, std = window.moments(0) or (None, None)
+    assert mean == pytest.approx(present.mean(), rel=1e-12)
+    assert std == pytest.approx(present.std(), rel=1e-9)
+
+
+def test_memory_is_bounded_whatever_the_input_size() -> None:
+    window = Window(BASELINE, SMALL, start=0.0, seed=3)
+    for seed in range(20):
+        rows, predictions = batch(200, seed)
+        window.update(rows, predictions)
+        window.add_labeled(predictions, predictions, rows)
+    assert window.samples == 4000
+    assert len(window.reservoir) == SMALL.reservoir_size
+    assert len(window.labeled_rows()) == SMALL.labeled_capacity
+    assert len(json.dumps(window.to_dict())) < 3000
+
+
+def test_is_full_by_samples_or_by_age() -> None:
+    window = Window(BASELINE, SMALL, start=100.0)
+    assert not window.is_full(now=159.0)
+    assert window.is_full(now=160.0)
+    window.update(*batch(50, seed=4))
+    assert window.is_full(now=100.0)
+
+
+def test_labeled_rows_carry_features_prediction_and_label() -> None:
+    window = Window(BASELINE, start=0.0, seed=5)
+    window.add_labeled(np.array([1.0]), np.array([0.0]), {"x": np.array([2.5])})
+    assert window.labeled_rows() == [{"features": {"x": 2.5}, "prediction": 1.0, "label": 0.0}]
+    assert window.labels.confusion[0, 1] == 1
+
+
+def test_reservoir_is_a_uniform_sample() -> None:
+    """Each of 100 values lands in a 10-slot reservoir with probability 1/10; over 2000 seeded
+    windows the counts per value are binomial(2000, 0.1): mean 200, sd 13.4, and every one of
+    the 100 counts stays within 5 sd of 200 (a false failure has probability below 1e-4)."""
+    hits = np.zeros(100)
+    settings_ = WindowSettings(reservoir_size=10)
+    values = np.arange(100, dtype=float)
+    for seed in range(2000):
+        window = Window(BASELINE, settings_, start=0.0, seed=seed)
+        for chunk in np.split(values, 4):
+            window.update({"x": chunk})
+        hits[window.numeric_sample("x").astype(int)] += 1
+    assert np.abs(hits - 200).max() < 5 * 13.4
+
+
+def state(window: Window) -> dict[str, Any]:
+    data = window.to_dict()
+    data.pop("moments")
+    return data
+
+
+def assert_same(left: Window, right: Window) -> None:
+    assert state(left) == state(right)
+    np.testing.assert_allclose(left.sums, right.sums, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(left.squares, right.squares, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(left.minima, right.minima)
+
+
+def filled(seed: int, sizes: list[int], start: float) -> Window:
+    window = Window(BASELINE, SMALL, start=start, seed=seed)
+    for i, size in enumerate(sizes):
+        rows, predictions = batch(size, seed * 100 + i)
+        window.update(rows, predictions, now=start + i)
+        window.add_labeled(
+            predictions[: size // 2], predictions[: size // 2][::-1], {"x": rows["x"][: size // 2]}
+        )
+    return window
+
+
+sizes = st.lists(st.integers(0, 30), max_size=3)
+
+
+@settings(max_examples=40, deadline=None)
+@given(sizes, sizes, sizes, st.integers(0, 2**16))
+def test_merge_is_associative(a: list[int], b: list[int], c: list[int], seed: int) -> None:
+    x, y, z = filled(seed, a, 1.0), filled(seed + 1, b, 5.0), filled(seed + 2, c, 3.0)
+    assert_same(x.merge(y).merge(z), x.merge(y.merge(z)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(sizes, sizes, st.integers(0, 2**16))
+def test_merge_is_commutative(a: list[int], b: list[int], seed: int) -> None:
+    x, y = filled(seed, a, 1.0), filled(seed + 1, b, 5.0)
+    assert_same(x.merge(y), y.merge(x))
+
+
+def test_merged_window_holds_both_windows_counts() -> None:
+    x, y = filled(1, [30, 20], 1.0), filled(2, [10], 0.5)
+    merged = x.merge(y)
+    assert (merged.samples, merged.labeled) == (60, 30)
+    assert (merged.start, merged.end) == (0.5, 2.0)
+    np.testing.assert_array_equal(merged.counts, x.counts + y.counts)
+
+
+def test_serialization_round_trip_is_exact() -> None:
+    window = filled(7, [30, 30], 0.0)
+    again = Window.from_dict(json.loads(json.dumps(window.to_dict())), BASELINE, SMALL)
+    assert again.to_dict() == window.to_dict()
+
+
+def test_window_from_another_baseline_is_rejected() -> None:
+    other = build_baseline({"z": np.arange(50, dtype=float)})
+    with pytest.raises(ValueError, match="do not match the baseline"):
+        Window.from_dict(filled(1, [5], 0.0).to_dict(), other)
+    with pytest.raises(ValueError, match="different baselines"):
+        Window(BASELINE, start=0).merge(Window(other, start=0))
+
+
+def test_baseline_without_prediction_accepts_updates_without_predictions() -> None:
+    baseline = Baseline.from_dict(
+        {
+            **BASELINE.to_dict(),
+            "prediction": None,
+            "task": None,
+            "classes": [],
+            "label": None,
+            "performance": {},
+        }
+    )
+    window = Window(baseline, start=0.0)
+    window.update({"x": np.ones(3)})
+    assert window.samples == 3
