@@ -73,6 +73,27 @@ def parse_object(cls: type[T], value: Any, path: str) -> T:
     return obj
 
 
+def dump(value: Any) -> Any:
+    """The wire form of a parsed value: camelCase keys, lists, duration strings; ``None`` omitted.
+
+    The inverse of :func:`parse_object` for the values it produces.
+    """
+    if isinstance(value, Duration):
+        return value.text
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(value):
+            item = getattr(value, f.name)
+            if item is not None:
+                out[field_info(f).name] = dump(item)
+        return out
+    if isinstance(value, tuple | list):
+        return [dump(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: dump(v) for k, v in value.items()}
+    return value
+
+
 def _parse_value(hint: Any, info: Field, raw: Any, path: str) -> Any:
     if info.raw_parse is not None:
         return info.raw_parse(raw, path)

@@ -73,8 +73,8 @@ DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 SERVICE_NAME = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
 CONFIG_KEY = r"^[-._a-zA-Z0-9]+$"
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
-#: A dotted path into a JSON body; all-digit segments index lists (``outputs.0.data``).
-JSON_PATH = r"^[^.\s]+(\.[^.\s]+)*$"
+#: A dotted path rooted at ``request`` or ``response``; segments are keys or list indices.
+JSON_PATH = r"^(request|response)(\.[^.\s]+)*$"
 
 _PORT = {"minimum": 1, "maximum": 65535}
 _SUBDOMAIN = {"pattern": DNS_SUBDOMAIN, "max_length": 253}
@@ -135,28 +135,30 @@ class TargetSpec:
 class JsonPaths:
     """``spec.capture.json``: where the plain-JSON protocol finds rows, predictions and ids.
 
-    Dotted paths into the request (``features``, ``id``) and response (``prediction``) bodies;
-    all-digit segments index lists. ``features`` points at a list of rows (objects keyed by feature
-    name, or lists in baseline column order) or at one row.
+    Dotted paths rooted at ``request`` or ``response`` (the two JSON bodies) whose segments are
+    object keys or list indices: ``request.payload.rows``, ``response.result.0.score``
+    (``kubedrift.payloads.plain_json`` walks them). ``features`` points at one row (an object), a
+    list of rows, or an object of columns; ``prediction`` at a scalar or a list with one entry per
+    row; ``id`` at a string or an integer.
     """
 
     features: str | None = prop(
         "features",
-        "Path to the feature rows in the request body.",
+        "Path to the feature rows, e.g. request.instances.",
         default=None,
         pattern=JSON_PATH,
         max_length=256,
     )
     prediction: str | None = prop(
         "prediction",
-        "Path to the predictions in the response body.",
+        "Path to the predictions, e.g. response.predictions.",
         default=None,
         pattern=JSON_PATH,
         max_length=256,
     )
     id: str | None = prop(
         "id",
-        "Path to a request id in the request body, used to join labels.",
+        "Path to a request id used to join labels, e.g. request.id.",
         default=None,
         pattern=JSON_PATH,
         max_length=256,

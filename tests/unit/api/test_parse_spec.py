@@ -66,7 +66,11 @@ def test_full_spec_round_trips_every_section() -> None:
                 "mode": "mirror",
                 "protocol": "json",
                 "sampleRate": 0.25,
-                "json": {"features": "instances", "prediction": "predictions", "id": "meta.id"},
+                "json": {
+                    "features": "request.instances",
+                    "prediction": "response.predictions",
+                    "id": "request.meta.id",
+                },
             },
             "features": [
                 {"name": "amount", "method": "ks", "threshold": 0.01},
@@ -83,7 +87,7 @@ def test_full_spec_round_trips_every_section() -> None:
         }
     )
 
-    assert spec.capture.json is not None and spec.capture.json.id == "meta.id"
+    assert spec.capture.json is not None and spec.capture.json.id == "request.meta.id"
     assert [f.name for f in spec.features] == ["amount", "country"]
     assert spec.features[1].type == "categorical" and spec.features[1].ignore
     assert spec.performance is not None

@@ -1,0 +1,179 @@
+"""The ``ModelMonitor`` status the operator writes, as TypedDicts (the persisted JSON shape).
+
+The CRD's status schema is generated from these types; :data:`DOCS` explains every key (the
+descriptions land in the CRD, so ``kubectl explain modelmonitor.status`` shows them, and they are
+listed at the end of this docstring). Keys are camelCase because this is the wire shape.
+Everything but ``observedGeneration`` and ``phase`` is optional: a monitor that has never been
+evaluated has no window, drift or performance yet.
+
+Keys and why they exist:
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NewType, NotRequired, TypedDict
+
+from kubedrift.stats.settings import FeatureType, Metric
+
+#: RFC 3339 time in UTC with seconds precision (``2026-11-22T22:48:47Z``), as metav1.Time.
+Timestamp = NewType("Timestamp", str)
+
+Phase = Literal[
+    "Pending", "Healthy", "Warning", "Drifting", "Degraded", "Retraining", "NoData", "Invalid"
+]
+ConditionStatus = Literal["True", "False", "Unknown"]
+RetrainingResult = Literal["Running", "Succeeded", "Failed"]
+RetrainingTrigger = Literal["DriftDetected", "PerformanceDegraded"]
+
+#: Condition types the operator maintains (``status.conditions[].type``).
+CONDITION_TYPES = ("Ready", "DriftDetected", "PerformanceDegraded", "Retraining")
+#: Status lists keyed by one field (``x-kubernetes-list-type: map`` in the CRD).
+LIST_MAP_KEYS = {"conditions": "type", "drift.features": "name"}
+
+
+class Condition(TypedDict):
+    type: str
+    status: ConditionStatus
+    reason: str
+    message: str
+    lastTransitionTime: Timestamp
+    observedGeneration: NotRequired[int]
+
+
+class WindowStatus(TypedDict):
+    samples: int
+    labeled: int
+    start: NotRequired[Timestamp]
+    end: NotRequired[Timestamp]
+
+
+class FeatureDriftStatus(TypedDict):
+    name: str
+    type: NotRequired[FeatureType]
+    method: str
+    statistic: float
+    pValue: NotRequired[float]
+    threshold: float
+    drifted: bool
+
+
+class PredictionDriftStatus(TypedDict):
+    method: str
+    statistic: float
+    pValue: NotRequired[float]
+    threshold: float
+    drifted: bool
+
+
+class DriftStatus(TypedDict):
+    share: float
+    drifted: bool
+    features: list[FeatureDriftStatus]
+    prediction: NotRequired[PredictionDriftStatus]
+
+
+class PerformanceStatus(TypedDict):
+    metric: Metric
+    value: float
+    lowerBound: NotRequired[float]
+    upperBound: NotRequired[float]
+    threshold: float
+    samples: int
+    degraded: bool
+
+
+class SidecarsStatus(TypedDict):
+    desired: int
+    reporting: int
+
+
+class RetrainingStatus(TypedDict):
+    count: int
+    lastJob: NotRequired[str]
+    lastResult: NotRequired[RetrainingResult]
+    lastTrigger: NotRequired[RetrainingTrigger]
+    lastStartTime: NotRequired[Timestamp]
+    modelVersion: NotRequired[str]
+
+
+class BaselineStatus(TypedDict):
+    configMap: str
+    hash: str
+
+
+class ModelMonitorStatus(TypedDict):
+    observedGeneration: int
+    phase: Phase
+    conditions: NotRequired[list[Condition]]
+    window: NotRequired[WindowStatus]
+    drift: NotRequired[DriftStatus]
+    performance: NotRequired[PerformanceStatus]
+    sidecars: NotRequired[SidecarsStatus]
+    retraining: NotRequired[RetrainingStatus]
+    lastEvaluationTime: NotRequired[Timestamp]
+    baseline: NotRequired[BaselineStatus]
+
+
+#: Every status key (dotted path) and why it exists.
+DOCS: dict[str, str] = {
+    "observedGeneration": "metadata.generation of the spec this status describes; a lower value "
+    "means the operator has not acted on the latest spec yet.",
+    "phase": "One-word summary for kubectl get: Pending (no evaluation yet), Healthy, Warning "
+    "(warningShare reached), Drifting, Degraded (performance below threshold), Retraining, "
+    "NoData (too few samples or no sidecar reporting), Invalid (spec or baseline unusable).",
+    "conditions": "metav1.Condition list (Ready, DriftDetected, PerformanceDegraded, "
+    "Retraining); lastTransitionTime changes only when a condition's status flips.",
+    "conditions.type": "Condition type.",
+    "conditions.status": "True, False or Unknown.",
+    "conditions.reason": "CamelCase reason for the last transition.",
+    "conditions.message": "Human-readable detail.",
+    "conditions.lastTransitionTime": "When status last changed.",
+    "conditions.observedGeneration": "Generation the condition was computed for.",
+    "window": "The merged window of the last evaluation, so a verdict can be weighed by its data.",
+    "window.samples": "Sampled requests in the merged window.",
+    "window.labeled": "Of those, how many have a joined label.",
+    "window.start": "Oldest sample's time.",
+    "window.end": "Newest sample's time.",
+    "drift": "Result of the last drift evaluation.",
+    "drift.share": "Share of tested features that drifted (what driftShare is compared with).",
+    "drift.drifted": "Whether the dataset as a whole drifted.",
+    "drift.features": "Per-feature results, keyed by name, so users see which feature moved.",
+    "drift.features.name": "Feature name.",
+    "drift.features.type": "numeric or categorical.",
+    "drift.features.method": "Test or distance that was used.",
+    "drift.features.statistic": "Test statistic or distance.",
+    "drift.features.pValue": "p-value (corrected) for p-value tests; absent for distances.",
+    "drift.features.threshold": "Threshold the feature was judged against.",
+    "drift.features.drifted": "Whether this feature drifted.",
+    "drift.prediction": "Drift of the model's predictions.",
+    "drift.prediction.method": "Test or distance that was used.",
+    "drift.prediction.statistic": "Test statistic or distance.",
+    "drift.prediction.pValue": "p-value for p-value tests; absent for distances.",
+    "drift.prediction.threshold": "Threshold the predictions were judged against.",
+    "drift.prediction.drifted": "Whether the predictions drifted.",
+    "performance": "Metric computed from labeled predictions in the window.",
+    "performance.metric": "Metric name, as in spec.performance.metric.",
+    "performance.value": "Point estimate.",
+    "performance.lowerBound": "Lower confidence bound at spec.performance.confidence.",
+    "performance.upperBound": "Upper confidence bound at spec.performance.confidence.",
+    "performance.threshold": "Threshold from the spec, repeated so the status reads alone.",
+    "performance.samples": "Labeled samples the metric is computed from.",
+    "performance.degraded": "Whether the bound crossed the threshold with enough samples.",
+    "sidecars": "How many sidecars the last evaluation expected and heard from; a gap explains "
+    "NoData and partial windows.",
+    "sidecars.desired": "Ready pods of the target Deployment.",
+    "sidecars.reporting": "Of those, sidecars that returned a window.",
+    "retraining": "The retraining loop's history, so cooldown and rollout survive restarts.",
+    "retraining.count": "Retraining Jobs started so far.",
+    "retraining.lastJob": "Name of the most recent Job.",
+    "retraining.lastResult": "Running, Succeeded or Failed.",
+    "retraining.lastTrigger": "Trigger that started it.",
+    "retraining.lastStartTime": "When it started (the cooldown counts from here).",
+    "retraining.modelVersion": "Model version last rolled out to the target.",
+    "lastEvaluationTime": "When the operator last evaluated the window.",
+    "baseline": "The baseline the last evaluation used.",
+    "baseline.configMap": "ConfigMap name.",
+    "baseline.hash": "SHA-256 of the baseline JSON, to notice when it changes.",
+}
+
+__doc__ = (__doc__ or "") + "\n".join(f"- ``{key}``: {text}" for key, text in DOCS.items())
