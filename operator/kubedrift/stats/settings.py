@@ -19,7 +19,15 @@ FeatureType = Literal["numeric", "categorical"]
 #: Metrics computed from labeled predictions. The first six are proportions in [0, 1] where
 #: higher is better except ``error-rate``; the last three are errors where lower is better.
 Metric = Literal[
-    "accuracy", "error-rate", "precision", "recall", "f1", "f1-macro", "mae", "rmse", "mape",
+    "accuracy",
+    "error-rate",
+    "precision",
+    "recall",
+    "f1",
+    "f1-macro",
+    "mae",
+    "rmse",
+    "mape",
 ]
 Verdict = Literal["ok", "warning", "drift"]
 

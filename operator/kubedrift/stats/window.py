@@ -223,10 +223,12 @@ class Window:
     def numeric_sample(self, name: str) -> FloatArray:
         """The reservoir's non-missing values of a numeric feature (or of the prediction)."""
         index = next(i for i, p in enumerate(self.profiles) if p.name == name)
-        return self.reservoir.column(self._numeric.index(index))
+        return self.reservoir.column(self.numeric_position(index))
 
-    def prediction_sample(self) -> FloatArray:
-        return self.reservoir.column(len(self._numeric) - 1)
+    def numeric_position(self, index: int) -> int:
+        """Column of :attr:`reservoir` (and of the moment arrays) for column ``index`` of
+        :attr:`profiles`, which must be numeric."""
+        return self._numeric.index(index)
 
     def column_counts(self, index: int) -> IntArray:
         """Bin counts of column ``index`` of :attr:`profiles`."""
@@ -234,7 +236,7 @@ class Window:
 
     def moments(self, index: int) -> tuple[float, float] | None:
         """(mean, population std) of numeric column ``index``; ``None`` without data."""
-        position = self._numeric.index(index)
+        position = self.numeric_position(index)
         present = self._samples - int(self.missing[index])
         if present == 0:
             return None
