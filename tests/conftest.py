@@ -1,0 +1,120 @@
+"""Shared fixtures: the real control plane (session-wide) and a fresh namespace per test.
+
+``cluster`` starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and the node
+stand-in from the binaries ``tests/controlplane/build.sh`` builds or reuses, once per session.
+Set ``KUBEDRIFT_TEST_KUBECONFIG`` to a kubeconfig path to test against an existing cluster
+instead (``KUBEDRIFT_TEST_KUBECONFIG=1`` uses ``$KUBECONFIG``). If the control plane cannot be
+built or started, every test that needs it errors with the reason: never skipped.
+Tests under ``tests/integration/`` are marked ``integration`` automatically.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kubedrift.devcluster import ControlPlane, locate_binaries
+
+REPO = Path(__file__).resolve().parents[1]
+INTEGRATION = REPO / "tests" / "integration"
+LOG_TAIL_LINES = 60
+
+
+@dataclass
+class Cluster:
+    """A cluster to test against. ``control_plane`` is None for an external cluster."""
+
+    kubeconfig: Path
+    control_plane: ControlPlane | None = None
+
+    def api_client(self) -> Any:
+        """A new ``kubernetes.client.ApiClient`` for this cluster (admin)."""
+        from kubernetes import config  # noqa: PLC0415 - keep unit-only runs light
+
+        return config.new_client_from_config(config_file=str(self.kubeconfig))
+
+    def container_logs(self, namespace: str) -> dict[str, str]:
+        """Tails of the container logs of Pods in ``namespace`` (local control plane only)."""
+        if self.control_plane is None:
+            return {}
+        logs = {}
+        for path in sorted((self.control_plane.node_dir / "pods").glob(f"{namespace}_*/*.log")):
+            lines = path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
+            logs[str(path)] = "\n".join(lines)
+        return logs
+
+
+def _external_kubeconfig() -> Path | None:
+    value = os.environ.get("KUBEDRIFT_TEST_KUBECONFIG", "")
+    if not value:
+        return None
+    if value.lower() in ("1", "true", "yes"):
+        return Path(os.environ.get("KUBECONFIG", Path.home() / ".kube" / "config"))
+    return Path(value)
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    external = _external_kubeconfig()
+    if external is not None:
+        if not external.is_file():
+            pytest.fail(f"KUBEDRIFT_TEST_KUBECONFIG names {external}, which does not exist")
+        yield Cluster(external)
+        return
+    control_plane = ControlPlane(locate_binaries(repo_root=REPO),
+                                 tmp_path_factory.mktemp("cluster"))  # fmt: skip
+    control_plane.start()
+    try:
+        yield Cluster(control_plane.kubeconfig, control_plane)
+    finally:
+        control_plane.stop()
+
+
+@pytest.fixture
+def namespace(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh namespace (with its default ServiceAccount ready), deleted after the test."""
+    from kubernetes import client  # noqa: PLC0415
+
+    api = client.CoreV1Api(cluster.api_client())
+    stem = request.node.name.removeprefix("test_").replace("_", "-").lower()[:40].strip("-")
+    name = f"{stem}-{uuid.uuid4().hex[:6]}"
+    api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    deadline = time.monotonic() + 60
+    while not api.list_namespaced_service_account(
+        name, field_selector="metadata.name=default"
+    ).items:
+        if time.monotonic() > deadline:
+            pytest.fail(f"namespace {name}: the default ServiceAccount never appeared")
+        time.sleep(0.1)
+    yield name
+    api.delete_namespace(name)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.is_relative_to(INTEGRATION):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """On a failed integration test, add where the component logs are and the tails of the
+    container logs of the test's namespace to the report."""
+    report = yield
+    if report.failed and call.when in ("setup", "call"):
+        funcargs = getattr(item, "funcargs", {})
+        found = funcargs.get("cluster")
+        if isinstance(found, Cluster) and found.control_plane is not None:
+            report.sections.append(("control-plane logs", str(found.control_plane.logs_dir)))
+            namespace = funcargs.get("namespace")
+            if isinstance(namespace, str):
+                for path, tail in found.container_logs(namespace).items():
+                    report.sections.append((f"container log {path}", tail))
+    return report

@@ -1,0 +1,116 @@
+"""Deployments and Jobs run for real: the controller manager creates the Pods, the scheduler
+binds them, the node stand-in runs their commands as local processes."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+from kubernetes import client
+
+SERVER = """
+import http.server, json, os
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"pid": os.getpid(), "pod": os.environ["MY_NAME"]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+http.server.HTTPServer((os.environ["MY_IP"], 8000), Handler).serve_forever()
+"""
+
+
+def http_server_container() -> dict[str, Any]:
+    return {
+        "name": "web",
+        "image": "python:3.11",
+        "command": ["python", "-u", "-c", SERVER],
+        "env": [
+            {"name": "MY_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+            {"name": "MY_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        ],
+        "ports": [{"name": "http", "containerPort": 8000}],
+        "readinessProbe": {"httpGet": {"path": "/", "port": "http"}, "periodSeconds": 1},
+    }
+
+
+def get_json(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        document: dict[str, Any] = json.load(response)
+        return document
+
+
+def condition(obj: Any, type_: str) -> str | None:
+    for entry in obj.status.conditions or []:
+        if entry.type == type_:
+            return str(entry.status)
+    return None
+
+
+def test_deployment_of_python_http_server_becomes_available_and_answers_at_its_pod_ip(
+    cluster: Any, namespace: str, wait: Callable[..., Any]
+) -> None:
+    api = cluster.api_client()
+    apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
+    labels = {"app": "web"}
+    apps.create_namespaced_deployment(namespace, {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": labels}, "template": {
+            "metadata": {"labels": labels}, "spec": {"containers": [http_server_container()]}}},
+    })  # fmt: skip
+
+    def available() -> bool:
+        return condition(apps.read_namespaced_deployment_status("web", namespace),
+                         "Available") == "True"  # fmt: skip
+
+    wait("Deployment web Available", available)
+
+    pods = core.list_namespaced_pod(namespace, label_selector="app=web").items
+    assert len(pods) == 2
+    assert len({pod.status.pod_ip for pod in pods}) == 2
+    for pod in pods:
+        assert pod.status.pod_ip.startswith("127.")
+        assert pod.status.phase == "Running"
+        answer = get_json(f"http://{pod.status.pod_ip}:8000/")
+        assert answer["pod"] == pod.metadata.name
+
+
+def job(name: str, exit_code: int) -> dict[str, Any]:
+    script = f"open('/dev/termination-log', 'w').write('exiting {exit_code}'); exit({exit_code})"
+    return {
+        "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
+        "spec": {"backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never", "containers": [
+            {"name": "main", "image": "python:3.11", "command": ["python", "-c", script]}]}}},
+    }  # fmt: skip
+
+
+def test_job_exiting_0_is_complete_and_job_exiting_1_is_failed(
+    cluster: Any, namespace: str, wait: Callable[..., Any]
+) -> None:
+    api = cluster.api_client()
+    batch, core = client.BatchV1Api(api), client.CoreV1Api(api)
+    batch.create_namespaced_job(namespace, job("succeeds", 0))
+    batch.create_namespaced_job(namespace, job("fails", 1))
+
+    def finished(name: str) -> Any:
+        found = batch.read_namespaced_job_status(name, namespace)
+        done = {"Complete", "Failed"} & {
+            c.type for c in found.status.conditions or [] if c.status == "True"
+        }
+        return found if done else None
+
+    succeeded = wait("Job succeeds to finish", lambda: finished("succeeds"))
+    failed = wait("Job fails to finish", lambda: finished("fails"))
+
+    assert condition(succeeded, "Complete") == "True"
+    assert condition(failed, "Failed") == "True"
+    assert condition(failed, "Complete") is None
+    for name, code, phase in (("succeeds", 0, "Succeeded"), ("fails", 1, "Failed")):
+        (pod,) = core.list_namespaced_pod(namespace, label_selector=f"job-name={name}").items
+        assert pod.status.phase == phase
+        terminated = pod.status.container_statuses[0].state.terminated
+        assert terminated.exit_code == code
+        assert terminated.message == f"exiting {code}"
