@@ -66,7 +66,7 @@ class PodWatcher(threading.Thread):
     def run(self) -> None:
         while not self.stop.is_set():
             try:
-                version = self._relist()
+                version: str | None = self._relist()
                 while version is not None and not self.stop.is_set():
                     version = self._watch(version)
             except (ApiError, OSError, ValueError) as error:
