@@ -1,0 +1,112 @@
+"""The admin port: labels in, windows and metrics out, health for the kubelet.
+
+=================  ======  =====================================================================
+path               auth    what
+=================  ======  =====================================================================
+/v1/feedback       token   POST ``{"id", "label"}`` or a list of them; answers counts per outcome
+/v1/window         token   GET current and last completed window (sketch JSON, pod, time bounds)
+/v1/labeled        token   GET the bounded labeled rows (dataset B for a retraining Job)
+/metrics           none    Prometheus exposition of the process registry
+/healthz           none    200 while the process runs
+/readyz            none    200 while the upstream accepts connections, 503 while draining
+=================  ======  =====================================================================
+
+"token" means: when a bearer token is configured, requests need ``Authorization: Bearer <token>``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from kubedrift.sidecar.metrics import Metrics
+from kubedrift.sidecar.monitor import Monitor
+from kubedrift.sidecar.windows import PodIdentity
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_OPEN_PATHS = frozenset(("/metrics", "/healthz", "/readyz"))
+#: Labels accepted in one feedback call.
+MAX_FEEDBACK_ITEMS = 10_000
+
+
+class Readiness:
+    """``/readyz``: ready while the upstream accepts connections, not while draining."""
+
+    def __init__(self) -> None:
+        self.upstream_up = False
+        self.draining = False
+
+    @property
+    def ready(self) -> bool:
+        return self.upstream_up and not self.draining
+
+
+def admin_app(
+    monitor: Monitor,
+    metrics: Metrics,
+    pod: PodIdentity,
+    readiness: Readiness,
+    *,
+    token: str | None = None,
+    clock: Callable[[], float] = time.time,
+) -> web.Application:
+    """The admin application; ``token`` enables bearer authentication of the ``/v1`` paths."""
+
+    @web.middleware
+    async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if token is not None and request.path not in _OPEN_PATHS:
+            sent = request.headers.get("Authorization", "")
+            if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+                return web.json_response(
+                    {"error": "missing or wrong bearer token"},
+                    status=401,
+                    headers={"WWW-Authenticate": 'Bearer realm="kubedrift-sidecar"'},
+                )
+        return await handler(request)
+
+    async def feedback(request: web.Request) -> web.Response:
+        try:
+            document: Any = json.loads(await request.read())
+        except ValueError:
+            return web.json_response({"error": "body is not JSON"}, status=400)
+        items = document if isinstance(document, list) else [document]
+        if len(items) > MAX_FEEDBACK_ITEMS:
+            return web.json_response(
+                {"error": f"at most {MAX_FEEDBACK_ITEMS} labels per call"}, status=413
+            )
+        return web.json_response(monitor.feedback(items, clock()))
+
+    async def window(_: web.Request) -> web.Response:
+        return web.json_response(monitor.windows.to_dict(pod, clock()))
+
+    async def labeled(_: web.Request) -> web.Response:
+        rows = monitor.windows.labeled_rows()
+        return web.json_response({"pod": pod.to_dict(), "rows": rows, "count": len(rows)})
+
+    async def metrics_page(_: web.Request) -> web.Response:
+        body = generate_latest(metrics.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.Response(text="ok\n")
+
+    async def readyz(_: web.Request) -> web.Response:
+        if readiness.ready:
+            return web.Response(text="ready\n")
+        reason = "draining" if readiness.draining else "upstream not reachable yet"
+        return web.Response(text=f"not ready: {reason}\n", status=503)
+
+    app = web.Application(middlewares=[authenticate], client_max_size=16 << 20)
+    app.router.add_post("/v1/feedback", feedback)
+    app.router.add_get("/v1/window", window)
+    app.router.add_get("/v1/labeled", labeled)
+    app.router.add_get("/metrics", metrics_page)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app

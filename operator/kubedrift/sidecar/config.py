@@ -1,0 +1,241 @@
+"""The sidecar's settings: a YAML file (rendered by the operator into a ConfigMap) and flags.
+
+:func:`load_config` reads the file, then applies command-line overrides, and returns a frozen
+:class:`SidecarConfig`. Keys in the file are camelCase like the ModelMonitor spec; durations are
+seconds or strings such as ``"500ms"``, ``"30s"``, ``"1h"``. Unknown keys are errors naming the key,
+so a typo never silently falls back to a default. docs/sidecar.md lists every key.
+
+>>> config = config_from_mapping({"upstream": "http://127.0.0.1:8080", "baseline": "b.json",
+...                               "sampleRate": 0.5, "window": {"maxAge": "10m"}})
+>>> config.sample_rate, config.window.max_age_seconds, config.upstream_host
+(0.5, 600.0, '127.0.0.1')
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal, get_args
+from urllib.parse import urlsplit
+
+import yaml
+
+from kubedrift.payloads import PROTOCOLS, JsonPaths, ParseOptions
+from kubedrift.stats.settings import WindowSettings
+
+Mode = Literal["proxy", "mirror"]
+EventLoop = Literal["auto", "uvloop", "asyncio"]
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names the key."""
+
+
+@dataclass(frozen=True)
+class SidecarConfig:
+    """Every setting of one sidecar process; defaults are what the operator renders."""
+
+    upstream: str = "http://127.0.0.1:8080"
+    baseline: str = "/etc/kubedrift/baseline.json"
+    listen: str = "0.0.0.0:9000"
+    admin: str = "0.0.0.0:9001"
+    mode: Mode = "proxy"
+    protocol: str = "auto"
+    sample_rate: float = 0.1
+    max_samples_per_second: int | None = 200
+    queue_size: int = 10_000
+    max_sample_bytes: int = 1 << 20
+    batch_size: int = 256
+    batch_interval: float = 0.1
+    connect_timeout: float = 5.0
+    upstream_timeout: float = 60.0
+    keepalive_timeout: float = 75.0
+    drain_timeout: float = 20.0
+    window: WindowSettings = field(default_factory=WindowSettings)
+    label_capacity: int = 100_000
+    label_ttl: float = 86_400.0
+    parse: ParseOptions = field(default_factory=ParseOptions)
+    token_file: str | None = None
+    token_env: str | None = "KUBEDRIFT_SIDECAR_TOKEN"
+    event_loop: EventLoop = "auto"
+    score_interval: float = 30.0
+
+    @property
+    def upstream_host(self) -> str:
+        return urlsplit(self.upstream).hostname or "127.0.0.1"
+
+    @property
+    def upstream_port(self) -> int:
+        return urlsplit(self.upstream).port or 80
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+def duration(value: Any, key: str) -> float:
+    """Seconds from a number or a ``"<n><unit>"`` string (ms, s, m, h, d)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ConfigError(f"{key}: expected a duration such as 30s or 1h, got {value!r}")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def _section(data: Mapping[str, Any], key: str, allowed: set[str]) -> Mapping[str, Any]:
+    section = data.get(key, {})
+    if not isinstance(section, Mapping):
+        raise ConfigError(f"{key}: expected a mapping")
+    unknown = set(section) - allowed
+    if unknown:
+        raise ConfigError(f"{key}.{sorted(unknown)[0]}: unknown key")
+    return section
+
+
+_TOP = {
+    "upstream", "baseline", "listen", "admin", "mode", "protocol", "sampleRate",
+    "maxSamplesPerSecond", "queueSize", "maxSampleBytes", "batchSize", "batchInterval",
+    "timeouts", "window", "labels", "payload", "auth", "eventLoop", "scoreInterval",
+}  # fmt: skip
+
+
+def config_from_mapping(data: Mapping[str, Any]) -> SidecarConfig:
+    """A config from the decoded YAML document (camelCase keys, see the module docstring)."""
+    unknown = set(data) - _TOP
+    if unknown:
+        raise ConfigError(f"{sorted(unknown)[0]}: unknown key")
+    values: dict[str, Any] = {}
+    for key, name in (("upstream", "upstream"), ("baseline", "baseline"), ("listen", "listen"),
+                      ("admin", "admin"), ("mode", "mode"), ("protocol", "protocol"),
+                      ("eventLoop", "event_loop")):  # fmt: skip
+        if key in data:
+            values[name] = str(data[key])
+    for key, name in (("sampleRate", "sample_rate"),):
+        if key in data:
+            values[name] = float(data[key])
+    for key, name in (
+        ("maxSamplesPerSecond", "max_samples_per_second"),
+        ("queueSize", "queue_size"),
+        ("maxSampleBytes", "max_sample_bytes"),
+        ("batchSize", "batch_size"),
+    ):
+        if key in data:
+            values[name] = None if data[key] is None else int(data[key])
+    for key, name in (("batchInterval", "batch_interval"), ("scoreInterval", "score_interval")):
+        if key in data:
+            values[name] = duration(data[key], key)
+    timeouts = _section(data, "timeouts", {"connect", "upstream", "keepAlive", "drain"})
+    for key, name in (("connect", "connect_timeout"), ("upstream", "upstream_timeout"),
+                      ("keepAlive", "keepalive_timeout"), ("drain", "drain_timeout")):  # fmt: skip
+        if key in timeouts:
+            values[name] = duration(timeouts[key], f"timeouts.{key}")
+    window = _section(
+        data, "window", {"samples", "maxAge", "minSamples", "reservoirSize", "labeledCapacity"}
+    )
+    defaults = WindowSettings()
+    values["window"] = WindowSettings(
+        samples=int(window.get("samples", defaults.samples)),
+        max_age_seconds=duration(window.get("maxAge", defaults.max_age_seconds), "window.maxAge"),
+        min_samples=int(window.get("minSamples", defaults.min_samples)),
+        reservoir_size=int(window.get("reservoirSize", defaults.reservoir_size)),
+        labeled_capacity=int(window.get("labeledCapacity", defaults.labeled_capacity)),
+    )
+    labels = _section(data, "labels", {"capacity", "ttl"})
+    if "capacity" in labels:
+        values["label_capacity"] = int(labels["capacity"])
+    if "ttl" in labels:
+        values["label_ttl"] = duration(labels["ttl"], "labels.ttl")
+    payload = _section(
+        data, "payload", {"featureNames", "predictionOutput", "predictionReduce", "json"}
+    )
+    paths = _section(payload, "json", {"features", "prediction", "id"})
+    values["parse"] = ParseOptions(
+        feature_names=tuple(str(n) for n in payload.get("featureNames", ())),
+        prediction_output=payload.get("predictionOutput"),
+        prediction_reduce=payload.get("predictionReduce", "argmax"),
+        json_paths=JsonPaths(
+            features=str(paths.get("features", "request")),
+            prediction=paths.get("prediction"),
+            id=paths.get("id"),
+        ),
+    )
+    auth = _section(data, "auth", {"tokenFile", "tokenEnv"})
+    if "tokenFile" in auth:
+        values["token_file"] = auth["tokenFile"]
+    if "tokenEnv" in auth:
+        values["token_env"] = auth["tokenEnv"]
+    return validate(SidecarConfig(**values))
+
+
+def validate(config: SidecarConfig) -> SidecarConfig:
+    """Range and enum checks shared by the file and the flags."""
+    if config.mode not in get_args(Mode):
+        raise ConfigError(f"mode: expected proxy or mirror, got {config.mode!r}")
+    if config.protocol not in PROTOCOLS:
+        raise ConfigError(
+            f"protocol: expected one of {', '.join(PROTOCOLS)}, got {config.protocol!r}"
+        )
+    if config.event_loop not in get_args(EventLoop):
+        raise ConfigError(f"eventLoop: expected auto, uvloop or asyncio, got {config.event_loop!r}")
+    if not 0.0 <= config.sample_rate <= 1.0:
+        raise ConfigError(f"sampleRate: expected a value in [0, 1], got {config.sample_rate}")
+    if config.parse.prediction_reduce not in ("none", "argmax", "first"):
+        raise ConfigError("payload.predictionReduce: expected none, argmax or first")
+    if urlsplit(config.upstream).scheme != "http":
+        raise ConfigError(f"upstream: expected an http:// URL, got {config.upstream!r}")
+    for name in ("queue_size", "max_sample_bytes", "batch_size", "label_capacity"):
+        if getattr(config, name) <= 0:
+            raise ConfigError(f"{name}: must be positive")
+    for address in (config.listen, config.admin):
+        split_address(address)
+    return config
+
+
+def split_address(address: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:9000`` for IPv6) -> host and port."""
+    host, _, port = address.rpartition(":")
+    if not port.isdigit():
+        raise ConfigError(f"address {address!r}: expected HOST:PORT")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def load_config(path: str | Path | None, overrides: Mapping[str, Any]) -> SidecarConfig:
+    """The file's settings (when ``path`` is given) with non-``None`` ``overrides`` applied.
+
+    ``overrides`` uses the :class:`SidecarConfig` field names (the flags' destinations).
+    """
+    data: Any = {}
+    if path is not None:
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as error:
+            raise ConfigError(f"cannot read config file {path}: {error}") from error
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{path}: expected a mapping at the top")
+    try:
+        config = config_from_mapping(data)
+    except (TypeError, ValueError) as error:
+        if isinstance(error, ConfigError):
+            raise
+        raise ConfigError(str(error)) from error
+    names = {f.name for f in fields(SidecarConfig)}
+    chosen = {k: v for k, v in overrides.items() if v is not None and k in names}
+    return validate(replace(config, **chosen))
+
+
+def read_token(config: SidecarConfig, environ: Mapping[str, str]) -> str | None:
+    """The admin bearer token: the file's content (a mounted Secret) or the environment variable."""
+    if config.token_file:
+        try:
+            token = Path(config.token_file).read_text().strip()
+        except OSError as error:
+            raise ConfigError(
+                f"auth.tokenFile: cannot read {config.token_file}: {error}"
+            ) from error
+        return token or None
+    if config.token_env:
+        return environ.get(config.token_env) or None
+    return None

@@ -1,0 +1,98 @@
+"""Predictions waiting for their ground truth: a bounded store keyed by request id, with a TTL.
+
+The worker :meth:`~LabelStore.put` s every parsed sampled exchange under all its ids (the body id,
+the header id, the generated id); ``POST /v1/feedback`` :meth:`~LabelStore.join` s labels to them.
+A joined entry stays (marked) until it expires so that a second label for the same id is reported
+as a duplicate, not as unknown. When the store is full the oldest entry goes first; an id evicted
+that way is "unknown" afterwards, an id past its TTL but still stored is "expired".
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from kubedrift.payloads import Value
+
+Outcome = Literal["joined", "unknown", "expired", "duplicate", "invalid"]
+OUTCOMES: tuple[Outcome, ...] = ("joined", "unknown", "expired", "duplicate", "invalid")
+
+
+@dataclass(slots=True)
+class Pending:
+    """The rows and predictions of one exchange (several rows for a batch request)."""
+
+    rows: Mapping[str, Sequence[Value]]
+    predictions: Sequence[Value]
+    expires: float
+    joined: bool = False
+
+
+@dataclass
+class Joined:
+    """What a label joined to: the stored rows and predictions, with the labels, row-aligned."""
+
+    rows: Mapping[str, Sequence[Value]]
+    predictions: Sequence[Value]
+    labels: list[Value] = field(default_factory=list)
+
+
+class LabelStore:
+    """Bounded ``id -> Pending`` map; see the module docstring.
+
+    >>> store = LabelStore(capacity=10, ttl=60.0)
+    >>> store.put(("req-1",), {"x": [1.0]}, [0], now=0.0)
+    >>> store.join("req-1", 1, now=5.0)[0], store.join("req-1", 1, now=6.0)[0]
+    ('joined', 'duplicate')
+    """
+
+    def __init__(self, capacity: int, ttl: float) -> None:
+        self.capacity = capacity
+        self.ttl = ttl
+        self._entries: OrderedDict[str, Pending] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def put(
+        self,
+        ids: Sequence[str],
+        rows: Mapping[str, Sequence[Value]],
+        predictions: Sequence[Value],
+        now: float,
+    ) -> None:
+        """Store one exchange under each of ``ids`` (they share one entry)."""
+        entry = Pending(rows, predictions, now + self.ttl)
+        for key in ids:
+            self._entries.pop(key, None)
+            self._entries[key] = entry
+        while len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
+
+    def join(
+        self, request_id: str, label: Value | list[Value], now: float
+    ) -> tuple[Outcome, Joined | None]:
+        """Attach ``label`` (one per row: a list for batch requests) to the stored prediction."""
+        entry = self._entries.get(request_id)
+        if entry is None:
+            return "unknown", None
+        if now > entry.expires:
+            return "expired", None
+        if entry.joined:
+            return "duplicate", None
+        labels = label if isinstance(label, list) else [label]
+        if len(labels) != len(entry.predictions):
+            return "invalid", None
+        entry.joined = True
+        return "joined", Joined(entry.rows, entry.predictions, labels)
+
+    def purge(self, now: float) -> int:
+        """Drop entries expired for longer than one more TTL (kept that long to report
+        "expired" rather than "unknown"); returns how many went."""
+        cutoff = now - self.ttl
+        stale = [key for key, entry in self._entries.items() if entry.expires < cutoff]
+        for key in stale:
+            del self._entries[key]
+        return len(stale)

@@ -1,0 +1,180 @@
+"""The monitoring side of the sidecar: samples -> rows -> window, labels -> labeled window.
+
+:class:`Monitor` is synchronous and does no I/O, so tests drive it directly; the sidecar's worker
+task (``kubedrift.sidecar.worker``) calls :meth:`Monitor.process` with batches taken from the sample
+queue. Every failure is counted (``kubedrift_unparsable_total{reason}`` for payloads the parsers
+reject, ``kubedrift_monitor_errors_total{stage}`` for anything else) and logged without payload
+values; it never propagates to the request path.
+
+Request ids, in order of preference (the first one present is the label key, all are stored):
+``Ce-Id`` header, the body's id (OIP ``id``, Seldon ``meta.puid``, the configured JSON path),
+``X-Request-ID`` (from the request, else the response), the id the proxy generated.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from kubedrift.payloads import Parsed, ParseError, ParseOptions, Value, parse_exchange
+from kubedrift.sidecar.batching import label_array, prediction_array, to_columns
+from kubedrift.sidecar.labels import LabelStore
+from kubedrift.sidecar.metrics import Metrics
+from kubedrift.sidecar.sampling import Sample
+from kubedrift.sidecar.windows import WindowKeeper
+from kubedrift.stats.baseline import Baseline
+from kubedrift.stats.evaluation import evaluate
+from kubedrift.stats.settings import EvaluationSettings
+
+logger = logging.getLogger(__name__)
+
+
+def request_ids(sample: Sample, parsed: Parsed) -> list[str]:
+    """The exchange's ids, most preferred first, without repeats."""
+    found = [sample.ce_id, parsed.request_id, sample.x_request_id, sample.generated_id]
+    ids: list[str] = []
+    for candidate in found:
+        if candidate and candidate not in ids:
+            ids.append(candidate)
+    return ids
+
+
+class Monitor:
+    """Parses samples into the window, stores predictions for labels, and joins feedback."""
+
+    def __init__(
+        self,
+        baseline: Baseline,
+        windows: WindowKeeper,
+        labels: LabelStore,
+        metrics: Metrics,
+        *,
+        protocol: str = "auto",
+        options: ParseOptions | None = None,
+    ) -> None:
+        self.baseline = baseline
+        self.windows = windows
+        self.labels = labels
+        self.metrics = metrics
+        self.protocol = protocol
+        self.options = options or ParseOptions()
+        self._rotations = windows.rotations
+
+    def parse(self, sample: Sample) -> Parsed | None:
+        """One sample's rows, or ``None`` (counted by reason)."""
+        if not 200 <= sample.status < 300:
+            self.metrics.unparsable.labels(reason="status").inc()
+            return None
+        if sample.truncated:
+            self.metrics.unparsable.labels(reason="truncated").inc()
+            return None
+        try:
+            parsed = parse_exchange(
+                self.protocol,
+                sample.request_body,
+                sample.response_body,
+                self.options,
+                request_header_length=sample.request_header_length,
+                response_header_length=sample.response_header_length,
+            )
+        except ParseError as error:
+            self.metrics.unparsable.labels(reason=error.reason).inc()
+            return None
+        except Exception:
+            self.metrics.unparsable.labels(reason="internal").inc()
+            logger.exception("payload parser failed on a %s exchange", self.protocol)
+            return None
+        self.metrics.exchanges.labels(protocol=parsed.protocol).inc()
+        return parsed
+
+    def process(self, samples: Sequence[Sample], now: float) -> int:
+        """Add a batch of samples to the window; returns the number of rows added."""
+        batch: list[Parsed] = []
+        for sample in samples:
+            parsed = self.parse(sample)
+            if parsed is None:
+                continue
+            batch.append(parsed)
+            ids = request_ids(sample, parsed)
+            if ids and parsed.predictions is not None:
+                self.labels.put(ids, parsed.columns, parsed.predictions, now)
+        if not batch:
+            self._refresh(now)
+            return 0
+        size = sum(parsed.rows for parsed in batch)
+        try:
+            columns = to_columns(self.baseline, (parsed.columns for parsed in batch), size)
+            predictions: list[Value] = []
+            for parsed in batch:
+                predictions.extend(parsed.predictions or [None] * parsed.rows)
+            self.windows.update(columns, prediction_array(self.baseline, predictions), now)
+        except Exception:
+            self.metrics.monitor_errors.labels(stage="window_update").inc()
+            logger.exception("updating the window with %d rows failed", size)
+            return 0
+        self.metrics.rows.inc(size)
+        self._refresh(now)
+        return size
+
+    def feedback(self, items: Sequence[Mapping[str, Any]], now: float) -> dict[str, Any]:
+        """Join ``[{"id", "label"}, ...]``; returns counts per outcome and the ids not joined."""
+        counts = {"joined": 0, "unknown": 0, "expired": 0, "duplicate": 0, "invalid": 0}
+        rejected: list[dict[str, str]] = []
+        joined_predictions: list[Value] = []
+        joined_labels: list[Value] = []
+        joined_rows: list[Mapping[str, Sequence[Value]]] = []
+        for item in items:
+            request_id = item.get("id") if isinstance(item, Mapping) else None
+            if (
+                not isinstance(request_id, str | int)
+                or isinstance(request_id, bool)
+                or "label" not in item
+            ):
+                outcome, joined = "invalid", None
+            else:
+                outcome, joined = self.labels.join(str(request_id), item["label"], now)
+            counts[outcome] += 1
+            self.metrics.labels.labels(outcome=outcome).inc()
+            if joined is None:
+                rejected.append({"id": str(request_id), "outcome": outcome})
+                continue
+            joined_predictions.extend(joined.predictions)
+            joined_labels.extend(joined.labels)
+            joined_rows.append(joined.rows)
+        if joined_labels:
+            try:
+                rows = to_columns(self.baseline, joined_rows, len(joined_labels))
+                self.windows.add_labeled(
+                    label_array(self.baseline, joined_predictions),
+                    label_array(self.baseline, joined_labels),
+                    rows,
+                    now,
+                )
+            except Exception:
+                self.metrics.monitor_errors.labels(stage="labels").inc()
+                logger.exception("adding %d labeled rows failed", len(joined_labels))
+        self._refresh(now)
+        return {**counts, "rejected": rejected}
+
+    def score(self, now: float) -> None:
+        """Publish the local window's per-feature drift scores (a hint; the operator decides)."""
+        window = self.windows.current
+        try:
+            evaluation = evaluate(self.baseline, window, EvaluationSettings(window=window.settings))
+        except Exception:
+            self.metrics.monitor_errors.labels(stage="score").inc()
+            logger.exception("scoring the local window failed")
+            return
+        for result in evaluation.features:
+            self.metrics.drift_score.labels(feature=result.name).set(result.statistic)
+            self.metrics.drifted.labels(feature=result.name).set(1.0 if result.drifted else 0.0)
+
+    def _refresh(self, now: float) -> None:
+        self.windows.rotate(now)
+        if self.windows.rotations != self._rotations:
+            self.metrics.rotations.inc(self.windows.rotations - self._rotations)
+            self._rotations = self.windows.rotations
+        self.metrics.window_samples.set(self.windows.current.samples)
+        self.metrics.window_labeled.set(self.windows.current.labeled)
+        self.metrics.label_store_entries.set(len(self.labels))

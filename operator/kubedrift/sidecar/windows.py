@@ -1,0 +1,108 @@
+"""The sidecar's current window and the last completed one, rotated by size or age.
+
+The operator pulls both (``GET /v1/window``): the current window shows live traffic, the completed
+one is a stable unit to evaluate. Memory stays bounded: a window's size is fixed by the baseline and
+the window settings, and at most two exist at a time.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy.typing as npt
+
+from kubedrift.stats.baseline import Baseline
+from kubedrift.stats.settings import WindowSettings
+from kubedrift.stats.window import Window
+
+
+@dataclass(frozen=True)
+class PodIdentity:
+    """Who reports a window: the Pod (from the downward API env vars) and this process's start."""
+
+    name: str
+    namespace: str | None
+    ip: str | None
+    started: float
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str], started: float) -> PodIdentity:
+        return cls(
+            name=environ.get("POD_NAME") or socket.gethostname(),
+            namespace=environ.get("POD_NAMESPACE"),
+            ip=environ.get("POD_IP"),
+            started=started,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "namespace": self.namespace,
+            "ip": self.ip,
+            "started": self.started,
+        }
+
+
+class WindowKeeper:
+    """Owns the current and the last completed :class:`Window`; call :meth:`rotate` regularly.
+
+    ``seed`` makes the reservoirs reproducible in tests; each new window gets ``seed + n``.
+    """
+
+    def __init__(
+        self, baseline: Baseline, settings: WindowSettings, *, now: float, seed: int | None = None
+    ):
+        self.baseline = baseline
+        self.settings = settings
+        self._seed = seed
+        self.rotations = 0
+        self.current = self._new(now)
+        self.completed: Window | None = None
+
+    def _new(self, now: float) -> Window:
+        seed = None if self._seed is None else self._seed + self.rotations
+        return Window(self.baseline, self.settings, seed=seed, start=now)
+
+    def rotate(self, now: float) -> bool:
+        """Close the current window when it is full; True when it did."""
+        if not self.current.is_full(now):
+            return False
+        self.completed = self.current
+        self.rotations += 1
+        self.current = self._new(now)
+        return True
+
+    def update(
+        self, rows: Mapping[str, npt.NDArray[Any]], predictions: npt.NDArray[Any] | None, now: float
+    ) -> None:
+        self.rotate(now)
+        self.current.update(rows, predictions, now=now)
+
+    def add_labeled(
+        self,
+        predictions: npt.NDArray[Any],
+        labels: npt.NDArray[Any],
+        rows: Mapping[str, npt.NDArray[Any]],
+        now: float,
+    ) -> None:
+        self.rotate(now)
+        self.current.add_labeled(predictions, labels, rows, now=now)
+
+    def to_dict(self, pod: PodIdentity, now: float) -> dict[str, Any]:
+        """``GET /v1/window``: both windows as mergeable sketch JSON, pod and time bounds."""
+        self.rotate(now)
+        return {
+            "pod": pod.to_dict(),
+            "time": now,
+            "rotations": self.rotations,
+            "current": self.current.to_dict(),
+            "completed": self.completed.to_dict() if self.completed is not None else None,
+        }
+
+    def labeled_rows(self) -> list[dict[str, Any]]:
+        """Labeled rows of the completed and current windows (each bounded by the settings)."""
+        rows = self.completed.labeled_rows() if self.completed is not None else []
+        return rows + self.current.labeled_rows()

@@ -1,0 +1,69 @@
+"""The background task that drains the sample queue into the :class:`Monitor`, in batches.
+
+It runs on the proxy's event loop but never inside a request: every ``interval`` it takes up to
+``batch_size`` samples, processes them, and yields to the loop between batches so a backlog cannot
+stall the request path for long. It also purges expired label entries and refreshes the local drift
+scores every ``score_interval``. :meth:`Worker.flush` processes what is left at shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from kubedrift.sidecar.monitor import Monitor
+from kubedrift.sidecar.sampling import Sample, SampleQueue
+
+logger = logging.getLogger(__name__)
+
+
+class Worker:
+    """Moves samples from ``queue`` to ``monitor``; see the module docstring."""
+
+    def __init__(
+        self,
+        queue: SampleQueue[Sample],
+        monitor: Monitor,
+        *,
+        batch_size: int = 256,
+        interval: float = 0.1,
+        score_interval: float = 30.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.queue = queue
+        self.monitor = monitor
+        self.batch_size = batch_size
+        self.interval = interval
+        self.score_interval = score_interval
+        self.clock = clock
+        self._next_score = 0.0
+
+    def step(self) -> int:
+        """Process one batch; returns how many samples it took."""
+        samples = self.queue.take(self.batch_size)
+        now = self.clock()
+        if samples:
+            try:
+                self.monitor.process(samples, now)
+            except Exception:
+                self.monitor.metrics.monitor_errors.labels(stage="worker").inc()
+                logger.exception("processing %d samples failed", len(samples))
+        if now >= self._next_score:
+            self._next_score = now + self.score_interval
+            self.monitor.labels.purge(now)
+            self.monitor.score(now)
+        return len(samples)
+
+    async def run(self) -> None:
+        """Forever: drain full batches back to back (yielding between them), then sleep."""
+        while True:
+            while self.step() == self.batch_size:
+                await asyncio.sleep(0)
+            await asyncio.sleep(self.interval)
+
+    def flush(self) -> None:
+        """Process everything still queued (at shutdown)."""
+        while self.step():
+            pass
