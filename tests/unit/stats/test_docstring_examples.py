@@ -1,0 +1,20 @@
+"""The examples in the statistics modules' docstrings run and print what they claim."""
+
+from __future__ import annotations
+
+import doctest
+from types import ModuleType
+
+import pytest
+
+from kubedrift.stats import baseline, calibration, window
+from kubedrift.stats.detectors import adwin, cusum, page_hinkley
+
+
+@pytest.mark.parametrize(
+    "module", [baseline, window, calibration, adwin, cusum, page_hinkley], ids=lambda m: m.__name__
+)
+def test_docstring_examples_hold(module: ModuleType) -> None:
+    result = doctest.testmod(module)
+    assert result.attempted > 0
+    assert result.failed == 0
