@@ -1,0 +1,53 @@
+"""Fixtures: a real model server, a baseline file, and real sidecar processes in front of it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sidecar_model_server import ModelServer, start_model_server
+from sidecar_process import Sidecar, start_sidecar
+
+from kubedrift.stats.baseline import build_baseline
+
+#: Every feature the test payloads carry; the baseline profiles them all.
+FEATURES = ("x-0", "x-1", "x-2")
+
+
+@pytest.fixture(scope="session")
+def baseline_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    rng = np.random.default_rng(7)
+    values = rng.normal(size=(2000, 3))
+    predictions = (values[:, 0] > 0).astype(np.int64)
+    columns = {name: values[:, i] for i, name in enumerate(FEATURES)}
+    baseline = build_baseline(
+        {**columns, "prediction": predictions, "label": predictions},
+        prediction="prediction",
+        label="label",
+    )
+    path = tmp_path_factory.mktemp("baseline") / "baseline.json"
+    path.write_text(baseline.to_json())
+    return path
+
+
+@pytest.fixture(scope="module")
+def model() -> Iterator[ModelServer]:
+    server = start_model_server()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def sidecar(model: ModelServer, baseline_file: Path) -> Iterator[Sidecar]:
+    """A sidecar sampling every request, with feature names for positional payloads."""
+    config = baseline_file.parent / "sidecar.yaml"
+    config.write_text(
+        "sampleRate: 1.0\nmaxSamplesPerSecond: null\nbatchInterval: 20ms\n"
+        "payload:\n  featureNames: [x-0, x-1, x-2]\n"
+    )
+    process = start_sidecar(model.port, baseline_file, "--config", str(config))
+    yield process
+    process.stop()
