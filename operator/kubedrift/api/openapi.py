@@ -148,7 +148,8 @@ def status_schema(
             prop = {"description": docs[path], **prop}
         properties[key] = prop
     schema: dict[str, Any] = {"type": "object", "properties": properties}
-    required = [k for k in hints if k in getattr(cls, "__required_keys__", ())]
+    # Not __required_keys__: with postponed annotations Python 3.11 cannot see NotRequired there.
+    required = [k for k, hint in hints.items() if typing.get_origin(hint) is not NotRequired]
     if required:
         schema["required"] = required
     return schema

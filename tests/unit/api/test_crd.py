@@ -152,3 +152,10 @@ def test_features_are_a_map_list_keyed_by_name() -> None:
 def test_write_creates_the_file_that_render_returns(tmp_path: Path) -> None:
     assert crd.main(["--write", str(tmp_path)]) == 0
     assert (tmp_path / crd.FILENAME).read_text(encoding="utf-8") == crd.render()
+
+
+def test_status_requires_only_keys_not_marked_not_required() -> None:
+    status = schema_root()["properties"]["status"]
+    assert status["required"] == ["observedGeneration", "phase"]
+    window = status["properties"]["window"]
+    assert window["required"] == ["samples", "labeled"]
