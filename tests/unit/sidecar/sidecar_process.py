@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httptools
+from prometheus_client.parser import text_string_to_metric_families
 
 
 def free_port() -> int:
@@ -127,6 +128,32 @@ class Sidecar:
                 return
             time.sleep(0.05)
         raise AssertionError(f"the window did not reach {rows} rows")
+
+    def metrics(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        """Every exposed sample, keyed by name and sorted label pairs (prometheus text parser)."""
+        status, body = self.get("/metrics")
+        assert status == 200
+        return {
+            (sample.name, tuple(sorted(sample.labels.items()))): float(sample.value)
+            for family in text_string_to_metric_families(body.decode())
+            for sample in family.samples
+        }
+
+    def metric(self, name: str, labels: dict[str, str] | None = None) -> float:
+        return self.metrics()[(name, tuple(sorted((labels or {}).items())))]
+
+    def processed(self) -> float:
+        """Samples the worker has finished with: parsed plus unparsable."""
+        names = ("kubedrift_exchanges_parsed_total", "kubedrift_unparsable_total")
+        return sum(value for (name, _), value in self.metrics().items() if name in names)
+
+    def wait_processed(self, count: float | None = None, timeout: float = 20.0) -> None:
+        """Wait until the worker processed ``count`` samples (default: all sampled so far)."""
+        deadline = time.monotonic() + timeout
+        target = self.metric("kubedrift_samples_total") if count is None else count
+        while self.processed() < target:
+            assert time.monotonic() < deadline, "the worker did not catch up"
+            time.sleep(0.05)
 
     def stop(self) -> int:
         if self.process.poll() is None:
