@@ -113,7 +113,7 @@ def pod_phase(
             waiting += 1
     if waiting and not stopping:
         return "Pending"
-    if running:
+    if running or (restart_policy == "Always" and not stopping):
         return "Running"
     if stopped == len(records) and succeeded == len(records):
         return "Succeeded"
