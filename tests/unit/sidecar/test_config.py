@@ -1,0 +1,119 @@
+"""The YAML config file and the flags that override it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kubedrift.payloads import JsonPaths
+from kubedrift.sidecar.config import ConfigError, SidecarConfig, duration, load_config, read_token
+
+
+def test_every_documented_key_is_read_from_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "sidecar.yaml"
+    path.write_text(
+        """
+upstream: http://127.0.0.1:8501
+baseline: /etc/b.json
+listen: 0.0.0.0:7000
+admin: "[::1]:7001"
+mode: mirror
+protocol: seldon-v1
+sampleRate: 0.25
+maxSamplesPerSecond: 50
+queueSize: 10
+maxSampleBytes: 2048
+batchSize: 8
+batchInterval: 250ms
+scoreInterval: 1m
+timeouts: {connect: 2s, upstream: 90s, keepAlive: 10s, drain: 5s}
+window: {samples: 500, maxAge: 2h, minSamples: 50, reservoirSize: 300, labeledCapacity: 100}
+labels: {capacity: 1000, ttl: 1d}
+payload:
+  featureNames: [a, b]
+  predictionOutput: label
+  predictionReduce: first
+  json: {features: request.rows, prediction: response.score, id: request.trace}
+auth: {tokenFile: /var/run/token}
+eventLoop: asyncio
+"""
+    )
+
+    config = load_config(path, {})
+
+    assert (config.upstream_host, config.upstream_port, config.mode, config.protocol) == (
+        "127.0.0.1", 8501, "mirror", "seldon-v1",
+    )  # fmt: skip
+    assert (config.sample_rate, config.max_samples_per_second, config.queue_size) == (0.25, 50, 10)
+    assert (config.max_sample_bytes, config.batch_size, config.batch_interval) == (2048, 8, 0.25)
+    assert (config.connect_timeout, config.upstream_timeout, config.keepalive_timeout) == (
+        2,
+        90,
+        10,
+    )
+    assert (config.drain_timeout, config.score_interval) == (5, 60)
+    assert config.window.samples == 500
+    assert config.window.max_age_seconds == 7200
+    assert (
+        config.window.min_samples,
+        config.window.reservoir_size,
+        config.window.labeled_capacity,
+    ) == (50, 300, 100)
+    assert (config.label_capacity, config.label_ttl) == (1000, 86400)
+    assert config.parse.feature_names == ("a", "b")
+    assert (config.parse.prediction_output, config.parse.prediction_reduce) == ("label", "first")
+    assert config.parse.json_paths == JsonPaths("request.rows", "response.score", "request.trace")
+    assert (config.token_file, config.event_loop) == ("/var/run/token", "asyncio")
+
+
+def test_flags_override_the_file_and_none_means_not_given(tmp_path: Path) -> None:
+    path = tmp_path / "sidecar.yaml"
+    path.write_text("sampleRate: 0.5\nprotocol: mlflow\n")
+
+    config = load_config(path, {"sample_rate": 1.0, "protocol": None, "listen": "127.0.0.1:1"})
+
+    assert (config.sample_rate, config.protocol, config.listen) == (1.0, "mlflow", "127.0.0.1:1")
+
+
+def test_no_file_gives_the_defaults() -> None:
+    assert load_config(None, {}) == SidecarConfig()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("sampleRat: 0.5", "sampleRat: unknown key"),
+        ("window: {maxAgee: 1h}", "window.maxAgee: unknown key"),
+        ("sampleRate: 2", "sampleRate: expected a value in [0, 1]"),
+        ("protocol: grpc", "protocol: expected one of"),
+        ("upstream: https://model:443", "upstream: expected an http:// URL"),
+        ("timeouts: {drain: soon}", "timeouts.drain: expected a duration"),
+        ("listen: nowhere", "address 'nowhere': expected HOST:PORT"),
+        ("queueSize: 0", "queue_size: must be positive"),
+        ("- a list", "expected a mapping at the top"),
+    ],
+)
+def test_bad_settings_are_errors_naming_the_key(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "sidecar.yaml"
+    path.write_text(text)
+
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        load_config(path, {})
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"), [(3, 3.0), ("1.5s", 1.5), ("200ms", 0.2), ("2h", 7200.0), ("7", 7.0)]
+)
+def test_durations_accept_numbers_and_unit_suffixes(value: object, seconds: float) -> None:
+    assert duration(value, "k") == pytest.approx(seconds)
+
+
+def test_token_comes_from_the_file_before_the_environment(tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("from-secret\n")
+    from_file = SidecarConfig(token_file=str(token_file))
+
+    assert read_token(from_file, {"KUBEDRIFT_SIDECAR_TOKEN": "env"}) == "from-secret"
+    assert read_token(SidecarConfig(), {"KUBEDRIFT_SIDECAR_TOKEN": "env"}) == "env"
+    assert read_token(SidecarConfig(), {}) is None

@@ -1,0 +1,108 @@
+"""The monitor, driven directly: samples in, window rows, label keys and counted failures out."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from prometheus_client import CollectorRegistry
+
+from kubedrift.payloads import ParseOptions
+from kubedrift.sidecar.labels import LabelStore
+from kubedrift.sidecar.metrics import make_metrics
+from kubedrift.sidecar.monitor import Monitor
+from kubedrift.sidecar.sampling import Sample
+from kubedrift.sidecar.windows import WindowKeeper
+from kubedrift.stats.baseline import build_baseline
+from kubedrift.stats.settings import WindowSettings
+
+
+@pytest.fixture
+def monitor() -> Monitor:
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(500, 2))
+    baseline = build_baseline(
+        {
+            "a": values[:, 0],
+            "b": values[:, 1],
+            "p": (values[:, 0] > 0).astype(int),
+            "y": (values[:, 0] > 0).astype(int),
+        },
+        prediction="p",
+        label="y",
+    )
+    windows = WindowKeeper(
+        baseline, WindowSettings(samples=4, max_age_seconds=1e9), now=0.0, seed=1
+    )
+    return Monitor(
+        baseline,
+        windows,
+        LabelStore(100, 60.0),
+        make_metrics(CollectorRegistry()),
+        options=ParseOptions(("a", "b")),
+    )
+
+
+def kserve(rows: list[list[float]], predictions: list[int], **ids: str) -> Sample:
+    return Sample(
+        path="/v1/models/m:predict",
+        status=200,
+        request_body=json.dumps({"instances": rows}).encode(),
+        response_body=json.dumps({"predictions": predictions}).encode(),
+        **ids,  # type: ignore[arg-type]
+    )
+
+
+def value(monitor: Monitor, name: str, labels: dict[str, str] | None = None) -> float | None:
+    return monitor.metrics.registry.get_sample_value(name, labels or {})
+
+
+def test_rows_of_a_batch_go_to_the_window_and_the_window_rotates_when_full(
+    monitor: Monitor,
+) -> None:
+    added = monitor.process([kserve([[1, 2], [3, 4]], [1, 1]), kserve([[-1, 0]], [0])], now=1.0)
+    rotated = monitor.process([kserve([[5, 5]], [1])], now=2.0)
+    after = monitor.process([kserve([[6, 6]], [1])], now=3.0)
+
+    assert (added, rotated, after) == (3, 1, 1)
+    assert monitor.windows.completed is not None and monitor.windows.completed.samples == 4
+    assert monitor.windows.current.samples == 1
+    assert value(monitor, "kubedrift_window_rotations_total") == 1
+    assert value(monitor, "kubedrift_rows_total") == 5
+
+
+def test_unusable_exchanges_are_counted_by_reason_and_skipped(monitor: Monitor) -> None:
+    failed = Sample(path="/", status=503, request_body=b"{}", response_body=b"")
+    truncated = Sample(path="/", status=200, request_body=b"", response_body=b"", truncated=True)
+    garbage = Sample(path="/", status=200, request_body=b"<xml/>", response_body=b"")
+
+    assert monitor.process([failed, truncated, garbage, kserve([[1, 1]], [1])], now=1.0) == 1
+    for reason in ("status", "truncated", "invalid_json"):
+        assert value(monitor, "kubedrift_unparsable_total", {"reason": reason}) == 1
+
+
+def test_ce_id_is_the_preferred_label_key_and_every_id_is_stored(monitor: Monitor) -> None:
+    monitor.process(
+        [kserve([[1, 1]], [1], ce_id="ce", x_request_id="xr", generated_id="gen")], now=1.0
+    )
+
+    answer = monitor.feedback([{"id": "xr", "label": 1}, {"id": "ce", "label": 1}], now=2.0)
+
+    assert (answer["joined"], answer["duplicate"]) == (1, 1)
+    assert monitor.windows.current.labeled == 1
+
+
+def test_exchange_without_predictions_is_not_stored_for_labels(monitor: Monitor) -> None:
+    sample = Sample(
+        path="/",
+        status=200,
+        request_body=b'{"instances": [[1, 2]]}',
+        response_body=b"oops",
+        x_request_id="r",
+    )
+
+    monitor.process([sample], now=1.0)
+
+    assert monitor.feedback([{"id": "r", "label": 1}], now=2.0)["unknown"] == 1
+    assert monitor.windows.current.samples == 1
