@@ -47,8 +47,9 @@ cluster-up: venv controlplane ## start a local control plane in the background (
 cluster-down: ## stop the local control plane started by cluster-up
 	@if test -x $(VENV)/bin/kubedrift; then $(VENV)/bin/kubedrift dev-cluster down --dir .dev-cluster; fi
 
-crds: venv ## regenerate crds/ from the Python API types
+crds: venv ## regenerate crds/ and docs/modelmonitor.md from the Python API types
 	$(PY) -m kubedrift.api.crd --write crds/
+	$(PY) -m kubedrift.api.reference --write docs/modelmonitor.md
 
 demo: venv controlplane ## the whole loop: train, deploy, drift, alert, retrain, roll out
 	$(VENV)/bin/kubedrift demo
