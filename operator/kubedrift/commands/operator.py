@@ -1,16 +1,92 @@
-"""`kubedrift operator`: not implemented yet (its issue has not landed)."""
+"""`kubedrift operator`: run the ModelMonitor operator (kopf) with its HTTP server.
+
+docs/operator.md describes the flags, what the operator adds to a Deployment, the status, the
+Events, the metrics and the retraining Job contract.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    del parser
+    add = parser.add_argument
+    scope = parser.add_mutually_exclusive_group(required=True)
+    scope.add_argument(
+        "--namespace",
+        "-n",
+        action="append",
+        default=[],
+        metavar="NS",
+        help="watch ModelMonitors in this namespace (repeatable)",
+    )
+    scope.add_argument(
+        "--all-namespaces", "-A", action="store_true", help="watch ModelMonitors cluster-wide"
+    )
+    add(
+        "--sidecar-image",
+        default=os.environ.get("KUBEDRIFT_SIDECAR_IMAGE", "ghcr.io/kubedrift/kubedrift:latest"),
+        help="image of the injected sidecar (env KUBEDRIFT_SIDECAR_IMAGE)",
+    )
+    add(
+        "--listen",
+        default="0.0.0.0:8080",
+        metavar="HOST:PORT",
+        help="address of /healthz, /metrics and the dataset endpoint (default 0.0.0.0:8080)",
+    )
+    add(
+        "--dataset-url",
+        default=os.environ.get("KUBEDRIFT_DATASET_URL"),
+        metavar="URL",
+        help="base URL at which retraining Jobs reach this server, e.g. the operator's Service "
+        "(default: http://$POD_IP:PORT, env KUBEDRIFT_DATASET_URL)",
+    )
+    add("--kubeconfig", metavar="FILE", help="kubeconfig (default: in-cluster or $KUBECONFIG)")
+    add(
+        "--peering",
+        metavar="NAME",
+        help="kopf peering name, needed when running more than one replica (default: standalone)",
+    )
+    add(
+        "--sidecar-timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="timeout of each request to a sidecar (default 5)",
+    )
+    add(
+        "--log-level",
+        default="INFO",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        help="log level",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    del args
-    print("kubedrift operator: not implemented yet", file=sys.stderr)
-    return 2
+    import asyncio  # noqa: PLC0415 - keep `kubedrift --help` fast
+
+    from kubedrift.controller.runtime import OperatorOptions, run_operator  # noqa: PLC0415
+
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    host, _, port = args.listen.rpartition(":")
+    if not port.isdigit():
+        print(f"--listen {args.listen!r}: expected HOST:PORT", file=sys.stderr)
+        return 2
+    options = OperatorOptions(
+        namespaces=tuple(args.namespace),
+        all_namespaces=args.all_namespaces,
+        sidecar_image=args.sidecar_image,
+        listen_host=host.strip("[]") or "0.0.0.0",
+        listen_port=int(port),
+        dataset_url=args.dataset_url,
+        kubeconfig=args.kubeconfig,
+        peering=args.peering,
+        sidecar_timeout=args.sidecar_timeout,
+    )
+    asyncio.run(run_operator(options))
+    return 0

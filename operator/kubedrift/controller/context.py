@@ -1,0 +1,40 @@
+"""What every handler of one operator process shares: clients, settings, metrics, registries."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from kubedrift.controller.client import KubeClient
+from kubedrift.controller.dataset import DatasetRegistry
+from kubedrift.controller.injection import SidecarOptions
+from kubedrift.controller.metrics import OperatorMetrics
+from kubedrift.stats.baseline import Baseline
+
+
+@dataclass
+class OperatorContext:
+    """Created once by ``kubedrift operator`` and handed to the kopf handlers through ``memo``.
+
+    ``dataset_url`` is the base URL at which retraining Jobs reach this operator's HTTP server
+    (``--dataset-url``); ``sidecar_timeout`` bounds each ``GET`` to a sidecar.
+    """
+
+    client: KubeClient
+    http: aiohttp.ClientSession
+    sidecar: SidecarOptions
+    metrics: OperatorMetrics
+    datasets: DatasetRegistry
+    dataset_url: str
+    sidecar_timeout: float = 5.0
+    reporter: str = "kubedrift-operator"
+    clock: Callable[[], float] = time.time
+    #: Parsed baselines by (namespace, ConfigMap, key), with the text they were parsed from.
+    baselines: dict[tuple[str, str, str], tuple[str, Baseline]] = field(default_factory=dict)
+    #: Webhook deliveries in flight (kept so they are not garbage-collected mid-way).
+    background: set[asyncio.Task[Any]] = field(default_factory=set)

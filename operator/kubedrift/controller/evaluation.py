@@ -1,0 +1,178 @@
+"""One evaluation of a monitor: find its sidecars, pull their windows, merge, evaluate.
+
+The pure part decides which Pods count (:func:`reporting_pods`: ready, with an IP, not being
+deleted, and running the Deployment's current template, so Pods still draining after a rollout
+or a config change do not mix old windows into new ones) and how reports merge
+(:func:`merge_reports`). :func:`observe` does the I/O: one ``GET /v1/window`` per Pod, all at
+once, each with a timeout. An unreachable sidecar, or one whose window does not fit the
+baseline, is counted as not reporting; it never fails the evaluation.
+
+Each sidecar reports its ``current`` window and its last ``completed`` one. The merged current
+windows are evaluated when they hold at least ``window.minSamples`` samples; otherwise the
+completed windows are merged in, so a window that has just rotated does not read as NoData.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from kubedrift.controller.names import CONFIG_HASH_ANNOTATION, MODEL_VERSION_ANNOTATION
+from kubedrift.controller.status import Observation
+from kubedrift.stats.baseline import Baseline
+from kubedrift.stats.evaluation import evaluate
+from kubedrift.stats.settings import EvaluationSettings
+from kubedrift.stats.window import Window
+
+#: Pod-template annotations that must match for a Pod to count as current.
+_TEMPLATE_KEYS = (CONFIG_HASH_ANNOTATION, MODEL_VERSION_ANNOTATION)
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    """Where one Pod's sidecar admin API answers."""
+
+    pod: str
+    url: str
+
+
+def reporting_pods(
+    pods: Iterable[Mapping[str, Any]], deployment: Mapping[str, Any]
+) -> list[Mapping[str, Any]]:
+    """The Pods whose sidecars should report: ready, addressed, current template."""
+    template = deployment.get("spec", {}).get("template", {}).get("metadata", {})
+    wanted = {key: (template.get("annotations") or {}).get(key) for key in _TEMPLATE_KEYS}
+    chosen = []
+    for pod in pods:
+        metadata = pod.get("metadata", {})
+        status = pod.get("status", {})
+        annotations = metadata.get("annotations") or {}
+        if metadata.get("deletionTimestamp") or not status.get("podIP"):
+            continue
+        if any(annotations.get(key) != value for key, value in wanted.items()):
+            continue
+        ready = any(
+            c.get("type") == "Ready" and c.get("status") == "True"
+            for c in status.get("conditions") or []
+        )
+        if ready:
+            chosen.append(pod)
+    return sorted(chosen, key=lambda p: str(p["metadata"].get("name")))
+
+
+def sidecars(pods: Iterable[Mapping[str, Any]], admin_port: int) -> list[Sidecar]:
+    return [
+        Sidecar(str(p["metadata"]["name"]), f"http://{p['status']['podIP']}:{admin_port}")
+        for p in pods
+    ]
+
+
+@dataclass(frozen=True)
+class Merged:
+    """The merged current and completed windows of the sidecars that reported."""
+
+    current: Window | None
+    completed: Window | None
+    reporting: int
+
+    def chosen(self, min_samples: int) -> Window | None:
+        """The window to evaluate; see the module docstring."""
+        if self.current is None or self.current.samples >= min_samples:
+            return self.current
+        if self.completed is None:
+            return self.current
+        return self.current.merge(self.completed)
+
+
+def merge_reports(
+    reports: Sequence[Mapping[str, Any] | None],
+    baseline: Baseline,
+    settings: EvaluationSettings,
+) -> Merged:
+    """Merge ``GET /v1/window`` documents; ``None`` or unfitting reports do not count."""
+    current: Window | None = None
+    completed: Window | None = None
+    reporting = 0
+    for report in reports:
+        if report is None:
+            continue
+        try:
+            mine = Window.from_dict(report["current"], baseline, settings.window)
+            done = report.get("completed")
+            finished = (
+                Window.from_dict(done, baseline, settings.window) if done is not None else None
+            )
+        except (KeyError, TypeError, ValueError):
+            continue
+        reporting += 1
+        current = mine if current is None else current.merge(mine)
+        if finished is not None:
+            completed = finished if completed is None else completed.merge(finished)
+    return Merged(current, completed, reporting)
+
+
+def observation_from(
+    merged: Merged, desired: int, baseline: Baseline, settings: EvaluationSettings
+) -> Observation:
+    """Evaluate the chosen merged window (no window, no evaluation: NoData)."""
+    window = merged.chosen(settings.window.min_samples)
+    if window is None:
+        return Observation(None, desired, merged.reporting)
+    result = evaluate(baseline, window, settings)
+    return Observation(result, desired, merged.reporting, window.start, window.end)
+
+
+async def fetch_json(
+    session: aiohttp.ClientSession, url: str, token: str | None, timeout: float
+) -> Any:
+    """GET ``url`` as JSON; ``None`` on any network error, timeout or non-200 answer."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        async with session.get(
+            url, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout)
+        ) as response:
+            if response.status != 200:
+                return None
+            return await response.json()
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        return None
+
+
+async def pull(
+    session: aiohttp.ClientSession,
+    targets: Sequence[Sidecar],
+    path: str,
+    token: str | None,
+    timeout: float,
+) -> list[Any]:
+    """``GET path`` on every sidecar at once; ``None`` for each that did not answer."""
+    return list(
+        await asyncio.gather(*(fetch_json(session, t.url + path, token, timeout) for t in targets))
+    )
+
+
+async def observe(
+    session: aiohttp.ClientSession,
+    targets: Sequence[Sidecar],
+    baseline: Baseline,
+    settings: EvaluationSettings,
+    *,
+    token: str | None,
+    timeout: float,
+) -> Observation:
+    """Pull every sidecar's window, merge and evaluate (the numeric work runs in a thread)."""
+    reports = await pull(session, targets, "/v1/window", token, timeout)
+    return await asyncio.to_thread(_merge_and_evaluate, reports, len(targets), baseline, settings)
+
+
+def _merge_and_evaluate(
+    reports: Sequence[Any], desired: int, baseline: Baseline, settings: EvaluationSettings
+) -> Observation:
+    merged = merge_reports(
+        [r if isinstance(r, Mapping) else None for r in reports], baseline, settings
+    )
+    return observation_from(merged, desired, baseline, settings)

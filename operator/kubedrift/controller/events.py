@@ -1,0 +1,49 @@
+"""Kubernetes Events for a monitor: one per transition, never one per evaluation (pure).
+
+:func:`transition_events` compares the conditions before and after a status change and returns
+the Events to post. A condition that stays ``True`` for a hundred evaluations yields one Event,
+when it became ``True``. ``Unknown`` (too little data, e.g. fresh windows after a rollout)
+posts nothing; ``Unknown -> True`` is a new alarm, since it needed new evidence. Retraining
+Events (``RetrainingStarted``, ``RetrainingSucceeded``, ``RetrainingFailed``) and
+``SidecarInjected`` are posted where those actions happen, transitions by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from kubedrift.api.status import Condition
+from kubedrift.controller.status import condition_status
+
+EventType = Literal["Normal", "Warning"]
+
+
+@dataclass(frozen=True)
+class Event:
+    type: EventType
+    reason: str
+    message: str
+
+
+def transition_events(before: Sequence[Condition], after: Sequence[Condition]) -> list[Event]:
+    """Events for the conditions that changed between ``before`` and ``after``."""
+    events: list[Event] = []
+    for condition in after:
+        kind = condition["type"]
+        old = condition_status(before, kind)
+        new = condition["status"]
+        message = condition["message"]
+        if kind == "Ready":
+            if new == "False" and old != "False":
+                events.append(Event("Warning", condition["reason"], message))
+            elif new == "True" and old == "False":
+                events.append(Event("Normal", "Ready", message))
+        elif kind in ("DriftDetected", "PerformanceDegraded"):
+            if new == "True" and old != "True":
+                events.append(Event("Warning", kind, message))
+            elif new == "False" and old == "True":
+                resolved = "DriftResolved" if kind == "DriftDetected" else "PerformanceRecovered"
+                events.append(Event("Normal", resolved, message))
+    return events

@@ -1,0 +1,118 @@
+"""The kopf handlers: thin wrappers that hand each ModelMonitor to :mod:`reconcile`.
+
+- a daemon per monitor runs :func:`~kubedrift.controller.reconcile.reconcile` right away and then
+  every ``spec.evaluation.interval``; the same loop re-checks a monitor that is not Ready, so it
+  recovers when a missing Deployment or ConfigMap appears;
+- a spec change wakes the daemon at once (no wait for the interval);
+- deletion (behind the operator's finalizer) removes the sidecar and everything the monitor
+  added.
+
+:func:`register` puts them on an explicit registry, and :func:`configure` sets kopf's settings,
+each choice commented, so ``kubedrift operator`` is the only place that assembles an operator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import aiohttp
+import kopf
+
+from kubedrift.api.fields import Duration
+from kubedrift.controller.client import ApiError
+from kubedrift.controller.context import OperatorContext
+from kubedrift.controller.names import GROUP, PLURAL, VERSION
+from kubedrift.controller.preparation import teardown
+from kubedrift.controller.reconcile import monitor_ref, reconcile
+
+FINALIZER = "kubedrift.io/finalizer"
+#: Evaluation interval when the spec's cannot be read (the CRD default).
+DEFAULT_INTERVAL = 30.0
+
+
+def configure(settings: Any, *, peering: str | None, reporter: str) -> None:
+    """kopf settings for this operator (``settings`` is a ``kopf.OperatorSettings``)."""
+    # The API server ends a watch after server_timeout; the client gives up a little later, so a
+    # stream that went silent (a dead connection, a proxy) is noticed and re-established.
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    settings.watching.connect_timeout = 10
+    settings.networking.request_timeout = 60
+    # kopf turns log records into Events; only warnings and errors are worth an Event. Transition
+    # Events (DriftDetected...) are posted by the operator itself.
+    settings.posting.level = logging.WARNING
+    settings.posting.reporting_component = reporter
+    # Our own names for the finalizer and kopf's bookkeeping annotations (not status: the CRD's
+    # structural schema would prune kopf's status fields).
+    settings.persistence.finalizer = FINALIZER
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=GROUP, key="last-handled-configuration"
+    )
+    # One replica runs standalone; more replicas need peering so only one is active.
+    if peering:
+        settings.peering.name = peering
+        settings.peering.mandatory = True
+        settings.peering.standalone = False
+    else:
+        settings.peering.standalone = True
+    # Stopping a daemon (deletion, shutdown) waits this long for the round in progress.
+    settings.background.cancellation_polling = 5
+
+
+def register(registry: Any) -> None:
+    """Register the ModelMonitor handlers on ``registry`` (a ``kopf.OperatorRegistry``)."""
+
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> Any:
+        return kopf.login_via_client(**kwargs)
+
+    @kopf.daemon(GROUP, VERSION, PLURAL, registry=registry, cancellation_timeout=30, id="monitor")
+    async def monitor_loop(
+        body: kopf.Body, memo: Any, stopped: kopf.DaemonStopped, logger: kopf.Logger, **_: Any
+    ) -> None:
+        ctx: OperatorContext = memo["ctx"]
+        wake = memo.setdefault("wake", asyncio.Event())
+        while not stopped:
+            wake.clear()
+            try:
+                status = await reconcile(ctx, body)
+                logger.debug("evaluated: phase %s", status.get("phase"))
+            except (ApiError, aiohttp.ClientError, TimeoutError) as error:
+                logger.warning("evaluation round failed, retrying next round: %s", error)
+            await _pause(stopped, wake, _interval(body))
+
+    @kopf.on.update(GROUP, VERSION, PLURAL, registry=registry, field="spec", id="wake")
+    def spec_changed(memo: Any, **_: Any) -> None:
+        wake = memo.get("wake")
+        if isinstance(wake, asyncio.Event):
+            wake.set()
+
+    @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, id="teardown")
+    async def remove(body: kopf.Body, memo: Any, **_: Any) -> None:
+        ctx: OperatorContext = memo["ctx"]
+        try:
+            await teardown(ctx, monitor_ref(body), body.get("spec") or {})
+        except ApiError as error:
+            raise kopf.TemporaryError(f"cleanup failed: {error}", delay=5) from error
+
+
+def _interval(body: Any) -> float:
+    text = ((body.get("spec") or {}).get("evaluation") or {}).get("interval")
+    try:
+        return Duration(text).seconds if text else DEFAULT_INTERVAL
+    except ValueError:
+        return DEFAULT_INTERVAL
+
+
+async def _pause(stopped: kopf.DaemonStopped, wake: asyncio.Event, seconds: float) -> None:
+    """Sleep ``seconds`` or until the daemon is stopped or woken, whichever comes first."""
+    sleeper = asyncio.ensure_future(stopped.wait(seconds))
+    waker = asyncio.ensure_future(wake.wait())
+    try:
+        await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (sleeper, waker):
+            task.cancel()

@@ -1,0 +1,120 @@
+"""Prometheus metrics of the operator process.
+
+Use :func:`make_metrics` once per process with the registry to expose (tests pass a fresh
+``CollectorRegistry``) and call the recording methods from the evaluation loop::
+
+    metrics = make_metrics(CollectorRegistry())
+    metrics.record_evaluation("ml", "fraud-model", result="drift", seconds=0.2, ...)
+
+Labels are namespace and monitor names only (bounded by the number of monitors), never payload
+values. Per-monitor series are removed when the monitor is deleted (:meth:`forget`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+#: Evaluation results counted by ``kubedrift_operator_evaluations_total``.
+EVALUATION_RESULTS = ("ok", "warning", "drift", "degraded", "nodata", "error")
+#: Retraining results counted by ``kubedrift_operator_retrainings_total``.
+RETRAINING_RESULTS = ("started", "succeeded", "failed")
+
+
+@dataclass(frozen=True)
+class OperatorMetrics:
+    evaluations: Counter
+    evaluation_duration: Histogram
+    drift_share: Gauge
+    metric_value: Gauge
+    retrainings: Counter
+    sidecars: Gauge
+
+    def record_evaluation(
+        self,
+        namespace: str,
+        monitor: str,
+        *,
+        result: str,
+        seconds: float,
+        desired: int,
+        reporting: int,
+        drift_share: float | None = None,
+        metric: str | None = None,
+        metric_value: float | None = None,
+    ) -> None:
+        """Count one evaluation and update the monitor's gauges."""
+        self.evaluations.labels(result).inc()
+        self.evaluation_duration.observe(seconds)
+        self.sidecars.labels(namespace, monitor, "desired").set(desired)
+        self.sidecars.labels(namespace, monitor, "reporting").set(reporting)
+        if drift_share is not None:
+            self.drift_share.labels(namespace, monitor).set(drift_share)
+        if metric is not None and metric_value is not None:
+            self.metric_value.labels(namespace, monitor, metric).set(metric_value)
+
+    def record_retraining(self, result: str) -> None:
+        self.retrainings.labels(result).inc()
+
+    def forget(self, namespace: str, monitor: str) -> None:
+        """Drop the per-monitor series of a deleted monitor."""
+        for gauge in (self.drift_share, self.metric_value, self.sidecars):
+            for labels in list(_label_sets(gauge)):
+                if labels[:2] == (namespace, monitor):
+                    gauge.remove(*labels)
+
+
+def make_metrics(registry: CollectorRegistry) -> OperatorMetrics:
+    """Create and register the operator's metrics in ``registry``."""
+    metrics = OperatorMetrics(
+        evaluations=Counter(
+            "kubedrift_operator_evaluations",
+            "Evaluations of ModelMonitors, by result.",
+            ["result"],
+            registry=registry,
+        ),
+        evaluation_duration=Histogram(
+            "kubedrift_operator_evaluation_duration_seconds",
+            "Time to pull the sidecars' windows, merge and evaluate one monitor.",
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=registry,
+        ),
+        drift_share=Gauge(
+            "kubedrift_monitor_drift_share",
+            "Share of drifted features in the last evaluation.",
+            ["namespace", "monitor"],
+            registry=registry,
+        ),
+        metric_value=Gauge(
+            "kubedrift_monitor_metric_value",
+            "Performance metric from labeled predictions in the last evaluation.",
+            ["namespace", "monitor", "metric"],
+            registry=registry,
+        ),
+        retrainings=Counter(
+            "kubedrift_operator_retrainings",
+            "Retraining Jobs, by result (started, succeeded, failed).",
+            ["result"],
+            registry=registry,
+        ),
+        sidecars=Gauge(
+            "kubedrift_monitor_sidecars",
+            "Sidecars of a monitor's target: desired (ready Pods) and reporting.",
+            ["namespace", "monitor", "state"],
+            registry=registry,
+        ),
+    )
+    for result in EVALUATION_RESULTS:
+        metrics.evaluations.labels(result)
+    for result in RETRAINING_RESULTS:
+        metrics.retrainings.labels(result)
+    return metrics
+
+
+def _label_sets(gauge: Gauge) -> list[tuple[str, ...]]:
+    return [
+        tuple(sample.labels[name] for name in gauge._labelnames)
+        for metric in gauge.collect()
+        for sample in metric.samples
+    ]

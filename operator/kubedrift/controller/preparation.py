@@ -1,0 +1,226 @@
+"""Make a monitor's target ready to be evaluated, or say precisely why it cannot be.
+
+:func:`prepare` checks what the CRD schema cannot (the Deployment, the baseline ConfigMap and
+its JSON, the Service), renders the sidecar ConfigMap, keeps the token Secret, and patches the
+Deployment (sidecar, config hash, rolled-out model version) in one strategic merge patch when
+anything is missing. Every failure is a :class:`NotReadyError` with a CamelCase reason, which
+becomes ``Ready=False``; the next evaluation round tries again, so the monitor recovers by
+itself once the missing object appears. :func:`teardown` removes what :func:`prepare` added.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kubedrift.api.spec import ModelMonitorSpec
+from kubedrift.controller.client import apps, core
+from kubedrift.controller.context import OperatorContext
+from kubedrift.controller.injection import (
+    InjectionError,
+    plan_injection,
+    plan_removal,
+    plan_service_restore,
+    plan_service_takeover,
+)
+from kubedrift.controller.names import (
+    ADOPTED_BASELINE_KEY,
+    DATASET_TOKEN_KEY,
+    MONITOR_ANNOTATION,
+    SIDECAR_TOKEN_KEY,
+    MonitorRef,
+)
+from kubedrift.controller.rollout import plan_version_rollout
+from kubedrift.controller.sidecar_config import (
+    build_config_map,
+    config_hash,
+    render_config_map_data,
+)
+from kubedrift.stats.baseline import Baseline
+
+
+class NotReadyError(Exception):
+    """The monitor cannot work right now; ``reason`` and the message go into ``Ready=False``."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A target that carries the sidecar, with what the evaluation needs."""
+
+    deployment: Mapping[str, Any]
+    baseline: Baseline
+    baseline_source: str
+    baseline_hash: str
+    tokens: Mapping[str, str]
+    injected: bool
+
+
+async def prepare(
+    ctx: OperatorContext,
+    monitor: MonitorRef,
+    spec: ModelMonitorSpec,
+    status: Mapping[str, Any],
+) -> Prepared:
+    """Validate, render and inject; see the module docstring."""
+    deployment = await ctx.client.get(
+        apps(monitor.namespace, "deployments", spec.target.deployment)
+    )
+    if deployment is None:
+        raise NotReadyError(
+            "DeploymentNotFound",
+            f"Deployment {spec.target.deployment} not found in namespace {monitor.namespace}",
+        )
+    source, text, baseline = await load_baseline(ctx, monitor, spec, status)
+    tokens = await ensure_tokens(ctx, monitor)
+    data = render_config_map_data(spec, text)
+    digest = config_hash(data)
+    await ctx.client.apply_config_map(build_config_map(monitor, data))
+    try:
+        patch = plan_injection(deployment, spec, monitor, ctx.sidecar, digest)
+        version = (status.get("retraining") or {}).get("modelVersion")
+        rollout = plan_version_rollout(deployment, spec, version) if version else None
+    except InjectionError as error:
+        raise NotReadyError(error.reason, str(error)) from None
+    combined = merge_patches(patch, rollout)
+    first = MONITOR_ANNOTATION not in (deployment["metadata"].get("annotations") or {})
+    if combined is not None:
+        deployment = await ctx.client.patch(
+            apps(monitor.namespace, "deployments", spec.target.deployment), combined
+        )
+    if spec.capture.mode == "proxy" and spec.target.service is not None:
+        await _take_over_service(ctx, monitor, spec, spec.target.service)
+    return Prepared(
+        deployment=deployment,
+        baseline=baseline,
+        baseline_source=source,
+        baseline_hash=hashlib.sha256(text.encode()).hexdigest(),
+        tokens=tokens,
+        injected=first and patch is not None,
+    )
+
+
+async def load_baseline(
+    ctx: OperatorContext,
+    monitor: MonitorRef,
+    spec: ModelMonitorSpec,
+    status: Mapping[str, Any],
+) -> tuple[str, str, Baseline]:
+    """The baseline in force: an adopted one (after a retraining) or the spec's ConfigMap key.
+
+    Returns the ConfigMap name, the JSON text and the parsed baseline (cached by text).
+    """
+    ref_name, key = spec.baseline.config_map_ref.name, spec.baseline.config_map_ref.key
+    adopted = (status.get("baseline") or {}).get("configMap")
+    if adopted == monitor.adopted_baseline_config_map:
+        found = await ctx.client.get(core(monitor.namespace, "configmaps", adopted))
+        if found is not None and ADOPTED_BASELINE_KEY in (found.get("data") or {}):
+            ref_name, key = adopted, ADOPTED_BASELINE_KEY
+    config_map = await ctx.client.get(core(monitor.namespace, "configmaps", ref_name))
+    if config_map is None:
+        raise NotReadyError("BaselineNotFound", f"baseline ConfigMap {ref_name} not found")
+    text = (config_map.get("data") or {}).get(key)
+    if text is None:
+        raise NotReadyError("BaselineKeyMissing", f"baseline ConfigMap {ref_name} has no key {key}")
+    return ref_name, text, parse_baseline(ctx, (monitor.namespace, ref_name, key), text)
+
+
+def parse_baseline(ctx: OperatorContext, cache_key: tuple[str, str, str], text: str) -> Baseline:
+    """Parse (or reuse) a baseline; raises :class:`NotReadyError` (BaselineInvalid) if it fails."""
+    cached = ctx.baselines.get(cache_key)
+    if cached is not None and cached[0] == text:
+        return cached[1]
+    try:
+        baseline = Baseline.from_json(text)
+    except (ValueError, KeyError, TypeError) as error:
+        raise NotReadyError(
+            "BaselineInvalid", f"baseline in ConfigMap {cache_key[1]} key {cache_key[2]}: {error}"
+        ) from None
+    ctx.baselines[cache_key] = (text, baseline)
+    return baseline
+
+
+async def ensure_tokens(ctx: OperatorContext, monitor: MonitorRef) -> dict[str, str]:
+    """The monitor's Secret with the sidecar and dataset tokens, created on first use."""
+    body = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {
+            "name": monitor.token_secret,
+            "namespace": monitor.namespace,
+            "labels": monitor.labels(),
+            "ownerReferences": [monitor.owner_reference()],
+        },
+        "stringData": {
+            SIDECAR_TOKEN_KEY: secrets.token_urlsafe(32),
+            DATASET_TOKEN_KEY: secrets.token_urlsafe(32),
+        },
+    }
+    secret = await ctx.client.get(core(monitor.namespace, "secrets", monitor.token_secret))
+    if secret is None:
+        secret, _ = await ctx.client.create(core(monitor.namespace, "secrets"), body)
+    data = secret.get("data") or {}
+    return {key: base64.b64decode(value).decode() for key, value in data.items()}
+
+
+async def teardown(ctx: OperatorContext, monitor: MonitorRef, raw_spec: Mapping[str, Any]) -> None:
+    """Remove the sidecar and restore the Service; delete the objects the monitor owns."""
+    target = raw_spec.get("target") or {}
+    name = target.get("deployment")
+    if name:
+        deployment = await ctx.client.get(apps(monitor.namespace, "deployments", name))
+        patch = plan_removal(deployment, monitor) if deployment is not None else None
+        if patch is not None:
+            await ctx.client.patch(apps(monitor.namespace, "deployments", name), patch)
+    if target.get("service"):
+        service = await ctx.client.get(core(monitor.namespace, "services", target["service"]))
+        restore = plan_service_restore(service) if service is not None else None
+        if restore is not None:
+            await ctx.client.patch(core(monitor.namespace, "services", target["service"]), restore)
+    for path in (
+        core(monitor.namespace, "configmaps", monitor.sidecar_config_map),
+        core(monitor.namespace, "configmaps", monitor.adopted_baseline_config_map),
+        core(monitor.namespace, "secrets", monitor.token_secret),
+    ):
+        await ctx.client.delete(path)
+    ctx.datasets.unregister(monitor.namespace, monitor.name)
+    ctx.metrics.forget(monitor.namespace, monitor.name)
+
+
+def merge_patches(
+    first: Mapping[str, Any] | None, second: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """Combine two strategic merge patches: mappings merge, lists (keyed by name) concatenate."""
+    if first is None or second is None:
+        chosen = first if second is None else second
+        return None if chosen is None else dict(chosen)
+    merged: dict[str, Any] = dict(first)
+    for key, value in second.items():
+        mine = merged.get(key)
+        if isinstance(mine, Mapping) and isinstance(value, Mapping):
+            merged[key] = merge_patches(mine, value)
+        elif isinstance(mine, list) and isinstance(value, list):
+            merged[key] = mine + value
+        else:
+            merged[key] = value
+    return merged
+
+
+async def _take_over_service(
+    ctx: OperatorContext, monitor: MonitorRef, spec: ModelMonitorSpec, name: str
+) -> None:
+    path = core(monitor.namespace, "services", name)
+    service = await ctx.client.get(path)
+    if service is None:
+        raise NotReadyError("ServiceNotFound", f"Service {name} not found")
+    patch = plan_service_takeover(service, spec)
+    if patch is not None:
+        await ctx.client.patch(path, patch)

@@ -1,0 +1,323 @@
+"""One round of a monitor's loop: prepare, follow retraining, evaluate, decide, report.
+
+:func:`reconcile` is what the per-monitor daemon runs on every ``spec.evaluation.interval``:
+
+1. parse the spec (a spec the CRD accepted always parses; anything else is ``InvalidSpec``);
+2. follow a running retraining Job (success adopts the new baseline and model version);
+3. :func:`~kubedrift.controller.preparation.prepare` the target (``Ready=False`` and phase
+   ``Invalid`` with the reason when it cannot, and nothing else happens this round);
+4. pull and merge the sidecars' windows and evaluate them;
+5. start a retraining Job when a trigger is due;
+6. write the status through the status subresource, post Events for transitions, call the
+   webhook when the phase changed, and update the metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from kubedrift.api.conditions import set_condition
+from kubedrift.api.settings import evaluation_settings
+from kubedrift.api.spec import ModelMonitorSpec, SpecError, Trigger, parse_spec
+from kubedrift.controller import jobs
+from kubedrift.controller.client import core
+from kubedrift.controller.context import OperatorContext
+from kubedrift.controller.dataset import merge_labeled
+from kubedrift.controller.evaluation import observe, pull, reporting_pods, sidecars
+from kubedrift.controller.events import Event, transition_events
+from kubedrift.controller.names import (
+    DATASET_TOKEN_KEY,
+    SIDECAR_TOKEN_KEY,
+    MonitorRef,
+)
+from kubedrift.controller.preparation import NotReadyError, Prepared, prepare
+from kubedrift.controller.retraining import RetrainingTrigger, due_trigger
+from kubedrift.controller.rollout import current_model_version
+from kubedrift.controller.status import Observation, evaluated_status, invalid_status
+from kubedrift.controller.webhook import build_payload, deliver
+
+#: Status keys an evaluation may drop (JSON merge patch needs an explicit null to remove them).
+_VOLATILE_KEYS = ("window", "drift", "performance")
+
+
+def monitor_ref(body: Mapping[str, Any]) -> MonitorRef:
+    metadata = body["metadata"]
+    return MonitorRef(metadata["namespace"], metadata["name"], metadata["uid"])
+
+
+async def reconcile(ctx: OperatorContext, body: Mapping[str, Any]) -> dict[str, Any]:
+    """Run one round for the monitor ``body``; returns the status it wrote."""
+    monitor = monitor_ref(body)
+    generation = int(body["metadata"].get("generation", 1))
+    previous: dict[str, Any] = dict(body.get("status") or {})
+    now = datetime.fromtimestamp(ctx.clock(), UTC)
+    try:
+        spec = parse_spec(body.get("spec") or {})
+    except SpecError as error:
+        return await _invalid(
+            ctx,
+            monitor=monitor,
+            previous=previous,
+            reason="InvalidSpec",
+            message=str(error),
+            generation=generation,
+            now=now,
+        )
+    started = time.perf_counter()
+    try:
+        progress = await jobs.follow(ctx, monitor, previous)
+        current = _with_progress(previous, progress, generation, now)
+        prepared = await prepare(ctx, monitor, spec, current)
+    except NotReadyError as error:
+        return await _invalid(
+            ctx,
+            monitor=monitor,
+            previous=previous,
+            reason=error.reason,
+            message=str(error),
+            generation=generation,
+            now=now,
+        )
+    current["baseline"] = {"configMap": prepared.baseline_source, "hash": prepared.baseline_hash}
+    events = list(progress.events)
+    if prepared.injected:
+        events.append(
+            Event(
+                "Normal", "SidecarInjected", f"sidecar added to Deployment {spec.target.deployment}"
+            )
+        )
+    observation = await _observe(ctx, monitor, spec, prepared)
+    status: dict[str, Any] = dict(
+        evaluated_status(current, observation, spec, generation=generation, now=now)
+    )
+    trigger = _trigger(spec, status, observation)
+    if trigger is not None:
+        try:
+            version = current_model_version(prepared.deployment, spec)
+            started_job = await jobs.start(
+                ctx, monitor, spec, status, trigger=trigger, model_version=version
+            )
+        except NotReadyError as error:
+            events.append(Event("Warning", error.reason, str(error)))
+        else:
+            status = _with_progress(status, started_job, generation, now)
+            status["phase"] = "Retraining"
+            events.extend(started_job.events)
+    events = transition_events(previous.get("conditions") or [], status["conditions"]) + events
+    for key in _VOLATILE_KEYS:
+        status.setdefault(key, None)
+    await ctx.client.patch_monitor_status(monitor.namespace, monitor.name, status)
+    await _announce(
+        ctx,
+        monitor=monitor,
+        spec=spec,
+        previous=previous,
+        status=status,
+        events=events,
+        now=now,
+    )
+    _record(ctx, monitor, spec, observation, time.perf_counter() - started)
+    return status
+
+
+async def _observe(
+    ctx: OperatorContext, monitor: MonitorRef, spec: ModelMonitorSpec, prepared: Prepared
+) -> Observation:
+    deployment = prepared.deployment
+    labels = deployment.get("spec", {}).get("selector", {}).get("matchLabels") or {}
+    selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+    pods = await ctx.client.list_items(core(monitor.namespace, "pods"), selector)
+    targets = sidecars(reporting_pods(pods, deployment), spec.capture.admin_port)
+    token = prepared.tokens.get(SIDECAR_TOKEN_KEY)
+
+    async def fetch_dataset() -> dict[str, Any]:
+        answers = await pull(ctx.http, targets, "/v1/labeled", token, ctx.sidecar_timeout)
+        rows, reporting = merge_labeled(answers)
+        return {
+            "namespace": monitor.namespace,
+            "monitor": monitor.name,
+            "count": len(rows),
+            "sidecars": {"desired": len(targets), "reporting": reporting},
+            "rows": rows,
+        }
+
+    dataset_token = prepared.tokens.get(DATASET_TOKEN_KEY)
+    if dataset_token:
+        ctx.datasets.register(monitor.namespace, monitor.name, dataset_token, fetch_dataset)
+    return await observe(
+        ctx.http,
+        targets,
+        prepared.baseline,
+        evaluation_settings(spec),
+        token=token,
+        timeout=ctx.sidecar_timeout,
+    )
+
+
+def _trigger(
+    spec: ModelMonitorSpec, status: Mapping[str, Any], observation: Observation
+) -> RetrainingTrigger | None:
+    conditions = {c["type"]: c["status"] for c in status.get("conditions") or []}
+    active: list[Trigger] = [
+        t for t in ("PerformanceDegraded", "DriftDetected") if conditions.get(t) == "True"
+    ]
+    reason = due_trigger(spec, active, status.get("retraining"), time.time())
+    evaluation = observation.evaluation
+    if reason is None or evaluation is None:
+        return None
+    performance = evaluation.performance
+    return RetrainingTrigger(
+        reason=reason,
+        drifted_features=tuple(f.name for f in evaluation.features if f.drifted),
+        drift_share=evaluation.share if evaluation.enough_data else None,
+        metric=performance.metric if performance else None,
+        metric_value=performance.value if performance else None,
+        window_start=observation.window_start,
+        window_end=observation.window_end,
+    )
+
+
+def _with_progress(
+    status: Mapping[str, Any], progress: jobs.Progress, generation: int, now: datetime
+) -> dict[str, Any]:
+    updated = dict(status)
+    if progress.retraining is not None:
+        updated["retraining"] = progress.retraining
+    if progress.baseline is not None:
+        updated["baseline"] = progress.baseline
+    if progress.condition is not None:
+        state, reason, message = progress.condition
+        updated["conditions"] = set_condition(
+            updated.get("conditions") or [],
+            "Retraining",
+            state,  # type: ignore[arg-type]
+            reason,
+            message,
+            generation,
+            now,
+        )
+    return updated
+
+
+async def _invalid(
+    ctx: OperatorContext,
+    *,
+    monitor: MonitorRef,
+    previous: Mapping[str, Any],
+    reason: str,
+    message: str,
+    generation: int,
+    now: datetime,
+) -> dict[str, Any]:
+    status = invalid_status(previous, reason, message, generation=generation, now=now)
+    await ctx.client.patch_monitor_status(monitor.namespace, monitor.name, status)
+    for event in transition_events(previous.get("conditions") or [], status["conditions"]):
+        await post_event(ctx, monitor, event, now)
+    ctx.metrics.evaluations.labels("error").inc()
+    return status
+
+
+async def _announce(
+    ctx: OperatorContext,
+    *,
+    monitor: MonitorRef,
+    spec: ModelMonitorSpec,
+    previous: Mapping[str, Any],
+    status: Mapping[str, Any],
+    events: list[Event],
+    now: datetime,
+) -> None:
+    if spec.alerts.events:
+        for event in events:
+            await post_event(ctx, monitor, event, now)
+    webhook = spec.alerts.webhook
+    if webhook is None or previous.get("phase") == status.get("phase"):
+        return
+    token = None
+    if webhook.secret_ref is not None:
+        secret = await ctx.client.get(core(monitor.namespace, "secrets", webhook.secret_ref.name))
+        token = _secret_value(secret, webhook.secret_ref.key)
+    reason = events[0].reason if events else str(status.get("phase"))
+    payload = build_payload(
+        monitor.namespace,
+        monitor.name,
+        previous=previous.get("phase"),
+        current=str(status.get("phase")),
+        reason=reason,
+        message=events[0].message if events else "",
+        now=now.timestamp(),
+        status={k: v for k, v in status.items() if v is not None},
+    )
+    task = asyncio.create_task(
+        deliver(ctx.http, webhook.url, payload, timeout=webhook.timeout.seconds, token=token)
+    )
+    ctx.background.add(task)
+    task.add_done_callback(ctx.background.discard)
+
+
+async def post_event(
+    ctx: OperatorContext, monitor: MonitorRef, event: Event, now: datetime
+) -> None:
+    """Post one core/v1 Event about the monitor."""
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    body = {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"generateName": f"{monitor.name}.", "namespace": monitor.namespace},
+        "involvedObject": {
+            "apiVersion": "kubedrift.io/v1alpha1",
+            "kind": "ModelMonitor",
+            "name": monitor.name,
+            "namespace": monitor.namespace,
+            "uid": monitor.uid,
+        },
+        "type": event.type,
+        "reason": event.reason,
+        "message": event.message[:1024],
+        "source": {"component": ctx.reporter},
+        "reportingComponent": ctx.reporter,
+        "reportingInstance": ctx.reporter,
+        "firstTimestamp": stamp,
+        "lastTimestamp": stamp,
+        "count": 1,
+    }
+    await ctx.client.request("POST", core(monitor.namespace, "events"), body=body)
+
+
+def _record(
+    ctx: OperatorContext,
+    monitor: MonitorRef,
+    spec: ModelMonitorSpec,
+    observation: Observation,
+    seconds: float,
+) -> None:
+    evaluation = observation.evaluation
+    if evaluation is None or not observation.has_data:
+        result = "nodata"
+    elif evaluation.degraded:
+        result = "degraded"
+    else:
+        result = evaluation.verdict
+    performance = evaluation.performance if evaluation is not None else None
+    ctx.metrics.record_evaluation(
+        monitor.namespace,
+        monitor.name,
+        result=result,
+        seconds=seconds,
+        desired=observation.desired,
+        reporting=observation.reporting,
+        drift_share=evaluation.share if evaluation is not None and evaluation.enough_data else None,
+        metric=spec.performance.metric if spec.performance else None,
+        metric_value=performance.value if performance is not None else None,
+    )
+
+
+def _secret_value(secret: Mapping[str, Any] | None, key: str) -> str | None:
+    import base64  # noqa: PLC0415
+
+    value = (secret or {}).get("data", {}).get(key)
+    return base64.b64decode(value).decode() if value else None

@@ -1,0 +1,115 @@
+"""Assemble and run one operator process: kopf, the HTTP server, shared clients.
+
+:func:`run_operator` is what ``kubedrift operator`` calls. It stops cleanly on SIGINT/SIGTERM:
+kopf stops the per-monitor daemons, then the server and the HTTP sessions close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import aiohttp
+import kopf
+from aiohttp import web
+from prometheus_client import CollectorRegistry, ProcessCollector
+
+from kubedrift.controller import handlers
+from kubedrift.controller.client import KubeClient
+from kubedrift.controller.context import OperatorContext
+from kubedrift.controller.dataset import DatasetRegistry
+from kubedrift.controller.injection import SidecarOptions
+from kubedrift.controller.metrics import make_metrics
+from kubedrift.controller.server import operator_app
+
+logger = logging.getLogger("kubedrift.operator")
+
+
+@dataclass(frozen=True)
+class OperatorOptions:
+    """The ``kubedrift operator`` flags, parsed."""
+
+    namespaces: Sequence[str]
+    all_namespaces: bool
+    sidecar_image: str
+    listen_host: str = "0.0.0.0"
+    listen_port: int = 8080
+    dataset_url: str | None = None
+    kubeconfig: str | None = None
+    peering: str | None = None
+    sidecar_timeout: float = 5.0
+    reporter: str = "kubedrift-operator"
+
+
+def default_dataset_url(options: OperatorOptions) -> str:
+    """Where Jobs reach the server when ``--dataset-url`` is not given: the Pod IP (in a Pod) or
+    the listen address."""
+    host = options.listen_host
+    if host in ("0.0.0.0", "::", ""):
+        host = os.environ.get("POD_IP", "127.0.0.1")
+    return f"http://{host}:{options.listen_port}"
+
+
+async def run_operator(options: OperatorOptions) -> None:
+    """Run until SIGINT/SIGTERM."""
+    if options.kubeconfig:
+        # kopf's login (through the kubernetes package) reads the same file.
+        os.environ["KUBECONFIG"] = options.kubeconfig
+    registry = CollectorRegistry()
+    ProcessCollector(registry=registry)
+    datasets = DatasetRegistry()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    client = KubeClient.from_environment(options.kubeconfig)
+    http = aiohttp.ClientSession()
+    ctx = OperatorContext(
+        client=client,
+        http=http,
+        sidecar=SidecarOptions(image=options.sidecar_image),
+        metrics=make_metrics(registry),
+        datasets=datasets,
+        dataset_url=(options.dataset_url or default_dataset_url(options)).rstrip("/"),
+        sidecar_timeout=options.sidecar_timeout,
+        reporter=options.reporter,
+    )
+    kopf_registry = kopf.OperatorRegistry()
+    handlers.register(kopf_registry)
+    settings = kopf.OperatorSettings()
+    handlers.configure(settings, peering=options.peering, reporter=options.reporter)
+    operator_task = asyncio.create_task(
+        kopf.operator(
+            registry=kopf_registry,
+            settings=settings,
+            clusterwide=options.all_namespaces,
+            namespaces=list(options.namespaces),
+            standalone=options.peering is None,
+            peering_name=options.peering,
+            memo=kopf.Memo(ctx=ctx),
+            stop_flag=stop,
+        )
+    )
+    runner = web.AppRunner(operator_app(registry, datasets, lambda: not operator_task.done()))
+    await runner.setup()
+    site = web.TCPSite(runner, options.listen_host, options.listen_port)
+    await site.start()
+    logger.info(
+        "serving /healthz, /metrics and datasets on %s:%s", options.listen_host, options.listen_port
+    )
+    try:
+        await operator_task
+    finally:
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            if not operator_task.done():
+                operator_task.cancel()
+                await operator_task
+        await runner.cleanup()
+        await http.close()
+        await client.close()

@@ -1,0 +1,88 @@
+"""The sidecar's ConfigMap: its YAML config file and the baseline, rendered from the spec (pure).
+
+The ConfigMap ``{monitor}-kubedrift-sidecar`` holds two keys, mounted at ``/etc/kubedrift``:
+``sidecar.yaml`` (read by ``kubedrift sidecar --config``, keys as in
+``kubedrift.sidecar.config``) and ``baseline.json``. Addresses (listen, admin, upstream) are not
+in the file: they depend on the Pod IP and come as flags. :func:`config_hash` of the data goes
+into a pod-template annotation, so any change (spec or baseline) rolls the Pods, which also
+starts fresh windows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+from kubedrift.api.spec import ModelMonitorSpec
+from kubedrift.controller.names import CONFIG_MOUNT_PATH, MonitorRef
+
+CONFIG_FILE = "sidecar.yaml"
+BASELINE_FILE = "baseline.json"
+#: Environment variable of the sidecar container that holds its admin bearer token.
+TOKEN_ENV = "KUBEDRIFT_SIDECAR_TOKEN"
+
+
+def render_sidecar_config(spec: ModelMonitorSpec) -> dict[str, Any]:
+    """The sidecar's config document for ``spec`` (before YAML encoding)."""
+    capture = spec.capture
+    config: dict[str, Any] = {
+        "mode": capture.mode,
+        "protocol": capture.protocol,
+        "baseline": f"{CONFIG_MOUNT_PATH}/{BASELINE_FILE}",
+        "sampleRate": capture.sample_rate,
+        "maxSamplesPerSecond": capture.max_samples_per_second,
+        "queueSize": capture.queue_size,
+        "window": {
+            "samples": spec.window.samples,
+            "maxAge": spec.window.max_age.seconds,
+            "minSamples": spec.window.min_samples,
+        },
+        "auth": {"tokenEnv": TOKEN_ENV},
+    }
+    if spec.performance is not None:
+        config["labels"] = {"ttl": spec.performance.label_ttl.seconds}
+    if capture.json is not None:
+        paths = {
+            key: value
+            for key, value in (
+                ("features", capture.json.features),
+                ("prediction", capture.json.prediction),
+                ("id", capture.json.id),
+            )
+            if value is not None
+        }
+        config["payload"] = {"json": paths}
+    return config
+
+
+def render_config_map_data(spec: ModelMonitorSpec, baseline_json: str) -> dict[str, str]:
+    """The ConfigMap's ``data``: the YAML config and the baseline exactly as given."""
+    return {
+        CONFIG_FILE: yaml.safe_dump(render_sidecar_config(spec), sort_keys=True),
+        BASELINE_FILE: baseline_json,
+    }
+
+
+def config_hash(data: Mapping[str, str]) -> str:
+    """A short, stable hash of the ConfigMap data (16 hex digits of SHA-256)."""
+    encoded = json.dumps(dict(data), sort_keys=True).encode()
+    return hashlib.sha256(encoded).hexdigest()[:16]
+
+
+def build_config_map(monitor: MonitorRef, data: Mapping[str, str]) -> dict[str, Any]:
+    """The ConfigMap object, labelled and owned by the monitor."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": monitor.sidecar_config_map,
+            "namespace": monitor.namespace,
+            "labels": monitor.labels(),
+            "ownerReferences": [monitor.owner_reference()],
+        },
+        "data": dict(data),
+    }

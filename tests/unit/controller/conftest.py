@@ -1,0 +1,13 @@
+"""Fixtures of the operator's unit tests (values live in ``controller_samples``)."""
+
+from __future__ import annotations
+
+import pytest
+from controller_samples import make_spec
+
+from kubedrift.api.spec import ModelMonitorSpec
+
+
+@pytest.fixture
+def spec() -> ModelMonitorSpec:
+    return make_spec()

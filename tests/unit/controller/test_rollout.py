@@ -1,0 +1,101 @@
+"""The Job's result contract and the rollout of the new model version."""
+
+from __future__ import annotations
+
+import pytest
+from controller_samples import SPEC, make_deployment, make_spec
+
+from kubedrift.api.spec import ModelMonitorSpec
+from kubedrift.controller.rollout import (
+    BaselineRef,
+    ResultError,
+    RetrainingResult,
+    current_model_version,
+    parse_result,
+    plan_version_rollout,
+    termination_message,
+)
+
+
+@pytest.mark.parametrize(
+    ("message", "result"),
+    [
+        ('{"modelVersion": "2"}', RetrainingResult("2")),
+        (
+            '{"modelVersion": "3", "baseline": {"configMap": "b3"}}',
+            RetrainingResult("3", BaselineRef("b3", "baseline.json")),
+        ),
+        (
+            '{"modelVersion": "3", "baseline": {"configMap": "b3", "key": "p.json"}}',
+            RetrainingResult("3", BaselineRef("b3", "p.json")),
+        ),
+    ],
+)
+def test_result_contract_is_parsed(message: str, result: RetrainingResult) -> None:
+    assert parse_result(message) == result
+
+
+@pytest.mark.parametrize(
+    ("message", "complaint"),
+    [
+        ("done", "not JSON"),
+        ("[1]", "JSON object"),
+        ('{"modelVersion": 2}', "modelVersion"),
+        ('{"modelVersion": ""}', "modelVersion"),
+        ('{"modelVersion": "2", "baseline": "b"}', "configMap"),
+        ('{"modelVersion": "2", "baseline": {"configMap": "b", "key": ""}}', "key"),
+    ],
+)
+def test_broken_result_says_what_is_wrong(message: str, complaint: str) -> None:
+    with pytest.raises(ResultError, match=complaint):
+        parse_result(message)
+
+
+def test_termination_message_comes_from_the_container_that_exited_zero() -> None:
+    pods = [
+        {"status": {"containerStatuses": [{"state": {"terminated": {"exitCode": 1,
+                                                                    "message": "oom"}}}]}},
+        {"status": {"containerStatuses": [{"state": {"terminated": {"exitCode": 0,
+                                                                    "message": "{}"}}}]}},
+    ]  # fmt: skip
+
+    assert termination_message(pods) == "{}"
+    with pytest.raises(ResultError):
+        termination_message(pods[:1])
+
+
+def test_rollout_sets_the_version_env_on_the_target_container(spec: ModelMonitorSpec) -> None:
+    patch = plan_version_rollout(make_deployment(), spec, "2")
+
+    assert patch == {
+        "spec": {
+            "template": {
+                "metadata": {"annotations": {"kubedrift.io/model-version": "2"}},
+                "spec": {
+                    "containers": [{"name": "model", "env": [{"name": "MODEL_VERSION",
+                                                              "value": "2"}]}]
+                },
+            }
+        }
+    }  # fmt: skip
+
+
+def test_rollout_is_idempotent_once_the_version_runs(spec: ModelMonitorSpec) -> None:
+    deployment = make_deployment()
+    deployment["spec"]["template"]["metadata"]["annotations"] = {"kubedrift.io/model-version": "2"}
+    deployment["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"] = "2"
+
+    assert plan_version_rollout(deployment, spec, "2") is None
+    assert current_model_version(deployment, spec) == "2"
+
+
+def test_strategy_none_leaves_the_deployment_alone() -> None:
+    spec = make_spec(
+        retraining={
+            "triggers": ["DriftDetected"],
+            "template": SPEC["retraining"]["template"],
+            "rollout": {"strategy": "none"},
+        }
+    )
+
+    assert plan_version_rollout(make_deployment(), spec, "2") is None

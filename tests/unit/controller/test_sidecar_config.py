@@ -1,0 +1,73 @@
+"""The rendered sidecar ConfigMap: a config the sidecar accepts, and a hash that tracks content."""
+
+from __future__ import annotations
+
+import yaml
+from controller_samples import MONITOR, make_spec
+
+from kubedrift.api.spec import ModelMonitorSpec
+from kubedrift.controller.sidecar_config import (
+    build_config_map,
+    config_hash,
+    render_config_map_data,
+    render_sidecar_config,
+)
+from kubedrift.sidecar.config import config_from_mapping
+
+
+def test_rendered_config_is_accepted_by_the_sidecar_with_the_spec_values(
+    spec: ModelMonitorSpec,
+) -> None:
+    data = render_config_map_data(spec, '{"baseline": true}')
+    config = config_from_mapping(yaml.safe_load(data["sidecar.yaml"]))
+
+    assert config.mode == "proxy"
+    assert config.baseline == "/etc/kubedrift/baseline.json"
+    assert config.sample_rate == 1.0
+    assert (config.window.samples, config.window.max_age_seconds) == (500, 600.0)
+    assert config.window.min_samples == 50
+    assert config.label_ttl == 86400.0
+    assert config.token_env == "KUBEDRIFT_SIDECAR_TOKEN"
+    assert data["baseline.json"] == '{"baseline": true}'
+
+
+def test_json_protocol_paths_reach_the_sidecar() -> None:
+    spec = make_spec(
+        capture={
+            "protocol": "json",
+            "json": {"features": "request.rows", "prediction": "response.scores"},
+        }
+    )
+    config = config_from_mapping(render_sidecar_config(spec))
+
+    assert config.parse.json_paths.features == "request.rows"
+    assert config.parse.json_paths.prediction == "response.scores"
+
+
+def test_hash_changes_with_the_baseline_and_not_with_key_order(spec: ModelMonitorSpec) -> None:
+    one = render_config_map_data(spec, "a")
+
+    assert config_hash(one) == config_hash(dict(reversed(list(one.items()))))
+    assert config_hash(one) != config_hash(render_config_map_data(spec, "b"))
+    assert len(config_hash(one)) == 16
+
+
+def test_config_map_is_owned_and_labelled_by_the_monitor() -> None:
+    body = build_config_map(MONITOR, {"k": "v"})
+
+    assert body["metadata"] == {
+        "name": "fraud-kubedrift-sidecar",
+        "namespace": "ml",
+        "labels": {"app.kubernetes.io/managed-by": "kubedrift", "kubedrift.io/monitor": "fraud"},
+        "ownerReferences": [
+            {
+                "apiVersion": "kubedrift.io/v1alpha1",
+                "kind": "ModelMonitor",
+                "name": "fraud",
+                "uid": "uid-1",
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ],
+    }
+    assert body["data"] == {"k": "v"}
