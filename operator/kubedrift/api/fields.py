@@ -121,16 +121,19 @@ def prop(
     *,
     default: Any = _MISSING,
     default_factory: Any = _MISSING,
+    hashed: bool = True,
     **constraints: Any,
 ) -> Any:
     """Declare a spec field: its JSON ``name``, ``doc`` and constraints (see :class:`Field`).
 
-    A field with neither ``default`` nor ``default_factory`` is required.
+    A field with neither ``default`` nor ``default_factory`` is required. ``hashed=False`` leaves
+    an unhashable value (an open mapping) out of the dataclass hash; equality still compares it.
     """
     meta = {"api": Field(name=name, doc=doc, **constraints)}
+    hash_ = None if hashed else False
     if default_factory is not _MISSING:
-        return dataclasses.field(default_factory=default_factory, metadata=meta)
-    return dataclasses.field(default=default, metadata=meta)
+        return dataclasses.field(default_factory=default_factory, metadata=meta, hash=hash_)
+    return dataclasses.field(default=default, metadata=meta, hash=hash_)
 
 
 def field_info(f: dataclasses.Field[Any]) -> Field:

@@ -76,8 +76,8 @@ ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 #: A dotted path rooted at ``request`` or ``response``; segments are keys or list indices.
 JSON_PATH = r"^(request|response)(\.[^.\s]+)*$"
 
-_PORT = {"minimum": 1, "maximum": 65535}
-_SUBDOMAIN = {"pattern": DNS_SUBDOMAIN, "max_length": 253}
+_PORT: dict[str, Any] = {"minimum": 1, "maximum": 65535}
+_SUBDOMAIN: dict[str, Any] = {"pattern": DNS_SUBDOMAIN, "max_length": 253}
 _PVALUE_CEL = "['ks', 'chi2']"
 _PVALUE_MESSAGE = "is a significance level for ks and chi2, so it must be below 1"
 
@@ -494,6 +494,7 @@ class RetrainingSpec:
         default=None,
         raw_schema=job_template_schema(),
         raw_parse=parse_job_template,
+        hashed=False,
     )
     rollout: RolloutSpec = prop(
         "rollout", "How the new model version is rolled out.", default_factory=RolloutSpec

@@ -77,6 +77,12 @@ def test_example_parses_and_its_wire_form_parses_back_to_the_same_spec(path: Pat
     assert parse_spec(dump(spec)) == spec
 
 
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_parsed_specs_are_hashable_so_they_can_key_caches(path: Path) -> None:
+    spec = parse_spec(yaml.safe_load(path.read_text(encoding="utf-8"))["spec"])
+    assert {spec: 1}[parse_spec(dump(spec))] == 1
+
+
 def test_wire_form_of_the_minimal_spec_spells_out_every_default() -> None:
     wire = dump(parse_spec(MINIMAL))
     assert wire["capture"] == {
