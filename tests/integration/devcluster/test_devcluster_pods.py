@@ -197,3 +197,30 @@ def test_deleting_a_pod_kills_its_process_and_removes_the_pod(
         os.kill(pid, 0)
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(url, timeout=5)
+
+
+def test_init_containers_run_first_and_share_volumes_with_the_main_container(
+    cluster: Any, namespace: str, wait: Callable[..., Any]
+) -> None:
+    core = client.CoreV1Api(cluster.api_client())
+    core.create_namespaced_pod(namespace, {"metadata": {"name": "staged"}, "spec": {
+        "restartPolicy": "Never",
+        "initContainers": [
+            {"name": "first", "image": "busybox", "command": ["sh", "-c", "echo one > /s/log"],
+             "volumeMounts": [{"name": "s", "mountPath": "/s"}]},
+            {"name": "second", "image": "busybox", "command": ["sh", "-c", "echo two >> /s/log"],
+             "volumeMounts": [{"name": "s", "mountPath": "/s"}]},
+        ],
+        "containers": [{"name": "main", "image": "busybox",
+                        "command": ["sh", "-c", "cat /s/log > /dev/termination-log"],
+                        "volumeMounts": [{"name": "s", "mountPath": "/s"}]}],
+        "volumes": [{"name": "s", "emptyDir": {}}],
+    }})  # fmt: skip
+
+    pod = wait_for_phase(core, namespace, "staged", wait)
+
+    assert pod.status.phase == "Succeeded"
+    assert [s.state.terminated.exit_code for s in pod.status.init_container_statuses] == [0, 0]
+    assert pod.status.container_statuses[0].state.terminated.message == "one\ntwo\n"
+    initialized = [c for c in pod.status.conditions if c.type == "Initialized"]
+    assert initialized[0].status == "True"

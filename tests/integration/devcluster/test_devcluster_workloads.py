@@ -114,3 +114,41 @@ def test_job_exiting_0_is_complete_and_job_exiting_1_is_failed(
         terminated = pod.status.container_statuses[0].state.terminated
         assert terminated.exit_code == code
         assert terminated.message == f"exiting {code}"
+
+
+def test_rolling_update_replaces_every_pod_of_a_deployment(
+    cluster: Any, namespace: str, wait: Callable[..., Any]
+) -> None:
+    api = cluster.api_client()
+    apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
+    labels = {"app": "web"}
+    apps.create_namespaced_deployment(namespace, {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": labels}, "template": {
+            "metadata": {"labels": labels}, "spec": {
+                "terminationGracePeriodSeconds": 5, "containers": [http_server_container()]}}},
+    })  # fmt: skip
+
+    def rolled_out(generation: int) -> bool:
+        found = apps.read_namespaced_deployment_status("web", namespace)
+        status = found.status
+        return (
+            status.observed_generation == generation
+            and status.updated_replicas == 2
+            and status.available_replicas == 2
+            and not status.unavailable_replicas
+            and (status.replicas or 0) == 2
+        )
+
+    wait("first rollout", lambda: rolled_out(1))
+    before = {p.metadata.uid for p in core.list_namespaced_pod(namespace).items}
+    apps.patch_namespaced_deployment("web", namespace, {"spec": {"template": {"metadata": {
+        "annotations": {"kubedrift.io/restartedAt": "now"}}}}})  # fmt: skip
+
+    wait("second rollout", lambda: rolled_out(2))
+    wait("old pods removed", lambda: len(core.list_namespaced_pod(namespace).items) == 2)
+
+    after = core.list_namespaced_pod(namespace).items
+    assert not before & {p.metadata.uid for p in after}
+    for pod in after:
+        assert get_json(f"http://{pod.status.pod_ip}:8000/")["pod"] == pod.metadata.name

@@ -101,7 +101,10 @@ class PodWorker(threading.Thread):
         if self._pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
             self._await_deletion()  # finished before this node saw it: only the final delete
             return
-        pod_ip = self.node.pool.allocate(self.uid)
+        if self._pod["spec"].get("hostNetwork"):
+            pod_ip = self.node.host_ip
+        else:
+            pod_ip = self.node.pool.allocate(self.uid)
         self._sandbox = Sandbox(
             pod_dir=self.pod_dir,
             pod_ip=pod_ip,
