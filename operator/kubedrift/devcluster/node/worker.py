@@ -172,7 +172,7 @@ class PodWorker(threading.Thread):
         if not self._gone:
             self._publish(stopping=True)
             self.node.api.delete_now(self._pod)
-        log.info("pod %s stopped and removed", self.name)
+        log.info("stopped and removed")
 
     def _await_deletion(self) -> None:
         while not self._over:
