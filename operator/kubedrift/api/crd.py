@@ -92,9 +92,16 @@ def crd() -> dict[str, Any]:
     }
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """Writes shared sub-schemas out in full instead of as YAML anchors and aliases."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def render() -> str:
     """The CRD as the YAML text committed in ``crds/``."""
-    body = yaml.safe_dump(crd(), sort_keys=False, width=100, allow_unicode=True)
+    body = yaml.dump(crd(), Dumper=_PlainDumper, sort_keys=False, width=100, allow_unicode=True)
     return _HEADER + body
 
 
