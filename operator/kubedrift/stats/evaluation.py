@@ -12,7 +12,8 @@ Steps, in order:
    reaches ``min_effect`` (default ``DEFAULT_MIN_EFFECT``): the effect-size floor that stops large
    windows from firing on negligible shifts. A distance calls drift at or above its threshold.
 4. ``share`` is the share of tested features that drifted. The prediction, when profiled, is
-   tested the same way on its own (no correction, ``prediction_method``/``prediction_threshold``).
+   tested the same way (``prediction_method``/``prediction_threshold``), its p-value corrected in
+   the same family as the features' so that the whole evaluation keeps the significance level.
 5. Verdict: ``drift`` when ``share >= drift_share`` (with at least one drifted feature) or the
    prediction drifted; ``warning`` when some feature drifted and ``share >= warning_share``
    (any drifted feature when ``warning_share`` is unset); ``ok`` otherwise.
@@ -136,16 +137,19 @@ def evaluate(baseline: Baseline, window: Window, settings: EvaluationSettings) -
             continue
         method, threshold = _plan(profile, override, drift, present, window)
         planned.append((profile, method, threshold, _outcome(window, index, method), present))
+    tested = len(planned)
+    planned.extend(_prediction_plan(baseline, window, drift))
     adjusted = adjust(
         np.array([o.p_value for _, m, _, o, _ in planned if m in P_VALUE_METHODS], dtype=float),
         drift.correction,
     ).tolist()
     floor = DEFAULT_MIN_EFFECT if drift.min_effect is None else drift.min_effect
-    features = []
+    results = []
     for profile, method, threshold, outcome, present in planned:
         p_value = adjusted.pop(0) if method in P_VALUE_METHODS else None
-        features.append(_result(profile, method, threshold, outcome, p_value, floor, present))
-    prediction = _prediction(baseline, window, drift, floor)
+        results.append(_result(profile, method, threshold, outcome, p_value, floor, present))
+    features = results[:tested]
+    prediction = results[tested] if len(results) > tested else None
     drifted = sum(feature.drifted for feature in features)
     share = drifted / len(features) if features else 0.0
     verdict: Verdict = "ok"
@@ -244,19 +248,18 @@ def _result(  # noqa: PLR0917 - private helper, called twice with the same order
     )
 
 
-def _prediction(
-    baseline: Baseline, window: Window, drift: DriftSettings, floor: float
-) -> FeatureResult | None:
+def _prediction_plan(
+    baseline: Baseline, window: Window, drift: DriftSettings
+) -> list[tuple[FeatureProfile, DriftMethod, float, TestOutcome, int]]:
     profile = baseline.prediction
     if profile is None or not drift.prediction:
-        return None
+        return []
     index = len(window.profiles) - 1
     present = window.samples - int(window.missing[index])
     if present == 0:
-        return None
+        return []
     override = FeatureOverride(
         profile.name, method=drift.prediction_method, threshold=drift.prediction_threshold
     )
     method, threshold = _plan(profile, override, DriftSettings(), present, window)
-    outcome = _outcome(window, index, method)
-    return _result(profile, method, threshold, outcome, outcome.p_value, floor, present)
+    return [(profile, method, threshold, _outcome(window, index, method), present)]
