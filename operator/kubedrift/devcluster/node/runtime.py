@@ -121,9 +121,12 @@ class ContainerRunner:
             self.record.state, self.record.terminated = "terminated", terminated
 
     def _start(self, pod: Mapping[str, Any], sandbox: Sandbox, now: float) -> None:
+        scratch = sandbox.pod_dir / "containers" / self.name
+        scratch.mkdir(parents=True, exist_ok=True)
+        base = {**sandbox.base_env, "HOME": str(scratch), "POD_IP": sandbox.pod_ip}
         try:
             env = resolve_env(self.spec, PodContext(pod, sandbox.pod_ip, sandbox.host_ip),
-                              sandbox.sources, self._base_env(sandbox))  # fmt: skip
+                              sandbox.sources, base)  # fmt: skip
         except EnvError as error:
             self._wait("CreateContainerConfigError", str(error), now + CONFIG_RETRY)
             return
@@ -143,7 +146,7 @@ class ContainerRunner:
         mounts.append(Mount(termination_file, termination_path, is_file=True))
         for mount in mounts:
             sandbox.mountpoints.ensure(mount.target, is_file=mount.is_file)
-        working_dir = self.spec.get("workingDir") or env["HOME"]
+        working_dir = self.spec.get("workingDir") or str(scratch)
         self.runs += 1
         self.process = ContainerProcess(
             sandboxed_argv(mounts, working_dir, command), env, self.log_path(sandbox),
@@ -162,11 +165,6 @@ class ContainerRunner:
         }
         self.record.started = "startup" not in self._probes
         self.record.ready = self.record.started and "readiness" not in self._probes
-
-    def _base_env(self, sandbox: Sandbox) -> dict[str, str]:
-        home = sandbox.pod_dir / "containers" / self.name
-        home.mkdir(parents=True, exist_ok=True)
-        return {**sandbox.base_env, "HOME": str(home), "POD_IP": sandbox.pod_ip}
 
     def _wait(self, reason: str, message: str, retry_at: float) -> None:
         self.record.state, self.record.reason, self.record.message = "waiting", reason, message
