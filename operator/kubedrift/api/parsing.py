@@ -171,7 +171,9 @@ def _parse_string(info: Field, raw: Any, path: str) -> str:
         raise SpecError(path, f"must be at least {info.min_length} character(s) long")
     if info.max_length is not None and len(raw) > info.max_length:
         raise SpecError(path, f"must be at most {info.max_length} characters long")
-    if info.pattern is not None and not re.search(info.pattern, raw):
+    # Patterns are anchored (^...$, checked by a test), so fullmatch agrees with Go's regexp
+    # search even for a trailing newline; ASCII keeps \s and \d to what RE2 means by them.
+    if info.pattern is not None and not re.fullmatch(info.pattern, raw, re.ASCII):
         raise SpecError(path, f"{raw!r} does not match {info.pattern}")
     return raw
 

@@ -61,6 +61,11 @@ CASES = [
     case("target-port-above-65535", {"target.port": 70000}, "target.port"),
     case("target-port-as-string", {"target.port": "8080"}, "target.port"),
     case("deployment-not-a-dns-name", {"target.deployment": "Fraud_Model"}, "target.deployment"),
+    case(
+        "deployment-with-trailing-newline",
+        {"target.deployment": "fraud-model\n"},
+        "target.deployment",
+    ),
     case("container-not-a-dns-label", {"target.container": "model.v1"}, "target.container"),
     case("service-port-without-service", {"target.servicePort": 80}, "target.servicePort"),
     # baseline

@@ -4,6 +4,7 @@ round trip between typed specs and their wire form."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kubedrift.api import reference
+from kubedrift.api.fields import field_info
 from kubedrift.api.parsing import dump
 from kubedrift.api.spec import ModelMonitorSpec, SpecError, parse_spec
 
@@ -118,3 +121,23 @@ def test_any_json_in_any_section_gives_a_spec_or_a_spec_error(section: str, valu
         assert isinstance(parse_spec(body), ModelMonitorSpec)
     except SpecError as error:
         assert error.path.startswith(f"spec.{section}")
+
+
+def test_every_pattern_is_anchored_so_python_and_the_api_server_agree() -> None:
+    patterns = [
+        field_info(f).pattern
+        for _, cls in reference.sections()
+        for f in dataclasses.fields(cls)
+        if field_info(f).pattern is not None
+    ]
+    assert len(patterns) >= 10
+    for pattern in patterns:
+        assert pattern is not None and pattern.startswith("^") and pattern.endswith("$")
+
+
+def test_trailing_newline_does_not_sneak_past_a_pattern() -> None:
+    body = copy.deepcopy(MINIMAL)
+    body["target"]["deployment"] = "fraud-model\n"
+    with pytest.raises(SpecError) as caught:
+        parse_spec(body)
+    assert caught.value.path == "spec.target.deployment"
