@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from kubedrift.devcluster.node.mountpoints import MountPoints
 from kubedrift.devcluster.node.runtime import ContainerRunner, Sandbox
-from kubedrift.devcluster.node.sandbox import MountPoints
 
 POD: dict[str, Any] = {"metadata": {"name": "p", "namespace": "ns", "uid": "0123456789"},
                        "spec": {}}  # fmt: skip
@@ -31,9 +31,9 @@ class NoObjects:
 
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    """A Pod sandbox in ``tmp_path``; mount points it creates (/dev/termination-log) are
-    removed afterwards."""
-    mountpoints = MountPoints(tmp_path / "created.txt")
+    """A Pod sandbox in ``tmp_path``. Its mount points (/dev/termination-log) are real host
+    paths, so it takes part in the machine-wide registry like a node does."""
+    mountpoints = MountPoints()
     yield Sandbox(
         pod_dir=tmp_path / "pod",
         pod_ip="127.0.9.2",
@@ -42,7 +42,7 @@ def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
         mountpoints=mountpoints,
         sources=NoObjects(),
     )
-    mountpoints.cleanup()
+    mountpoints.release()
 
 
 def run_until_exit(runner: ContainerRunner, sandbox: Sandbox, now: float) -> None:

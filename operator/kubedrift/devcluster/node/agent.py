@@ -21,9 +21,9 @@ from urllib.parse import urlsplit
 
 from kubedrift.devcluster.node.cluster import PodApi
 from kubedrift.devcluster.node.heartbeat import Heartbeat
+from kubedrift.devcluster.node.mountpoints import MountPoints
 from kubedrift.devcluster.node.podips import AddressPool
 from kubedrift.devcluster.node.rest import ApiError, Rest
-from kubedrift.devcluster.node.sandbox import MountPoints
 from kubedrift.devcluster.node.worker import NodeContext, PodWorker
 
 log = logging.getLogger("kubedrift.devcluster.node")
@@ -145,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     args.work_dir.mkdir(parents=True, exist_ok=True)
     rest = Rest(args.server, args.ca, args.cert, args.key)
-    mountpoints = MountPoints(args.work_dir / "created-mountpoints.txt")
+    mountpoints = MountPoints()
     context = NodeContext(
         api=PodApi(rest),
         pool=AddressPool(args.pod_cidr),
@@ -164,6 +164,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         pass
     started = time.monotonic()
     watcher.shutdown()
-    mountpoints.cleanup()
+    mountpoints.release()
     log.info("node stopped in %.1fs", time.monotonic() - started)
     return 0

@@ -12,9 +12,10 @@ from typing import Any
 
 from kubedrift.devcluster.node.containers import ContainerProcess, backoff_seconds, exit_status
 from kubedrift.devcluster.node.env import EnvError, PodContext, expand, resolve_env
+from kubedrift.devcluster.node.mountpoints import MountPoints
 from kubedrift.devcluster.node.podstatus import ContainerRecord, Terminated, should_restart
 from kubedrift.devcluster.node.probes import ProbeTracker, run_probe
-from kubedrift.devcluster.node.sandbox import TERMINATION_LOG, MountPoints, sandboxed_argv
+from kubedrift.devcluster.node.sandbox import TERMINATION_LOG, sandboxed_argv
 from kubedrift.devcluster.node.volumes import Mount, Sources, VolumeError, container_mounts
 
 #: How soon a container whose configuration could not be built (missing ConfigMap...) is retried.

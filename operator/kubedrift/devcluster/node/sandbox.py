@@ -4,14 +4,13 @@ paths in a private mount namespace, and its termination message file.
 Each container runs as ``unshare --mount --propagation private -- /bin/sh -c SCRIPT``: the script
 (:func:`mount_script`) bind-mounts every volume, remounts read-only ones, changes to the working
 directory and ``exec``s the container's command, so the process keeps the PID the stand-in
-started. Mount points missing on the host are created first and recorded in
-:class:`MountPoints`, which removes them again when the node stops.
+started. Mount points missing on the host are created first by
+:class:`~.mountpoints.MountPoints`.
 """
 
 from __future__ import annotations
 
 import shlex
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -57,49 +56,3 @@ def sandboxed_argv(mounts: Sequence[Mount], working_dir: str, command: Sequence[
         "unshare", "--mount", "--propagation", "private", "--",
         "/bin/sh", "-c", script, "container", *command,
     ]  # fmt: skip
-
-
-class MountPoints:
-    """Creates missing mount points on the host and removes them again in :meth:`cleanup`.
-
-    The list of what was created is also appended to ``record`` (one path per line), so that
-    an interrupted node can be cleaned up by hand.
-    """
-
-    def __init__(self, record: Path) -> None:
-        self.record = record
-        self._created: list[Path] = []
-        self._lock = threading.Lock()
-
-    def ensure(self, target: str, *, is_file: bool) -> None:
-        path = Path(target)
-        with self._lock:
-            missing = []
-            probe = path.parent if is_file else path
-            while not probe.exists():
-                missing.append(probe)
-                probe = probe.parent
-            for directory in reversed(missing):
-                directory.mkdir()
-                self._remember(directory)
-            if is_file and not path.exists():
-                path.touch()
-                self._remember(path)
-
-    def cleanup(self) -> None:
-        """Remove what :meth:`ensure` created, deepest first; keep anything no longer empty."""
-        with self._lock:
-            for path in reversed(self._created):
-                try:
-                    if path.is_dir():
-                        path.rmdir()
-                    elif path.stat().st_size == 0:
-                        path.unlink()
-                except OSError:
-                    continue
-            self._created.clear()
-
-    def _remember(self, path: Path) -> None:
-        self._created.append(path)
-        with self.record.open("a") as record:
-            record.write(f"{path}\n")
