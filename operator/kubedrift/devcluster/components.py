@@ -103,6 +103,9 @@ def controller_manager_command(layout: Layout) -> list[str]:
         "--use-service-account-credentials=true",
         f"--cluster-signing-cert-file={pki.ca_cert}",
         f"--cluster-signing-key-file={pki.ca_key}",
+        # The node lifecycle controller lifts the new node's not-ready taint on its next sync;
+        # syncing every second instead of 5 s makes the cluster schedulable sooner.
+        "--node-monitor-period=1s",
     ]
 
 
