@@ -31,6 +31,7 @@ class ArrayReservoir:
         self.width = width
         self.keys: FloatArray = np.empty(0, dtype=np.float64)
         self.values: FloatArray = np.empty((0, width), dtype=np.float64)
+        self._threshold = 1.0
 
     def __len__(self) -> int:
         return int(self.keys.size)
@@ -58,12 +59,17 @@ class ArrayReservoir:
         column = self.values[:, index]
         return column[~np.isnan(column)]
 
-    def _keep_smallest(self, keys: FloatArray, values: FloatArray) -> None:
+    def _keep_smallest(self, keys: FloatArray, values: FloatArray, *, order: bool = True) -> None:
+        """Keep the ``capacity`` smallest keys; sorted by key unless ``order`` is false (the hot
+        path), in which case :meth:`to_dict` and :meth:`merged` sort."""
         if keys.size > self.capacity:
             chosen = np.argpartition(keys, self.capacity - 1)[: self.capacity]
             keys, values = keys[chosen], values[chosen]
-        order = np.argsort(keys, kind="stable")
-        self.keys, self.values = keys[order], values[order]
+        if order:
+            ranks = np.argsort(keys, kind="stable")
+            keys, values = keys[ranks], values[ranks]
+        self.keys, self.values = keys, values
+        self._threshold = float(keys.max()) if keys.size else 1.0
 
     def to_dict(self) -> dict[str, Any]:
         return {"keys": encode_float64(self.keys), "values": encode_float64(self.values.ravel())}

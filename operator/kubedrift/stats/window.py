@@ -2,14 +2,13 @@
 
 Each sidecar replica keeps one :class:`Window`, the operator pulls them (``to_dict``), merges them
 (``merge``) and evaluates the result against the baseline. Per feature and for the prediction it
-keeps counts in the baseline's bins, missing and out-of-range counts, count/sum/sum of squares
-and min/max; for numeric columns a bottom-k reservoir of rows (see ``reservoir``) feeds the exact
+keeps counts in the baseline's bins, missing and out-of-range counts, and count/sum/sum of
+squares; for numeric columns a bottom-k reservoir of rows (see ``reservoir``) feeds the exact
 tests. Labeled pairs go into a :class:`~kubedrift.stats.labels.LabeledSketch` and a bounded
 uniform sample of full labeled rows, the data a retraining Job fetches.
 
 Memory is fixed by the baseline and ``WindowSettings`` (reservoir and labeled capacities), not by
-the traffic. ``merge`` is associative and commutative: counts add, extremes take min/max and
-reservoirs keep the smallest priority keys of the union. Updates are batched numpy operations.
+the traffic. ``merge`` is associative and commutative: counts and sums add and reservoirs keep the smallest priority keys of the union. Updates are batched numpy operations.
 
 >>> import numpy as np
 >>> from kubedrift.stats.baseline import build_baseline
@@ -77,18 +76,27 @@ class Window:
         width = len(self._numeric)
         self.sums: FloatArray = np.zeros(width, dtype=np.float64)
         self.squares: FloatArray = np.zeros(width, dtype=np.float64)
-        self.minima: FloatArray = np.full(width, np.nan)
-        self.maxima: FloatArray = np.full(width, np.nan)
         self.reservoir = ArrayReservoir(settings.reservoir_size, width)
         self.labels = LabeledSketch(baseline.classes if baseline.task == "classification" else ())
         self.labeled_sample = RowReservoir(settings.labeled_capacity)
         numeric = [profiles[i] for i in self._numeric]
-        edge_width = max((len(p.edges) for p in numeric), default=0)
-        self._edges = np.full((width, edge_width), np.inf)
-        for row, profile in enumerate(numeric):
-            self._edges[row, : len(profile.edges)] = profile.edges
-        self._low = np.array([p.minimum if p.minimum is not None else np.nan for p in numeric])
-        self._high = np.array([p.maximum if p.maximum is not None else np.nan for p in numeric])
+        # Batch binning searches each value among [just below the reference minimum, the inner
+        # edges..., the reference maximum]: one search yields the reference bin and whether the
+        # value is out of range. NaN sorts last and lands in the "above" bin, then is taken out.
+        self._edge_counts = np.array([len(p.edges) for p in numeric], dtype=np.int64)
+        self._edges = [
+            np.array(
+                [
+                    -np.inf if p.minimum is None else np.nextafter(p.minimum, -np.inf),
+                    *p.edges,
+                    np.inf if p.minimum is None or p.maximum is None else p.maximum,
+                ]
+            )
+            for p in numeric
+        ]
+        self._width = int(self._edge_counts.max(initial=0)) + 3
+        self._in_profile = np.arange(self._width - 2)[None, :] <= self._edge_counts[:, None]
+        self._numeric_rows = np.arange(width)
 
     @property
     def samples(self) -> int:
@@ -164,26 +172,30 @@ class Window:
     def _update_numeric(self, columns: list[npt.NDArray[Any] | None], size: int) -> None:
         if not self._numeric:
             return
-        matrix = np.full((size, len(self._numeric)), np.nan)
-        for position, index in enumerate(self._numeric):
-            values = columns[index]
-            if values is not None:
-                matrix[:, position] = values
+        gap = np.full(size, np.nan)
+        matrix = np.stack(
+            [gap if columns[i] is None else columns[i] for i in self._numeric]
+        ).astype(np.float64, copy=False)
         missing = np.isnan(matrix)
-        bins = (matrix[:, :, None] > self._edges[None, :, :]).sum(axis=2)
-        stride = self.counts.shape[1]
-        flat = (np.asarray(self._numeric)[None, :] * stride + bins)[~missing]
-        self.counts += np.bincount(flat, minlength=self.counts.size).reshape(self.counts.shape)
-        self.missing[self._numeric] += missing.sum(axis=0)
-        self.out_of_range[self._numeric] += ((matrix < self._low) | (matrix > self._high)).sum(
-            axis=0
-        )
+        missing_counts = missing.sum(axis=1)
+        rows, width = self._numeric_rows, self._width
+        internal = np.empty(matrix.shape, dtype=np.intp)
+        for row, edges in enumerate(self._edges):
+            internal[row] = np.searchsorted(edges, matrix[row])
+        internal += (rows * width)[:, None]
+        binned = np.bincount(internal.ravel(), minlength=width * rows.size)
+        binned = binned.reshape(rows.size, width)
+        above = binned[rows, self._edge_counts + 2] - missing_counts
+        reference = np.where(self._in_profile, binned[:, 1 : width - 1], 0)
+        reference[:, 0] += binned[:, 0]
+        reference[rows, self._edge_counts] += above
+        self.counts[self._numeric, : reference.shape[1]] += reference
+        self.out_of_range[self._numeric] += binned[:, 0] + above
+        self.missing[self._numeric] += missing_counts
         filled = np.where(missing, 0.0, matrix)
-        self.sums += filled.sum(axis=0)
-        self.squares += (filled * filled).sum(axis=0)
-        self.minima = np.fmin(self.minima, np.fmin.reduce(matrix, axis=0))
-        self.maxima = np.fmax(self.maxima, np.fmax.reduce(matrix, axis=0))
-        self.reservoir.offer(self._rng.random(size), matrix)
+        self.sums += filled.sum(axis=1)
+        self.squares += np.einsum("ij,ij->i", filled, filled)
+        self.reservoir.offer(self._rng.random(size), matrix.T)
 
     def add_labeled(
         self,
@@ -257,8 +269,6 @@ class Window:
         result.out_of_range = self.out_of_range + other.out_of_range
         result.sums = self.sums + other.sums
         result.squares = self.squares + other.squares
-        result.minima = np.fmin(self.minima, other.minima)
-        result.maxima = np.fmax(self.maxima, other.maxima)
         result.reservoir = self.reservoir.merged(other.reservoir)
         result.labels = self.labels.merged(other.labels)
         result.labeled_sample = self.labeled_sample.merged(other.labeled_sample)
@@ -284,8 +294,6 @@ class Window:
             "moments": {
                 "sums": self.sums.tolist(),
                 "squares": self.squares.tolist(),
-                "min": [_json_value(v) for v in self.minima.tolist()],
-                "max": [_json_value(v) for v in self.maxima.tolist()],
             },
             "reservoir": self.reservoir.to_dict(),
             "labels": self.labels.to_dict(),
@@ -320,8 +328,6 @@ class Window:
         moments = data["moments"]
         window.sums = np.asarray(moments["sums"], dtype=np.float64)
         window.squares = np.asarray(moments["squares"], dtype=np.float64)
-        window.minima = np.array([np.nan if v is None else v for v in moments["min"]], dtype=float)
-        window.maxima = np.array([np.nan if v is None else v for v in moments["max"]], dtype=float)
         if window.sums.shape != (len(window._numeric),):
             raise ValueError("window moments do not match the baseline")
         window.reservoir = ArrayReservoir.from_dict(
