@@ -13,7 +13,7 @@ from typing import Any
 from kubedrift.payloads import kserve_v1, mlflow, open_inference, plain_json, seldon_v1
 from kubedrift.payloads.errors import ParseError
 from kubedrift.payloads.model import Parsed, ParseOptions, ProtocolName
-from kubedrift.payloads.tables import load_json
+from kubedrift.payloads.tables import Decoded, RequestBody, load_json
 
 _DEFAULT_OPTIONS = ParseOptions()
 
@@ -83,25 +83,28 @@ def _parse(
     response_header_length: str | None,
 ) -> Parsed:
     request_length = _header_length(request_header_length)
+    body: RequestBody = request_body
     if protocol == "auto":
         if request_length is not None:
             protocol = "open-inference-v2"
         else:
-            protocol = detect(load_json(request_body))
+            decoded = Decoded(load_json(request_body))  # decoded once, for detection and parsing
+            protocol = detect(decoded.document)
+            body = decoded
     if protocol == "open-inference-v2":
         return open_inference.parse(
-            request_body,
+            body,
             response_body,
             options,
             request_header_length=request_length,
             response_header_length=_header_length(response_header_length),
         )
     if protocol == "kserve-v1":
-        return kserve_v1.parse(request_body, response_body, options)
+        return kserve_v1.parse(body, response_body, options)
     if protocol == "seldon-v1":
-        return seldon_v1.parse(request_body, response_body, options)
+        return seldon_v1.parse(body, response_body, options)
     if protocol == "mlflow":
-        return mlflow.parse(request_body, response_body, options)
+        return mlflow.parse(body, response_body, options)
     if protocol == "json":
-        return plain_json.parse(request_body, response_body, options)
+        return plain_json.parse(body, response_body, options)
     raise ParseError("unknown_protocol", protocol)

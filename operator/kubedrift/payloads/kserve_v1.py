@@ -15,10 +15,12 @@ from typing import Any
 from kubedrift.payloads.errors import ParseError
 from kubedrift.payloads.model import Parsed, ParseOptions, ProtocolName, Value
 from kubedrift.payloads.tables import (
+    RequestBody,
     as_object,
     columns_from_object,
     columns_from_rows,
     load_json,
+    load_request,
     predictions_from_list,
     row_count,
 )
@@ -59,12 +61,12 @@ def predictions(response_body: bytes, rows: int, options: ParseOptions) -> list[
 
 
 def parse(
-    request_body: bytes,
+    request_body: RequestBody,
     response_body: bytes,
     options: ParseOptions,
     protocol: ProtocolName = "kserve-v1",
 ) -> Parsed:
-    request = as_object(load_json(request_body), "request")
+    request = as_object(load_request(request_body), "request")
     table = columns(request, options)
     rows = row_count(table)
     return Parsed(protocol, table, predictions(response_body, rows, options), rows)

@@ -14,10 +14,11 @@ from kubedrift.payloads import kserve_v1
 from kubedrift.payloads.errors import ParseError
 from kubedrift.payloads.model import Parsed, ParseOptions, Value
 from kubedrift.payloads.tables import (
+    RequestBody,
     as_list,
     as_object,
     columns_from_rows,
-    load_json,
+    load_request,
     row_count,
     scalar,
 )
@@ -51,8 +52,8 @@ def _split(frame: Any) -> dict[str, list[Value]]:
     return table
 
 
-def parse(request_body: bytes, response_body: bytes, options: ParseOptions) -> Parsed:
-    request = as_object(load_json(request_body), "request")
+def parse(request_body: RequestBody, response_body: bytes, options: ParseOptions) -> Parsed:
+    request = as_object(load_request(request_body), "request")
     present = [key for key in _KEYS if key in request]
     if len(present) != 1:
         raise ParseError("missing_field" if not present else "unsupported_type", "input format")

@@ -21,10 +21,13 @@ from typing import Any
 from kubedrift.payloads.errors import ParseError
 from kubedrift.payloads.model import Parsed, ParseOptions, Value
 from kubedrift.payloads.tables import (
+    Decoded,
+    RequestBody,
     as_list,
     as_object,
     flatten,
     load_json,
+    load_request,
     reduce_prediction,
     text_id,
 )
@@ -51,10 +54,10 @@ def looks_like(request: Any) -> bool:
     )
 
 
-def split_binary(body: bytes, header_length: int | None) -> tuple[Any, bytes]:
+def split_binary(body: RequestBody, header_length: int | None) -> tuple[Any, bytes]:
     """The JSON document and the binary tail of a body (the tail is empty without the extension)."""
-    if header_length is None:
-        return load_json(body), b""
+    if header_length is None or isinstance(body, Decoded):
+        return load_request(body), b""
     if header_length < 0 or header_length > len(body):
         raise ParseError("bad_shape", "Inference-Header-Content-Length exceeds the body")
     return load_json(body[:header_length]), body[header_length:]
@@ -156,7 +159,7 @@ def _predictions(
 
 
 def parse(
-    request_body: bytes,
+    request_body: RequestBody,
     response_body: bytes,
     options: ParseOptions,
     *,

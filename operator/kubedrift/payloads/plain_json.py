@@ -14,9 +14,11 @@ from typing import Any
 from kubedrift.payloads.errors import ParseError
 from kubedrift.payloads.model import Parsed, ParseOptions, Value
 from kubedrift.payloads.tables import (
+    RequestBody,
     columns_from_object,
     columns_from_rows,
     load_json,
+    load_request,
     predictions_from_list,
     reduce_prediction,
     row_count,
@@ -47,9 +49,9 @@ def _columns(features: Any, options: ParseOptions) -> dict[str, list[Value]]:
     raise ParseError("unsupported_type", "features")
 
 
-def parse(request_body: bytes, response_body: bytes, options: ParseOptions) -> Parsed:
+def parse(request_body: RequestBody, response_body: bytes, options: ParseOptions) -> Parsed:
     paths = options.json_paths
-    documents: dict[str, Any] = {"request": load_json(request_body)}
+    documents: dict[str, Any] = {"request": load_request(request_body)}
     if (paths.prediction or "").startswith("response") or (paths.id or "").startswith("response"):
         try:
             documents["response"] = load_json(response_body)

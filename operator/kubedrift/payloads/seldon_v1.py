@@ -15,11 +15,13 @@ from typing import Any
 from kubedrift.payloads.errors import ParseError
 from kubedrift.payloads.model import Parsed, ParseOptions, Value
 from kubedrift.payloads.tables import (
+    RequestBody,
     as_list,
     as_object,
     columns_from_rows,
     flatten,
     load_json,
+    load_request,
     predictions_from_list,
     row_count,
     text_id,
@@ -58,8 +60,8 @@ def _puid(body: Any) -> str | None:
     return None
 
 
-def parse(request_body: bytes, response_body: bytes, options: ParseOptions) -> Parsed:
-    request = as_object(load_json(request_body), "request")
+def parse(request_body: RequestBody, response_body: bytes, options: ParseOptions) -> Parsed:
+    request = as_object(load_request(request_body), "request")
     data = as_object(request.get("data"), "data")
     names = data.get("names")
     if isinstance(names, list) and names:

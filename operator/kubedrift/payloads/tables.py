@@ -23,6 +23,23 @@ def load_json(body: bytes) -> Any:
         raise ParseError("invalid_json") from error
 
 
+class Decoded:
+    """A request body already decoded (auto-detection decodes once and passes this on)."""
+
+    __slots__ = ("document",)
+
+    def __init__(self, document: Any) -> None:
+        self.document = document
+
+
+#: What a parser accepts as the request: raw bytes or an already decoded document.
+RequestBody = bytes | Decoded
+
+
+def load_request(body: RequestBody) -> Any:
+    return body.document if isinstance(body, Decoded) else load_json(body)
+
+
 def as_object(value: Any, where: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise ParseError("unsupported_type", f"{where} is not an object")
@@ -48,6 +65,8 @@ def flatten(data: Any, where: str) -> list[Value]:
     """Row-major flattening of nested lists (OIP ``data`` may be flat or nested)."""
     if not isinstance(data, list):
         return [scalar(data, where)]
+    if set(map(type, data)) <= _NUMBER_TYPES and math.isfinite(sum(data)):
+        return data  # the common case, checked at C speed: finite floats and ints only
     if not any(isinstance(item, list) for item in data):
         return [scalar(item, where) for item in data]
     out: list[Value] = []
@@ -64,6 +83,7 @@ def flatten(data: Any, where: str) -> list[Value]:
 
 
 _END = object()
+_NUMBER_TYPES = frozenset((float, int))
 
 
 def positional_name(index: int, options: ParseOptions) -> str:

@@ -126,7 +126,7 @@ async def serve(config: SidecarConfig, environ: Mapping[str, str] = os.environ) 
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    worker.flush()
+    await worker.flush()
     if context is not None:
         context.pool.close()
     await runners[0].cleanup()

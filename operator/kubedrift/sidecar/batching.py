@@ -1,6 +1,6 @@
 """Parsed exchanges -> the numpy columns a window takes, typed by the baseline.
 
-Numeric baseline columns become float arrays (NaN for missing, non-numeric or boolean cells);
+Numeric baseline columns become float arrays (NaN for missing or non-numeric cells, booleans 0/1);
 categorical ones object arrays of the raw values (None for missing), which the statistics core
 turns into canonical keys. Columns the baseline does not know are left out here rather than
 ignored later, so a payload with many extra fields costs nothing downstream.
@@ -22,7 +22,7 @@ Columns = dict[str, npt.NDArray[Any]]
 
 
 def _number(value: Value) -> float:
-    if isinstance(value, bool) or value is None:
+    if value is None:
         return math.nan
     if isinstance(value, int | float):
         return float(value)
@@ -35,7 +35,10 @@ def _number(value: Value) -> float:
 def column_array(profile: FeatureProfile, values: Sequence[Value]) -> npt.NDArray[Any]:
     """One column typed for ``profile``: float with NaN, or object with None."""
     if profile.type == "numeric":
-        return np.fromiter((_number(v) for v in values), dtype=np.float64, count=len(values))
+        try:
+            return np.array(values, dtype=np.float64)  # numbers and None (-> NaN) at C speed
+        except (TypeError, ValueError):
+            return np.fromiter((_number(v) for v in values), dtype=np.float64, count=len(values))
     array = np.empty(len(values), dtype=object)
     array[:] = [None if v is None else v for v in values]
     return array

@@ -90,6 +90,10 @@ class Monitor:
 
     def process(self, samples: Sequence[Sample], now: float) -> int:
         """Add a batch of samples to the window; returns the number of rows added."""
+        return self.add(self.parse_many(samples, now), now)
+
+    def parse_many(self, samples: Sequence[Sample], now: float) -> list[Parsed]:
+        """Parse samples and store their predictions for labels (the window is not touched)."""
         batch: list[Parsed] = []
         for sample in samples:
             parsed = self.parse(sample)
@@ -99,6 +103,10 @@ class Monitor:
             ids = request_ids(sample, parsed)
             if ids and parsed.predictions is not None:
                 self.labels.put(ids, parsed.columns, parsed.predictions, now)
+        return batch
+
+    def add(self, batch: Sequence[Parsed], now: float) -> int:
+        """Add parsed exchanges to the window in one update; returns the number of rows."""
         if not batch:
             self._refresh(now)
             return 0

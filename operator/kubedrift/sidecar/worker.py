@@ -1,8 +1,9 @@
 """The background task that drains the sample queue into the :class:`Monitor`, in batches.
 
 It runs on the proxy's event loop but never inside a request: every ``interval`` it takes up to
-``batch_size`` samples, processes them, and yields to the loop between batches so a backlog cannot
-stall the request path for long. It also purges expired label entries and refreshes the local drift
+``batch_size`` samples, parses them ``slice_size`` at a time (yielding to the loop between slices,
+so requests arriving meanwhile wait for at most one slice, about a millisecond), then updates the
+window once for the whole batch. It also purges expired label entries and refreshes the local drift
 scores every ``score_interval``. :meth:`Worker.flush` processes what is left at shutdown.
 """
 
@@ -30,6 +31,7 @@ class Worker:
         batch_size: int = 256,
         interval: float = 0.1,
         score_interval: float = 30.0,
+        slice_size: int = 16,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.queue = queue
@@ -37,16 +39,23 @@ class Worker:
         self.batch_size = batch_size
         self.interval = interval
         self.score_interval = score_interval
+        self.slice_size = slice_size
         self.clock = clock
         self._next_score = 0.0
 
-    def step(self) -> int:
+    async def step(self, slice_size: int | None = None) -> int:
         """Process one batch; returns how many samples it took."""
         samples = self.queue.take(self.batch_size)
         now = self.clock()
         if samples:
             try:
-                self.monitor.process(samples, now)
+                parsed = []
+                size = slice_size or len(samples)
+                for start in range(0, len(samples), size):
+                    if start:
+                        await asyncio.sleep(0)
+                    parsed.extend(self.monitor.parse_many(samples[start : start + size], now))
+                self.monitor.add(parsed, now)
             except Exception:
                 self.monitor.metrics.monitor_errors.labels(stage="worker").inc()
                 logger.exception("processing %d samples failed", len(samples))
@@ -59,11 +68,11 @@ class Worker:
     async def run(self) -> None:
         """Forever: drain full batches back to back (yielding between them), then sleep."""
         while True:
-            while self.step() == self.batch_size:
+            while await self.step(self.slice_size) == self.batch_size:
                 await asyncio.sleep(0)
             await asyncio.sleep(self.interval)
 
-    def flush(self) -> None:
+    async def flush(self) -> None:
         """Process everything still queued (at shutdown)."""
-        while self.step():
+        while await self.step():
             pass

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from sidecar_model_server import ModelServer, start_model_server
-from sidecar_process import Sidecar, start_sidecar
 
 from kubedrift.stats.baseline import build_baseline
+
+# The tests here import the helper modules next to this file (the model server, the process
+# driver) by name. Under --import-mode=importlib pytest does not put test directories on sys.path,
+# so this directory is added, for these tests only.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from sidecar_model_server import ModelServer, start_model_server
+from sidecar_process import Sidecar, start_sidecar
 
 #: Every feature the test payloads carry; the baseline profiles them all.
 FEATURES = ("x-0", "x-1", "x-2")
