@@ -8,7 +8,8 @@ tests. Labeled pairs go into a :class:`~kubedrift.stats.labels.LabeledSketch` an
 uniform sample of full labeled rows, the data a retraining Job fetches.
 
 Memory is fixed by the baseline and ``WindowSettings`` (reservoir and labeled capacities), not by
-the traffic. ``merge`` is associative and commutative: counts and sums add and reservoirs keep the smallest priority keys of the union. Updates are batched numpy operations.
+the traffic. ``merge`` is associative and commutative: counts and sums add and reservoirs keep
+the smallest priority keys of the union. Updates are batched numpy operations.
 
 >>> import numpy as np
 >>> from kubedrift.stats.baseline import build_baseline
@@ -173,9 +174,10 @@ class Window:
         if not self._numeric:
             return
         gap = np.full(size, np.nan)
-        matrix = np.stack(
-            [gap if columns[i] is None else columns[i] for i in self._numeric]
-        ).astype(np.float64, copy=False)
+        present = [columns[i] for i in self._numeric]
+        matrix = np.stack([gap if values is None else values for values in present]).astype(
+            np.float64, copy=False
+        )
         missing = np.isnan(matrix)
         missing_counts = missing.sum(axis=1)
         rows, width = self._numeric_rows, self._width
