@@ -3,6 +3,7 @@ it by the Pod's policy with back-off, and run its probes while it runs."""
 
 from __future__ import annotations
 
+import logging
 import math
 import signal
 from collections.abc import Mapping
@@ -17,6 +18,8 @@ from kubedrift.devcluster.node.podstatus import ContainerRecord, Terminated, sho
 from kubedrift.devcluster.node.probes import ProbeTracker, run_probe
 from kubedrift.devcluster.node.sandbox import TERMINATION_LOG, sandboxed_argv
 from kubedrift.devcluster.node.volumes import Mount, Sources, VolumeError, container_mounts
+
+log = logging.getLogger(__name__)
 
 #: How soon a container whose configuration could not be built (missing ConfigMap...) is retried.
 CONFIG_RETRY = 2.0
@@ -96,6 +99,7 @@ class ContainerRunner:
         if process is None:
             return
         exit_code, sig = exit_status(returncode)
+        log.info("container %s exited with code %d", self.name, exit_code)
         policy = self.spec.get("terminationMessagePolicy", "File")
         terminated = Terminated(
             exit_code=exit_code,
@@ -153,6 +157,8 @@ class ContainerRunner:
             sandboxed_argv(mounts, working_dir, command), env, self.log_path(sandbox),
             termination_file,
         )  # fmt: skip
+        log.info("container %s started (run %d, pid %d): %s ...", self.name, self.runs,
+                 self.process.pid, command[0])  # fmt: skip
         self.env = env
         uid = pod["metadata"]["uid"]
         self.record.state, self.record.reason, self.record.message = "running", "", ""
