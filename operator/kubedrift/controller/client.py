@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
+import kopf
 import kubernetes
 
 from kubedrift.controller.names import GROUP, PLURAL, VERSION
@@ -60,6 +61,27 @@ class KubeClient:
             )
         return cls(configuration)
 
+    def token(self) -> str | None:
+        """The ``Authorization`` header value, if the credentials use a token (refreshed)."""
+        # kubernetes >= 36.0.1 keeps the token under "BearerToken", older under "authorization".
+        value = self._config.get_api_key_with_prefix(
+            "BearerToken"
+        ) or self._config.get_api_key_with_prefix("authorization")
+        return str(value) if value else None
+
+    def connection_info(self) -> kopf.ConnectionInfo:
+        """The same credentials for kopf's own API connection (its login handler)."""
+        scheme, _, token = (self.token() or "").partition(" ")
+        return kopf.ConnectionInfo(
+            server=self.host,
+            ca_path=self._config.ssl_ca_cert,
+            insecure=not self._config.verify_ssl,
+            certificate_path=self._config.cert_file,
+            private_key_path=self._config.key_file,
+            scheme=scheme or None,
+            token=token or None,
+        )
+
     async def close(self) -> None:
         await self._session.close()
 
@@ -73,10 +95,7 @@ class KubeClient:
         params: Mapping[str, str] | None = None,
     ) -> Any:
         headers = {"Accept": "application/json"}
-        # kubernetes >= 36.0.1 keeps the token under "BearerToken", older under "authorization".
-        token = self._config.get_api_key_with_prefix(
-            "BearerToken"
-        ) or self._config.get_api_key_with_prefix("authorization")
+        token = self.token()
         if token:
             headers["Authorization"] = token
         data = None

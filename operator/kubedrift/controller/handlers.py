@@ -66,8 +66,10 @@ def register(registry: Any) -> None:
     """Register the ModelMonitor handlers on ``registry`` (a ``kopf.OperatorRegistry``)."""
 
     @kopf.on.login(registry=registry)
-    def login(**kwargs: Any) -> Any:
-        return kopf.login_via_client(**kwargs)
+    def login(memo: Any, **_: Any) -> kopf.ConnectionInfo:
+        # kopf connects with the very credentials of the operator's own client.
+        ctx: OperatorContext = memo["ctx"]
+        return ctx.client.connection_info()
 
     @kopf.daemon(GROUP, VERSION, PLURAL, registry=registry, cancellation_timeout=30, id="monitor")
     async def monitor_loop(

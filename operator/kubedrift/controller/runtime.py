@@ -57,9 +57,6 @@ def default_dataset_url(options: OperatorOptions) -> str:
 
 async def run_operator(options: OperatorOptions) -> None:
     """Run until SIGINT/SIGTERM."""
-    if options.kubeconfig:
-        # kopf's login (through the kubernetes package) reads the same file.
-        os.environ["KUBECONFIG"] = options.kubeconfig
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
     datasets = DatasetRegistry()

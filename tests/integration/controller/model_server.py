@@ -1,0 +1,61 @@
+"""A tiny Open Inference Protocol v2 model server for the operator's integration tests.
+
+It serves ``POST /v2/models/demo/infer`` with one FP64 input ``x`` and answers one INT64 output
+``pred``. The rule depends on ``MODEL_VERSION`` (the env var the operator sets on rollout):
+version 1 predicts ``x > 0`` (what the training data taught), version 2 predicts ``x > 3`` (what
+the drifted world needs). Listens on ``$POD_IP:$PORT``. Standard library only.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+
+THRESHOLDS = {"1": 0.0, "2": 3.0}
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def _send(self, status: int, document: object) -> None:
+        body = json.dumps(document).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        if self.path.startswith("/v2/health/"):
+            self._send(200, {"live": True, "ready": True})
+        else:
+            self._send(404, {"error": "not found"})
+
+    def do_POST(self) -> None:  # noqa: N802
+        length = int(self.headers.get("Content-Length", "0"))
+        request = json.loads(self.rfile.read(length))
+        version = os.environ.get("MODEL_VERSION", "1")
+        threshold = THRESHOLDS[version]
+        values = request["inputs"][0]["data"]
+        predictions = [int(value > threshold) for value in values]
+        self._send(
+            200,
+            {
+                "model_name": "demo",
+                "model_version": version,
+                "id": request.get("id", ""),
+                "outputs": [
+                    {"name": "pred", "shape": [len(values)], "datatype": "INT64",
+                     "data": predictions}
+                ],
+            },
+        )  # fmt: skip
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+if __name__ == "__main__":
+    address = (os.environ["POD_IP"], int(os.environ.get("PORT", "8080")))
+    http.server.ThreadingHTTPServer(address, Handler).serve_forever()
