@@ -80,9 +80,12 @@ def _healthy(port: int) -> bool:
 
 @pytest.fixture
 def start_operator(
-    cluster: Any, namespace: str, modelmonitor_crd: str, tmp_path: Path,
+    cluster: Any,
+    namespace: str,
+    modelmonitor_crd: str,
+    tmp_path: Path,
     request: pytest.FixtureRequest,
-) -> Iterator[Callable[[], OperatorProcess]]:  # fmt: skip
+) -> Iterator[Callable[[], OperatorProcess]]:
     """Start ``kubedrift operator --namespace <ns>``; every process is stopped at teardown and
     its log attached to a failing test's report."""
     started: list[OperatorProcess] = []
@@ -91,11 +94,19 @@ def start_operator(
         port = _free_port()
         log = tmp_path / f"operator-{len(started)}.log"
         command = [
-            KUBEDRIFT, "operator", "--namespace", namespace,
-            "--kubeconfig", str(cluster.kubeconfig),
-            "--listen", f"127.0.0.1:{port}",
-            "--sidecar-image", "kubedrift:test", "--log-level", "DEBUG",
-        ]  # fmt: skip
+            KUBEDRIFT,
+            "operator",
+            "--namespace",
+            namespace,
+            "--kubeconfig",
+            str(cluster.kubeconfig),
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--sidecar-image",
+            "kubedrift:test",
+            "--log-level",
+            "DEBUG",
+        ]
         env = {k: v for k, v in os.environ.items() if k != "KUBERNETES_SERVICE_HOST"}
         with log.open("wb") as sink:
             process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=env)
@@ -161,7 +172,7 @@ def model_deployment(name: str, replicas: int = 1) -> dict[str, Any]:
                                     "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}},
                                 },
                                 {"name": "MODEL_VERSION", "value": "1"},
-                            ],  # fmt: skip
+                            ],
                             "ports": [{"name": "http", "containerPort": 8080}],
                             "readinessProbe": {
                                 "httpGet": {"path": "/v2/health/ready", "port": 8080},
@@ -184,7 +195,7 @@ def model_monitor(name: str, target: str, **retraining: Any) -> dict[str, Any]:
             "protocol": "open-inference-v2",
             "sampleRate": 1.0,
             "maxSamplesPerSecond": 100000,
-        },  # fmt: skip
+        },
         "baseline": {"configMapRef": {"name": f"{target}-baseline"}},
         "window": {"samples": 100000, "maxAge": "1h", "minSamples": 100},
         "performance": {"metric": "accuracy", "threshold": 0.8, "minLabeledSamples": 100},
@@ -212,7 +223,7 @@ def model_monitor(name: str, target: str, **retraining: Any) -> dict[str, Any]:
                         }
                     },
                 }
-            },  # fmt: skip
+            },
             "rollout": {"strategy": "restart", "versionEnv": "MODEL_VERSION"},
         }
     return {

@@ -25,7 +25,9 @@ print(f"reason={os.environ['KUBEDRIFT_REASON']} rows={dataset['count']}", flush=
 if dataset["count"] == 0 or "label" not in dataset["rows"][0]:
     sys.exit("no labeled rows in dataset B")
 time.sleep(float(os.environ.get("HOLD_SECONDS", "0")))
-result = {"modelVersion": os.environ["NEW_VERSION"],
-          "baseline": {"configMap": os.environ["NEW_BASELINE"], "key": "baseline.json"}}  # fmt: skip
+result = {
+    "modelVersion": os.environ["NEW_VERSION"],
+    "baseline": {"configMap": os.environ["NEW_BASELINE"], "key": "baseline.json"},
+}
 with open("/dev/termination-log", "w") as log:
     json.dump(result, log)
