@@ -71,10 +71,11 @@ class DriftSettings:
 class PerformanceSettings:
     """``spec.performance``: the metric to compute from labels and the degradation rule.
 
-    Degraded when at least ``min_labeled_samples`` labels are joined and the confidence bound at
-    ``confidence`` (the lower bound for higher-is-better metrics, the upper bound for errors)
-    crosses ``threshold``. ``positive_label`` selects the positive class for binary precision,
-    recall and f1.
+    Degraded when at least ``min_labeled_samples`` labels are joined and the two-sided interval
+    at ``confidence`` lies wholly on the wrong side of ``threshold``: its upper bound below it for
+    higher-is-better metrics, its lower bound above it for errors (see
+    ``kubedrift.stats.performance``). ``positive_label`` selects the positive class for binary
+    precision, recall and f1.
     """
 
     metric: Metric

@@ -182,8 +182,8 @@ class Window:
         missing_counts = missing.sum(axis=1)
         rows, width = self._numeric_rows, self._width
         internal = np.empty(matrix.shape, dtype=np.intp)
-        for row, edges in enumerate(self._edges):
-            internal[row] = np.searchsorted(edges, matrix[row])
+        for row, (edges, values) in enumerate(zip(self._edges, matrix, strict=True)):
+            internal[row] = edges.searchsorted(values)
         internal += (rows * width)[:, None]
         binned = np.bincount(internal.ravel(), minlength=width * rows.size)
         binned = binned.reshape(rows.size, width)
