@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -109,6 +110,10 @@ async def serve(config: SidecarConfig, environ: Mapping[str, str] = os.environ) 
     else:
         readiness.upstream_up = True
         runners.append(await start_site(mirror_app(queue, sampler, metrics), config.listen))
+    # Everything allocated so far (modules, the baseline, the app) lives as long as the process:
+    # freezing it keeps the collector's full passes from walking it again and again, which showed
+    # up as latency spikes under sampled load (docs/sidecar.md, "Performance").
+    gc.freeze()
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)

@@ -45,11 +45,11 @@ def column_array(profile: FeatureProfile, values: Sequence[Value]) -> npt.NDArra
 
 
 def to_columns(
-    baseline: Baseline, rows: Iterable[Mapping[str, Sequence[Value]]], size: int
+    baseline: Baseline, rows: Iterable[Mapping[str, Sequence[Any]]], size: int
 ) -> Columns:
     """Concatenate per-exchange column dicts (each of ``rows``' values has the same length
     within one dict) into one array per baseline feature; absent columns become missing."""
-    merged: dict[str, list[Value]] = {name: [] for name in baseline.feature_names}
+    merged: dict[str, list[Any]] = {name: [] for name in baseline.feature_names}
     filled = 0
     for table in rows:
         count = len(next(iter(table.values()))) if table else 0

@@ -2,6 +2,9 @@
 
 The worker :meth:`~LabelStore.put` s every parsed sampled exchange under all its ids (the body id,
 the header id, the generated id); ``POST /v1/feedback`` :meth:`~LabelStore.join` s labels to them.
+An entry references the rows inside the arrays of the batch it came in (``columns`` and
+``offset``) instead of holding its own copy: a few objects per entry, so a full store neither
+costs much memory (8 bytes per feature and row) nor slows Python's garbage collector down.
 A joined entry stays (marked) until it expires so that a second label for the same id is reported
 as a duplicate, not as unknown. When the store is full the oldest entry goes first; an id evicted
 that way is "unknown" afterwards, an id past its TTL but still stored is "expired".
@@ -12,7 +15,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from kubedrift.payloads import Value
 
@@ -22,19 +25,24 @@ OUTCOMES: tuple[Outcome, ...] = ("joined", "unknown", "expired", "duplicate", "i
 
 @dataclass(slots=True)
 class Pending:
-    """The rows and predictions of one exchange (several rows for a batch request)."""
+    """One exchange: rows ``offset .. offset + len(predictions)`` of ``columns``."""
 
-    rows: Mapping[str, Sequence[Value]]
+    columns: Mapping[str, Any]
+    offset: int
     predictions: Sequence[Value]
     expires: float
     joined: bool = False
+
+    def rows(self) -> dict[str, Sequence[Any]]:
+        end = self.offset + len(self.predictions)
+        return {name: values[self.offset : end] for name, values in self.columns.items()}
 
 
 @dataclass
 class Joined:
     """What a label joined to: the stored rows and predictions, with the labels, row-aligned."""
 
-    rows: Mapping[str, Sequence[Value]]
+    rows: Mapping[str, Sequence[Any]]
     predictions: Sequence[Value]
     labels: list[Value] = field(default_factory=list)
 
@@ -59,12 +67,13 @@ class LabelStore:
     def put(
         self,
         ids: Sequence[str],
-        rows: Mapping[str, Sequence[Value]],
+        columns: Mapping[str, Any],
         predictions: Sequence[Value],
         now: float,
+        offset: int = 0,
     ) -> None:
-        """Store one exchange under each of ``ids`` (they share one entry)."""
-        entry = Pending(rows, predictions, now + self.ttl)
+        """Store one exchange (rows ``offset ..`` of ``columns``) under each of ``ids``."""
+        entry = Pending(columns, offset, predictions, now + self.ttl)
         for key in ids:
             self._entries.pop(key, None)
             self._entries[key] = entry
@@ -86,13 +95,19 @@ class LabelStore:
         if len(labels) != len(entry.predictions):
             return "invalid", None
         entry.joined = True
-        return "joined", Joined(entry.rows, entry.predictions, labels)
+        return "joined", Joined(entry.rows(), entry.predictions, labels)
 
     def purge(self, now: float) -> int:
         """Drop entries expired for longer than one more TTL (kept that long to report
-        "expired" rather than "unknown"); returns how many went."""
+        "expired" rather than "unknown"); returns how many went. Entries are in insertion order
+        and share one TTL, so only the stale head of the store is visited."""
         cutoff = now - self.ttl
-        stale = [key for key, entry in self._entries.items() if entry.expires < cutoff]
-        for key in stale:
-            del self._entries[key]
-        return len(stale)
+        removed = 0
+        entries = self._entries
+        while entries:
+            entry = next(iter(entries.values()))
+            if entry.expires >= cutoff:
+                break
+            entries.popitem(last=False)
+            removed += 1
+        return removed

@@ -90,37 +90,39 @@ class Monitor:
 
     def process(self, samples: Sequence[Sample], now: float) -> int:
         """Add a batch of samples to the window; returns the number of rows added."""
-        return self.add(self.parse_many(samples, now), now)
+        return self.add(self.parse_many(samples), now)
 
-    def parse_many(self, samples: Sequence[Sample], now: float) -> list[Parsed]:
-        """Parse samples and store their predictions for labels (the window is not touched)."""
-        batch: list[Parsed] = []
+    def parse_many(self, samples: Sequence[Sample]) -> list[tuple[list[str], Parsed]]:
+        """Parse samples; each parsed exchange comes with its request ids."""
+        batch: list[tuple[list[str], Parsed]] = []
         for sample in samples:
             parsed = self.parse(sample)
-            if parsed is None:
-                continue
-            batch.append(parsed)
-            ids = request_ids(sample, parsed)
-            if ids and parsed.predictions is not None:
-                self.labels.put(ids, parsed.columns, parsed.predictions, now)
+            if parsed is not None:
+                batch.append((request_ids(sample, parsed), parsed))
         return batch
 
-    def add(self, batch: Sequence[Parsed], now: float) -> int:
-        """Add parsed exchanges to the window in one update; returns the number of rows."""
+    def add(self, batch: Sequence[tuple[list[str], Parsed]], now: float) -> int:
+        """Add parsed exchanges to the window in one update and keep their predictions for
+        labels; returns the number of rows."""
         if not batch:
             self._refresh(now)
             return 0
-        size = sum(parsed.rows for parsed in batch)
+        size = sum(parsed.rows for _, parsed in batch)
         try:
-            columns = to_columns(self.baseline, (parsed.columns for parsed in batch), size)
+            columns = to_columns(self.baseline, (parsed.columns for _, parsed in batch), size)
             predictions: list[Value] = []
-            for parsed in batch:
+            for _, parsed in batch:
                 predictions.extend(parsed.predictions or [None] * parsed.rows)
             self.windows.update(columns, prediction_array(self.baseline, predictions), now)
         except Exception:
             self.metrics.monitor_errors.labels(stage="window_update").inc()
             logger.exception("updating the window with %d rows failed", size)
             return 0
+        offset = 0
+        for ids, parsed in batch:
+            if ids and parsed.predictions is not None:
+                self.labels.put(ids, columns, parsed.predictions, now, offset)
+            offset += parsed.rows
         self.metrics.rows.inc(size)
         self._refresh(now)
         return size
@@ -131,7 +133,7 @@ class Monitor:
         rejected: list[dict[str, str]] = []
         joined_predictions: list[Value] = []
         joined_labels: list[Value] = []
-        joined_rows: list[Mapping[str, Sequence[Value]]] = []
+        joined_rows: list[Mapping[str, Sequence[Any]]] = []
         for item in items:
             request_id = item.get("id") if isinstance(item, Mapping) else None
             if (

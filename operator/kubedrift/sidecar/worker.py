@@ -54,7 +54,7 @@ class Worker:
                 for start in range(0, len(samples), size):
                     if start:
                         await asyncio.sleep(0)
-                    parsed.extend(self.monitor.parse_many(samples[start : start + size], now))
+                    parsed.extend(self.monitor.parse_many(samples[start : start + size]))
                 self.monitor.add(parsed, now)
             except Exception:
                 self.monitor.metrics.monitor_errors.labels(stage="worker").inc()

@@ -1,0 +1,380 @@
+"""Sidecar proxy bench: throughput, added latency and CPU against peers, in one run on loopback.
+
+Variants, each in front of the same upstream (nginx returning a fixed 1 KB-class OIP v2 answer):
+(a) direct, (b) nginx as a reverse proxy, (c) a minimal aiohttp proxy, (d) the sidecar at 10% and
+at 100% sampling, and the sidecar at 10% on the stock asyncio loop (the uvloop decision). For each:
+
+- saturation: ``wrk`` (one thread, 64 connections) with a Lua check of every response body;
+- latency at a constant 1000 req/s: ``bench/sidecar_loadgen.py`` (open loop, own process), three
+  runs, median of each percentile; "added" latency is the variant's minus direct's;
+- CPU: the proxy processes' user+system seconds during the latency runs, per 1000 requests.
+
+``python -m bench.sidecar_proxy [--quick]``; wrk and nginx come from ``bench/sidecar_install.sh``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kubedrift.stats.baseline import build_baseline
+
+HERE = Path(__file__).resolve().parent
+PATH = "/v2/models/m/infer"
+FEATURES = 90
+#: Targets from issue 4, as ratios measured in the same run.
+TARGET_THROUGHPUT_VS_AIOHTTP = 3.0
+TARGET_LATENCY_VS_NGINX = 2.0
+TARGET_CPU_PER_1000 = 0.15
+TARGET_FULL_SAMPLING_COST = 0.15
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def payloads() -> tuple[bytes, bytes]:
+    """A ~1 KB OIP v2 request (one row of 90 features) and the upstream's fixed answer."""
+    rng = np.random.default_rng(0)
+    values = [round(float(v), 5) for v in rng.normal(size=FEATURES)]
+    request = {
+        "id": "bench",
+        "inputs": [{"name": "x", "shape": [1, FEATURES], "datatype": "FP64", "data": values}],
+    }
+    response = {
+        "model_name": "m",
+        "id": "bench",
+        "outputs": [{"name": "y", "shape": [1], "datatype": "INT64", "data": [1]}],
+    }
+    return json.dumps(request).encode(), json.dumps(response).encode()
+
+
+def wait_port(port: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (nginx master and workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+@dataclass
+class Result:
+    name: str
+    max_rps: float = float("nan")
+    wrk_mismatches: int = 0
+    p50: float = float("nan")
+    p90: float = float("nan")
+    p99: float = float("nan")
+    cpu_per_1000: float | None = None
+    mismatches: int = 0
+    runs: list[dict[str, float]] = field(default_factory=list)
+
+
+class Bench:
+    def __init__(self, workdir: Path, quick: bool) -> None:
+        self.workdir = workdir
+        self.saturation_seconds = 3 if quick else 8
+        self.latency_seconds = 4 if quick else 10
+        self.request, self.response = payloads()
+        (workdir / "request.json").write_bytes(self.request)
+        (workdir / "response.json").write_bytes(self.response)
+        (workdir / "check.lua").write_text(self.lua())
+        self.upstream_port = free_port()
+
+    def lua(self) -> str:
+        return (
+            'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+            f"wrk.body = [[{self.request.decode()}]]\n"
+            f"local expected = [[{self.response.decode()}]]\n"
+            "local threads = {}\nfunction setup(thread) table.insert(threads, thread) end\n"
+            "function init(args) bad = 0 end\n"
+            "function response(status, headers, body)\n"
+            "  if status ~= 200 or body ~= expected then bad = bad + 1 end\nend\n"
+            "function done(summary, latency, requests)\n  local total = 0\n"
+            '  for _, t in ipairs(threads) do total = total + t:get("bad") end\n'
+            '  io.write(string.format("MISMATCHES %d\\n", total))\nend\n'
+        )
+
+    def nginx_conf(self, name: str, body: str) -> Path:
+        path = self.workdir / f"{name}.conf"
+        path.write_text(
+            f"worker_processes 1;\ndaemon off;\npid {self.workdir}/{name}.pid;\n"
+            f"error_log {self.workdir}/{name}.err;\nevents {{ worker_connections 4096; }}\n"
+            f"http {{\n  access_log off;\n  client_body_temp_path {self.workdir};\n"
+            f"  proxy_temp_path {self.workdir};\n  fastcgi_temp_path {self.workdir};\n"
+            f"  uwsgi_temp_path {self.workdir};\n  scgi_temp_path {self.workdir};\n"
+            f"  keepalive_requests 10000000;\n{body}\n}}\n"
+        )
+        return path
+
+    @contextmanager
+    def process(self, command: list[str], port: int) -> Iterator[subprocess.Popen[bytes]]:
+        process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.workdir
+        )
+        try:
+            wait_port(port)
+            yield process
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    @contextmanager
+    def upstream(self) -> Iterator[None]:
+        conf = self.nginx_conf(
+            "upstream",
+            f"  server {{ listen 127.0.0.1:{self.upstream_port};\n"
+            "    location / { default_type application/json;\n"
+            f"      return 200 '{self.response.decode()}'; }} }}",
+        )
+        with self.process(["nginx", "-c", str(conf), "-p", str(self.workdir)], self.upstream_port):
+            yield
+
+    def saturate(self, port: int) -> tuple[float, int]:
+        out = subprocess.run(
+            ["wrk", "-t1", "-c64", f"-d{self.saturation_seconds}s",
+             "-s", str(self.workdir / "check.lua"),
+             f"http://127.0.0.1:{port}{PATH}"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        rps = float(
+            next(line for line in out.splitlines() if line.startswith("Requests/sec")).split()[1]
+        )
+        mismatches = int(
+            next(line for line in out.splitlines() if line.startswith("MISMATCHES")).split()[1]
+        )
+        non_2xx = [
+            line for line in out.splitlines() if "Non-2xx" in line or "Socket errors" in line
+        ]
+        return rps, mismatches + sum(
+            int(x) for line in non_2xx for x in line.replace(",", " ").split() if x.isdigit()
+        )
+
+    def latency_run(self, port: int) -> dict[str, float]:
+        out = subprocess.run(
+            [sys.executable, str(HERE / "sidecar_loadgen.py"), "--port", str(port), "--path", PATH,
+             "--rate", "1000", "--duration", str(self.latency_seconds),
+             "--body-file", str(self.workdir / "request.json"),
+             "--expect-file", str(self.workdir / "response.json")],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        return dict(json.loads(out))
+
+    def measure(self, name: str, port: int, pids: list[int]) -> Result:
+        result = Result(name)
+        warm_up = ["wrk", "-t1", "-c8", "-d1s", "-s", str(self.workdir / "check.lua")]
+        subprocess.run([*warm_up, f"http://127.0.0.1:{port}{PATH}"],
+                       capture_output=True, check=True)  # fmt: skip  # warm-up
+        result.max_rps, result.wrk_mismatches = self.saturate(port)
+        before = cpu_seconds(pids) if pids else 0.0
+        for _ in range(3):
+            result.runs.append(self.latency_run(port))
+        if pids:
+            requests = sum(run["requests"] for run in result.runs)
+            result.cpu_per_1000 = (cpu_seconds(pids) - before) / (requests / 1000)
+        result.p50, result.p90, result.p99 = (
+            statistics.median(run[q] for run in result.runs) for q in ("p50", "p90", "p99")
+        )
+        result.mismatches = int(sum(run["mismatches"] + run["errors"] for run in result.runs))
+        print(
+            f"  {name}: {result.max_rps:,.0f} req/s, "
+            f"p50 {result.p50 * 1e3:.3f} ms, p99 {result.p99 * 1e3:.3f} ms",
+            flush=True,
+        )
+        return result
+
+    def sidecar(self, name: str, rate: str, loop: str, cap: str = "1000000") -> Result:
+        port, admin = free_port(), free_port()
+        command = [
+            sys.executable, "-m", "kubedrift", "sidecar", "--listen", f"127.0.0.1:{port}",
+            "--admin", f"127.0.0.1:{admin}", "--upstream", f"http://127.0.0.1:{self.upstream_port}",
+            "--baseline", str(self.workdir / "baseline.json"), "--sample-rate", rate,
+            "--max-samples-per-second", cap, "--event-loop", loop, "--log-level", "WARNING",
+        ]  # fmt: skip
+        with self.process(command, port) as process:
+            result = self.measure(name, port, [process.pid])
+            metrics = subprocess.run(
+                ["curl", "-s", f"http://127.0.0.1:{admin}/metrics"],
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout
+        dropped = [
+            line
+            for line in metrics.splitlines()
+            if line.startswith(
+                (
+                    "kubedrift_samples_total",
+                    "kubedrift_samples_dropped_total",
+                    "kubedrift_rows_total",
+                )
+            )
+        ]
+        print("    " + ", ".join(dropped), flush=True)
+        return result
+
+    def run(self) -> list[Result]:
+        rng = np.random.default_rng(1)
+        columns = {f"x-{i}": rng.normal(size=2000) for i in range(FEATURES)}
+        (self.workdir / "baseline.json").write_text(
+            build_baseline({**columns, "p": rng.integers(0, 2, 2000)}, prediction="p").to_json()
+        )
+        results = []
+        with self.upstream():
+            print("measuring (a) direct", flush=True)
+            results.append(self.measure("direct", self.upstream_port, []))
+            port = free_port()
+            conf = self.nginx_conf(
+                "proxy",
+                f"  upstream model {{ server 127.0.0.1:{self.upstream_port}; keepalive 64; }}\n"
+                f"  server {{ listen 127.0.0.1:{port};\n    location / {{ proxy_pass http://model;\n"
+                '      proxy_http_version 1.1; proxy_set_header Connection "";\n'
+                "      proxy_buffering off; } }",
+            )
+            print("measuring (b) nginx", flush=True)
+            with self.process(["nginx", "-c", str(conf), "-p", str(self.workdir)], port) as nginx:
+                results.append(self.measure("nginx", port, process_tree(nginx.pid)))
+            port = free_port()
+            print("measuring (c) aiohttp", flush=True)
+            with self.process(
+                [
+                    sys.executable,
+                    str(HERE / "sidecar_aiohttp_proxy.py"),
+                    str(port),
+                    str(self.upstream_port),
+                ],
+                port,
+            ) as proxy:
+                results.append(self.measure("aiohttp", port, [proxy.pid]))
+            print("measuring (d) sidecar", flush=True)
+            results.append(self.sidecar("sidecar-10%", "0.1", "auto"))
+            results.append(self.sidecar("sidecar-100%", "1.0", "auto"))
+            results.append(self.sidecar("sidecar-10%-asyncio", "0.1", "asyncio"))
+            results.append(self.sidecar("sidecar-100%-cap200", "1.0", "auto", cap="200"))
+        return results
+
+
+def report(results: list[Result]) -> None:
+    by = {r.name: r for r in results}
+    direct = by["direct"]
+    print(
+        "\nvariant               max req/s   added p50    added p90    added p99   CPU s/1000  bad"
+    )
+    for r in results:
+        added = [(getattr(r, q) - getattr(direct, q)) * 1e3 for q in ("p50", "p90", "p99")]
+        cpu = f"{r.cpu_per_1000:.3f}" if r.cpu_per_1000 is not None else "   -"
+        bad = r.mismatches + r.wrk_mismatches
+        columns = "  ".join(f"{value:8.3f} ms" for value in added)
+        print(f"{r.name:20s} {r.max_rps:10,.0f}  {columns}  {cpu:>9s}  {bad}")
+    side, full, nginx, naive = by["sidecar-10%"], by["sidecar-100%"], by["nginx"], by["aiohttp"]
+
+    def added(r: Result, q: str) -> float:
+        return float(getattr(r, q) - getattr(direct, q))
+
+    side_cpu, full_cpu = side.cpu_per_1000 or float("nan"), full.cpu_per_1000 or float("nan")
+    # (target, measured ratio, the ratio's limit, True when the limit is a minimum)
+    checks = [
+        ("throughput vs aiohttp", side.max_rps / naive.max_rps, TARGET_THROUGHPUT_VS_AIOHTTP, True),
+        (
+            "added p50 vs nginx",
+            added(side, "p50") / added(nginx, "p50"),
+            TARGET_LATENCY_VS_NGINX,
+            False,
+        ),
+        (
+            "added p90 vs nginx",
+            added(side, "p90") / added(nginx, "p90"),
+            TARGET_LATENCY_VS_NGINX,
+            False,
+        ),
+        ("CPU s per 1000 requests", side_cpu, TARGET_CPU_PER_1000, False),
+        ("100% vs 10% max req/s", full.max_rps / side.max_rps, 1 - TARGET_FULL_SAMPLING_COST, True),
+        ("100% vs 10% CPU s/1000", full_cpu / side_cpu, 1 + TARGET_FULL_SAMPLING_COST, False),
+    ]
+    asyncio_side = by["sidecar-10%-asyncio"]
+    print("\ntarget                      measured   limit   met")
+    for name, ratio, limit, minimum in checks:
+        met = ratio >= limit if minimum else ratio <= limit
+        print(
+            f"{name:26s} {ratio:8.2f}  {'>=' if minimum else '<='} {limit:4.2f}   "
+            f"{'yes' if met else 'NO'}"
+        )
+    print(f"uvloop vs asyncio max req/s: {side.max_rps / asyncio_side.max_rps:.2f}")
+    bad = sum(r.mismatches + r.wrk_mismatches for r in results)
+    print(f"\nresponses checked byte for byte (status and body): {bad} mismatches")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="sidecar proxy bench")
+    parser.add_argument(
+        "--quick", action="store_true", help="shorter runs (a smoke test of the bench)"
+    )
+    args = parser.parse_args()
+    missing = [tool for tool in ("wrk", "nginx") if shutil.which(tool) is None]
+    if missing:
+        print(
+            f"missing {', '.join(missing)}: run bench/sidecar_install.sh "
+            "(apt-get install wrk nginx-light)"
+        )
+        return 2
+    print(f"sidecar bench on {os.cpu_count()} CPUs; load generators and all servers share them")
+    with tempfile.TemporaryDirectory(prefix="kubedrift-bench-") as workdir:
+        report(Bench(Path(workdir), args.quick).run())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
