@@ -6,6 +6,7 @@ when it became ``True``. ``Unknown`` (too little data, e.g. fresh windows after 
 posts nothing; ``Unknown -> True`` is a new alarm, since it needed new evidence. Retraining
 Events (``RetrainingStarted``, ``RetrainingSucceeded``, ``RetrainingFailed``) and
 ``SidecarInjected`` are posted where those actions happen, transitions by construction.
+``Ready=False`` posts its reason when it starts and whenever the reason changes.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from kubedrift.api.conditions import find_condition
 from kubedrift.api.status import Condition
 from kubedrift.controller.status import condition_status
 
@@ -36,7 +38,8 @@ def transition_events(before: Sequence[Condition], after: Sequence[Condition]) -
         new = condition["status"]
         message = condition["message"]
         if kind == "Ready":
-            if new == "False" and old != "False":
+            # A new cause of unreadiness (BaselineNotFound -> BaselineInvalid) is news too.
+            if new == "False" and (old != "False" or _reason(before, kind) != condition["reason"]):
                 events.append(Event("Warning", condition["reason"], message))
             elif new == "True" and old == "False":
                 events.append(Event("Normal", "Ready", message))
@@ -47,3 +50,8 @@ def transition_events(before: Sequence[Condition], after: Sequence[Condition]) -
                 resolved = "DriftResolved" if kind == "DriftDetected" else "PerformanceRecovered"
                 events.append(Event("Normal", resolved, message))
     return events
+
+
+def _reason(conditions: Sequence[Condition], type_: str) -> str | None:
+    found = find_condition(conditions, type_)
+    return None if found is None else found["reason"]

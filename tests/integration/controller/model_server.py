@@ -56,6 +56,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # probes and clients that hang up early are not errors worth a traceback
+
+
 if __name__ == "__main__":
     address = (os.environ["POD_IP"], int(os.environ.get("PORT", "8080")))
-    http.server.ThreadingHTTPServer(address, Handler).serve_forever()
+    Server(address, Handler).serve_forever()

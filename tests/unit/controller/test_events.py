@@ -48,6 +48,8 @@ def test_ready_false_is_a_warning_with_its_reason_and_recovery_is_normal() -> No
 
     assert transition_events([], broken) == [Event("Warning", "BaselineNotFound", "no baseline")]
     assert transition_events(broken, broken) == []
+    invalid = [cond("Ready", "False", "BaselineInvalid", "not JSON")]
+    assert transition_events(broken, invalid) == [Event("Warning", "BaselineInvalid", "not JSON")]
     assert transition_events(broken, [cond("Ready", "True", "Monitoring", "ok")]) == [
         Event("Normal", "Ready", "ok")
     ]

@@ -1,0 +1,86 @@
+"""The whole loop on the real control plane: drifted traffic and labels through the running
+sidecar -> status shows the drift and the degraded metric, Events once -> one retraining Job ->
+its success rolls the Deployment to the new model version -> status is healthy again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from controller_harness import baseline_json, model_deployment, model_monitor, wait_for
+from traffic import send_traffic
+
+
+def current_pod_ips(kube: Any, version: str) -> list[str] | None:
+    """IPs of ready Pods (model and sidecar ready) that run the given model version."""
+    ips = []
+    for pod in kube.pods("app=model"):
+        if pod["metadata"].get("deletionTimestamp"):
+            return None  # wait until the rollout has settled
+        env = {
+            e["name"]: e.get("value")
+            for c in pod["spec"]["containers"]
+            if c["name"] == "model"
+            for e in c.get("env") or []
+        }
+        statuses = pod.get("status", {}).get("containerStatuses") or []
+        ready = {s["name"] for s in statuses if s.get("ready")}
+        if env.get("MODEL_VERSION") == version and {"model", "kubedrift-sidecar"} <= ready:
+            ips.append(pod["status"]["podIP"])
+    return ips or None
+
+
+def test_drift_and_degradation_lead_to_one_retraining_and_a_rollout(
+    kube: Any, operator: Any
+) -> None:
+    kube.create_baseline("model-baseline", baseline_json(0.0, seed=1))
+    kube.create_baseline("model-baseline-v2", baseline_json(3.0, seed=2))
+    kube.apps.create_namespaced_deployment(kube.namespace, model_deployment("model"))
+    kube.create_monitor(
+        model_monitor("watch", "model", NEW_VERSION="2", NEW_BASELINE="model-baseline-v2")
+    )
+    ips = wait_for("a ready Pod with the sidecar", lambda: current_pod_ips(kube, "1"))
+    token = kube.secret_value("watch-kubedrift-token", "sidecar-token")
+
+    send_traffic(ips, shift=3.0, rows=300, seed=3, admin_token=token, prefix="drifted")
+
+    def judged() -> dict[str, Any] | None:
+        status = kube.status("watch")
+        return status if "drift" in status and "performance" in status else None
+
+    status = wait_for("a drift verdict in status", judged)
+    assert [(f["name"], f["drifted"]) for f in status["drift"]["features"]] == [("x", True)]
+    assert status["performance"]["degraded"] is True
+    assert status["performance"]["value"] < 0.8
+    assert kube.condition("watch", "DriftDetected")[0] == "True"
+    assert kube.condition("watch", "PerformanceDegraded")[0] == "True"
+
+    def succeeded() -> dict[str, Any] | None:
+        retraining = kube.status("watch").get("retraining") or {}
+        return retraining if retraining.get("lastResult") == "Succeeded" else None
+
+    retraining = wait_for("the retraining Job to succeed", succeeded)
+    assert retraining["count"] == 1
+    assert retraining["lastJob"] == "watch-retrain-1"
+    assert retraining["lastTrigger"] == "PerformanceDegraded"
+    assert retraining["modelVersion"] == "2"
+    assert kube.jobs() == ["watch-retrain-1"]
+
+    new_ips = wait_for("Pods of model version 2", lambda: current_pod_ips(kube, "2"))
+    assert kube.status("watch")["baseline"]["configMap"] == "watch-kubedrift-baseline"
+
+    send_traffic(new_ips, shift=3.0, rows=300, seed=4, admin_token=token, prefix="after")
+
+    def healthy() -> dict[str, Any] | None:
+        found = kube.status("watch")
+        return found if found.get("phase") == "Healthy" else None
+
+    final = wait_for("phase Healthy after the rollout", healthy)
+    assert final["performance"]["degraded"] is False
+    assert final["drift"]["drifted"] is False
+    assert kube.condition("watch", "Retraining") == ("False", "Succeeded")
+    assert kube.jobs() == ["watch-retrain-1"]
+    for reason in ("DriftDetected", "PerformanceDegraded", "RetrainingStarted",
+                   "RetrainingSucceeded"):  # fmt: skip
+        assert len(kube.events(reason)) == 1, reason
+    assert len(kube.events("DriftResolved")) == 1
+    assert len(kube.events("PerformanceRecovered")) == 1
