@@ -2,8 +2,9 @@
 
 Use :func:`generate_pki` once per cluster work directory. It writes a throw-away certificate
 authority, the API server's serving certificate (valid for 127.0.0.1 and localhost), an admin
-client certificate in the ``system:masters`` group (for the harness only: the operator under
-test should use a ServiceAccount token) and the ServiceAccount token signing key pair. Keys are
+client certificate in the ``system:masters`` group (for the harness and the API server's calls
+to the node; the operator under test should use a ServiceAccount token), the node stand-in's
+serving certificate (for ``kubectl logs``) and the ServiceAccount token signing key pair. Keys are
 ECDSA P-256: quick to generate and accepted by every component.
 """
 
@@ -28,6 +29,8 @@ class Pki:
     server_key: Path
     admin_cert: Path
     admin_key: Path
+    node_cert: Path
+    node_key: Path
     service_account_key: Path
     service_account_pub: Path
 
@@ -42,6 +45,8 @@ def generate_pki(directory: Path) -> Pki:
         server_key=directory / "apiserver.key",
         admin_cert=directory / "admin.crt",
         admin_key=directory / "admin.key",
+        node_cert=directory / "node.crt",
+        node_key=directory / "node.key",
         service_account_key=directory / "sa.key",
         service_account_pub=directory / "sa.pub",
     )
@@ -70,10 +75,18 @@ def generate_pki(directory: Path) -> Pki:
         subject="/O=system:masters/CN=kubedrift-admin",
         extensions=["extendedKeyUsage=clientAuth"],
     )
+    _signed_cert(
+        pki,
+        pki.node_cert,
+        pki.node_key,
+        subject="/CN=kubedrift-node",
+        extensions=["subjectAltName=IP:127.0.0.1,DNS:localhost", "extendedKeyUsage=serverAuth"],
+    )
     _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1",
              "-out", pki.service_account_key)  # fmt: skip
     _openssl("pkey", "-in", pki.service_account_key, "-pubout", "-out", pki.service_account_pub)
-    for key in (pki.ca_key, pki.server_key, pki.admin_key, pki.service_account_key):
+    for key in (pki.ca_key, pki.server_key, pki.admin_key, pki.node_key,
+                pki.service_account_key):  # fmt: skip
         key.chmod(0o600)
     return pki
 

@@ -26,6 +26,7 @@ class Ports:
     apiserver: int
     controller_manager: int
     scheduler: int
+    node: int
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,11 @@ def apiserver_command(layout: Layout) -> list[str]:
         f"--service-account-issuer={layout.server}",
         f"--service-account-key-file={pki.service_account_pub}",
         f"--service-account-signing-key-file={pki.service_account_key}",
+        # `kubectl logs` goes through the API server to the node stand-in's log endpoint.
+        f"--kubelet-client-certificate={pki.admin_cert}",
+        f"--kubelet-client-key={pki.admin_key}",
+        f"--kubelet-certificate-authority={pki.ca_cert}",
+        "--kubelet-preferred-address-types=InternalIP",
     ]
 
 

@@ -92,7 +92,7 @@ class ControlPlane:
         """Start every component and wait until the cluster can run Pods."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
         pki = generate_pki(self.work_dir / "pki")
-        ports = components.Ports(*free_ports(5))
+        ports = components.Ports(*free_ports(6))
         layout = self._layout = components.Layout(self.binaries, self.work_dir, pki, ports)
         write_kubeconfig(
             self.kubeconfig,
@@ -161,6 +161,8 @@ class ControlPlane:
             "--cert", str(pki.admin_cert), "--key", str(pki.admin_key),
             "--name", self.node_name, "--pod-cidr", self.pod_cidr,
             "--work-dir", str(self.node_dir),
+            "--log-port", str(self.layout.ports.node),
+            "--serving-cert", str(pki.node_cert), "--serving-key", str(pki.node_key),
         ]  # fmt: skip
 
     def _launch(self, name: str, argv: list[str], death_signal: str = "KILL") -> None:

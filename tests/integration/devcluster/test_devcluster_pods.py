@@ -224,3 +224,26 @@ def test_init_containers_run_first_and_share_volumes_with_the_main_container(
     assert pod.status.container_statuses[0].state.terminated.message == "one\ntwo\n"
     initialized = [c for c in pod.status.conditions if c.type == "Initialized"]
     assert initialized[0].status == "True"
+
+
+def test_container_logs_are_served_through_the_api_like_kubectl_logs(
+    cluster: Any, namespace: str, wait: Callable[..., Any]
+) -> None:
+    if cluster.control_plane is None:
+        pytest.fail("this test reads the node stand-in's logs: run it on the local control plane")
+    core = client.CoreV1Api(cluster.api_client())
+    core.create_namespaced_pod(namespace, {"metadata": {"name": "talker"}, "spec": {
+        "restartPolicy": "Never",
+        "containers": [{"name": "main", "image": "busybox",
+                        "command": ["sh", "-c", "echo one; echo two >&2; echo three"]}],
+    }})  # fmt: skip
+    wait_for_phase(core, namespace, "talker", wait)
+
+    everything = core.read_namespaced_pod_log("talker", namespace, container="main")
+    last = core.read_namespaced_pod_log("talker", namespace, tail_lines=1)
+
+    assert everything == "one\ntwo\nthree\n"
+    assert last == "three\n"
+    with pytest.raises(client.ApiException) as missing:
+        core.read_namespaced_pod_log("talker", namespace, container="absent")
+    assert missing.value.status in (400, 404)

@@ -51,7 +51,7 @@ def test_private_keys_are_readable_by_the_owner_only(pki: Pki) -> None:
 
 def layout(pki: Pki) -> components.Layout:
     return components.Layout(Path("/bin-dir"), Path("/work"), pki,
-                             components.Ports(2379, 2380, 6443, 10257, 10259))  # fmt: skip
+                             components.Ports(2379, 2380, 6443, 10257, 10259, 10250))  # fmt: skip
 
 
 def test_apiserver_flags_enable_rbac_service_accounts_and_keep_admission_defaults(

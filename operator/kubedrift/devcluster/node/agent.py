@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from kubedrift.devcluster.node.cluster import PodApi
 from kubedrift.devcluster.node.heartbeat import Heartbeat
+from kubedrift.devcluster.node.logserver import LogServer
 from kubedrift.devcluster.node.mountpoints import MountPoints
 from kubedrift.devcluster.node.podips import AddressPool
 from kubedrift.devcluster.node.rest import ApiError, Rest
@@ -72,6 +73,22 @@ class PodWatcher(threading.Thread):
             except (ApiError, OSError, ValueError) as error:
                 log.warning("pod watch failed (%s); reconnecting", error)
                 self.stop.wait(1.0)
+
+    def locate_log(
+        self, namespace: str, pod: str, container: str
+    ) -> tuple[Path, Callable[[], bool]] | None:
+        """The newest log file of ``container`` in Pod ``namespace/pod``, and a check whether
+        that container still runs (for the log server)."""
+        pods_dir = self.context.pods_dir
+        candidates = sorted(pods_dir.glob(f"{namespace}_{pod}_*/{container}.log"),
+                            key=lambda path: path.stat().st_mtime)  # fmt: skip
+        if not candidates:
+            return None
+        path = candidates[-1]
+        worker = next((w for w in list(self.workers.values()) if w.pod_dir == path.parent), None)
+        if worker is None:
+            return path, lambda: False
+        return path, lambda: worker.container_running(container)
 
     def shutdown(self) -> None:
         for worker in self.workers.values():
@@ -131,6 +148,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--name", default="kubedrift-node")
     parser.add_argument("--pod-cidr", default="127.0.1.0/24")
     parser.add_argument("--work-dir", type=Path, required=True)
+    parser.add_argument("--log-port", type=int, default=0,
+                        help="port of the kubelet log endpoint (0: no endpoint)")  # fmt: skip
+    parser.add_argument("--serving-cert", help="certificate of the log endpoint")
+    parser.add_argument("--serving-key", help="key of the log endpoint")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(threadName)s %(message)s")  # fmt: skip
@@ -153,16 +174,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         base_env=base_env(args.server, Path(sys.executable).parent),
         pods_dir=args.work_dir / "pods",
     )
-    heartbeat = Heartbeat(rest, args.name, args.pod_cidr, stop)
+    watcher = PodWatcher(rest, args.name, context, stop)
+    log_server = None
+    if args.log_port:
+        log_server = LogServer(("127.0.0.1", args.log_port), watcher.locate_log,
+                               cert=args.serving_cert, key=args.serving_key,
+                               client_ca=args.ca)  # fmt: skip
+        log_server.start()
+    heartbeat = Heartbeat(rest, args.name, args.pod_cidr, stop, log_port=args.log_port)
     heartbeat.start()
     while not heartbeat.registered.wait(0.5):
         if stop.is_set():
             return 0
-    watcher = PodWatcher(rest, args.name, context, stop)
     watcher.start()
     while not stop.wait(1.0):
         pass
     started = time.monotonic()
+    if log_server is not None:
+        log_server.shutdown()
     watcher.shutdown()
     mountpoints.release()
     log.info("node stopped in %.1fs", time.monotonic() - started)

@@ -56,7 +56,14 @@ def node_conditions(since: float, now: float) -> list[dict[str, Any]]:
 
 
 def node_object(
-    name: str, pod_cidr: str, now: float, *, cpus: int, memory_bytes: int, max_pods: int = 110
+    name: str,
+    pod_cidr: str,
+    now: float,
+    *,
+    cpus: int,
+    memory_bytes: int,
+    log_port: int = 0,
+    max_pods: int = 110,
 ) -> dict[str, Any]:
     """The Node as registered: schedulable, with capacity and loopback addresses."""
     capacity = {"cpu": str(cpus), "memory": str(memory_bytes), "pods": str(max_pods),
@@ -82,7 +89,7 @@ def node_object(
                 {"type": "InternalIP", "address": "127.0.0.1"},
                 {"type": "Hostname", "address": name},
             ],
-            "daemonEndpoints": {"kubeletEndpoint": {"Port": 0}},
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": log_port}},
             "nodeInfo": {
                 "machineID": name,
                 "systemUUID": name,
@@ -127,13 +134,17 @@ def memory_bytes() -> int:
 
 
 class Heartbeat(threading.Thread):
-    """Registers the Node, then renews its Lease and refreshes its status until ``stop`` is set."""
+    """Registers the Node, then renews its Lease and refreshes its status until ``stop`` is set.
+    ``log_port`` is where :mod:`.logserver` listens (the kubelet endpoint the API server uses)."""
 
-    def __init__(self, rest: Rest, name: str, pod_cidr: str, stop: threading.Event) -> None:
+    def __init__(
+        self, rest: Rest, name: str, pod_cidr: str, stop: threading.Event, log_port: int = 0
+    ) -> None:
         super().__init__(name="heartbeat", daemon=True)
         self.rest = rest
         self.node_name = name
         self.pod_cidr = pod_cidr
+        self.log_port = log_port
         self.stop = stop
         self.registered = threading.Event()
         self._since = time.time()
@@ -154,13 +165,17 @@ class Heartbeat(threading.Thread):
                 self.stop.wait(2.0)
 
     def _register(self) -> None:
-        node = node_object(self.node_name, self.pod_cidr, time.time(),
-                           cpus=os.cpu_count() or 1, memory_bytes=memory_bytes())  # fmt: skip
+        node = node_object(self.node_name, self.pod_cidr, time.time(), cpus=os.cpu_count() or 1,
+                           memory_bytes=memory_bytes(), log_port=self.log_port)  # fmt: skip
         try:
             self.rest.request("POST", "/api/v1/nodes", body=node)
         except ApiError as error:
             if error.status != 409:
                 raise
+            # Registered by an earlier run of this node: bring its status up to date.
+            path = f"/api/v1/nodes/{self.node_name}/status"
+            self.rest.request("PATCH", path, body={"status": node["status"]},
+                              content_type=MERGE_PATCH)  # fmt: skip
         self._refresh_status()
         self.registered.set()
         log.info("registered node %s", self.node_name)

@@ -81,6 +81,11 @@ class PodWorker(threading.Thread):
         self._stopping_node = True
         self._wake.set()
 
+    def container_running(self, name: str) -> bool:
+        """Whether a run of container ``name`` is in progress (``kubectl logs -f`` follows it)."""
+        runners = (*self.init_runners, *self.runners)
+        return self.is_alive() and any(r.name == name and r.process is not None for r in runners)
+
     @property
     def _deleting(self) -> bool:
         return bool(self._pod["metadata"].get("deletionTimestamp"))
