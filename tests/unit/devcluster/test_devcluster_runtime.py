@@ -104,3 +104,16 @@ def test_container_without_command_cannot_run_on_the_stand_in(sandbox: Sandbox) 
     runner.tick(POD, sandbox, 100.0)
     assert (runner.record.state, runner.record.reason) == ("waiting", "CreateContainerError")
     assert "needs a command" in runner.record.message
+
+
+def test_mount_point_that_cannot_be_created_is_a_run_error_retried_later(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    spec = {"name": "c", "command": ["true"],
+            "volumeMounts": [{"name": "v", "mountPath": str(blocker / "sub")}]}  # fmt: skip
+    runner = ContainerRunner(spec, "Never")
+    runner.tick(POD, sandbox, 100.0)
+    assert (runner.record.state, runner.record.reason) == ("waiting", "RunContainerError")
+    assert (runner.restart_at, runner.runs) == (102.0, 0)

@@ -16,6 +16,7 @@ from kubedrift.devcluster.node.env import EnvError, PodContext, expand, resolve_
 from kubedrift.devcluster.node.mountpoints import MountPoints
 from kubedrift.devcluster.node.podstatus import ContainerRecord, Terminated, should_restart
 from kubedrift.devcluster.node.probes import ProbeTracker, run_probe
+from kubedrift.devcluster.node.rest import ApiError
 from kubedrift.devcluster.node.sandbox import TERMINATION_LOG, sandboxed_argv
 from kubedrift.devcluster.node.volumes import Mount, Sources, VolumeError, container_mounts
 
@@ -132,7 +133,7 @@ class ContainerRunner:
         try:
             env = resolve_env(self.spec, PodContext(pod, sandbox.pod_ip, sandbox.host_ip),
                               sandbox.sources, base)  # fmt: skip
-        except EnvError as error:
+        except (EnvError, ApiError, OSError) as error:  # missing objects, or the API unreachable
             self._wait("CreateContainerConfigError", str(error), now + CONFIG_RETRY)
             return
         command = [expand(part, env) for part in self.spec.get("command") or []]
@@ -149,14 +150,18 @@ class ContainerRunner:
         termination_file = sandbox.pod_dir / "termination" / self.name
         termination_path = self.spec.get("terminationMessagePath") or TERMINATION_LOG
         mounts.append(Mount(termination_file, termination_path, is_file=True))
-        for mount in mounts:
-            sandbox.mountpoints.ensure(mount.target, is_file=mount.is_file)
         working_dir = self.spec.get("workingDir") or str(scratch)
+        try:
+            for mount in mounts:
+                sandbox.mountpoints.ensure(mount.target, is_file=mount.is_file)
+            self.process = ContainerProcess(
+                sandboxed_argv(mounts, working_dir, command), env, self.log_path(sandbox),
+                termination_file,
+            )  # fmt: skip
+        except OSError as error:
+            self._wait("RunContainerError", str(error), now + CONFIG_RETRY)
+            return
         self.runs += 1
-        self.process = ContainerProcess(
-            sandboxed_argv(mounts, working_dir, command), env, self.log_path(sandbox),
-            termination_file,
-        )  # fmt: skip
         log.info("container %s started (run %d, pid %d): %s ...", self.name, self.runs,
                  self.process.pid, command[0])  # fmt: skip
         self.env = env

@@ -177,16 +177,27 @@ class PodWorker(threading.Thread):
         self._stop_processes(float(grace))
         if not self._gone:
             self._publish(stopping=True)
-            self.node.api.delete_now(self._pod)
+            self._delete_now()
         log.info("stopped and removed")
 
     def _await_deletion(self) -> None:
         while not self._over:
             if self._deleting:
-                self.node.api.delete_now(self._pod)
+                self._delete_now()
                 return
             self._wake.wait(IDLE_TICK)
             self._wake.clear()
+
+    def _delete_now(self) -> None:
+        """The final delete, retried until it goes through (or the Pod or node is gone)."""
+        while not self._over:
+            try:
+                self.node.api.delete_now(self._pod)
+                return
+            except (ApiError, OSError) as error:
+                log.warning("final delete failed (%s); retrying", error)
+                self._wake.wait(1.0)
+                self._wake.clear()
 
     def _stop_processes(self, grace: float) -> None:
         running = [r for r in (*self.init_runners, *self.runners) if r.process is not None]
