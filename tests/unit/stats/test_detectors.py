@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kubedrift.stats.calibration import calibrate, false_alarm_rate
+from kubedrift.stats.calibration import calibrate, cusum_threshold, false_alarm_rate
 from kubedrift.stats.detectors import ADWIN, CUSUM, PageHinkley, detections
 
 
@@ -37,27 +37,33 @@ def test_adwin_stays_quiet_on_a_long_stationary_stream() -> None:
     assert detections(ADWIN(), np.random.default_rng(1).normal(size=50_000)) == []
 
 
-def test_cusum_with_known_reference_finds_the_shift_first() -> None:
+def test_adaptive_cusum_with_known_reference_finds_the_shift_first() -> None:
     stream = mean_shift(42)
-    assert detections(CUSUM(mean=0.0, std=1.0, threshold=10.0), stream)[0] == 1020
-    assert detections(ADWIN(), stream)[0] > 1020
+    assert detections(CUSUM(mean=0.0, std=1.0, threshold=7.0), stream)[:3] == [1008, 1033, 1049]
+    assert detections(ADWIN(), stream)[0] > 1008
+
+
+def test_cusum_tuned_to_a_known_shift() -> None:
+    detector = CUSUM(mean=0.0, std=1.0, shift=1.0, threshold=7.0)
+    assert detections(detector, mean_shift(42))[0] == 1008
 
 
 def test_cusum_estimates_a_missing_reference_from_its_warmup() -> None:
     stream = 5.0 + 2.0 * mean_shift(7, shift=1.0)
-    found = detections(CUSUM(threshold=10.0, warmup=200), stream)
-    assert found[0] == 1003
+    found = detections(CUSUM(threshold=9.0, warmup=200), stream)
+    assert found == [1004]
 
 
 def test_bernoulli_cusum_on_an_error_rate_rise() -> None:
-    found = detections(CUSUM(mean=0.15, threshold=12.0, family="bernoulli"), errors(3))
-    assert found[:3] == [2074, 2193, 2298]
+    found = detections(CUSUM(mean=0.15, threshold=9.0, family="bernoulli"), errors(3))
+    assert found[:3] == [2071, 2181, 2291]
 
 
 def test_cusum_direction_down() -> None:
     stream = mean_shift(42, shift=-1.0)
     assert detections(CUSUM(mean=0.0, std=1.0, direction="up"), stream) == []
-    assert detections(CUSUM(mean=0.0, std=1.0, direction="down"), stream)[0] == 1015
+    assert detections(CUSUM(mean=0.0, std=1.0, direction="down"), stream)[:2] == [1014, 1026]
+    assert detections(CUSUM(mean=0.0, std=1.0, direction="both"), stream)[:2] == [1014, 1026]
 
 
 def test_state_resets_on_the_update_after_a_detection() -> None:
@@ -90,6 +96,12 @@ def test_calibrated_threshold_meets_the_target_on_no_change_streams() -> None:
     assert false_alarm_rate(CUSUM(mean=0.0, std=1.0, threshold=threshold), streams) <= 1 / 5_000
     looser = CUSUM(mean=0.0, std=1.0, threshold=threshold * 0.9)
     assert false_alarm_rate(looser, streams) > 1 / 5_000
+
+
+def test_lorden_threshold_is_conservative() -> None:
+    streams = [np.random.default_rng(seed).normal(size=20_000) for seed in range(5)]
+    detector = CUSUM(mean=0.0, std=1.0, threshold=cusum_threshold(5_000))
+    assert false_alarm_rate(detector, streams) < 1 / 5_000
 
 
 def test_calibration_of_a_confidence_parameter_runs_the_other_way() -> None:

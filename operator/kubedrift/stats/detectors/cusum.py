@@ -1,64 +1,75 @@
-"""A mixture CUSUM: near-optimal detection of a shift of unknown size from a known reference."""
+"""CUSUM against a known reference, with the size of the change learned on the fly."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Literal
 
 from kubedrift.stats.detectors.base import DriftDetector
 
+#: Keeps a Bernoulli alternative rate strictly inside (0, 1).
+RATE_LIMIT = 1e-6
+
 
 class CUSUM(DriftDetector):
-    """Page's CUSUM run in parallel for a grid of shift sizes; drift when any one crosses.
+    """Page's CUSUM of log-likelihood ratios against a reference level and spread.
 
-    With the reference ``mean`` and ``std`` known (from the baseline, or estimated on the first
-    ``warmup`` values when left ``None``), each value is standardized and every shift ``s`` in
-    ``shifts`` (in reference standard deviations) keeps its own CUSUM of log-likelihood ratios
-    ``S = max(0, S + llr_s(x))``. A CUSUM tuned to the true shift is the fastest detector at a
-    given false-alarm rate (Lorden); the geometric grid keeps every shift between a quarter and
-    twice a standard deviation within a small factor of that, for a threshold only about
-    ``ln(len(shifts))`` higher. Calibrate ``threshold`` with
-    :func:`kubedrift.stats.calibration.calibrate` for a target run length between false alarms.
-    The reference stays fixed across the reset after a detection, so a lasting change keeps
-    signalling (about once per detection delay) until the reference is replaced.
+    Each value is standardized with the reference (``mean`` and ``std`` from the baseline, or
+    estimated over the first ``warmup`` values when ``None``) and the statistic
+    ``S = max(0, S + llr(x))`` signals drift above ``threshold``. With ``shift`` given (in
+    reference standard deviations) it is the classic CUSUM tuned to that change: the fastest
+    detector at a given false-alarm rate when the change is known (Lorden), used as the oracle in
+    the benchmarks. With ``shift=None`` (the default) it is an *adaptive* CUSUM: the alternative
+    is the mean of the standardized values seen since ``S`` last left zero, shrunk towards
+    ``prior_shift`` with the weight of ``prior_weight`` values and never below ``min_shift``. The
+    estimate only uses past values, so each increment is still a likelihood ratio and the
+    threshold keeps its meaning, while the detector learns the size of the change as it happens.
+    Calibrate ``threshold`` with :func:`kubedrift.stats.calibration.calibrate`.
 
-    ``family="gaussian"`` uses ``llr = s z - s^2/2`` on the standardized value ``z``;
+    ``family="gaussian"``: ``llr = s z - s^2/2`` for the standardized value ``z``.
     ``family="bernoulli"`` is for 0/1 streams such as misclassifications: ``mean`` is the
-    reference error rate ``p0`` and each shift means ``p1 = p0 + s sqrt(p0 (1 - p0))``.
+    reference error rate ``p0`` and a shift ``s`` means the rate ``p0 + s sqrt(p0 (1 - p0))``.
+    The reference stays fixed across the reset after a detection, so a lasting change keeps
+    signalling until the reference is replaced.
 
     Parameters
     ----------
     mean, std
-        Reference level and spread; ``None`` estimates them from the first ``warmup`` values.
+        Reference level and spread; ``None`` estimates them from the first ``warmup`` values
+        (``std`` is not needed for the Bernoulli family).
     threshold
-        Height a CUSUM must exceed to signal drift.
-    shifts
-        Shift sizes watched, in reference standard deviations.
+        Height of the statistic that signals drift.
+    shift
+        Known change size in reference standard deviations, or ``None`` to learn it.
+    prior_shift, prior_weight, min_shift
+        The adaptive estimate's starting value, its weight in values, and its floor.
     direction
-        ``"up"``, ``"down"`` or ``"both"`` (Gaussian only; a Bernoulli CUSUM watches increases).
+        ``"up"``, ``"down"`` or ``"both"`` (a Bernoulli CUSUM watches increases).
     family
         ``"gaussian"`` or ``"bernoulli"``.
     warmup
-        Values used to estimate a missing ``mean`` or ``std``.
+        Values used to estimate a missing reference.
 
     Examples
     --------
     >>> import numpy as np
     >>> rng = np.random.default_rng(42)
     >>> stream = np.concatenate([rng.normal(0, 1, 1000), rng.normal(1, 1, 1000)])
-    >>> detector = CUSUM(mean=0.0, std=1.0, threshold=10.0)
+    >>> detector = CUSUM(mean=0.0, std=1.0, threshold=7.0)
     >>> next(i for i, x in enumerate(stream) if detector.update(x).drift_detected)
-    1020
+    1008
     """
 
     def __init__(
         self,
         mean: float | None = None,
         std: float | None = None,
-        threshold: float = 10.0,
+        threshold: float = 7.0,
         *,
-        shifts: Sequence[float] = (0.25, 0.5, 1.0, 2.0),
+        shift: float | None = None,
+        prior_shift: float = 0.5,
+        prior_weight: float = 4.0,
+        min_shift: float = 0.1,
         direction: Literal["up", "down", "both"] = "up",
         family: Literal["gaussian", "bernoulli"] = "gaussian",
         warmup: int = 100,
@@ -73,7 +84,10 @@ class CUSUM(DriftDetector):
         self.mean = mean
         self.std = std
         self.threshold = threshold
-        self.shifts = tuple(shifts)
+        self.shift = shift
+        self.prior_shift = prior_shift
+        self.prior_weight = prior_weight
+        self.min_shift = min_shift
         self.direction = direction
         self.family = family
         self.warmup = warmup
@@ -81,29 +95,25 @@ class CUSUM(DriftDetector):
 
     def _reset(self) -> None:
         self._seen: list[float] = []
-        self._increments: list[tuple[float, float]] | None = None
+        self._ready = False
         self._location = 0.0
         self._scale = 1.0
         if self.mean is not None and (self.std is not None or self.family == "bernoulli"):
             self._prepare(self.mean, self.std)
-        self._up = [0.0] * len(self.shifts)
-        self._down = [0.0] * len(self.shifts)
+        # Per watched side: statistic, values since it left zero, their standardized sum.
+        self._sides = [[0.0, 0, 0.0] for _ in range(2)]
 
     def _prepare(self, mean: float, std: float | None) -> None:
         if self.family == "bernoulli":
-            p0 = min(max(mean, 1e-6), 1 - 1e-6)
-            spread = math.sqrt(p0 * (1 - p0))
-            self._increments = []
-            for shift in self.shifts:
-                p1 = min(p0 + shift * spread, 1 - 1e-6)
-                self._increments.append((math.log(p1 / p0), math.log((1 - p1) / (1 - p0))))
-            return
-        self._location = mean
-        self._scale = std if std else 1.0
-        self._increments = [(shift, shift * shift / 2) for shift in self.shifts]
+            self._location = min(max(mean, RATE_LIMIT), 1 - RATE_LIMIT)
+            self._scale = math.sqrt(self._location * (1 - self._location))
+        else:
+            self._location = mean
+            self._scale = std if std else 1.0
+        self._ready = True
 
     def _step(self, x: float) -> bool:
-        if self._increments is None:
+        if not self._ready:
             self._seen.append(x)
             if len(self._seen) >= self.warmup:
                 n = len(self._seen)
@@ -114,23 +124,30 @@ class CUSUM(DriftDetector):
                     self.std if self.std is not None else math.sqrt(variance),
                 )
             return False
-        if self.family == "bernoulli":
-            return self._bernoulli(x)
         z = (x - self._location) / self._scale
         alarm = False
-        for k, (shift, drift) in enumerate(self._increments):
-            if self.direction != "down":
-                self._up[k] = max(0.0, self._up[k] + shift * z - drift)
-                alarm = alarm or self._up[k] > self.threshold
-            if self.direction != "up":
-                self._down[k] = max(0.0, self._down[k] - shift * z - drift)
-                alarm = alarm or self._down[k] > self.threshold
+        if self.direction != "down":
+            alarm = self._advance(self._sides[0], z, x >= 0.5)
+        if self.direction != "up" and self.family == "gaussian":
+            alarm = self._advance(self._sides[1], -z, False) or alarm
         return alarm
 
-    def _bernoulli(self, x: float) -> bool:
-        assert self._increments is not None
-        alarm = False
-        for k, (hit, miss) in enumerate(self._increments):
-            self._up[k] = max(0.0, self._up[k] + (hit if x >= 0.5 else miss))
-            alarm = alarm or self._up[k] > self.threshold
-        return alarm
+    def _advance(self, side: list[float], z: float, hit: bool) -> bool:
+        statistic, count, total = side
+        if self.shift is not None:
+            shift = self.shift
+        else:
+            estimate = (self.prior_shift * self.prior_weight + total) / (self.prior_weight + count)
+            shift = max(self.min_shift, estimate)
+        if self.family == "bernoulli":
+            p0 = self._location
+            p1 = min(p0 + shift * self._scale, 1 - RATE_LIMIT)
+            step = math.log(p1 / p0) if hit else math.log((1 - p1) / (1 - p0))
+        else:
+            step = shift * z - shift * shift / 2
+        statistic = max(0.0, statistic + step)
+        if statistic == 0.0:
+            side[:] = [0.0, 0, 0.0]
+        else:
+            side[:] = [statistic, count + 1, total + z]
+        return statistic > self.threshold
