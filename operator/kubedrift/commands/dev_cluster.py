@@ -27,18 +27,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--binaries", type=Path,
                         help="directory with etcd, kube-apiserver, ... (default: "
                         "$KUBEDRIFT_CONTROLPLANE_BIN or tests/controlplane/build.sh)")  # fmt: skip
-    parser.add_argument("--pod-cidr", default="127.0.2.0/24",
-                        help="loopback range for Pod addresses (default: %(default)s, apart "
-                        "from the test suite's 127.0.1.0/24)")  # fmt: skip
+    parser.add_argument("--range", type=int, metavar="N",
+                        help="address range: Pods on 127.0.N.0/24, Services on "
+                        "127.0.(100+N).0/24 (default: the first one no other cluster "
+                        "holds)")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
     if args.action == "up":
-        return _up(args.dir.resolve(), args.binaries, args.pod_cidr)
+        return _up(args.dir.resolve(), args.binaries, args.range)
     return _down(args.dir.resolve())
 
 
-def _up(directory: Path, binaries: Path | None, pod_cidr: str) -> int:
+def _up(directory: Path, binaries: Path | None, range_index: int | None) -> int:
     from kubedrift.devcluster import locate_binaries  # noqa: PLC0415
     from kubedrift.devcluster.processes import group_exists  # noqa: PLC0415
     from kubedrift.devcluster.supervisor import STATE_FILE  # noqa: PLC0415
@@ -53,10 +54,13 @@ def _up(directory: Path, binaries: Path | None, pod_cidr: str) -> int:
     directory.mkdir(parents=True, exist_ok=True)
     binaries = locate_binaries(binaries)  # build before starting the clock
     log_path = directory / "supervisor.log"
+    argv = [sys.executable, "-m", "kubedrift.devcluster.supervisor", "--dir", str(directory),
+            "--binaries", str(binaries)]  # fmt: skip
+    if range_index is not None:
+        argv += ["--range", str(range_index)]
     with log_path.open("ab") as log:
         supervisor = subprocess.Popen(
-            [sys.executable, "-m", "kubedrift.devcluster.supervisor", "--dir", str(directory),
-             "--binaries", str(binaries), "--pod-cidr", pod_cidr],
+            argv,
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
@@ -66,6 +70,7 @@ def _up(directory: Path, binaries: Path | None, pod_cidr: str) -> int:
             state = json.loads(state_file.read_text())
             if state.get("ready"):
                 print(f"cluster ready: export KUBECONFIG={state['kubeconfig']}")
+                print(f"Pods on {state['podCIDR']}, Services on {state['serviceCIDR']}")
                 print(f"logs in {state['logs']}; stop with `kubedrift dev-cluster down "
                       f"--dir {directory}`")  # fmt: skip
                 return 0

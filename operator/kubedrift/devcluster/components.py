@@ -13,9 +13,6 @@ from pathlib import Path
 
 from kubedrift.devcluster.certs import Pki
 
-#: Service ClusterIPs (not routable here: there is no kube-proxy).
-SERVICE_CIDR = "10.96.0.0/24"
-
 
 @dataclass(frozen=True)
 class Ports:
@@ -37,6 +34,7 @@ class Layout:
     work_dir: Path
     pki: Pki
     ports: Ports
+    service_cidr: str
 
     @property
     def kubeconfig(self) -> Path:
@@ -85,7 +83,7 @@ def apiserver_command(layout: Layout) -> list[str]:
         # pointed at 127.0.0.1 by KUBERNETES_SERVICE_HOST instead of the kubernetes Service.
         "--endpoint-reconciler-type=none",
         "--authorization-mode=RBAC",
-        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        f"--service-cluster-ip-range={layout.service_cidr}",
         "--allow-privileged=true",
         f"--service-account-issuer={layout.server}",
         f"--service-account-key-file={pki.service_account_pub}",

@@ -30,9 +30,9 @@ from kubedrift.devcluster.certs import generate_pki
 from kubedrift.devcluster.kubeconfig import admin_kubeconfig, write_kubeconfig
 from kubedrift.devcluster.network import free_ports, https_ok
 from kubedrift.devcluster.processes import ManagedProcess
+from kubedrift.devcluster.ranges import AddressRanges, RangeReservation
 
 DEFAULT_NODE = "kubedrift-node"
-DEFAULT_POD_CIDR = "127.0.1.0/24"
 
 
 class ControlPlaneError(RuntimeError):
@@ -41,7 +41,9 @@ class ControlPlaneError(RuntimeError):
 
 class ControlPlane:
     """A local control plane whose files (certificates, etcd data, logs, kubeconfig) live in
-    ``work_dir``. Pods bound to its single node run as local processes on ``pod_cidr`` addresses.
+    ``work_dir``. Pods bound to its single node run as local processes. Pod and Service addresses
+    come from a loopback range reserved machine-wide (:mod:`.ranges`): number ``range_index``,
+    or the first free one.
     """
 
     def __init__(
@@ -50,14 +52,16 @@ class ControlPlane:
         work_dir: Path,
         *,
         node_name: str = DEFAULT_NODE,
-        pod_cidr: str = DEFAULT_POD_CIDR,
+        range_index: int | None = None,
         startup_timeout: float = 180.0,
     ) -> None:
         self.binaries = binaries
         self.work_dir = work_dir.resolve()
         self.node_name = node_name
-        self.pod_cidr = pod_cidr
+        self.range_index = range_index
         self.startup_timeout = startup_timeout
+        self._reservation = RangeReservation()
+        self._ranges: AddressRanges | None = None
         self.processes: list[ManagedProcess] = []
         self._layout: components.Layout | None = None
 
@@ -66,6 +70,13 @@ class ControlPlane:
         if self._layout is None:
             raise ControlPlaneError("the control plane has not been started")
         return self._layout
+
+    @property
+    def ranges(self) -> AddressRanges:
+        """The cluster's Pod and Service address ranges."""
+        if self._ranges is None:
+            raise ControlPlaneError("the control plane has not been started")
+        return self._ranges
 
     @property
     def kubeconfig(self) -> Path:
@@ -91,9 +102,12 @@ class ControlPlane:
     def start(self) -> None:
         """Start every component and wait until the cluster can run Pods."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
+        ranges = self._ranges = self._reservation.reserve(self.range_index)
         pki = generate_pki(self.work_dir / "pki")
         ports = components.Ports(*free_ports(6))
-        layout = self._layout = components.Layout(self.binaries, self.work_dir, pki, ports)
+        layout = self._layout = components.Layout(
+            self.binaries, self.work_dir, pki, ports, ranges.service_cidr
+        )
         write_kubeconfig(
             self.kubeconfig,
             admin_kubeconfig(layout.server, pki.ca_cert, pki.admin_cert, pki.admin_key),
@@ -121,6 +135,7 @@ class ControlPlane:
         """Stop every component, newest first. Safe to call more than once."""
         while self.processes:
             self.processes.pop().stop()
+        self._reservation.release()
         atexit.unregister(self.stop)
 
     def __enter__(self) -> ControlPlane:
@@ -159,7 +174,7 @@ class ControlPlane:
             sys.executable, "-m", "kubedrift.devcluster.node",
             "--server", self.server, "--ca", str(pki.ca_cert),
             "--cert", str(pki.admin_cert), "--key", str(pki.admin_key),
-            "--name", self.node_name, "--pod-cidr", self.pod_cidr,
+            "--name", self.node_name, "--pod-cidr", self.ranges.pod_cidr,
             "--work-dir", str(self.node_dir),
             "--log-port", str(self.layout.ports.node),
             "--serving-cert", str(pki.node_cert), "--serving-key", str(pki.node_key),

@@ -5,8 +5,8 @@ writes ``DIR/state.json`` once it is ready, and stops it on SIGTERM or SIGINT. T
 are its children (with a parent-death signal), so they end with it.
 
 ``state.json`` keys: ``supervisor`` (this process's pid), ``components`` (name -> pid, each the
-leader of its own process group), ``kubeconfig``, ``server``, ``logs``, ``ready`` (true) — or,
-when startup failed, ``error`` with the reason.
+leader of its own process group), ``kubeconfig``, ``server``, ``podCIDR``, ``serviceCIDR``,
+``logs``, ``ready`` (true) — or, when startup failed, ``error`` with the reason.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from types import FrameType
 from typing import Any
 
 from kubedrift.devcluster.binaries import locate_binaries
-from kubedrift.devcluster.launcher import DEFAULT_POD_CIDR, ControlPlane
+from kubedrift.devcluster.launcher import ControlPlane
 
 STATE_FILE = "state.json"
 
@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kubedrift.devcluster.supervisor")
     parser.add_argument("--dir", type=Path, required=True)
     parser.add_argument("--binaries", type=Path)
-    parser.add_argument("--pod-cidr", default=DEFAULT_POD_CIDR)
+    parser.add_argument("--range", type=int, help="address range number (default: first free)")
     args = parser.parse_args(argv)
     directory: Path = args.dir.resolve()
     stop = threading.Event()
@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     try:
         control_plane = ControlPlane(
-            locate_binaries(args.binaries), directory, pod_cidr=args.pod_cidr
+            locate_binaries(args.binaries), directory, range_index=args.range
         )
         control_plane.start()
     except Exception as error:  # report any startup failure to `dev-cluster up`
@@ -63,6 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "components": control_plane.pids(),
         "kubeconfig": str(control_plane.kubeconfig),
         "server": control_plane.server,
+        "podCIDR": control_plane.ranges.pod_cidr,
+        "serviceCIDR": control_plane.ranges.service_cidr,
         "logs": str(control_plane.logs_dir),
         "ready": True,
     })  # fmt: skip

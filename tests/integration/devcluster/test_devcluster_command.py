@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from kubernetes import client, config
 
@@ -26,12 +27,13 @@ def alive(pid: int) -> bool:
         return False
 
 
-def test_up_writes_a_working_kubeconfig_and_down_stops_every_process(tmp_path: Path) -> None:
+def test_up_writes_a_working_kubeconfig_and_down_stops_every_process(
+    tmp_path: Path, cluster: Any
+) -> None:
     directory = tmp_path / "dev"
     binaries = str(locate_binaries(repo_root=REPO))
 
-    up = kubedrift("dev-cluster", "up", "--dir", str(directory), "--binaries", binaries,
-                   "--pod-cidr", "127.0.3.0/24")  # fmt: skip
+    up = kubedrift("dev-cluster", "up", "--dir", str(directory), "--binaries", binaries)
     try:
         assert up.returncode == 0, up.stderr
         state = json.loads((directory / "state.json").read_text())
@@ -40,7 +42,9 @@ def test_up_writes_a_working_kubeconfig_and_down_stops_every_process(tmp_path: P
         assert set(state["components"]) == components
         api = client.CoreV1Api(config.new_client_from_config(config_file=state["kubeconfig"]))
         (node,) = api.list_node().items
-        assert node.spec.pod_cidr == "127.0.3.0/24"
+        assert node.spec.pod_cidr == state["podCIDR"]
+        if cluster.control_plane is not None:  # both run at once: on different addresses
+            assert state["podCIDR"] != cluster.control_plane.ranges.pod_cidr
         again = kubedrift("dev-cluster", "up", "--dir", str(directory), "--binaries", binaries)
         assert again.stdout.startswith("already running")
     finally:

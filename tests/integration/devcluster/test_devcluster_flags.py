@@ -25,8 +25,9 @@ def test_launcher_flags_appear_in_the_binarys_help(
     command: Callable[[components.Layout], list[str]],
 ) -> None:
     pki = Pki(*(Path(f"/pki/{n}") for n in range(10)))
-    layout = components.Layout(locate_binaries(repo_root=REPO), Path("/work"), pki,
-                               components.Ports(1, 2, 3, 4, 5, 6))  # fmt: skip
+    ports = components.Ports(1, 2, 3, 4, 5, 6)
+    layout = components.Layout(locate_binaries(repo_root=REPO), Path("/work"), pki, ports,
+                               "127.0.101.0/24")  # fmt: skip
     argv = command(layout)
     result = subprocess.run([argv[0], "--help"], capture_output=True, text=True, check=False)
     text = result.stdout + result.stderr

@@ -50,8 +50,8 @@ def test_private_keys_are_readable_by_the_owner_only(pki: Pki) -> None:
 
 
 def layout(pki: Pki) -> components.Layout:
-    return components.Layout(Path("/bin-dir"), Path("/work"), pki,
-                             components.Ports(2379, 2380, 6443, 10257, 10259, 10250))  # fmt: skip
+    ports = components.Ports(2379, 2380, 6443, 10257, 10259, 10250)
+    return components.Layout(Path("/bin-dir"), Path("/work"), pki, ports, "127.0.101.0/24")
 
 
 def test_apiserver_flags_enable_rbac_service_accounts_and_keep_admission_defaults(
@@ -65,6 +65,8 @@ def test_apiserver_flags_enable_rbac_service_accounts_and_keep_admission_default
     assert "--service-account-issuer=https://127.0.0.1:6443" in argv
     assert f"--service-account-signing-key-file={pki.service_account_key}" in argv
     assert f"--client-ca-file={pki.ca_cert}" in argv
+    assert "--service-cluster-ip-range=127.0.101.0/24" in argv
+    assert f"--kubelet-client-certificate={pki.admin_cert}" in argv
     assert not any(flag.startswith("--disable-admission-plugins") for flag in argv)
 
 
