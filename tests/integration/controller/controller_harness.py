@@ -120,7 +120,12 @@ def model_deployment(name: str, replicas: int = 1) -> dict[str, Any]:
     }
 
 
-def model_monitor(name: str, target: str, **retraining: Any) -> dict[str, Any]:
+def model_monitor(
+    name: str,
+    target: str,
+    triggers: tuple[str, ...] = ("PerformanceDegraded", "DriftDetected"),
+    **retraining: Any,
+) -> dict[str, Any]:
     """A monitor of ``target`` with a 5 s interval; ``retraining`` adds a retraining section
     whose Job runs ``retrain_job.py`` with the given env (NEW_VERSION, NEW_BASELINE...)."""
     spec: dict[str, Any] = {
@@ -138,7 +143,7 @@ def model_monitor(name: str, target: str, **retraining: Any) -> dict[str, Any]:
     if retraining:
         env = [{"name": key, "value": str(value)} for key, value in retraining.items()]
         spec["retraining"] = {
-            "triggers": ["PerformanceDegraded", "DriftDetected"],
+            "triggers": list(triggers),
             "cooldown": "1h",
             "template": {
                 "spec": {

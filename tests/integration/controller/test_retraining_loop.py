@@ -35,8 +35,16 @@ def test_drift_and_degradation_lead_to_one_retraining_and_a_rollout(
     kube.create_baseline("model-baseline", baseline_json(0.0, seed=1))
     kube.create_baseline("model-baseline-v2", baseline_json(3.0, seed=2))
     kube.apps.create_namespaced_deployment(kube.namespace, model_deployment("model"))
+    # Retrain on degraded accuracy: it is judged only once labels arrived, so the Job finds
+    # labeled rows in dataset B. Drift is still detected and reported on its own.
     kube.create_monitor(
-        model_monitor("watch", "model", NEW_VERSION="2", NEW_BASELINE="model-baseline-v2")
+        model_monitor(
+            "watch",
+            "model",
+            triggers=("PerformanceDegraded",),
+            NEW_VERSION="2",
+            NEW_BASELINE="model-baseline-v2",
+        )
     )
     ips = wait_for("a ready Pod with the sidecar", lambda: current_pod_ips(kube, "1"))
     token = kube.secret_value("watch-kubedrift-token", "sidecar-token")
@@ -72,7 +80,8 @@ def test_drift_and_degradation_lead_to_one_retraining_and_a_rollout(
 
     def healthy() -> dict[str, Any] | None:
         found = kube.status("watch")
-        return found if found.get("phase") == "Healthy" else None
+        labeled = (found.get("performance") or {}).get("samples", 0) >= 100
+        return found if found.get("phase") == "Healthy" and labeled else None
 
     final = wait_for("phase Healthy after the rollout", healthy)
     assert final["performance"]["degraded"] is False
@@ -82,5 +91,5 @@ def test_drift_and_degradation_lead_to_one_retraining_and_a_rollout(
     for reason in ("DriftDetected", "PerformanceDegraded", "RetrainingStarted",
                    "RetrainingSucceeded"):  # fmt: skip
         assert len(kube.events(reason)) == 1, reason
-    assert len(kube.events("DriftResolved")) == 1
-    assert len(kube.events("PerformanceRecovered")) == 1
+    # The rollout's fresh windows pass through Unknown (NoData), which announces nothing.
+    assert kube.events("RetrainingFailed") == []
