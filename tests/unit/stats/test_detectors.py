@@ -39,8 +39,8 @@ def test_adwin_stays_quiet_on_a_long_stationary_stream() -> None:
 
 def test_adaptive_cusum_with_known_reference_finds_the_shift_first() -> None:
     stream = mean_shift(42)
-    assert detections(CUSUM(mean=0.0, std=1.0, threshold=7.0), stream)[:3] == [1008, 1033, 1049]
-    assert detections(ADWIN(), stream)[0] > 1008
+    assert detections(CUSUM(mean=0.0, std=1.0, threshold=7.0), stream)[:3] == [1009, 1036, 1055]
+    assert detections(ADWIN(), stream)[0] > 1009
 
 
 def test_cusum_tuned_to_a_known_shift() -> None:
@@ -51,19 +51,19 @@ def test_cusum_tuned_to_a_known_shift() -> None:
 def test_cusum_estimates_a_missing_reference_from_its_warmup() -> None:
     stream = 5.0 + 2.0 * mean_shift(7, shift=1.0)
     found = detections(CUSUM(threshold=9.0, warmup=200), stream)
-    assert found == [1004]
+    assert found == [1005]
 
 
 def test_bernoulli_cusum_on_an_error_rate_rise() -> None:
     found = detections(CUSUM(mean=0.15, threshold=9.0, family="bernoulli"), errors(3))
-    assert found[:3] == [2071, 2181, 2291]
+    assert found[:3] == [2069, 2182, 2295]
 
 
 def test_cusum_direction_down() -> None:
     stream = mean_shift(42, shift=-1.0)
     assert detections(CUSUM(mean=0.0, std=1.0, direction="up"), stream) == []
-    assert detections(CUSUM(mean=0.0, std=1.0, direction="down"), stream)[:2] == [1014, 1026]
-    assert detections(CUSUM(mean=0.0, std=1.0, direction="both"), stream)[:2] == [1014, 1026]
+    assert detections(CUSUM(mean=0.0, std=1.0, direction="down"), stream)[:2] == [1015, 1027]
+    assert detections(CUSUM(mean=0.0, std=1.0, direction="both"), stream)[:2] == [1015, 1027]
 
 
 def test_state_resets_on_the_update_after_a_detection() -> None:

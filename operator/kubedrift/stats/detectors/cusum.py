@@ -19,12 +19,14 @@ class CUSUM(DriftDetector):
     ``S = max(0, S + llr(x))`` signals drift above ``threshold``. With ``shift`` given (in
     reference standard deviations) it is the classic CUSUM tuned to that change: the fastest
     detector at a given false-alarm rate when the change is known (Lorden), used as the oracle in
-    the benchmarks. With ``shift=None`` (the default) it is an *adaptive* CUSUM: the alternative
-    is the mean of the standardized values seen since ``S`` last left zero, shrunk towards
-    ``prior_shift`` with the weight of ``prior_weight`` values and never below ``min_shift``. The
-    estimate only uses past values, so each increment is still a likelihood ratio and the
-    threshold keeps its meaning, while the detector learns the size of the change as it happens.
-    Calibrate ``threshold`` with :func:`kubedrift.stats.calibration.calibrate`.
+    the benchmarks. With ``shift=None`` (the default) it is *adaptive*: one CUSUM per entry of
+    ``rates``, each using as its alternative an exponentially weighted mean of the past
+    standardized values (weight ``rate`` on the newest, so memories of about 100, 20 and 5
+    values by default), never below ``min_shift``; drift when any crosses the threshold. The
+    estimates only use past values, so each increment is still a log-likelihood ratio and the
+    threshold keeps its meaning (Lorden's bound holds per statistic), while the detector learns
+    the size of the change as it happens: a long memory for small shifts, a short one for large
+    ones. Calibrate ``threshold`` with :func:`kubedrift.stats.calibration.calibrate`.
 
     ``family="gaussian"``: ``llr = s z - s^2/2`` for the standardized value ``z``.
     ``family="bernoulli"`` is for 0/1 streams such as misclassifications: ``mean`` is the
@@ -41,8 +43,10 @@ class CUSUM(DriftDetector):
         Height of the statistic that signals drift.
     shift
         Known change size in reference standard deviations, or ``None`` to learn it.
-    prior_shift, prior_weight, min_shift
-        The adaptive estimate's starting value, its weight in values, and its floor.
+    rates
+        Weights of the newest value in the adaptive estimates, one statistic each.
+    min_shift
+        Floor of the adaptive estimates, in reference standard deviations.
     direction
         ``"up"``, ``"down"`` or ``"both"`` (a Bernoulli CUSUM watches increases).
     family
@@ -57,7 +61,7 @@ class CUSUM(DriftDetector):
     >>> stream = np.concatenate([rng.normal(0, 1, 1000), rng.normal(1, 1, 1000)])
     >>> detector = CUSUM(mean=0.0, std=1.0, threshold=7.0)
     >>> next(i for i, x in enumerate(stream) if detector.update(x).drift_detected)
-    1008
+    1009
     """
 
     def __init__(
@@ -67,8 +71,7 @@ class CUSUM(DriftDetector):
         threshold: float = 7.0,
         *,
         shift: float | None = None,
-        prior_shift: float = 0.5,
-        prior_weight: float = 4.0,
+        rates: tuple[float, ...] = (0.01, 0.05, 0.2),
         min_shift: float = 0.1,
         direction: Literal["up", "down", "both"] = "up",
         family: Literal["gaussian", "bernoulli"] = "gaussian",
@@ -85,8 +88,7 @@ class CUSUM(DriftDetector):
         self.std = std
         self.threshold = threshold
         self.shift = shift
-        self.prior_shift = prior_shift
-        self.prior_weight = prior_weight
+        self.rates = tuple(rates)
         self.min_shift = min_shift
         self.direction = direction
         self.family = family
@@ -100,8 +102,9 @@ class CUSUM(DriftDetector):
         self._scale = 1.0
         if self.mean is not None and (self.std is not None or self.family == "bernoulli"):
             self._prepare(self.mean, self.std)
-        # Per watched side: statistic, values since it left zero, their standardized sum.
-        self._sides = [[0.0, 0, 0.0] for _ in range(2)]
+        # Per watched side (up, down) and per rate: [statistic, estimate of the shift].
+        statistics = 1 if self.shift is not None else len(self.rates)
+        self._sides = [[[0.0, 0.0] for _ in range(statistics)] for _ in range(2)]
 
     def _prepare(self, mean: float, std: float | None) -> None:
         if self.family == "bernoulli":
@@ -132,22 +135,21 @@ class CUSUM(DriftDetector):
             alarm = self._advance(self._sides[1], -z, False) or alarm
         return alarm
 
-    def _advance(self, side: list[float], z: float, hit: bool) -> bool:
-        statistic, count, total = side
-        if self.shift is not None:
-            shift = self.shift
-        else:
-            estimate = (self.prior_shift * self.prior_weight + total) / (self.prior_weight + count)
-            shift = max(self.min_shift, estimate)
-        if self.family == "bernoulli":
-            p0 = self._location
-            p1 = min(p0 + shift * self._scale, 1 - RATE_LIMIT)
-            step = math.log(p1 / p0) if hit else math.log((1 - p1) / (1 - p0))
-        else:
-            step = shift * z - shift * shift / 2
-        statistic = max(0.0, statistic + step)
-        if statistic == 0.0:
-            side[:] = [0.0, 0, 0.0]
-        else:
-            side[:] = [statistic, count + 1, total + z]
-        return statistic > self.threshold
+    def _advance(self, side: list[list[float]], z: float, hit: bool) -> bool:
+        alarm = False
+        for k, state in enumerate(side):
+            statistic, estimate = state
+            shift = self.shift if self.shift is not None else max(self.min_shift, estimate)
+            if self.family == "bernoulli":
+                p0 = self._location
+                p1 = min(p0 + shift * self._scale, 1 - RATE_LIMIT)
+                step = math.log(p1 / p0) if hit else math.log((1 - p1) / (1 - p0))
+            else:
+                step = shift * z - shift * shift / 2
+            statistic = max(0.0, statistic + step)
+            if self.shift is None:
+                rate = self.rates[k]
+                estimate = (1 - rate) * estimate + rate * z
+            state[0], state[1] = statistic, estimate
+            alarm = alarm or statistic > self.threshold
+        return alarm
