@@ -152,3 +152,34 @@ def test_rolling_update_replaces_every_pod_of_a_deployment(
     assert not before & {p.metadata.uid for p in after}
     for pod in after:
         assert get_json(f"http://{pod.status.pod_ip}:8000/")["pod"] == pod.metadata.name
+
+
+def test_service_cluster_ip_forwards_to_every_ready_pod(
+    cluster: Any, namespace: str, wait: Callable[..., Any]
+) -> None:
+    api = cluster.api_client()
+    apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
+    labels = {"app": "web"}
+    apps.create_namespaced_deployment(namespace, {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": labels}, "template": {
+            "metadata": {"labels": labels}, "spec": {"containers": [http_server_container()]}}},
+    })  # fmt: skip
+    ports = [{"name": "http", "port": 80, "targetPort": "http"}]
+    service = core.create_namespaced_service(
+        namespace, {"metadata": {"name": "web"}, "spec": {"selector": labels, "ports": ports}}
+    )
+    url = f"http://{service.spec.cluster_ip}:80/"
+
+    def answering_pods() -> set[str] | None:
+        seen = set()
+        for _ in range(6):
+            try:
+                seen.add(get_json(url)["pod"])
+            except OSError:
+                return None
+        return seen if len(seen) == 2 else None
+
+    pods = wait("both pods answering through the Service", answering_pods)
+
+    assert pods == {p.metadata.name for p in core.list_namespaced_pod(namespace).items}

@@ -25,6 +25,7 @@ from kubedrift.devcluster.node.logserver import LogServer
 from kubedrift.devcluster.node.mountpoints import MountPoints
 from kubedrift.devcluster.node.podips import AddressPool
 from kubedrift.devcluster.node.rest import ApiError, Rest
+from kubedrift.devcluster.node.serviceproxy import ServiceProxy
 from kubedrift.devcluster.node.worker import NodeContext, PodWorker
 
 log = logging.getLogger("kubedrift.devcluster.node")
@@ -187,12 +188,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if stop.is_set():
             return 0
     watcher.start()
+    service_proxy = ServiceProxy(rest, stop)
+    service_proxy.start()
     while not stop.wait(1.0):
         pass
     started = time.monotonic()
     if log_server is not None:
         log_server.shutdown()
     watcher.shutdown()
+    service_proxy.join(timeout=5)
     mountpoints.release()
     log.info("node stopped in %.1fs", time.monotonic() - started)
     return 0
