@@ -13,10 +13,9 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any
 from urllib.parse import urlsplit
 
 from kubedrift.devcluster.node.cluster import PodApi
@@ -24,14 +23,14 @@ from kubedrift.devcluster.node.heartbeat import Heartbeat
 from kubedrift.devcluster.node.logserver import LogServer
 from kubedrift.devcluster.node.mountpoints import MountPoints
 from kubedrift.devcluster.node.podips import AddressPool
-from kubedrift.devcluster.node.rest import ApiError, Rest
+from kubedrift.devcluster.node.rest import Rest
 from kubedrift.devcluster.node.serviceproxy import ServiceProxy
+from kubedrift.devcluster.node.watcher import PodWatcher
 from kubedrift.devcluster.node.worker import NodeContext, PodWorker
 
 log = logging.getLogger("kubedrift.devcluster.node")
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-WATCH_SECONDS = 60
 
 
 def base_env(server: str, venv_bin: Path) -> dict[str, str]:
@@ -47,97 +46,6 @@ def base_env(server: str, venv_bin: Path) -> dict[str, str]:
         "KUBERNETES_SERVICE_PORT_HTTPS": port,
         "KUBERNETES_PORT": f"tcp://{host}:{port}",
     }
-
-
-class PodWatcher(threading.Thread):
-    """Lists, then watches, the Pods bound to ``node_name`` and keeps one worker per Pod UID.
-
-    Reconnects after any error; relists (and treats Pods missing from the list as deleted) when
-    the watch's resourceVersion has expired (410 Gone).
-    """
-
-    def __init__(self, rest: Rest, node_name: str, context: NodeContext,
-                 stop: threading.Event) -> None:  # fmt: skip
-        super().__init__(name="pod-watcher", daemon=True)
-        self.rest = rest
-        self.selector = f"spec.nodeName={node_name}"
-        self.context = context
-        self.stop = stop
-        self.workers: dict[str, PodWorker] = {}
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            try:
-                version: str | None = self._relist()
-                while version is not None and not self.stop.is_set():
-                    version = self._watch(version)
-            except (ApiError, OSError, ValueError) as error:
-                log.warning("pod watch failed (%s); reconnecting", error)
-                self.stop.wait(1.0)
-
-    def locate_log(
-        self, namespace: str, pod: str, container: str
-    ) -> tuple[Path, Callable[[], bool]] | None:
-        """The newest log file of ``container`` in Pod ``namespace/pod``, and a check whether
-        that container still runs (for the log server)."""
-        pods_dir = self.context.pods_dir
-        candidates = sorted(pods_dir.glob(f"{namespace}_{pod}_*/{container}.log"),
-                            key=lambda path: path.stat().st_mtime)  # fmt: skip
-        if not candidates:
-            return None
-        path = candidates[-1]
-        worker = next((w for w in list(self.workers.values()) if w.pod_dir == path.parent), None)
-        if worker is None:
-            return path, lambda: False
-        return path, lambda: worker.container_running(container)
-
-    def shutdown(self) -> None:
-        for worker in self.workers.values():
-            worker.shutdown()
-        for worker in self.workers.values():
-            worker.join(timeout=15)
-
-    def _relist(self) -> str:
-        listing = self.rest.get("/api/v1/pods", fieldSelector=self.selector)
-        seen = {pod["metadata"]["uid"] for pod in listing.get("items") or []}
-        for uid in list(self.workers):
-            if uid not in seen:
-                self.workers.pop(uid).vanish()
-        for pod in listing.get("items") or []:
-            self._dispatch("MODIFIED", pod)
-        version: str = listing["metadata"]["resourceVersion"]
-        return version
-
-    def _watch(self, version: str) -> str | None:
-        """Follow one watch request; the version to resume from, or None to relist."""
-        params = {"fieldSelector": self.selector, "resourceVersion": version,
-                  "allowWatchBookmarks": "true", "timeoutSeconds": str(WATCH_SECONDS)}  # fmt: skip
-        for event in self.rest.watch("/api/v1/pods", params, timeout=WATCH_SECONDS + 30):
-            kind, pod = event.get("type"), event.get("object") or {}
-            if kind == "ERROR":
-                if pod.get("code") == 410:
-                    return None
-                raise ApiError(int(pod.get("code") or 500), pod)
-            version = str(pod["metadata"]["resourceVersion"])
-            if kind != "BOOKMARK":
-                self._dispatch(str(kind), pod)
-            if self.stop.is_set():
-                break
-        return version
-
-    def _dispatch(self, kind: str, pod: Mapping[str, Any]) -> None:
-        uid = pod["metadata"]["uid"]
-        worker = self.workers.get(uid)
-        if kind == "DELETED":
-            if worker is not None:
-                self.workers.pop(uid).vanish()
-            return
-        if worker is not None and worker.is_alive():
-            worker.update(pod)
-        elif worker is None:
-            worker = PodWorker(pod, self.context)
-            self.workers[uid] = worker
-            worker.start()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -175,7 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         base_env=base_env(args.server, Path(sys.executable).parent),
         pods_dir=args.work_dir / "pods",
     )
-    watcher = PodWatcher(rest, args.name, context, stop)
+    watcher = PodWatcher(rest, args.name, stop, lambda pod: PodWorker(pod, context),
+                         pods_dir=context.pods_dir)  # fmt: skip
     log_server = None
     if args.log_port:
         log_server = LogServer(("127.0.0.1", args.log_port), watcher.locate_log,
