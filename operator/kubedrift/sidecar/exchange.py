@@ -29,6 +29,8 @@ _NO_BODY_STATUS = (204, 304)
 #: Request bodies up to this size are kept so a request can be replayed on a fresh connection when
 #: a reused keep-alive connection turns out to have been closed by the server.
 _REPLAY_LIMIT = 256 * 1024
+#: Body chunks buffered while the upstream connection opens before the client is paused.
+_OUTBOX_LIMIT = 64
 
 
 def filter_headers(headers: list[tuple[bytes, bytes]]) -> tuple[list[bytes], dict[bytes, bytes]]:
@@ -160,11 +162,13 @@ class Exchange:
         self.outbox = None
         assert upstream.transport is not None and outbox is not None
         upstream.transport.write(b"".join(outbox) if len(outbox) > 1 else outbox[0])
+        if len(outbox) > _OUTBOX_LIMIT and not self.request_done:
+            self.client.transport.resume_reading()  # paused by send() while connecting
 
     def send(self, data: bytes) -> None:
         if self.outbox is not None:
             self.outbox.append(data)
-            if len(self.outbox) > 64:
+            if len(self.outbox) == _OUTBOX_LIMIT + 1:
                 self.client.transport.pause_reading()  # until the upstream is connected
         else:
             upstream = self.upstream
@@ -194,7 +198,7 @@ class Exchange:
         self.request_done = True
         if self.chunked_request:
             self.send(b"0\r\n\r\n")
-        if self.outbox is not None and len(self.outbox) > 64:
+        if self.outbox is not None and len(self.outbox) > _OUTBOX_LIMIT:
             self.client.transport.resume_reading()
 
     # ---- response side ------------------------------------------------------------------------

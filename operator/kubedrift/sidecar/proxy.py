@@ -210,6 +210,10 @@ class ClientConnection(asyncio.Protocol):
             self.active.start()
         elif self.context.draining:
             self.close()
+        else:
+            # Reading may still be paused for the finished exchange (its upstream was slow to
+            # accept the body, or its upstream connection was being opened).
+            self.transport.resume_reading()
 
     def fail(self, status: int, message: str) -> None:
         """Answer with a short plain-text error and close the connection."""

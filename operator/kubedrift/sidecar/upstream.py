@@ -133,8 +133,12 @@ class UpstreamPool:
         connection.reused = True
         if connection.closed or len(self._idle) >= self.max_idle:
             connection.close()
-        else:
-            self._idle.append(connection)
+            return
+        if connection.transport is not None:
+            # A slow client may have paused reading from this connection, and the response
+            # may have ended before the client caught up: the next exchange must not inherit it.
+            connection.transport.resume_reading()
+        self._idle.append(connection)
 
     def forget(self, connection: UpstreamConnection) -> None:
         if connection in self._idle:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from typing import Any
 
 import pytest
@@ -220,3 +221,43 @@ def test_upstream_down_gives_502_with_a_clear_body(baseline_file: Any) -> None:
     assert ("X-Kubedrift-Error", "502") in headers
     assert f"upstream http://127.0.0.1:{dead_port} is unreachable".encode() in body
     assert ready == 503
+
+
+def test_large_first_request_streams_while_the_upstream_connection_opens(
+    model: ModelServer, baseline_file: Any
+) -> None:
+    sidecar = start_sidecar(model.port, baseline_file)  # empty pool: the first request connects
+    body = b"z" * (4 << 20)
+    try:
+        raw = raw_exchange(
+            sidecar.port, http_request("POST", "/echo", body, [("X-Request-ID", "l")])
+        )
+    finally:
+        sidecar.stop()
+
+    assert split_response(raw)[::2] == (200, body)
+
+
+def test_a_slow_client_leaves_no_paused_upstream_connection_in_the_pool(sidecar: Sidecar) -> None:
+    body = b"s" * (4 << 20)
+    with socket.socket() as slow:
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.connect(("127.0.0.1", sidecar.port))
+        slow.sendall(http_request("POST", "/echo", body, [("X-Request-ID", "slow")]))
+        # Not reading for a while lets the sidecar's send buffer fill, so the response ends while
+        # reading from the upstream is paused (the situation this test is about; the outcome
+        # below does not depend on how long the pause is).
+        time.sleep(0.5)
+        slow.settimeout(30)
+        first = read_response(slow)
+    following = [
+        raw_exchange(
+            sidecar.port,
+            http_request("POST", "/echo", b"next", [("X-Request-ID", "n")]),
+            timeout=10,
+        )
+        for _ in range(3)
+    ]
+
+    assert split_response(first)[2] == body
+    assert [split_response(raw)[2] for raw in following] == [b"next"] * 3
