@@ -183,3 +183,51 @@ def test_service_cluster_ip_forwards_to_every_ready_pod(
     pods = wait("both pods answering through the Service", answering_pods)
 
     assert pods == {p.metadata.name for p in core.list_namespaced_pod(namespace).items}
+
+
+CLIENT = """
+import json, os, urllib.request
+def pod_behind(url):
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.load(response)["pod"]
+by_env = f"http://{os.environ['WEB_SERVICE_HOST']}:{os.environ['WEB_SERVICE_PORT']}/"
+answers = [pod_behind(by_env), pod_behind("http://web/"), pod_behind("http://web.%s.svc:80/")]
+open("/dev/termination-log", "w").write(json.dumps(answers))
+"""
+
+
+def test_pods_reach_services_by_name_and_by_service_environment_variables(
+    cluster: Any, namespace: str, wait: Callable[..., Any]
+) -> None:
+    api = cluster.api_client()
+    apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
+    labels = {"app": "web"}
+    apps.create_namespaced_deployment(namespace, {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": labels}, "template": {
+            "metadata": {"labels": labels}, "spec": {"containers": [http_server_container()]}}},
+    })  # fmt: skip
+    ports = [{"name": "http", "port": 80, "targetPort": "http"}]
+    core.create_namespaced_service(
+        namespace, {"metadata": {"name": "web"}, "spec": {"selector": labels, "ports": ports}}
+    )
+
+    def web_ready() -> bool:
+        (web,) = core.list_namespaced_pod(namespace, label_selector="app=web").items or [None]
+        return web is not None and condition(web, "Ready") == "True"
+
+    wait("the web Pod Ready", web_ready)
+
+    core.create_namespaced_pod(namespace, {"metadata": {"name": "client"}, "spec": {
+        "restartPolicy": "OnFailure",
+        "containers": [{"name": "main", "image": "python:3.11",
+                        "command": ["python", "-c", CLIENT % namespace]}]}})  # fmt: skip
+
+    def finished() -> Any:
+        found = core.read_namespaced_pod("client", namespace)
+        return found if found.status.phase == "Succeeded" else None
+
+    done = wait("the client Pod to succeed", finished)
+    (web,) = core.list_namespaced_pod(namespace, label_selector="app=web").items
+    answers = json.loads(done.status.container_statuses[0].state.terminated.message)
+    assert answers == [web.metadata.name] * 3

@@ -17,7 +17,11 @@ POD: dict[str, Any] = {"metadata": {"name": "p", "namespace": "ns", "uid": "0123
 
 
 class NoObjects:
-    """An empty namespace: no ConfigMaps, Secrets or tokens (standing in for API reads)."""
+    """An empty namespace: no ConfigMaps, Secrets, tokens or Services (standing in for API
+    reads)."""
+
+    def services(self, namespace: str) -> list[dict[str, Any]]:
+        return []
 
     def config_map(self, namespace: str, name: str) -> Mapping[str, bytes] | None:
         return None

@@ -11,8 +11,9 @@ from kubedrift.devcluster.node.rest import MERGE_PATCH, ApiError, Rest
 
 
 class PodApi:
-    """ConfigMaps, Secrets and tokens for volumes and env (the :class:`~.volumes.Sources`
-    protocol), plus writing a Pod's status and removing it once its processes are gone."""
+    """ConfigMaps, Secrets, tokens and Services for volumes and env (the
+    :class:`~.runtime.NodeSources` protocol), plus writing a Pod's status and removing it once
+    its processes are gone."""
 
     def __init__(self, rest: Rest) -> None:
         self.rest = rest
@@ -31,6 +32,13 @@ class PodApi:
         if found is None:
             return None
         return {key: base64.b64decode(value) for key, value in (found.get("data") or {}).items()}
+
+    def services(self, namespace: str) -> list[dict[str, Any]]:
+        """The Services of ``namespace`` (for Service links and /etc/hosts)."""
+        items: list[dict[str, Any]] = (
+            self.rest.get(f"/api/v1/namespaces/{namespace}/services").get("items") or []
+        )
+        return items
 
     def token(self, pod: Mapping[str, Any], audience: str | None, expiration_seconds: int) -> str:
         """A token for the Pod's ServiceAccount, bound to the Pod (the TokenRequest API)."""

@@ -9,7 +9,7 @@ import signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from kubedrift.devcluster.node.containers import ContainerProcess, backoff_seconds, exit_status
 from kubedrift.devcluster.node.env import EnvError, PodContext, expand, resolve_env
@@ -18,12 +18,20 @@ from kubedrift.devcluster.node.podstatus import ContainerRecord, Terminated, sho
 from kubedrift.devcluster.node.probes import ProbeTracker, run_probe
 from kubedrift.devcluster.node.rest import ApiError
 from kubedrift.devcluster.node.sandbox import TERMINATION_LOG, sandboxed_argv
+from kubedrift.devcluster.node.services import hosts_file, service_links
 from kubedrift.devcluster.node.volumes import Mount, Sources, VolumeError, container_mounts
 
 log = logging.getLogger(__name__)
 
 #: How soon a container whose configuration could not be built (missing ConfigMap...) is retried.
 CONFIG_RETRY = 2.0
+
+
+class NodeSources(Sources, Protocol):
+    """What containers are built from: ConfigMaps, Secrets, tokens, and the Services of a
+    namespace."""
+
+    def services(self, namespace: str) -> list[dict[str, Any]]: ...
 
 
 @dataclass
@@ -35,7 +43,7 @@ class Sandbox:
     host_paths: dict[str, str]
     base_env: dict[str, str]
     mountpoints: MountPoints
-    sources: Sources
+    sources: NodeSources
     host_ip: str = "127.0.0.1"
 
     @property
@@ -129,8 +137,12 @@ class ContainerRunner:
     def _start(self, pod: Mapping[str, Any], sandbox: Sandbox, now: float) -> None:
         scratch = sandbox.pod_dir / "containers" / self.name
         scratch.mkdir(parents=True, exist_ok=True)
+        metadata = pod["metadata"]
         base = {**sandbox.base_env, "HOME": str(scratch), "POD_IP": sandbox.pod_ip}
         try:
+            services = sandbox.sources.services(metadata["namespace"])
+            if pod["spec"].get("enableServiceLinks", True):
+                base = {**service_links(services), **base}
             env = resolve_env(self.spec, PodContext(pod, sandbox.pod_ip, sandbox.host_ip),
                               sandbox.sources, base)  # fmt: skip
         except (EnvError, ApiError, OSError) as error:  # missing objects, or the API unreachable
@@ -150,6 +162,11 @@ class ContainerRunner:
         termination_file = sandbox.pod_dir / "termination" / self.name
         termination_path = self.spec.get("terminationMessagePath") or TERMINATION_LOG
         mounts.append(Mount(termination_file, termination_path, is_file=True))
+        hosts = sandbox.pod_dir / "etc-hosts" / self.name
+        hosts.parent.mkdir(parents=True, exist_ok=True)
+        hostname = pod["spec"].get("hostname") or metadata["name"]
+        hosts.write_text(hosts_file(sandbox.pod_ip, hostname, metadata["namespace"], services))
+        mounts.append(Mount(hosts, "/etc/hosts", is_file=True))
         working_dir = self.spec.get("workingDir") or str(scratch)
         try:
             for mount in mounts:
