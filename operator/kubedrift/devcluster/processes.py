@@ -65,9 +65,6 @@ class ManagedProcess:
         """The exit code once the process has ended (reaping it), else None."""
         return self._process.poll() if self._process is not None else None
 
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM the process group, SIGKILL it after ``timeout`` seconds, and reap the process."""
         process = self._process

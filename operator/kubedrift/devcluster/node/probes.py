@@ -36,10 +36,6 @@ class ProbeTracker:
         self.passing = self.initial
         self.next_at = self.started_at + float(self.probe.get("initialDelaySeconds", 0))
 
-    @property
-    def timeout(self) -> float:
-        return float(self.probe.get("timeoutSeconds", 1))
-
     def due(self, now: float) -> bool:
         return now >= self.next_at
 
