@@ -101,20 +101,20 @@ class ControlPlane:
 
     def start(self) -> None:
         """Start every component and wait until the cluster can run Pods."""
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        ranges = self._ranges = self._reservation.reserve(self.range_index)
-        pki = generate_pki(self.work_dir / "pki")
-        ports = components.Ports(*free_ports(6))
-        layout = self._layout = components.Layout(
-            self.binaries, self.work_dir, pki, ports, ranges.service_cidr
-        )
-        write_kubeconfig(
-            self.kubeconfig,
-            admin_kubeconfig(layout.server, pki.ca_cert, pki.admin_cert, pki.admin_key),
-        )
         atexit.register(self.stop)
         deadline = time.monotonic() + self.startup_timeout
         try:
+            self.work_dir.mkdir(parents=True, exist_ok=True)
+            ranges = self._ranges = self._reservation.reserve(self.range_index)
+            pki = generate_pki(self.work_dir / "pki")
+            ports = components.Ports(*free_ports(6))
+            layout = self._layout = components.Layout(
+                self.binaries, self.work_dir, pki, ports, ranges.service_cidr
+            )
+            write_kubeconfig(
+                self.kubeconfig,
+                admin_kubeconfig(layout.server, pki.ca_cert, pki.admin_cert, pki.admin_key),
+            )
             self._launch("etcd", components.etcd_command(layout))
             self._launch("kube-apiserver", components.apiserver_command(layout))
             self._wait_for("the API server's /readyz", deadline, self._apiserver_ready)
