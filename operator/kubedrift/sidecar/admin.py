@@ -40,11 +40,12 @@ class Readiness:
 
     def __init__(self) -> None:
         self.upstream_up = False
+        self.proxy_serving = False
         self.draining = False
 
     @property
     def ready(self) -> bool:
-        return self.upstream_up and not self.draining
+        return self.upstream_up and self.proxy_serving and not self.draining
 
 
 def admin_app(
@@ -99,7 +100,12 @@ def admin_app(
     async def readyz(_: web.Request) -> web.Response:
         if readiness.ready:
             return web.Response(text="ready\n")
-        reason = "draining" if readiness.draining else "upstream not reachable yet"
+        if readiness.draining:
+            reason = "draining"
+        elif not readiness.proxy_serving:
+            reason = "the proxy is not listening yet"
+        else:
+            reason = "upstream not reachable"
         return web.Response(text=f"not ready: {reason}\n", status=503)
 
     app = web.Application(middlewares=[authenticate], client_max_size=16 << 20)

@@ -1,9 +1,11 @@
 """Prometheus metrics of one sidecar process: ``make_metrics(registry)``.
 
-Worker-side values are ordinary prometheus_client metrics. Request-path values (responses,
-latency, proxy errors, samples queued and dropped) live in plain counters
-(:class:`~kubedrift.sidecar.proxy_stats.ProxyStats`, the queue, the sampler) and are exposed by a
-collector that reads them at scrape time, so the request path never takes a metrics lock. No label
+They live in the monitor process, which serves ``/metrics``. Worker-side values are ordinary
+prometheus_client metrics. Request-path values (responses, latency, proxy errors, samples queued
+and dropped) are plain counters in the proxy process
+(:class:`~kubedrift.sidecar.proxy_stats.ProxyStats`, the queue, the sampler), sent over as a
+:class:`~kubedrift.sidecar.proxy_stats.ProxySnapshot` with every batch of samples and at least
+once a second, and exposed by a collector; the request path never takes a metrics lock. No label
 carries a payload value or a request id; ``feature`` takes the baseline's feature names only.
 
 >>> from prometheus_client import CollectorRegistry
@@ -16,7 +18,7 @@ carries a payload value or a request id; ``feature`` takes the baseline's featur
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,96 +28,76 @@ from prometheus_client.registry import Collector
 
 from kubedrift.payloads import REASONS
 from kubedrift.sidecar.labels import OUTCOMES
-from kubedrift.sidecar.proxy_stats import ERROR_KINDS, LATENCY_BUCKETS, ProxyStats
+from kubedrift.sidecar.proxy_stats import LATENCY_BUCKETS, ProxySnapshot
 
 #: Reasons an exchange yields no rows, beyond the parsers' own (``kubedrift_unparsable_total``).
 SIDECAR_REASONS = ("status", "truncated", "internal")
 
 
-@dataclass
-class ProxySources:
-    """The plain objects the request path updates, read at scrape time."""
-
-    stats: ProxyStats
-    queue: Any  # SampleQueue: len(), capacity, offered, dropped
-    sampler: Any  # Sampler: limited
-    pool: Any  # UpstreamPool: opened
-    context: Any  # ProxyContext: connections, sample_failures
-
-
 class ProxyCollector(Collector):
-    """Exposes :class:`ProxySources` (empty until :meth:`attach` is called)."""
+    """Exposes the latest :class:`ProxySnapshot` (nothing until :meth:`attach` is called).
+
+    ``source`` is called at scrape time: in proxy mode it returns the last snapshot the proxy
+    process sent (plus the monitor's own queue depth), in mirror mode one built from the local
+    queue and sampler.
+    """
 
     def __init__(self) -> None:
-        self.sources: ProxySources | None = None
+        self.source: Callable[[], ProxySnapshot] | None = None
 
-    def attach(self, sources: ProxySources) -> None:
-        self.sources = sources
+    def attach(self, source: Callable[[], ProxySnapshot]) -> None:
+        self.source = source
 
     def collect(self) -> Iterator[Any]:
-        sources = self.sources
-        if sources is None:
+        if self.source is None:
             return
-        stats = sources.stats
+        snapshot = self.source()
         responses = CounterMetricFamily(
             "kubedrift_requests", "Requests answered by the proxy, by status class", labels=["code"]
         )
-        for index, count in enumerate(stats.responses):
+        for index, count in enumerate(snapshot.responses):
             responses.add_metric(["none" if index == 0 else f"{index}xx"], count)
         yield responses
         errors = CounterMetricFamily(
             "kubedrift_proxy_errors", "Requests the proxy answered itself or reset", labels=["kind"]
         )
-        for kind in ERROR_KINDS:
-            errors.add_metric([kind], stats.errors[kind])
+        for kind, count in snapshot.errors:
+            errors.add_metric([kind], count)
         yield errors
         cumulative, buckets = 0, []
-        for bound, count in zip(
-            (*LATENCY_BUCKETS, float("inf")), stats.latency_buckets, strict=True
-        ):
+        bounds = (*LATENCY_BUCKETS, float("inf"))
+        for bound, count in zip(bounds, snapshot.latency_buckets, strict=True):
             cumulative += count
             buckets.append((str(bound) if bound != float("inf") else "+Inf", cumulative))
         histogram = HistogramMetricFamily(
             "kubedrift_proxy_request_duration_seconds",
             "Time from the request head to the last response byte, upstream time included",
         )
-        histogram.add_metric([], buckets, stats.latency_sum)
+        histogram.add_metric([], buckets, snapshot.latency_sum)
         yield histogram
-        queue = sources.queue
-        yield CounterMetricFamily(
-            "kubedrift_samples", "Exchanges copied for monitoring", value=queue.offered
-        )
-        yield CounterMetricFamily(
-            "kubedrift_samples_dropped",
-            "Samples dropped because the queue was full",
-            value=queue.dropped,
-        )
-        yield CounterMetricFamily(
-            "kubedrift_samples_rate_limited",
-            "Requests the sample rate chose but maxSamplesPerSecond refused",
-            value=sources.sampler.limited,
-        )
-        yield CounterMetricFamily(
-            "kubedrift_sample_copy_failures",
-            "Sampled exchanges whose copy failed",
-            value=sources.context.sample_failures,
-        )
-        yield GaugeMetricFamily(
-            "kubedrift_queue_depth", "Samples waiting for the worker", value=len(queue)
-        )
-        yield GaugeMetricFamily(
-            "kubedrift_queue_capacity", "Capacity of the sample queue", value=queue.capacity
-        )
-        yield GaugeMetricFamily(
-            "kubedrift_client_connections",
-            "Open client connections",
-            value=len(sources.context.connections),
-        )
-        yield CounterMetricFamily(
-            "kubedrift_upstream_connections_opened",
-            "Connections opened to the model server",
-            value=sources.pool.opened,
-        )
+        for name, help_text, value in (
+            ("kubedrift_samples", "Exchanges copied for monitoring", snapshot.samples),
+            ("kubedrift_samples_dropped", "Samples dropped because the queue was full",
+             snapshot.samples_dropped),
+            ("kubedrift_samples_rate_limited",
+             "Requests the sample rate chose but maxSamplesPerSecond refused",
+             snapshot.rate_limited),
+            ("kubedrift_sample_copy_failures", "Sampled exchanges whose copy failed",
+             snapshot.copy_failures),
+            ("kubedrift_upstream_connections_opened", "Connections opened to the model server",
+             snapshot.upstream_opened),
+        ):  # fmt: skip
+            yield CounterMetricFamily(name, help_text, value=value)
+        for name, help_text, value in (
+            ("kubedrift_queue_depth", "Samples waiting to be parsed", snapshot.queue_depth),
+            ("kubedrift_queue_capacity", "Capacity of the sample queue", snapshot.queue_capacity),
+            (
+                "kubedrift_client_connections",
+                "Open client connections",
+                snapshot.client_connections,
+            ),
+        ):
+            yield GaugeMetricFamily(name, help_text, value=value)
 
 
 @dataclass

@@ -24,7 +24,7 @@ from typing import Any, cast
 import httptools
 
 from kubedrift.sidecar.exchange import Exchange
-from kubedrift.sidecar.proxy_stats import ProxyStats
+from kubedrift.sidecar.proxy_stats import ProxySnapshot, ProxyStats
 from kubedrift.sidecar.sampling import Sample, SampleQueue, Sampler
 from kubedrift.sidecar.upstream import UpstreamPool
 
@@ -79,6 +79,21 @@ class ProxyContext:
         except Exception:
             self.sample_failures += 1
             logger.exception("copying a sampled exchange failed; the request was not affected")
+
+    def snapshot(self) -> ProxySnapshot:
+        """The request-path counters, for the monitor process's ``/metrics``."""
+        queue = self.queue
+        return ProxySnapshot.of(
+            self.stats,
+            samples=queue.offered,
+            samples_dropped=queue.dropped,
+            rate_limited=self.sampler.limited,
+            copy_failures=self.sample_failures,
+            queue_depth=len(queue),
+            queue_capacity=queue.capacity,
+            client_connections=len(self.connections),
+            upstream_opened=self.pool.opened,
+        )
 
     def sweep(self, now: float) -> None:
         """Enforce timeouts (called about once a second)."""

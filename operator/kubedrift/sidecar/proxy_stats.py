@@ -8,6 +8,7 @@ samples when ``/metrics`` is scraped.
 from __future__ import annotations
 
 from bisect import bisect_left
+from dataclasses import dataclass
 
 #: Upper bounds of the proxy latency histogram buckets, in seconds (the last bucket is +Inf).
 LATENCY_BUCKETS: tuple[float, ...] = (
@@ -44,3 +45,35 @@ class ProxyStats:
         self.latency_buckets[bisect_left(LATENCY_BUCKETS, seconds)] += 1
         self.latency_sum += seconds
         self.latency_count += 1
+
+
+@dataclass(frozen=True)
+class ProxySnapshot:
+    """The request-path counters at one instant, sent to the monitor process for ``/metrics``.
+
+    ``queue_depth`` counts the samples waiting in the proxy process; the monitor adds its own.
+    """
+
+    responses: tuple[int, ...] = (0,) * 6
+    errors: tuple[tuple[str, int], ...] = tuple((kind, 0) for kind in ERROR_KINDS)
+    latency_buckets: tuple[int, ...] = (0,) * (len(LATENCY_BUCKETS) + 1)
+    latency_sum: float = 0.0
+    samples: int = 0
+    samples_dropped: int = 0
+    rate_limited: int = 0
+    copy_failures: int = 0
+    queue_depth: int = 0
+    queue_capacity: int = 0
+    client_connections: int = 0
+    upstream_opened: int = 0
+
+    @classmethod
+    def of(cls, stats: ProxyStats, **counts: int) -> ProxySnapshot:
+        """A snapshot of ``stats`` plus the queue, sampler, pool and connection ``counts``."""
+        return cls(
+            responses=tuple(stats.responses),
+            errors=tuple(stats.errors.items()),
+            latency_buckets=tuple(stats.latency_buckets),
+            latency_sum=stats.latency_sum,
+            **counts,
+        )

@@ -1,21 +1,39 @@
-"""Pick the event loop and run :func:`kubedrift.sidecar.app.serve`; the CLI's entry point.
+"""Start the sidecar's processes and pick their event loop; the CLI's entry point.
+
+Proxy mode runs two processes. The proxy process (this one, PID 1 in the container) serves the
+request path and nothing else (``kubedrift.sidecar.proxy_service``). The monitor process, forked
+before any event loop exists, parses samples, keeps the windows and labels and serves the admin
+port (``kubedrift.sidecar.monitor_service``). Splitting them keeps payload parsing, window updates,
+drift scores and admin requests from ever delaying a proxied request, and lets them use a second
+core when the Pod has one (docs/sidecar.md, "Performance"). Mirror mode has no request path and
+runs the monitor service alone.
+
+The proxy starts serving only after the monitor reported that its ports are open (or the start-up
+error, which is printed; exit code 2). If the monitor process dies later the proxy keeps
+forwarding (samples are then dropped and ``/healthz`` stops answering, so a liveness probe restarts
+the container).
 
 uvloop is used when ``event_loop`` is ``auto`` and it is installed, or when asked for explicitly
-(then its absence is an error). docs/sidecar.md has the measurements behind that default.
+(then its absence is an error).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+import signal
+import socket
 import sys
 from collections.abc import Coroutine
+from multiprocessing.connection import Connection
 from typing import Any
 
-from kubedrift.sidecar.app import serve
 from kubedrift.sidecar.config import ConfigError, SidecarConfig
 
 logger = logging.getLogger("kubedrift.sidecar")
+#: Seconds the proxy waits for the monitor process to open its ports.
+MONITOR_START_TIMEOUT = 120.0
 
 
 def run_loop(main: Coroutine[Any, Any, None], event_loop: str) -> None:
@@ -34,10 +52,64 @@ def run_loop(main: Coroutine[Any, Any, None], event_loop: str) -> None:
     asyncio.run(main)
 
 
+def monitor_entry(config: SidecarConfig, channel: socket.socket, status: Connection) -> None:
+    """The monitor process: report "ok" or the start-up error through ``status``, then serve."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the proxy process decides when to stop
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    from kubedrift.sidecar.monitor_service import serve_monitor  # noqa: PLC0415 - not in the proxy
+
+    try:
+        run_loop(serve_monitor(config, channel, ready=lambda: status.send("ok")), config.event_loop)
+    except (OSError, ValueError) as error:
+        status.send(f"{error}")
+        sys.exit(2)
+
+
 def run_sidecar(config: SidecarConfig) -> int:
     """Run until SIGTERM; 0 on a clean stop, 2 on a start-up error (printed without a traceback)."""
+    if config.mode == "mirror":
+        from kubedrift.sidecar.monitor_service import serve_monitor  # noqa: PLC0415
+
+        return _guarded(lambda: run_loop(serve_monitor(config, None), config.event_loop))
+    from kubedrift.sidecar.proxy_service import serve_proxy  # noqa: PLC0415
+
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    proxy_end, monitor_end = socket.socketpair()
+    child = context.Process(
+        target=monitor_entry, args=(config, monitor_end, send), name="kubedrift-monitor"
+    )
+    child.start()
+    monitor_end.close()
+    send.close()
     try:
-        run_loop(serve(config), config.event_loop)
+        status = (
+            receive.recv()
+            if receive.poll(MONITOR_START_TIMEOUT)
+            else "the monitor did not start in time"
+        )
+    except EOFError:
+        status = "the monitor process exited during start-up"
+    if status != "ok":
+        print(f"kubedrift sidecar: {status}", file=sys.stderr)
+        child.join(timeout=5)
+        if child.is_alive():
+            child.kill()
+        return 2
+    try:
+        return _guarded(lambda: run_loop(serve_proxy(config, proxy_end), config.event_loop))
+    finally:
+        proxy_end.close()
+        child.join(timeout=config.drain_timeout + 15)
+        if child.is_alive():
+            logger.error("the monitor process did not stop; killing it")
+            child.kill()
+            child.join()
+
+
+def _guarded(run: Any) -> int:
+    try:
+        run()
     except (OSError, ValueError) as error:
         print(f"kubedrift sidecar: {error}", file=sys.stderr)
         return 2

@@ -142,6 +142,14 @@ class Sidecar:
     def metric(self, name: str, labels: dict[str, str] | None = None) -> float:
         return self.metrics()[(name, tuple(sorted((labels or {}).items())))]
 
+    def wait_metric(self, name: str, value: float, timeout: float = 20.0) -> None:
+        """Wait until ``name`` (no labels) reaches ``value``: request-path counters come from the
+        proxy process in snapshots, sent with every batch of samples and at least once a second."""
+        deadline = time.monotonic() + timeout
+        while self.metrics().get((name, ()), 0.0) < value:
+            assert time.monotonic() < deadline, f"{name} did not reach {value}"
+            time.sleep(0.05)
+
     def processed(self) -> float:
         """Samples the worker has finished with: parsed plus unparsable."""
         names = ("kubedrift_exchanges_parsed_total", "kubedrift_unparsable_total")
@@ -168,7 +176,8 @@ def start_sidecar(
     env: dict[str, str] | None = None,
     token: str | None = None,
 ) -> Sidecar:
-    """Start ``python -m kubedrift sidecar`` and wait until ``/healthz`` answers."""
+    """Start ``python -m kubedrift sidecar`` and wait until ``/healthz`` answers and (proxy mode)
+    the listen port accepts connections."""
     port, admin = free_port(), free_port()
     command = [
         sys.executable, "-m", "kubedrift", "sidecar", "--listen", f"127.0.0.1:{port}",
@@ -183,6 +192,7 @@ def start_sidecar(
             raise AssertionError(f"the sidecar exited with {process.returncode}")
         try:
             if sidecar.get("/healthz")[0] == 200:
+                socket.create_connection(("127.0.0.1", port), timeout=5).close()
                 return sidecar
         except OSError:
             time.sleep(0.05)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -261,3 +264,30 @@ def test_a_slow_client_leaves_no_paused_upstream_connection_in_the_pool(sidecar:
 
     assert split_response(first)[2] == body
     assert [split_response(raw)[2] for raw in following] == [b"next"] * 3
+
+
+def test_requests_keep_flowing_when_the_monitor_process_dies(
+    model: ModelServer, baseline_file: Any
+) -> None:
+    sidecar = start_sidecar(model.port, baseline_file, "--sample-rate", "1")
+    pid = sidecar.process.pid
+    try:
+        (monitor,) = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        os.kill(int(monitor), signal.SIGKILL)
+        while True:  # the admin port goes away with the monitor
+            try:
+                sidecar.get("/healthz")
+            except OSError:
+                break
+            time.sleep(0.05)
+        requests = [
+            http_request(
+                "POST", "/v2/models/m/infer", json.dumps(OIP).encode(), [("X-Request-ID", f"m{i}")]
+            )
+            for i in range(20)
+        ]
+        answers = [(raw_exchange(sidecar.port, r), raw_exchange(model.port, r)) for r in requests]
+    finally:
+        sidecar.stop()
+
+    assert all(proxied == direct for proxied, direct in answers)

@@ -125,6 +125,7 @@ def test_metrics_count_requests_rows_and_unparsable_exchanges_by_reason(fresh: S
     infer(fresh, b"garbage the model rejects with 400", [("X-Request-ID", "s")])
     raw_exchange(fresh.port, http_request("GET", "/echo"))
     fresh.wait_processed(6)
+    fresh.wait_metric("kubedrift_proxy_request_duration_seconds_count", 7)
 
     assert fresh.metric("kubedrift_requests_total", {"code": "2xx"}) == 6
     assert fresh.metric("kubedrift_requests_total", {"code": "4xx"}) == 1

@@ -1,0 +1,181 @@
+"""The monitor process: samples in, windows, labels, metrics and the admin port out.
+
+In proxy mode it is forked by ``kubedrift.sidecar.runtime`` before any event loop runs and receives
+samples and counter snapshots from the proxy process over a socketpair
+(``kubedrift.sidecar.ipc``); all parsing, window updates, label joins, drift scores and admin
+requests happen here, so none of them can delay a proxied request. It ignores SIGTERM and SIGINT
+and stops when the proxy says so or its channel closes. In mirror mode the same service runs as
+the only process, with the mirror application on the listen port.
+
+When the local queue is nearly full it stops reading the channel; the proxy then keeps samples
+in its own bounded queue, where overflow is dropped and counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from kubedrift.sidecar.admin import Readiness, admin_app
+from kubedrift.sidecar.config import SidecarConfig, read_token, split_address
+from kubedrift.sidecar.ipc import ReceiveChannel
+from kubedrift.sidecar.labels import LabelStore
+from kubedrift.sidecar.metrics import make_metrics
+from kubedrift.sidecar.mirror import mirror_app
+from kubedrift.sidecar.monitor import Monitor
+from kubedrift.sidecar.proxy_stats import ProxySnapshot
+from kubedrift.sidecar.sampling import Sample, SampleQueue, Sampler
+from kubedrift.sidecar.windows import PodIdentity, WindowKeeper
+from kubedrift.sidecar.worker import Worker
+from kubedrift.stats.baseline import Baseline
+
+logger = logging.getLogger("kubedrift.sidecar")
+PROBE_INTERVAL = 2.0
+
+
+async def probe_upstream(host: str, port: int, readiness: Readiness) -> None:
+    """Keep ``readiness.upstream_up`` current with a TCP connect every couple of seconds."""
+    while True:
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), PROBE_INTERVAL)
+        except (OSError, TimeoutError):
+            readiness.upstream_up = False
+        else:
+            readiness.upstream_up = True
+            writer.close()
+        await asyncio.sleep(PROBE_INTERVAL)
+
+
+async def start_site(app: web.Application, address: str) -> web.AppRunner:
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    host, port = split_address(address)
+    await web.TCPSite(runner, host, port, reuse_address=True).start()
+    return runner
+
+
+class Inbox:
+    """Receives the proxy's messages: samples into the local queue, snapshots, drain and stop."""
+
+    def __init__(self, queue: SampleQueue[Sample], readiness: Readiness, stop: asyncio.Event):
+        self.queue = queue
+        self.readiness = readiness
+        self.stop = stop
+        self.snapshot = ProxySnapshot()
+        self.channel = ReceiveChannel(self.on_message, stop.set)
+        self.paused = False
+
+    def on_message(self, message: tuple[Any, ...]) -> None:
+        kind = message[0]
+        if kind == "samples":
+            for sample in message[1]:
+                self.queue.offer(sample)
+            self.snapshot = message[2]
+            if len(self.queue) >= self.queue.capacity * 0.9 and not self.paused:
+                self.paused = True
+                self.channel.pause()
+        elif kind == "stats":
+            self.snapshot = message[1]
+        elif kind == "serving":
+            self.readiness.proxy_serving = True
+        elif kind == "draining":
+            self.readiness.draining = True
+        elif kind == "stop":
+            self.stop.set()
+
+    def current(self) -> ProxySnapshot:
+        """The proxy's last snapshot, with this process's queue added to the depth."""
+        snapshot = self.snapshot
+        depth = snapshot.queue_depth + len(self.queue)
+        return ProxySnapshot(**{**snapshot.__dict__, "queue_depth": depth})
+
+    async def resume_when_drained(self) -> None:
+        while True:
+            await asyncio.sleep(0.05)
+            if self.paused and len(self.queue) < self.queue.capacity // 2:
+                self.paused = False
+                self.channel.resume()
+
+
+def mirror_snapshot(queue: SampleQueue[Sample], sampler: Sampler) -> Callable[[], ProxySnapshot]:
+    def current() -> ProxySnapshot:
+        return ProxySnapshot(
+            samples=queue.offered,
+            samples_dropped=queue.dropped,
+            rate_limited=sampler.limited,
+            queue_depth=len(queue),
+            queue_capacity=queue.capacity,
+        )
+
+    return current
+
+
+async def serve_monitor(
+    config: SidecarConfig,
+    channel_socket: socket.socket | None,
+    environ: Mapping[str, str] = os.environ,
+    ready: Callable[[], None] = lambda: None,
+) -> None:
+    """Run until stopped (proxy mode: by the proxy; mirror mode: SIGTERM/SIGINT).
+
+    Raises ``OSError``/``ValueError`` on start-up problems (baseline, token, ports); ``ready`` is
+    called once the admin port (and in mirror mode the listen port) accepts connections.
+    """
+    loop = asyncio.get_running_loop()
+    baseline = Baseline.from_json(Path(config.baseline).read_text())
+    token = read_token(config, environ)
+    metrics = make_metrics(CollectorRegistry())
+    queue: SampleQueue[Sample] = SampleQueue(config.queue_size)
+    windows = WindowKeeper(baseline, config.window, now=time.time())
+    labels = LabelStore(config.label_capacity, config.label_ttl)
+    monitor = Monitor(
+        baseline, windows, labels, metrics, protocol=config.protocol, options=config.parse
+    )
+    worker = Worker(queue, monitor, batch_size=config.batch_size, interval=config.batch_interval,
+                    score_interval=config.score_interval)  # fmt: skip
+    readiness = Readiness()
+    pod = PodIdentity.from_environ(environ, time.time())
+    stop = asyncio.Event()
+    runners = [
+        await start_site(admin_app(monitor, metrics, pod, readiness, token=token), config.admin)
+    ]
+    tasks = [loop.create_task(worker.run())]
+    if channel_socket is not None:
+        inbox = Inbox(queue, readiness, stop)
+        await loop.create_unix_connection(lambda: inbox.channel, sock=channel_socket)
+        metrics.proxy.attach(inbox.current)
+        tasks.append(loop.create_task(inbox.resume_when_drained()))
+        tasks.append(
+            loop.create_task(probe_upstream(config.upstream_host, config.upstream_port, readiness))
+        )
+    else:
+        sampler = Sampler(config.sample_rate, config.max_samples_per_second)
+        readiness.upstream_up = readiness.proxy_serving = True
+        metrics.proxy.attach(mirror_snapshot(queue, sampler))
+        runners.append(await start_site(mirror_app(queue, sampler, metrics), config.listen))
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+    gc.freeze()  # see proxy_service: long-lived start-up objects stay out of full collections
+    ready()
+    logger.info("kubedrift sidecar monitor ready: mode=%s admin=%s", config.mode, config.admin)
+    await stop.wait()
+    readiness.draining = True
+    for runner in runners[1:]:
+        await runner.cleanup()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await worker.flush()
+    await runners[0].cleanup()
+    logger.info("monitor stopped")
