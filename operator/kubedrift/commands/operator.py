@@ -51,6 +51,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="kopf peering name, needed when running more than one replica (default: standalone)",
     )
     add(
+        "--retraining-service-account",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="ServiceAccount a retraining Job may run as (repeatable; without it only the "
+        "namespace's default account)",
+    )
+    add(
         "--sidecar-timeout",
         type=float,
         default=5.0,
@@ -87,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         kubeconfig=args.kubeconfig,
         peering=args.peering,
         sidecar_timeout=args.sidecar_timeout,
+        retraining_service_accounts=tuple(args.retraining_service_account),
     )
     asyncio.run(run_operator(options))
     return 0

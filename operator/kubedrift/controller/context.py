@@ -13,6 +13,7 @@ import aiohttp
 from kubedrift.controller.client import KubeClient
 from kubedrift.controller.dataset import DatasetRegistry
 from kubedrift.controller.injection import SidecarOptions
+from kubedrift.controller.job_policy import JobPolicy
 from kubedrift.controller.metrics import OperatorMetrics
 from kubedrift.stats.baseline import Baseline
 
@@ -33,6 +34,8 @@ class OperatorContext:
     dataset_url: str
     sidecar_timeout: float = 5.0
     reporter: str = "kubedrift-operator"
+    #: What retraining Jobs may ask for (the ServiceAccount allow-list and more).
+    job_policy: JobPolicy = field(default_factory=JobPolicy)
     clock: Callable[[], float] = time.time
     #: Parsed baselines by (namespace, ConfigMap, key), with the text they were parsed from.
     baselines: dict[tuple[str, str, str], tuple[str, Baseline]] = field(default_factory=dict)

@@ -23,12 +23,13 @@ from typing import Any
 from kubedrift.api.conditions import set_condition
 from kubedrift.api.settings import evaluation_settings
 from kubedrift.api.spec import ModelMonitorSpec, SpecError, Trigger, parse_spec
-from kubedrift.controller import jobs
+from kubedrift.controller import job_policy, jobs
 from kubedrift.controller.client import core
 from kubedrift.controller.context import OperatorContext
 from kubedrift.controller.dataset import merge_labeled
 from kubedrift.controller.evaluation import observe, pull, reporting_pods, sidecars
 from kubedrift.controller.events import Event, transition_events
+from kubedrift.controller.job_policy import PolicyViolationError
 from kubedrift.controller.names import (
     DATASET_TOKEN_KEY,
     SIDECAR_TOKEN_KEY,
@@ -57,6 +58,17 @@ async def reconcile(ctx: OperatorContext, body: Mapping[str, Any]) -> dict[str, 
     now = datetime.fromtimestamp(ctx.clock(), UTC)
     try:
         spec = parse_spec(body.get("spec") or {})
+        ctx.job_policy.check(spec)
+    except PolicyViolationError as error:
+        return await _invalid(
+            ctx,
+            monitor=monitor,
+            previous=previous,
+            reason=job_policy.REASON,
+            message=str(error),
+            generation=generation,
+            now=now,
+        )
     except SpecError as error:
         return await _invalid(
             ctx,

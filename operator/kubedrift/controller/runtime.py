@@ -24,6 +24,7 @@ from kubedrift.controller.client import KubeClient
 from kubedrift.controller.context import OperatorContext
 from kubedrift.controller.dataset import DatasetRegistry
 from kubedrift.controller.injection import SidecarOptions
+from kubedrift.controller.job_policy import JobPolicy
 from kubedrift.controller.metrics import make_metrics
 from kubedrift.controller.server import operator_app
 
@@ -44,6 +45,8 @@ class OperatorOptions:
     peering: str | None = None
     sidecar_timeout: float = 5.0
     reporter: str = "kubedrift-operator"
+    #: ServiceAccounts a retraining Job may run as (besides the namespace's default).
+    retraining_service_accounts: Sequence[str] = ()
 
 
 def default_dataset_url(options: OperatorOptions) -> str:
@@ -75,6 +78,7 @@ async def run_operator(options: OperatorOptions) -> None:
         dataset_url=(options.dataset_url or default_dataset_url(options)).rstrip("/"),
         sidecar_timeout=options.sidecar_timeout,
         reporter=options.reporter,
+        job_policy=JobPolicy(frozenset(options.retraining_service_accounts)),
     )
     kopf_registry = kopf.OperatorRegistry()
     handlers.register(kopf_registry)
