@@ -4,7 +4,8 @@ Steps, in order:
 
 1. Below ``window.min_samples`` rows nothing is tested (``enough_data`` is false, verdict ``ok``);
    performance is still assessed, since it has its own ``min_labeled_samples``.
-2. Each feature that is not ignored and has at least one value in the window gets a test
+2. Each feature that is not ignored and has at least one value in the window and in the
+   training data gets a test
    (``selection.select_method``) and its threshold (feature override, monitor threshold when the
    feature uses the monitor's method, else the method's default).
 3. p-values of all p-value tests are corrected together (``corrections``). A p-value test calls
@@ -133,7 +134,7 @@ def evaluate(baseline: Baseline, window: Window, settings: EvaluationSettings) -
         if override is not None and override.ignore:
             continue
         present = window.samples - int(window.missing[index])
-        if present == 0:
+        if present == 0 or profile.present == 0:
             continue
         method, threshold = _plan(profile, override, drift, present, window)
         planned.append((profile, method, threshold, _outcome(window, index, method), present))
@@ -256,7 +257,7 @@ def _prediction_plan(
         return []
     index = len(window.profiles) - 1
     present = window.samples - int(window.missing[index])
-    if present == 0:
+    if present == 0 or profile.present == 0:
         return []
     override = FeatureOverride(
         profile.name, method=drift.prediction_method, threshold=drift.prediction_threshold

@@ -180,3 +180,12 @@ def test_json_shape_is_the_check_document() -> None:
         "samples": 300,
         "degraded": False,
     }
+
+
+def test_feature_never_seen_in_training_is_not_tested() -> None:
+    train = {"a": TRAIN["a"][:1000], "empty": np.full(1000, np.nan)}
+    baseline = build_baseline(train, numeric=["empty"])
+    window = Window(baseline, start=0.0, seed=1)
+    window.update({"a": RNG.normal(size=300), "empty": RNG.normal(size=300)})
+    evaluation = evaluate(baseline, window, EvaluationSettings())
+    assert [f.name for f in evaluation.features] == ["a"]
