@@ -22,13 +22,14 @@ def start_operator(
     modelmonitor_crd: str,
     tmp_path: Path,
     request: pytest.FixtureRequest,
-) -> Iterator[Callable[[], OperatorProcess]]:
+) -> Iterator[Callable[..., OperatorProcess]]:
     """Start ``kubedrift operator --namespace <ns>``; every process is stopped at teardown and
-    its log attached to a failing test's report."""
+    its log attached to a failing test's report. ``start(port)`` reuses a killed one's port, as
+    a restarted Pod behind the same Service would."""
     started: list[OperatorProcess] = []
 
-    def start() -> OperatorProcess:
-        port = free_port()
+    def start(port: int | None = None) -> OperatorProcess:
+        port = port or free_port()
         log = tmp_path / f"operator-{len(started)}.log"
         command = [
             KUBEDRIFT,
@@ -72,7 +73,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 @pytest.fixture
-def operator(start_operator: Callable[[], OperatorProcess]) -> OperatorProcess:
+def operator(start_operator: Callable[..., OperatorProcess]) -> OperatorProcess:
     return start_operator()
 
 

@@ -173,6 +173,25 @@ def model_monitor(
     }
 
 
+def current_pod_ips(kube: Any, version: str) -> list[str] | None:
+    """IPs of ready Pods (model and sidecar ready) that run the given model version."""
+    ips = []
+    for pod in kube.pods("app=model"):
+        if pod["metadata"].get("deletionTimestamp"):
+            return None  # wait until the rollout has settled
+        env = {
+            e["name"]: e.get("value")
+            for c in pod["spec"]["containers"]
+            if c["name"] == "model"
+            for e in c.get("env") or []
+        }
+        statuses = pod.get("status", {}).get("containerStatuses") or []
+        ready = {s["name"] for s in statuses if s.get("ready")}
+        if env.get("MODEL_VERSION") == version and {"model", "kubedrift-sidecar"} <= ready:
+            ips.append(pod["status"]["podIP"])
+    return ips or None
+
+
 class Kube:
     """The test's view of its namespace through the official client (admin credentials)."""
 

@@ -6,27 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from controller_harness import baseline_json, model_deployment, model_monitor, wait_for
-from traffic import send_traffic
-
-
-def current_pod_ips(kube: Any, version: str) -> list[str] | None:
-    """IPs of ready Pods (model and sidecar ready) that run the given model version."""
-    ips = []
-    for pod in kube.pods("app=model"):
-        if pod["metadata"].get("deletionTimestamp"):
-            return None  # wait until the rollout has settled
-        env = {
-            e["name"]: e.get("value")
-            for c in pod["spec"]["containers"]
-            if c["name"] == "model"
-            for e in c.get("env") or []
-        }
-        statuses = pod.get("status", {}).get("containerStatuses") or []
-        ready = {s["name"] for s in statuses if s.get("ready")}
-        if env.get("MODEL_VERSION") == version and {"model", "kubedrift-sidecar"} <= ready:
-            ips.append(pod["status"]["podIP"])
-    return ips or None
+from controller_harness import (
+    baseline_json,
+    current_pod_ips,
+    model_deployment,
+    model_monitor,
+    wait_for,
+)
+from controller_traffic import send_traffic
 
 
 def test_drift_and_degradation_lead_to_one_retraining_and_a_rollout(
