@@ -1,0 +1,39 @@
+"""helm and kubectl bound to the test cluster, for the chart's integration tests."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CHART = Path(__file__).resolve().parents[3] / "charts" / "kubedrift"
+
+
+@dataclass(frozen=True)
+class Tools:
+    """helm and kubectl, both talking to the test cluster."""
+
+    helm: Path
+    kubectl: Path
+    kubeconfig: Path
+
+    def run(self, tool: str, *args: str, stdin: str | None = None, check: bool = True) -> str:
+        binary = self.helm if tool == "helm" else self.kubectl
+        answer = subprocess.run(
+            [str(binary), f"--kubeconfig={self.kubeconfig}", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if check and answer.returncode != 0:
+            raise AssertionError(f"{tool} {' '.join(args)} failed:\n{answer.stderr}")
+        return answer.stdout + answer.stderr
+
+    def template(self, release: str, namespace: str, values: dict[str, Any]) -> str:
+        return self.run(
+            "helm", "template", release, str(CHART), "-n", namespace, "-f", "-",
+            stdin=json.dumps(values),
+        )  # fmt: skip
