@@ -245,7 +245,8 @@ class Bench:
             "--max-samples-per-second", cap, "--event-loop", loop, "--log-level", "WARNING",
         ]  # fmt: skip
         with self.process(command, port) as process:
-            result = self.measure(name, port, [process.pid])
+            # Both sidecar processes: the proxy and the forked monitor.
+            result = self.measure(name, port, process_tree(process.pid))
             metrics = subprocess.run(
                 ["curl", "-s", f"http://127.0.0.1:{admin}/metrics"],
                 capture_output=True,

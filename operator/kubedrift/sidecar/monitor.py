@@ -14,7 +14,7 @@ Request ids, in order of preference (the first one present is the label key, all
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from kubedrift.payloads import Parsed, ParseError, ParseOptions, Value, parse_exchange
@@ -52,6 +52,7 @@ class Monitor:
         *,
         protocol: str = "auto",
         options: ParseOptions | None = None,
+        parse: Callable[..., Parsed] = parse_exchange,
     ) -> None:
         self.baseline = baseline
         self.windows = windows
@@ -59,6 +60,7 @@ class Monitor:
         self.metrics = metrics
         self.protocol = protocol
         self.options = options or ParseOptions()
+        self._parse = parse  # parse_exchange; tests inject faults (kubedrift.sidecar.faults)
         self._rotations = windows.rotations
 
     def parse(self, sample: Sample) -> Parsed | None:
@@ -70,7 +72,7 @@ class Monitor:
             self.metrics.unparsable.labels(reason="truncated").inc()
             return None
         try:
-            parsed = parse_exchange(
+            parsed = self._parse(
                 self.protocol,
                 sample.request_body,
                 sample.response_body,

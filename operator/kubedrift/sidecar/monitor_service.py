@@ -29,6 +29,7 @@ from prometheus_client import CollectorRegistry
 
 from kubedrift.sidecar.admin import Readiness, admin_app
 from kubedrift.sidecar.config import SidecarConfig, read_token, split_address
+from kubedrift.sidecar.faults import parser_from_environ
 from kubedrift.sidecar.ipc import ReceiveChannel
 from kubedrift.sidecar.labels import LabelStore
 from kubedrift.sidecar.metrics import make_metrics
@@ -140,8 +141,9 @@ async def serve_monitor(
     windows = WindowKeeper(baseline, config.window, now=time.time())
     labels = LabelStore(config.label_capacity, config.label_ttl)
     monitor = Monitor(
-        baseline, windows, labels, metrics, protocol=config.protocol, options=config.parse
-    )
+        baseline, windows, labels, metrics, protocol=config.protocol, options=config.parse,
+        parse=parser_from_environ(environ),
+    )  # fmt: skip
     worker = Worker(queue, monitor, batch_size=config.batch_size, interval=config.batch_interval,
                     score_interval=config.score_interval)  # fmt: skip
     readiness = Readiness()

@@ -1,10 +1,10 @@
 """The background task that drains the sample queue into the :class:`Monitor`, in batches.
 
-It runs on the proxy's event loop but never inside a request: every ``interval`` it takes up to
-``batch_size`` samples, parses them ``slice_size`` at a time (yielding to the loop between slices,
-so requests arriving meanwhile wait for at most one slice, about a millisecond), then updates the
-window once for the whole batch. It also purges expired label entries and refreshes the local drift
-scores every ``score_interval``. :meth:`Worker.flush` processes what is left at shutdown.
+It runs in the monitor process (``kubedrift.sidecar.monitor_service``), never on the proxy's
+loop: every ``interval`` it takes up to ``batch_size`` samples, parses them ``slice_size`` at a
+time (yielding between slices, so admin requests and incoming samples wait for at most one slice,
+about a millisecond), then updates the window once for the whole batch. It also purges expired
+label entries and refreshes the local drift scores every ``score_interval``. :meth:`Worker.flush` processes what is left at shutdown.
 """
 
 from __future__ import annotations

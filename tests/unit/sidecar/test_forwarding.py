@@ -6,6 +6,8 @@ import json
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -291,3 +293,18 @@ def test_requests_keep_flowing_when_the_monitor_process_dies(
         sidecar.stop()
 
     assert all(proxied == direct for proxied, direct in answers)
+
+
+def test_an_unreadable_baseline_stops_the_start_with_exit_code_2(
+    model: ModelServer, tmp_path: Path
+) -> None:
+    command = [
+        sys.executable, "-m", "kubedrift", "sidecar", "--listen", f"127.0.0.1:{free_port()}",
+        "--admin", f"127.0.0.1:{free_port()}", "--upstream", f"http://127.0.0.1:{model.port}",
+        "--baseline", str(tmp_path / "missing.json"),
+    ]  # fmt: skip
+
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+    assert finished.returncode == 2
+    assert "missing.json" in finished.stderr
