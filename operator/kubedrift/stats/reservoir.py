@@ -24,28 +24,46 @@ from kubedrift.stats.binning import FloatArray
 
 
 class ArrayReservoir:
-    """A bottom-k sample of float rows with ``width`` columns (NaN allowed)."""
+    """A bottom-k sample of float rows with ``width`` columns (NaN allowed).
+
+    On the hot path, rows whose key beats the current cut-off wait in a pending list and are
+    merged in (one partial sort) once they add up to a quarter of the capacity, or when the
+    sample is read; the result is the same as merging every batch at once.
+    """
 
     def __init__(self, capacity: int, width: int) -> None:
         self.capacity = capacity
         self.width = width
-        self.keys: FloatArray = np.empty(0, dtype=np.float64)
-        self.values: FloatArray = np.empty((0, width), dtype=np.float64)
-        self._threshold = 1.0
+        self._keys: FloatArray = np.empty(0, dtype=np.float64)
+        self._values: FloatArray = np.empty((0, width), dtype=np.float64)
+        self._pending: list[tuple[FloatArray, FloatArray]] = []
+        self._pending_rows = 0
+        self._threshold = np.inf
+
+    @property
+    def keys(self) -> FloatArray:
+        self._settle()
+        return self._keys
+
+    @property
+    def values(self) -> FloatArray:
+        self._settle()
+        return self._values
 
     def __len__(self) -> int:
         return int(self.keys.size)
 
     def offer(self, keys: FloatArray, values: FloatArray) -> None:
         """Consider a batch of rows (``values[i]`` has priority ``keys[i]``)."""
-        if len(self) >= self.capacity:
-            candidates = keys < self.keys.max()
-            if not candidates.any():
-                return
+        candidates = keys < self._threshold
+        if not candidates.all():
             keys, values = keys[candidates], values[candidates]
-        self._keep_smallest(
-            np.concatenate([self.keys, keys]), np.concatenate([self.values, values])
-        )
+        if keys.size == 0:
+            return
+        self._pending.append((keys, np.array(values, dtype=np.float64)))
+        self._pending_rows += keys.size
+        if self._keys.size < self.capacity or self._pending_rows * 4 >= self.capacity:
+            self._settle()
 
     def merged(self, other: ArrayReservoir) -> ArrayReservoir:
         result = ArrayReservoir(self.capacity, self.width)
@@ -59,17 +77,23 @@ class ArrayReservoir:
         column = self.values[:, index]
         return column[~np.isnan(column)]
 
-    def _keep_smallest(self, keys: FloatArray, values: FloatArray, *, order: bool = True) -> None:
-        """Keep the ``capacity`` smallest keys; sorted by key unless ``order`` is false (the hot
-        path), in which case :meth:`to_dict` and :meth:`merged` sort."""
+    def _settle(self) -> None:
+        if not self._pending:
+            return
+        keys = np.concatenate([self._keys, *(k for k, _ in self._pending)])
+        values = np.concatenate([self._values, *(v for _, v in self._pending)])
+        self._pending, self._pending_rows = [], 0
+        self._keep_smallest(keys, values)
+
+    def _keep_smallest(self, keys: FloatArray, values: FloatArray) -> None:
+        """Keep the ``capacity`` smallest keys, sorted by key."""
         if keys.size > self.capacity:
             chosen = np.argpartition(keys, self.capacity - 1)[: self.capacity]
             keys, values = keys[chosen], values[chosen]
-        if order:
-            ranks = np.argsort(keys, kind="stable")
-            keys, values = keys[ranks], values[ranks]
-        self.keys, self.values = keys, values
-        self._threshold = float(keys.max()) if keys.size else 1.0
+        ranks = np.argsort(keys, kind="stable")
+        self._keys, self._values = keys[ranks], values[ranks]
+        full = self._keys.size >= self.capacity
+        self._threshold = float(self._keys[-1]) if full else np.inf
 
     def to_dict(self) -> dict[str, Any]:
         return {"keys": encode_float64(self.keys), "values": encode_float64(self.values.ravel())}

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kubedrift.stats.baseline import Baseline, build_baseline
+from kubedrift.stats.binning import numeric_bin_counts
 from kubedrift.stats.settings import WindowSettings
 from kubedrift.stats.window import Window
 
@@ -192,3 +193,25 @@ def test_baseline_without_prediction_accepts_updates_without_predictions() -> No
     window = Window(baseline, start=0.0)
     window.update({"x": np.ones(3)})
     assert window.samples == 3
+
+
+def test_batch_binning_matches_the_reference_binning_on_edges_and_extremes() -> None:
+    """Values exactly on an edge belong to the bin below it (bins are right-closed), the
+    reference minimum and maximum are in range, NaN is missing."""
+    profile = BASELINE.feature("x")
+    assert profile.minimum is not None and profile.maximum is not None
+    rng = np.random.default_rng(8)
+    values = np.concatenate(
+        [
+            rng.normal(size=500) * 2,
+            np.asarray(profile.edges),
+            [profile.minimum, profile.maximum, np.nextafter(profile.maximum, np.inf), np.nan],
+        ]
+    )
+    window = Window(BASELINE, start=0.0)
+    window.update({"x": values})
+    expected = numeric_bin_counts(values, np.asarray(profile.edges))
+    assert window.column_counts(0).tolist() == expected.tolist()
+    present = values[~np.isnan(values)]
+    outside = int(((present < profile.minimum) | (present > profile.maximum)).sum())
+    assert (window.out_of_range[0], window.missing[0]) == (outside, 1)
