@@ -4,7 +4,8 @@ It runs in the monitor process (``kubedrift.sidecar.monitor_service``), never on
 loop: every ``interval`` it takes up to ``batch_size`` samples, parses them ``slice_size`` at a
 time (yielding between slices, so admin requests and incoming samples wait for at most one slice,
 about a millisecond), then updates the window once for the whole batch. It also purges expired
-label entries and refreshes the local drift scores every ``score_interval``. :meth:`Worker.flush` processes what is left at shutdown.
+label entries and refreshes the local drift scores every ``score_interval``. :meth:`Worker.flush`
+processes what is left at shutdown.
 """
 
 from __future__ import annotations
