@@ -96,10 +96,14 @@ class Inbox:
             self.stop.set()
 
     def current(self) -> ProxySnapshot:
-        """The proxy's last snapshot, with this process's queue added to the depth."""
+        """The proxy's last snapshot, with this process's queue added to the depth and its
+        overflow (a frame arriving while the queue is nearly full) to the dropped samples."""
         snapshot = self.snapshot
         depth = snapshot.queue_depth + len(self.queue)
-        return ProxySnapshot(**{**snapshot.__dict__, "queue_depth": depth})
+        dropped = snapshot.samples_dropped + self.queue.dropped
+        return ProxySnapshot(
+            **{**snapshot.__dict__, "queue_depth": depth, "samples_dropped": dropped}
+        )
 
     async def resume_when_drained(self) -> None:
         while True:

@@ -175,16 +175,20 @@ def start_sidecar(
     *args: str,
     env: dict[str, str] | None = None,
     token: str | None = None,
+    log: Path | None = None,
 ) -> Sidecar:
     """Start ``python -m kubedrift sidecar`` and wait until ``/healthz`` answers and (proxy mode)
-    the listen port accepts connections."""
+    the listen port accepts connections. ``log``: a file for its output instead of the test's."""
     port, admin = free_port(), free_port()
     command = [
         sys.executable, "-m", "kubedrift", "sidecar", "--listen", f"127.0.0.1:{port}",
         "--admin", f"127.0.0.1:{admin}", "--upstream", f"http://127.0.0.1:{upstream_port}",
         "--baseline", str(baseline), *args,
     ]  # fmt: skip
-    process = subprocess.Popen(command, env={**os.environ, **(env or {})})
+    sink = log.open("ab") if log is not None else None
+    process = subprocess.Popen(command, env={**os.environ, **(env or {})}, stdout=sink, stderr=sink)
+    if sink is not None:
+        sink.close()
     sidecar = Sidecar(process, port, admin, token)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -1,0 +1,39 @@
+"""The fault-injection hook is off unless asked for, and does exactly what it is asked."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kubedrift.payloads import parse_exchange
+from kubedrift.sidecar.faults import InjectedFaultError, parser_from_environ, read_faults
+
+REQUEST = json.dumps({"instances": [[1.0, 2.0, 3.0]]}).encode()
+RESPONSE = json.dumps({"predictions": [1]}).encode()
+
+
+def test_without_the_variable_the_real_parser_is_used_unwrapped() -> None:
+    assert parser_from_environ({}) is parse_exchange
+    assert parser_from_environ({"KUBEDRIFT_TEST_FAULTS": ""}) is parse_exchange
+
+
+def test_parser_exception_every_third_call() -> None:
+    parse = parser_from_environ({"KUBEDRIFT_TEST_FAULTS": "parser_exception_every=3"})
+    outcomes = []
+    for _ in range(7):
+        try:
+            parse("kserve-v1", REQUEST, RESPONSE)
+            outcomes.append("ok")
+        except InjectedFaultError:
+            outcomes.append("fault")
+
+    assert outcomes == ["ok", "ok", "fault", "ok", "ok", "fault", "ok"]
+
+
+@pytest.mark.parametrize(
+    "value", ["parser_exception=3", "parser_exception_every=0", "parser_exception_every=x"]
+)
+def test_a_misspelt_fault_is_an_error_not_a_silent_no_op(value: str) -> None:
+    with pytest.raises(ValueError, match="KUBEDRIFT_TEST_FAULTS"):
+        read_faults({"KUBEDRIFT_TEST_FAULTS": value})
