@@ -84,7 +84,7 @@ def register(registry: Any) -> None:
                 logger.debug("evaluated: phase %s", status.get("phase"))
             except (ApiError, aiohttp.ClientError, TimeoutError) as error:
                 logger.warning("evaluation round failed, retrying next round: %s", error)
-            await _pause(stopped, wake, _interval(body))
+            await _pause(stopped, wake, evaluation_interval(body))
 
     @kopf.on.update(GROUP, VERSION, PLURAL, registry=registry, field="spec", id="wake")
     def spec_changed(memo: Any, **_: Any) -> None:
@@ -101,7 +101,8 @@ def register(registry: Any) -> None:
             raise kopf.TemporaryError(f"cleanup failed: {error}", delay=5) from error
 
 
-def _interval(body: Any) -> float:
+def evaluation_interval(body: Any) -> float:
+    """``spec.evaluation.interval`` in seconds, or the CRD default when it cannot be read."""
     text = ((body.get("spec") or {}).get("evaluation") or {}).get("interval")
     try:
         return Duration(text).seconds if text else DEFAULT_INTERVAL

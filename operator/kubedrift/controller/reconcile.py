@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -80,9 +81,9 @@ async def reconcile(ctx: OperatorContext, body: Mapping[str, Any]) -> dict[str, 
             now=now,
         )
     started = time.perf_counter()
+    progress = await jobs.follow(ctx, monitor, previous)
+    current = _with_progress(previous, progress, generation, now)
     try:
-        progress = await jobs.follow(ctx, monitor, previous)
-        current = _with_progress(previous, progress, generation, now)
         prepared = await prepare(ctx, monitor, spec, current)
     except NotReadyError as error:
         return await _invalid(
@@ -93,6 +94,7 @@ async def reconcile(ctx: OperatorContext, body: Mapping[str, Any]) -> dict[str, 
             message=str(error),
             generation=generation,
             now=now,
+            progress=progress,
         )
     current["baseline"] = {"configMap": prepared.baseline_source, "hash": prepared.baseline_hash}
     events = list(progress.events)
@@ -106,7 +108,7 @@ async def reconcile(ctx: OperatorContext, body: Mapping[str, Any]) -> dict[str, 
     status: dict[str, Any] = dict(
         evaluated_status(current, observation, spec, generation=generation, now=now)
     )
-    trigger = _trigger(spec, status, observation)
+    trigger = _trigger(spec, status, observation, now.timestamp())
     if trigger is not None:
         try:
             version = current_model_version(prepared.deployment, spec)
@@ -171,13 +173,13 @@ async def _observe(
 
 
 def _trigger(
-    spec: ModelMonitorSpec, status: Mapping[str, Any], observation: Observation
+    spec: ModelMonitorSpec, status: Mapping[str, Any], observation: Observation, now: float
 ) -> RetrainingTrigger | None:
     conditions = {c["type"]: c["status"] for c in status.get("conditions") or []}
     active: list[Trigger] = [
         t for t in ("PerformanceDegraded", "DriftDetected") if conditions.get(t) == "True"
     ]
-    reason = due_trigger(spec, active, status.get("retraining"), time.time())
+    reason = due_trigger(spec, active, status.get("retraining"), now)
     evaluation = observation.evaluation
     if reason is None or evaluation is None:
         return None
@@ -224,10 +226,19 @@ async def _invalid(
     message: str,
     generation: int,
     now: datetime,
+    progress: jobs.Progress | None = None,
 ) -> dict[str, Any]:
-    status = invalid_status(previous, reason, message, generation=generation, now=now)
+    """Write ``Ready=False``; a retraining that finished this round is still recorded."""
+    base = previous if progress is None else _with_progress(previous, progress, generation, now)
+    status = invalid_status(base, reason, message, generation=generation, now=now)
+    events = [] if progress is None else list(progress.events)
+    if progress is not None and progress.retraining is not None:
+        status["retraining"] = progress.retraining
+        if progress.baseline is not None:
+            status["baseline"] = progress.baseline
     await ctx.client.patch_monitor_status(monitor.namespace, monitor.name, status)
-    for event in transition_events(previous.get("conditions") or [], status["conditions"]):
+    events += transition_events(previous.get("conditions") or [], status["conditions"])
+    for event in events:
         await post_event(ctx, monitor, event, now)
     ctx.metrics.evaluations.labels("error").inc()
     return status
@@ -329,7 +340,5 @@ def _record(
 
 
 def _secret_value(secret: Mapping[str, Any] | None, key: str) -> str | None:
-    import base64  # noqa: PLC0415
-
     value = (secret or {}).get("data", {}).get(key)
     return base64.b64decode(value).decode() if value else None

@@ -1,0 +1,39 @@
+"""kopf settings chosen by the operator, and the evaluation interval read from a body."""
+
+from __future__ import annotations
+
+import logging
+
+import kopf
+
+from kubedrift.controller.handlers import FINALIZER, configure, evaluation_interval
+
+
+def test_watch_streams_never_idle_silently_and_bookkeeping_is_ours() -> None:
+    settings = kopf.OperatorSettings()
+
+    configure(settings, peering=None, reporter="kubedrift-operator")
+
+    assert settings.watching.server_timeout is not None
+    assert settings.watching.client_timeout is not None
+    assert settings.watching.server_timeout < settings.watching.client_timeout
+    assert settings.posting.level == logging.WARNING
+    assert settings.persistence.finalizer == FINALIZER == "kubedrift.io/finalizer"
+    assert isinstance(settings.persistence.progress_storage, kopf.AnnotationsProgressStorage)
+    assert settings.peering.standalone is True
+
+
+def test_peering_name_makes_peering_mandatory_for_several_replicas() -> None:
+    settings = kopf.OperatorSettings()
+
+    configure(settings, peering="kubedrift", reporter="kubedrift-operator")
+
+    assert (settings.peering.name, settings.peering.mandatory) == ("kubedrift", True)
+    assert settings.peering.standalone is False
+
+
+def test_interval_comes_from_the_spec_with_the_crd_default_otherwise() -> None:
+    assert evaluation_interval({"spec": {"evaluation": {"interval": "45s"}}}) == 45.0
+    assert evaluation_interval({"spec": {"evaluation": {"interval": "2m"}}}) == 120.0
+    assert evaluation_interval({"spec": {}}) == 30.0
+    assert evaluation_interval({"spec": {"evaluation": {"interval": "soon"}}}) == 30.0
