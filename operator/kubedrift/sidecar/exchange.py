@@ -156,11 +156,20 @@ class Exchange:
             self.context.pool.release(upstream)
 
     def attach(self, upstream: UpstreamConnection) -> None:
+        """Use ``upstream``. Inside the client's ``data_received`` the write waits for the end of
+        that call, so a request head and the body that came with it leave in one write."""
         self.upstream = upstream
         upstream.exchange = self
+        if not self.client.feeding:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the buffered request bytes to the attached upstream in one write."""
         outbox = self.outbox
+        upstream = self.upstream
+        if outbox is None or upstream is None or upstream.transport is None:
+            return
         self.outbox = None
-        assert upstream.transport is not None and outbox is not None
         upstream.transport.write(b"".join(outbox) if len(outbox) > 1 else outbox[0])
         if len(outbox) > _OUTBOX_LIMIT and not self.request_done:
             self.client.transport.resume_reading()  # paused by send() while connecting

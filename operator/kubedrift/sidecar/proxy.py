@@ -108,8 +108,8 @@ class ClientConnection(asyncio.Protocol):
     """One downstream connection: parse requests, run them in order, write responses in order."""
 
     __slots__ = (
-        "active", "closed", "context", "headers", "last_active", "parser", "queued", "receiving",
-        "transport", "url",
+        "active", "closed", "context", "feeding", "headers", "last_active", "parser", "queued",
+        "receiving", "transport", "url",
     )  # fmt: skip
 
     def __init__(self, context: ProxyContext) -> None:
@@ -122,6 +122,8 @@ class ClientConnection(asyncio.Protocol):
         self.receiving: Exchange | None = None
         self.queued: deque[Exchange] = deque()
         self.closed = False
+        #: True while httptools runs our callbacks for one read (writes upstream are batched).
+        self.feeding = False
         self.last_active = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -130,6 +132,7 @@ class ClientConnection(asyncio.Protocol):
         self.last_active = self.context.loop.time()
 
     def data_received(self, data: bytes) -> None:
+        self.feeding = True
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -143,6 +146,11 @@ class ClientConnection(asyncio.Protocol):
                 self.fail(400, "kubedrift sidecar: malformed HTTP request")
             else:
                 self.abort()
+        finally:
+            self.feeding = False
+        active = self.active
+        if active is not None and active.outbox is not None:
+            active.flush()  # what this read produced for the upstream, in one write
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True

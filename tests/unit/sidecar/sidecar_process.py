@@ -39,7 +39,10 @@ class _ResponseEnd:
 
 
 def read_response(sock: socket.socket, *, head: bool = False) -> bytes:
-    """The raw bytes of one response from ``sock`` (``head``: it answers a HEAD request)."""
+    """The raw bytes of one response from ``sock`` (``head``: it answers a HEAD request).
+
+    Only for one request in flight at a time: bytes of a following response in the same read
+    would be returned too (pipelined requests use :func:`read_responses`)."""
     end = _ResponseEnd()
     parser = httptools.HttpResponseParser(end)
     received = bytearray()
@@ -52,6 +55,33 @@ def read_response(sock: socket.socket, *, head: bool = False) -> bytes:
             break
         parser.feed_data(data)
     return bytes(received)
+
+
+class _Responses:
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+        self.statuses: list[int] = []
+        self.parser = httptools.HttpResponseParser(self)
+
+    def on_message_begin(self) -> None:
+        self.bodies.append(b"")
+
+    def on_body(self, body: bytes) -> None:
+        self.bodies[-1] += body
+
+    def on_message_complete(self) -> None:
+        self.statuses.append(self.parser.get_status_code())
+
+
+def read_responses(sock: socket.socket, count: int) -> list[tuple[int, bytes]]:
+    """Status and body of the next ``count`` responses (pipelined answers may share a read)."""
+    responses = _Responses()
+    while len(responses.statuses) < count:
+        data = sock.recv(65536)
+        if not data:
+            break
+        responses.parser.feed_data(data)
+    return list(zip(responses.statuses, responses.bodies, strict=False))
 
 
 def raw_exchange(port: int, request: bytes, *, head: bool = False, timeout: float = 30.0) -> bytes:

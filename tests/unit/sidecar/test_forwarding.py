@@ -20,6 +20,7 @@ from sidecar_process import (
     http_request,
     raw_exchange,
     read_response,
+    read_responses,
     split_response,
     start_sidecar,
 )
@@ -193,9 +194,9 @@ def test_pipelined_requests_are_answered_in_order(sidecar: Sidecar) -> None:
 
     with socket.create_connection(("127.0.0.1", sidecar.port), timeout=10) as sock:
         sock.sendall(requests)
-        bodies = [split_response(read_response(sock))[2] for _ in range(5)]
+        answers = read_responses(sock, 5)
 
-    assert bodies == [f"request {i}".encode() for i in range(5)]
+    assert answers == [(200, f"request {i}".encode()) for i in range(5)]
 
 
 def test_keep_alive_connection_serves_many_requests(sidecar: Sidecar) -> None:
