@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 CONTROLPLANE_BUILD := tests/controlplane/build.sh
 
-.PHONY: help venv controlplane lint typecheck unit integration test demo bench cluster-up cluster-down crds clean
+.PHONY: help venv controlplane lint typecheck unit integration test chaos demo bench cluster-up cluster-down crds clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -33,13 +33,16 @@ typecheck: venv ## mypy --strict on the kubedrift package
 	$(VENV)/bin/mypy
 
 unit: venv ## unit tests only (no cluster)
-	$(PY) -m pytest -m 'not integration' -q
+	$(PY) -m pytest -m 'not integration and not chaos' -q
 
 integration: venv controlplane ## integration tests against a real control plane
-	$(PY) -m pytest -m integration -q
+	$(PY) -m pytest -m 'integration and not chaos' -q
 
-test: venv controlplane lint typecheck ## everything CI runs: lint, types, unit and integration tests
-	$(PY) -m pytest -q
+test: venv controlplane lint typecheck ## lint, types, unit and integration tests (CI also runs chaos)
+	$(PY) -m pytest -q -m 'not chaos'
+
+chaos: venv controlplane ## fault-injection and load tests (README: Reliability); prints the figures
+	$(PY) -m pytest -q -s -m chaos tests/reliability tests/integration/reliability
 
 cluster-up: venv controlplane ## start a local control plane in the background (.dev-cluster/kubeconfig)
 	$(VENV)/bin/kubedrift dev-cluster up --dir .dev-cluster

@@ -138,6 +138,16 @@ class ControlPlane:
         self._reservation.release()
         atexit.unregister(self.stop)
 
+    def restart_apiserver(self, downtime: float = 0.0) -> None:
+        """Stop kube-apiserver, wait ``downtime`` seconds, start it again (same port, same
+        flags) and wait until it is ready: for tests of clients that must ride out a restart."""
+        (process,) = (p for p in self.processes if p.name == "kube-apiserver")
+        process.stop()
+        time.sleep(downtime)
+        process.start()
+        deadline = time.monotonic() + self.startup_timeout
+        self._wait_for("the restarted API server's /readyz", deadline, self._apiserver_ready)
+
     def __enter__(self) -> ControlPlane:
         self.start()
         return self
