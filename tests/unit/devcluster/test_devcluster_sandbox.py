@@ -28,6 +28,19 @@ def test_mount_script_binds_each_volume_remounts_read_only_ones_and_execs() -> N
     ]
 
 
+def test_mount_over_a_directory_holding_other_volumes_comes_after_them() -> None:
+    script = mount_script(
+        [Mount(Path("/tmp/node/pod/tmp"), "/tmp"),
+         Mount(Path("/tmp/node/pod/token"), "/run/secrets/sa", read_only=True)],
+        "/",
+    )  # fmt: skip
+    binds = [line for line in script.splitlines() if line.startswith("mount --bind")]
+    assert binds == [
+        "mount --bind /tmp/node/pod/token /run/secrets/sa",
+        "mount --bind /tmp/node/pod/tmp /tmp",
+    ]
+
+
 def test_sandboxed_command_sees_the_mount_and_the_host_does_not(tmp_path: Path) -> None:
     volume = tmp_path / "volume"
     volume.mkdir()

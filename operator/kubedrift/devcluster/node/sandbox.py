@@ -34,7 +34,7 @@ def write_volume(content: VolumeContent, directory: Path) -> None:
 def mount_script(mounts: Sequence[Mount], working_dir: str) -> str:
     """The shell script run inside the new mount namespace before ``exec "$@"``."""
     lines = ["set -e"]
-    for mount in mounts:
+    for mount in mount_order(mounts):
         target = shlex.quote(mount.target)
         if mount.is_file:
             lines.append(f'[ -e {target} ] || {{ mkdir -p "$(dirname {target})"; : > {target}; }}')
@@ -46,6 +46,20 @@ def mount_script(mounts: Sequence[Mount], working_dir: str) -> str:
     lines.append(f"mkdir -p {shlex.quote(working_dir)} && cd {shlex.quote(working_dir)}")
     lines.append('exec "$@"')
     return "\n".join(lines)
+
+
+def mount_order(mounts: Sequence[Mount]) -> list[Mount]:
+    """``mounts`` with those whose target would hide another mount's source moved last.
+
+    The node keeps volumes under its directory (often below ``/tmp``); a Pod that mounts an
+    emptyDir at ``/tmp`` would otherwise hide the sources of the mounts that follow it.
+    """
+
+    def hides_a_source(mount: Mount) -> bool:
+        target = Path(mount.target)
+        return any(o is not mount and o.source.is_relative_to(target) for o in mounts)
+
+    return sorted(mounts, key=hides_a_source)
 
 
 def sandboxed_argv(mounts: Sequence[Mount], working_dir: str, command: Sequence[str]) -> list[str]:
