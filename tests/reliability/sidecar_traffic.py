@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import random
 import socket
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
-from sidecar_process import http_request, read_response
+from sidecar_process import Sidecar, http_request, read_response
 
 PATHS = ("/v2/models/m/infer", "/v1/models/m:predict", "/api/v1.0/predictions", "/invocations")
 
@@ -127,3 +128,26 @@ def hammer_admin(admin_port: int, token: str | None, stop: Any, seed: int) -> di
             key = type(error).__name__
         statuses[key] = statuses.get(key, 0) + 1
     return statuses
+
+
+Metrics = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def processed(metrics: Metrics) -> float:
+    names = ("kubedrift_exchanges_parsed_total", "kubedrift_unparsable_total")
+    return sum(value for (name, _), value in metrics.items() if name in names)
+
+
+def settled_metrics(sidecar: Sidecar) -> Metrics:
+    """The metrics once the queues are empty and the counters stopped moving (the request-path
+    counters arrive in snapshots at least once a second)."""
+    deadline = time.monotonic() + 60
+    previous: Metrics = {}
+    while True:
+        current = sidecar.metrics()
+        depth = current[("kubedrift_queue_depth", ())]
+        if depth == 0 and current == previous:
+            return current
+        assert time.monotonic() < deadline, "the sidecar's counters did not settle"
+        previous = current
+        time.sleep(1.5)

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
 from sidecar_model_server import ModelServer, start_model_server
-from sidecar_process import Sidecar, start_sidecar
-from sidecar_traffic import compare_client, hammer_admin, request_mix
+from sidecar_process import start_sidecar
+from sidecar_traffic import compare_client, hammer_admin, processed, request_mix, settled_metrics
 
 pytestmark = pytest.mark.chaos
 
@@ -84,23 +83,3 @@ def test_no_response_differs_from_the_direct_path_while_monitoring_fails(
     assert set(admin_answers) <= {"200", "400"}, admin_answers
     assert metrics[("kubedrift_sample_copy_failures_total", ())] == 0
     assert processed(metrics) + dropped == sampled
-
-
-def processed(metrics: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> float:
-    names = ("kubedrift_exchanges_parsed_total", "kubedrift_unparsable_total")
-    return sum(value for (name, _), value in metrics.items() if name in names)
-
-
-def settled_metrics(sidecar: Sidecar) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """The metrics once the queues are empty and the counters stopped moving (the request-path
-    counters arrive in snapshots at least once a second)."""
-    deadline = time.monotonic() + 60
-    previous: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
-    while True:
-        current = sidecar.metrics()
-        depth = current[("kubedrift_queue_depth", ())]
-        if depth == 0 and current == previous:
-            return current
-        assert time.monotonic() < deadline, "the sidecar's counters did not settle"
-        previous = current
-        time.sleep(1.5)
