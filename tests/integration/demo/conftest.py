@@ -1,0 +1,52 @@
+"""Fixtures of the demo's end-to-end test: the demo deployed in the test's namespace (model v1
+trained on A, its baseline, the ModelMonitor, the retraining RBAC) with the operator running as
+a real ``kubedrift operator`` process, exactly as ``kubedrift demo`` sets it up."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kubedrift.demo.cluster import DemoCluster
+from kubedrift.demo.deploy import deploy
+from kubedrift.demo.manifests import TRAINER, DemoSettings
+from kubedrift.demo.operator_process import OperatorProcess
+
+
+@pytest.fixture
+def settings() -> DemoSettings:
+    return DemoSettings()
+
+
+@pytest.fixture
+def demo(  # noqa: PLR0917 - pytest fixtures
+    cluster: Any,
+    namespace: str,
+    modelmonitor_crd: str,
+    settings: DemoSettings,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> Iterator[DemoCluster]:
+    operator = OperatorProcess(
+        cluster.kubeconfig, namespace, tmp_path / "operator.log", service_accounts=(TRAINER,)
+    )
+    operator.start()
+    try:
+        view = DemoCluster(cluster.api_client(), namespace)
+        deploy(view, settings, tmp_path, lambda line: None)
+        yield view
+    finally:
+        operator.stop()
+        if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
+            print(f"--- operator log ---\n{operator.log.read_text()[-20000:]}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if call.when == "call":
+        item.rep_call = report  # type: ignore[attr-defined]
+    return report

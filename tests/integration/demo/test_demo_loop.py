@@ -1,0 +1,100 @@
+"""``make demo``'s scenario end to end on the real control plane, asserted with numbers.
+
+Shift scenario: traffic A (3 windows), B (covariate shift and a new rule, 3 windows), C (a
+second shift, 3 windows); a window is ``DemoSettings.window_samples`` rows with their labels.
+The documented detection bound is one window: the first evaluation after one window of shifted
+traffic raises both alerts. The no-shift scenario sends A for the same number of windows.
+"""
+
+from __future__ import annotations
+
+from kubedrift.demo.cluster import DemoCluster
+from kubedrift.demo.loop import SHIFT_PLAN, STEADY_PLAN, LoopRunner, Outcome, Row
+from kubedrift.demo.manifests import MONITOR, DemoSettings
+
+RETRAIN_1, RETRAIN_2 = f"{MONITOR}-retrain-1", f"{MONITOR}-retrain-2"
+
+
+def run(demo: DemoCluster, settings: DemoSettings, plan: tuple[tuple[str, int], ...]) -> Outcome:
+    rows: list[Row] = []
+    return LoopRunner(demo, settings, emit=rows.append).run(plan)
+
+
+def reasons(demo: DemoCluster) -> list[str]:
+    return [reason for reason, _, _ in demo.events()]
+
+
+def test_both_scenarios_send_the_same_number_of_windows() -> None:
+    assert sum(n for _, n in SHIFT_PLAN) == sum(n for _, n in STEADY_PLAN) == 9
+
+
+def test_each_shift_is_detected_retrained_on_and_rolled_out_and_monitoring_goes_on(
+    demo: DemoCluster, settings: DemoSettings
+) -> None:
+    outcome = run(demo, settings, SHIFT_PLAN)
+    points = {world: [p for p in outcome.points if p.world == world] for world in "ABC"}
+
+    # Phase A: the model trained on A is accurate and the operator agrees; nothing is raised.
+    assert outcome.accuracy("A") >= 0.9
+    assert all(p.operator_accuracy is not None and p.operator_accuracy >= 0.9 for p in points["A"])
+    assert [(p.phase, p.drift, p.degraded) for p in points["A"]] == [
+        ("Healthy", "False", "False")
+    ] * 3
+
+    for world, job, version in (("B", RETRAIN_1, "2"), ("C", RETRAIN_2, "3")):
+        # Both alerts within one window of shifted traffic.
+        assert set(outcome.detections[world]) == {"DriftDetected", "PerformanceDegraded"}
+        assert max(outcome.detections[world].values()) <= settings.window_samples
+        # Exactly one retraining Job for this shift, and it produced the next model version.
+        started = [
+            name
+            for name, (sent, _) in outcome.jobs.items()
+            if outcome.shifts[world] < sent <= outcome.shifts[world] + 3 * settings.window_samples
+        ]
+        assert started == [job]
+        assert outcome.jobs[job][1] == version
+        # The old model was wrong on the shifted data; the rolled-out one is right on fresh
+        # traffic of the same world, and the operator measures the same.
+        assert outcome.accuracy(world, after_rollout=False) < 0.7
+        after = [p for p in points[world] if p.version == version]
+        assert len(after) == 2
+        assert outcome.accuracy(world, after_rollout=True) > settings.accuracy_threshold
+        assert all(
+            p.operator_accuracy is not None and p.operator_accuracy > settings.accuracy_threshold
+            for p in after
+        )
+        # Healthy again against the adopted baseline.
+        assert [(p.phase, p.drift, p.degraded) for p in after] == [
+            ("Healthy", "False", "False")
+        ] * 2
+
+    assert demo.jobs() == [RETRAIN_1, RETRAIN_2]
+    assert demo.deployed_version() == "3"
+    final = outcome.final_status
+    assert final["phase"] == "Healthy"
+    assert final["retraining"]["count"] == 2
+    assert final["retraining"]["modelVersion"] == "3"
+    assert final["baseline"]["configMap"] == f"{MONITOR}-kubedrift-baseline"
+    events = reasons(demo)
+    for reason in ("RetrainingStarted", "RetrainingSucceeded"):
+        assert events.count(reason) == 2, reason
+    assert "RetrainingFailed" not in events
+
+
+def test_traffic_that_never_shifts_raises_no_alert_and_starts_no_job(
+    demo: DemoCluster, settings: DemoSettings
+) -> None:
+    outcome = run(demo, settings, STEADY_PLAN)
+
+    assert len(outcome.points) == 9
+    assert [(p.phase, p.drift, p.degraded) for p in outcome.points] == [
+        ("Healthy", "False", "False")
+    ] * 9
+    assert outcome.accuracy("A") >= 0.9
+    assert outcome.markers == []
+    assert outcome.jobs == {}
+    assert demo.jobs() == []
+    events = reasons(demo)
+    for reason in ("DriftDetected", "PerformanceDegraded", "RetrainingStarted"):
+        assert reason not in events
+    assert demo.deployed_version() == "1"
