@@ -94,6 +94,7 @@ class RetrainingStatus(TypedDict):
     lastTrigger: NotRequired[RetrainingTrigger]
     lastStartTime: NotRequired[Timestamp]
     modelVersion: NotRequired[str]
+    failures: NotRequired[int]
 
 
 class BaselineStatus(TypedDict):
@@ -170,6 +171,8 @@ DOCS: dict[str, str] = {
     "retraining.lastTrigger": "Trigger that started it.",
     "retraining.lastStartTime": "When it started (the cooldown counts from here).",
     "retraining.modelVersion": "Model version last rolled out to the target.",
+    "retraining.failures": "Consecutive failed Jobs; each failure after the first doubles the "
+    "cooldown before the next Job (at most 8x). A success resets it.",
     "lastEvaluationTime": "When the operator last evaluated the window.",
     "baseline": "The baseline the last evaluation used.",
     "baseline.configMap": "ConfigMap name.",

@@ -73,6 +73,7 @@ async def follow(ctx: OperatorContext, monitor: MonitorRef, status: Mapping[str,
     except (ResultError, NotReadyError) as error:
         return _failed(ctx, updated, baseline, f"retraining Job {name} succeeded but {error}")
     updated["lastResult"] = "Succeeded"
+    updated.pop("failures", None)
     updated["modelVersion"] = result.model_version
     ctx.metrics.record_retraining("succeeded")
     message = f"Job {name} produced model version {result.model_version}"
@@ -135,11 +136,16 @@ def _failed(
     message: str,
 ) -> Progress:
     retraining["lastResult"] = "Failed"
+    retraining["failures"] = retraining.get("failures", 0) + 1  # lengthens the cooldown
     ctx.metrics.record_retraining("failed")
     return Progress(
         retraining,
         baseline,
-        ("False", "Failed", message + "; retrying after the cooldown"),
+        (
+            "False",
+            "Failed",
+            message + "; retrying after the cooldown (doubled after each further failure)",
+        ),
         [Event("Warning", "RetrainingFailed", message)],
     )
 

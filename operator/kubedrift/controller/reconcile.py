@@ -169,6 +169,7 @@ async def _observe(
         evaluation_settings(spec),
         token=token,
         timeout=ctx.sidecar_timeout,
+        executor=ctx.evaluator,
     )
 
 
@@ -179,7 +180,9 @@ def _trigger(
     active: list[Trigger] = [
         t for t in ("PerformanceDegraded", "DriftDetected") if conditions.get(t) == "True"
     ]
-    reason = due_trigger(spec, active, status.get("retraining"), now)
+    reason = due_trigger(
+        spec, active, status.get("retraining"), now, window_start=observation.window_start
+    )
     evaluation = observation.evaluation
     if reason is None or evaluation is None:
         return None

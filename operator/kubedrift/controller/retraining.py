@@ -30,6 +30,8 @@ from kubedrift.controller.names import DATASET_TOKEN_KEY, RETRAINING_LABEL, Moni
 from kubedrift.controller.timestamps import from_timestamp, to_timestamp
 
 JobOutcome = Literal["Running", "Succeeded", "Failed"]
+#: Largest factor by which consecutive failures lengthen the cooldown.
+MAX_BACKOFF = 8
 
 
 @dataclass(frozen=True)
@@ -50,10 +52,15 @@ def due_trigger(
     active: Iterable[Trigger],
     retraining: RetrainingStatus | None,
     now: float,
+    *,
+    window_start: float | None = None,
 ) -> Trigger | None:
     """The first active trigger that should start a Job now, or ``None``.
 
     ``active`` are the conditions that are True after this evaluation, in priority order.
+    After a successful Job only fresh evidence counts: a window (``window_start``, the merged
+    window's oldest sample) that began before that Job started is the very evidence the Job
+    already answered (sidecars not yet rolled, windows not yet reset), never a new trigger.
     """
     if spec.retraining is None or spec.retraining.template is None:
         return None
@@ -61,9 +68,28 @@ def due_trigger(
         if retraining.get("lastResult") == "Running":
             return None
         started = retraining.get("lastStartTime")
-        if started and now - from_timestamp(started) < spec.retraining.cooldown.seconds:
+        if started and now - from_timestamp(started) < cooldown_seconds(spec, retraining):
+            return None
+        if (
+            started
+            and retraining.get("lastResult") == "Succeeded"
+            and window_start is not None
+            and window_start <= from_timestamp(started)
+        ):
             return None
     return next((t for t in active if t in spec.retraining.triggers), None)
+
+
+def cooldown_seconds(spec: ModelMonitorSpec, retraining: RetrainingStatus) -> float:
+    """The wait after the last Job's start: ``spec.retraining.cooldown``, doubled for each
+    consecutive failed Job after the first (``status.retraining.failures``), at most
+    ``MAX_BACKOFF`` times, so a Job that always fails is retried ever less often, never in a
+    storm."""
+    if spec.retraining is None:
+        return 0.0
+    failures = retraining.get("failures", 0)
+    factor = min(1 << max(failures - 1, 0), MAX_BACKOFF)
+    return float(spec.retraining.cooldown.seconds) * factor
 
 
 def next_job_number(retraining: RetrainingStatus | None) -> int:
