@@ -169,7 +169,6 @@ async def _observe(
         evaluation_settings(spec),
         token=token,
         timeout=ctx.sidecar_timeout,
-        executor=ctx.evaluator,
     )
 
 
