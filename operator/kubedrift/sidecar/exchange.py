@@ -68,7 +68,7 @@ class Exchange:
         "chunked_request", "chunked_response", "client", "close_delimited", "context", "expect",
         "generated_id", "head_sent", "informational", "keep_alive", "method", "outbox",
         "pending_head", "reason", "replay", "request_body", "request_done", "request_ids",
-        "request_size", "response_body", "response_bytes", "response_headers", "response_length",
+        "request_size", "response_body", "response_bytes", "response_headers",
         "response_started", "sampled", "started", "status", "truncated", "upstream",
         "upstream_head", "url", "version",
     )  # fmt: skip
@@ -121,7 +121,6 @@ class Exchange:
         self.status = 0
         self.chunked_response = False
         self.close_delimited = False
-        self.response_length: bytes | None = None
         self.response_bytes = 0
 
     # ---- request side -------------------------------------------------------------------------
@@ -226,7 +225,6 @@ class Exchange:
         self.request_ids.update({b"response-" + k: v for k, v in seen.items() if k in _REMEMBERED})
         no_body = self.method == b"HEAD" or status in _NO_BODY_STATUS
         length = seen.get(b"content-length")
-        self.response_length = length
         if not no_body and length is None:
             if self.version == "1.1":
                 self.chunked_response = True
@@ -324,7 +322,6 @@ class Exchange:
             request_header_length=text(b"inference-header-content-length"),
             response_header_length=text(b"response-inference-header-content-length"),
             truncated=self.truncated,
-            received_at=self.started,
         )
 
     # ---- failures -----------------------------------------------------------------------------

@@ -97,7 +97,6 @@ def mirror_app(
                 request_body=_encoded(document["request"]),
                 response_body=_encoded(document.get("response")),
                 x_request_id=str(request_id) if request_id is not None else None,
-                received_at=clock(),
             )
         )
         return web.json_response({"accepted": True}, status=202)
@@ -110,8 +109,9 @@ def mirror_app(
         kind = "request" if event_type.endswith(REQUEST_TYPE_SUFFIX) else "response"
         pair = joiner.add(event_id, kind, await request.read(), clock())
         if pair is not None:
-            offer(Sample(path=request.path, status=200, request_body=pair[0], response_body=pair[1],
-                         ce_id=event_id, received_at=clock()))  # fmt: skip
+            request_body, response_body = pair
+            sample = Sample(request.path, 200, request_body, response_body, ce_id=event_id)
+            offer(sample)
         return web.Response(status=202)
 
     app = web.Application(client_max_size=64 << 20)

@@ -36,7 +36,6 @@ class Sample:
     request_header_length: str | None = None
     response_header_length: str | None = None
     truncated: bool = False
-    received_at: float = 0.0
 
 
 class Sampler:
