@@ -10,6 +10,8 @@ tests can check what the sidecar forwarded. Paths:
 - ``/echo``: the request body back; ``X-Status`` picks the status.
 - ``/chunked``: the request body back in 1000-byte chunks (``Transfer-Encoding: chunked``).
 - ``/slow``: waits ``X-Delay`` seconds, then echoes.
+- ``/bye``: echoes, then closes the connection without announcing it (like a server whose
+  keep-alive timeout just expired).
 """
 
 from __future__ import annotations
@@ -102,6 +104,10 @@ class ModelHandler(BaseHTTPRequestHandler):
         )
         if self.path == "/slow":
             time.sleep(float(self.headers.get("X-Delay", "1")))
+        if self.path == "/bye":
+            self._reply(200, body)
+            self.close_connection = True
+            return
         if self.path in ("/echo", "/slow") or self.command in ("GET", "HEAD", "PUT", "DELETE"):
             self._reply(
                 int(self.headers.get("X-Status", "200")), body, [("X-Method", self.command)]

@@ -309,3 +309,20 @@ def test_an_unreadable_baseline_stops_the_start_with_exit_code_2(
 
     assert finished.returncode == 2
     assert "missing.json" in finished.stderr
+
+
+def test_upstream_closing_kept_alive_connections_unannounced_costs_no_request(
+    sidecar: Sidecar,
+) -> None:
+    requests = [
+        http_request("POST", "/bye", f"bye {i}".encode(), [("X-Request-ID", "b")])
+        for i in range(30)
+    ]
+
+    with socket.create_connection(("127.0.0.1", sidecar.port), timeout=10) as sock:
+        answers = []
+        for request in requests:
+            sock.sendall(request)
+            answers.append(split_response(read_response(sock))[::2])
+
+    assert answers == [(200, f"bye {i}".encode()) for i in range(30)]
