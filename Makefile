@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 CONTROLPLANE_BUILD := tests/controlplane/build.sh
 
-.PHONY: help venv controlplane lint typecheck unit integration test chaos demo bench cluster-up cluster-down crds clean
+.PHONY: help venv controlplane tools lint typecheck unit integration test chaos demo bench cluster-up cluster-down crds clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -21,6 +21,13 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## create or reuse the virtualenv with the project and its test tools
 
+tools: ## helm (built from the Go module proxy, cached) and promtool (Debian package prometheus)
+	@bash tests/tools/build.sh >/dev/null
+	@command -v promtool >/dev/null || { \
+	  echo "installing promtool (apt-get install prometheus)"; \
+	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+
 controlplane: ## build (or reuse from ~/.cache/kubedrift) etcd, kube-apiserver, KCM, scheduler, kubectl
 	@bash $(CONTROLPLANE_BUILD) >/dev/null
 
@@ -32,13 +39,13 @@ lint: venv ## ruff and the import-linter layer contracts
 typecheck: venv ## mypy --strict on the kubedrift package
 	$(VENV)/bin/mypy
 
-unit: venv ## unit tests only (no cluster)
+unit: venv tools ## unit tests only (no cluster)
 	$(PY) -m pytest -m 'not integration and not chaos' -q
 
-integration: venv controlplane ## integration tests against a real control plane
+integration: venv controlplane tools ## integration tests against a real control plane
 	$(PY) -m pytest -m 'integration and not chaos' -q
 
-test: venv controlplane lint typecheck ## lint, types, unit and integration tests (CI also runs chaos)
+test: venv controlplane tools lint typecheck ## lint, types, unit and integration tests (CI also runs chaos)
 	$(PY) -m pytest -q -m 'not chaos'
 
 chaos: venv controlplane ## fault-injection and load tests (README: Reliability); prints the figures
@@ -50,8 +57,9 @@ cluster-up: venv controlplane ## start a local control plane in the background (
 cluster-down: ## stop the local control plane started by cluster-up
 	@if test -x $(VENV)/bin/kubedrift; then $(VENV)/bin/kubedrift dev-cluster down --dir .dev-cluster; fi
 
-crds: venv ## regenerate crds/ and docs/modelmonitor.md from the Python API types
+crds: venv ## regenerate crds/ (and the chart's copy) and docs/modelmonitor.md from the API types
 	$(PY) -m kubedrift.api.crd --write crds/
+	rm -f charts/kubedrift/crds/*.yaml && cp crds/*.yaml charts/kubedrift/crds/
 	$(PY) -m kubedrift.api.reference --write docs/modelmonitor.md
 
 demo: venv controlplane ## the whole loop: train, deploy, drift, alert, retrain, roll out

@@ -28,6 +28,8 @@ CRD_RULES = [
     {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"],
      "verbs": ["get", "list", "watch"]},
 ]  # fmt: skip
+#: kopf follows the namespaces it is given (namespaced mode only).
+NAMESPACE_RULES = [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list", "watch"]}]
 
 
 def test_chart_passes_helm_lint_with_defaults_and_every_toggle(helm: Helm, tmp_path: Path) -> None:
@@ -70,7 +72,7 @@ def test_every_toggle_renders_its_objects(helm: Helm) -> None:
 def test_cluster_wide_rbac_grants_exactly_what_the_operator_uses(helm: Helm) -> None:
     manifests = helm.manifests()
     assert find(manifests, "ClusterRole", "kd-kubedrift")[0]["rules"] == OPERATOR_RULES
-    assert find(manifests, "ClusterRole", "kd-kubedrift-crds")[0]["rules"] == CRD_RULES
+    assert find(manifests, "ClusterRole", "kd-kubedrift-scanning")[0]["rules"] == CRD_RULES
     for binding in find(manifests, "ClusterRoleBinding"):
         assert binding["subjects"] == [
             {"kind": "ServiceAccount", "name": "kd-kubedrift", "namespace": "kubedrift-system"}
@@ -95,7 +97,7 @@ def test_namespaced_mode_has_a_role_per_namespace_and_cluster_scope_only_for_crd
         "team-a",
         "team-b",
     ]
-    assert [r["rules"] for r in find(manifests, "ClusterRole")] == [CRD_RULES]
+    assert [r["rules"] for r in find(manifests, "ClusterRole")] == [CRD_RULES + NAMESPACE_RULES]
     args = find(manifests, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]["args"]
     assert args[:2] == ["--namespace=team-a", "--namespace=team-b"]
     assert "--all-namespaces" not in args
@@ -130,7 +132,7 @@ def test_operator_flags_follow_the_values(helm: Helm) -> None:
     ][0]
     assert container["args"] == [
         "--all-namespaces",
-        "--listen=0.0.0.0:8080",
+        "--listen=$(POD_IP):8080",
         "--log-level=INFO",
         "--sidecar-timeout=5",
         "--dataset-url=http://kubedrift.kubedrift-system.svc:8080",

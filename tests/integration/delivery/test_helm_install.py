@@ -1,0 +1,256 @@
+"""``helm install`` on the test cluster: the operator runs in-cluster under the chart's
+ServiceAccount and RBAC (namespaced mode) in a namespace that enforces the Pod Security
+"restricted" profile, and reconciles a ModelMonitor there: status written, sidecar injected and
+admitted. What the operator is refused (a retraining Job's ServiceAccount off the allow-list)
+ends as ``Ready=False`` with an Event.
+
+Namespaced mode keeps this operator away from the other tests' namespaces; its Role carries the
+very rules of the cluster-wide ClusterRole (one template, checked in tests/unit/delivery).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import pytest
+from helm_tools import CHART, Tools
+
+from kubedrift.stats.baseline import build_baseline
+
+T = TypeVar("T")
+MODEL_SERVER = Path(__file__).resolve().parents[1] / "controller" / "model_server.py"
+#: Bound for what the cluster and the operator do here: a hang guard, not a speed check.
+PATIENCE = 180.0
+OPERATOR = "app.kubernetes.io/name=kubedrift"
+RESTRICTED_CONTAINER = {
+    "runAsNonRoot": True,
+    "runAsUser": 1000,
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float = PATIENCE) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting for {what} after {timeout:.0f}s")
+        time.sleep(0.5)
+
+
+def model_deployment() -> dict[str, Any]:
+    """The integration tests' OIP model server, written to pass the restricted profile."""
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "model"},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "model"}},
+            "template": {
+                "metadata": {"labels": {"app": "model"}},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "model",
+                            "image": "demo-model:1",
+                            "command": ["python", "-u", str(MODEL_SERVER)],
+                            "env": [
+                                {
+                                    "name": "POD_IP",
+                                    "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}},
+                                },
+                                {"name": "MODEL_VERSION", "value": "1"},
+                            ],
+                            "ports": [{"name": "http", "containerPort": 8080}],
+                            "securityContext": RESTRICTED_CONTAINER,
+                        }
+                    ]
+                },
+            },
+        },
+    }
+
+
+def model_monitor(name: str, **retraining: Any) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "target": {"deployment": "model", "container": "model", "port": 8080},
+        "baseline": {"configMapRef": {"name": "model-baseline"}},
+        "evaluation": {"interval": "5s"},
+    }
+    if retraining:
+        spec["retraining"] = {
+            "triggers": ["DriftDetected"],
+            "template": {
+                "spec": {
+                    "template": {"spec": {"containers": [{"name": "train", "image": "trainer:1"}]}}
+                }
+            },
+            **retraining,
+        }
+    return {
+        "apiVersion": "kubedrift.io/v1alpha1",
+        "kind": "ModelMonitor",
+        "metadata": {"name": name},
+        "spec": spec,
+    }
+
+
+class Namespace:
+    """The test's view of its namespace through the official client (admin credentials)."""
+
+    def __init__(self, cluster: Any, name: str) -> None:
+        from kubernetes import client  # noqa: PLC0415
+
+        api = cluster.api_client()
+        self.name = name
+        self.core = client.CoreV1Api(api)
+        self.apps = client.AppsV1Api(api)
+        self.custom = client.CustomObjectsApi(api)
+        self.api = api
+
+    def status(self, monitor: str) -> dict[str, Any]:
+        body = self.custom.get_namespaced_custom_object(
+            "kubedrift.io", "v1alpha1", self.name, "modelmonitors", monitor
+        )
+        return dict(body.get("status") or {})
+
+    def condition(self, monitor: str, type_: str) -> dict[str, Any] | None:
+        conditions = self.status(monitor).get("conditions") or []
+        return next((c for c in conditions if c["type"] == type_), None)
+
+    def pods(self, selector: str) -> list[dict[str, Any]]:
+        found = self.core.list_namespaced_pod(self.name, label_selector=selector).items
+        return [self.api.sanitize_for_serialization(p) for p in found]
+
+    def events(self, reason: str) -> list[str]:
+        found = self.core.list_namespaced_event(self.name).items
+        return [e.message for e in found if e.reason == reason]
+
+
+def ready(pod: dict[str, Any], container: str) -> bool:
+    statuses = pod.get("status", {}).get("containerStatuses") or []
+    return any(s["name"] == container and s.get("ready") for s in statuses)
+
+
+def running(pod: dict[str, Any], container: str) -> bool:
+    statuses = pod.get("status", {}).get("containerStatuses") or []
+    return any(s["name"] == container and "running" in (s.get("state") or {}) for s in statuses)
+
+
+@pytest.fixture
+def restricted(cluster: Any, namespace: str) -> Namespace:
+    """The test namespace, enforcing Pod Security "restricted"."""
+    view = Namespace(cluster, namespace)
+    view.core.patch_namespace(
+        namespace, {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "restricted"}}}
+    )
+    return view
+
+
+@pytest.fixture
+def installed(
+    tools: Tools, modelmonitor_crd: str, restricted: Namespace, cluster: Any
+) -> Iterator[Namespace]:
+    """The chart installed into the restricted namespace, watching only that namespace."""
+    release = f"kd-{restricted.name[-6:]}"
+    try:
+        tools.run(
+            "helm", "install", release, str(CHART), "-n", restricted.name, "--skip-crds",
+            "--set", f"watchNamespaces={{{restricted.name}}}",
+            "--set", "retraining.allowedServiceAccounts={trainer}",
+        )  # fmt: skip
+        wait_for(
+            "the operator Pod to be ready",
+            lambda: any(ready(p, "operator") for p in restricted.pods(OPERATOR)),
+        )
+        yield restricted
+    finally:
+        for pod in restricted.pods(OPERATOR):
+            print(pod.get("status"))
+        for path, text in cluster.container_logs(restricted.name).items():
+            print(f"--- {path}\n{text}")
+        tools.run("helm", "uninstall", release, "-n", restricted.name, "--wait", check=False)
+
+
+def test_restricted_namespace_really_refuses_a_privileged_pod(restricted: Namespace) -> None:
+    from kubernetes.client import ApiException  # noqa: PLC0415
+
+    pod = {
+        "metadata": {"name": "privileged"},
+        "spec": {
+            "containers": [{"name": "c", "image": "x", "securityContext": {"privileged": True}}]
+        },
+    }
+    with pytest.raises(ApiException) as refused:
+        restricted.core.create_namespaced_pod(restricted.name, pod, dry_run="All")
+    assert refused.value.status == 403
+    assert "violates PodSecurity" in str(refused.value.body)
+
+
+def test_installed_operator_reconciles_a_monitor_under_its_service_account(
+    installed: Namespace,
+) -> None:
+    (operator,) = installed.pods(OPERATOR)
+    assert operator["spec"]["serviceAccountName"] == f"kd-{installed.name[-6:]}-kubedrift"
+    assert operator["spec"]["securityContext"]["runAsNonRoot"] is True
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=2000)
+    baseline = build_baseline({"x": x, "pred": (x > 0).astype(np.int64)}, prediction="pred")
+    installed.core.create_namespaced_config_map(
+        installed.name,
+        {"metadata": {"name": "model-baseline"}, "data": {"baseline.json": baseline.to_json()}},
+    )
+    installed.apps.create_namespaced_deployment(installed.name, model_deployment())
+    installed.custom.create_namespaced_custom_object(
+        "kubedrift.io", "v1alpha1", installed.name, "modelmonitors", model_monitor("watched")
+    )
+
+    wait_for(
+        "the monitor to become Ready",
+        lambda: (installed.condition("watched", "Ready") or {}).get("status") == "True",
+    )
+    assert installed.events("SidecarInjected")
+
+    def injected_pod() -> dict[str, Any] | None:
+        pods = [p for p in installed.pods("app=model") if running(p, "kubedrift-sidecar")]
+        return pods[0] if pods else None
+
+    pod = wait_for("a model Pod running the injected sidecar", injected_pod)
+    sidecar = next(c for c in pod["spec"]["containers"] if c["name"] == "kubedrift-sidecar")
+    token = next(e for e in sidecar["env"] if e["name"] == "KUBEDRIFT_SIDECAR_TOKEN")
+    assert "value" not in token
+    assert token["valueFrom"]["secretKeyRef"]["name"].startswith("watched")
+    wait_for(
+        "the sidecar to report to the operator",
+        lambda: (installed.status("watched").get("sidecars") or {}).get("reporting") == 1,
+    )
+
+
+def test_retraining_service_account_off_the_allow_list_is_refused_with_an_event(
+    installed: Namespace,
+) -> None:
+    installed.custom.create_namespaced_custom_object(
+        "kubedrift.io",
+        "v1alpha1",
+        installed.name,
+        "modelmonitors",
+        model_monitor("escalating", serviceAccountName="cluster-admin"),
+    )
+    condition = wait_for("Ready=False", lambda: installed.condition("escalating", "Ready"))
+    assert condition["status"] == "False"
+    assert condition["reason"] == "RetrainingForbidden"
+    assert condition["message"] == (
+        "spec.retraining.serviceAccountName: 'cluster-admin' is not on the operator's "
+        "allow-list (allowed: trainer)"
+    )
+    messages = wait_for("the Event", lambda: installed.events("RetrainingForbidden"))
+    assert messages == [condition["message"]]
