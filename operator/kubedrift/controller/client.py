@@ -149,14 +149,17 @@ class KubeClient:
         return await self.request("PATCH", path, body=patch, content_type=content_type)
 
     async def apply_config_map(self, body: Mapping[str, Any]) -> None:
-        """Create the ConfigMap or replace its data and labels."""
+        """Create the ConfigMap, or replace its data and labels when they differ."""
         metadata = body["metadata"]
-        created, fresh = await self.create(core(metadata["namespace"], "configmaps"), body)
-        if not fresh and created.get("data") != body.get("data"):
+        path = core(metadata["namespace"], "configmaps", metadata["name"])
+        existing = await self.get(path)
+        if existing is None:
+            existing, fresh = await self.create(core(metadata["namespace"], "configmaps"), body)
+            if fresh:
+                return
+        if existing.get("data") != body.get("data"):
             await self.patch(
-                core(metadata["namespace"], "configmaps", metadata["name"]),
-                {"data": body["data"], "metadata": {"labels": metadata.get("labels")}},
-                MERGE,
+                path, {"data": body["data"], "metadata": {"labels": metadata.get("labels")}}, MERGE
             )
 
     async def list_items(self, path: str, selector: str | None = None) -> list[dict[str, Any]]:

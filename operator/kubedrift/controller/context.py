@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,5 +40,8 @@ class OperatorContext:
     clock: Callable[[], float] = time.time
     #: Parsed baselines by (namespace, ConfigMap, key), with the text they were parsed from.
     baselines: dict[tuple[str, str, str], tuple[str, Baseline]] = field(default_factory=dict)
+    #: Runs merges and statistical tests off the event loop. One worker: the work holds the GIL
+    #: most of the time, and every extra thread grows the process by its own malloc arena.
+    evaluator: Executor = field(default_factory=lambda: ThreadPoolExecutor(1, "evaluate"))
     #: Webhook deliveries in flight (kept so they are not garbage-collected mid-way).
     background: set[asyncio.Task[Any]] = field(default_factory=set)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,10 +164,15 @@ async def observe(
     *,
     token: str | None,
     timeout: float,
+    executor: Executor | None = None,
 ) -> Observation:
-    """Pull every sidecar's window, merge and evaluate (the numeric work runs in a thread)."""
+    """Pull every sidecar's window, merge and evaluate; the numeric work runs on ``executor``
+    (a thread pool; the default one when ``None``), off the event loop."""
     reports = await pull(session, targets, "/v1/window", token, timeout)
-    return await asyncio.to_thread(_merge_and_evaluate, reports, len(targets), baseline, settings)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(
+        executor, _merge_and_evaluate, reports, len(targets), baseline, settings
+    )
 
 
 def _merge_and_evaluate(

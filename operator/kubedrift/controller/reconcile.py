@@ -169,6 +169,7 @@ async def _observe(
         evaluation_settings(spec),
         token=token,
         timeout=ctx.sidecar_timeout,
+        executor=ctx.evaluator,
     )
 
 
