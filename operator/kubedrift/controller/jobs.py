@@ -73,7 +73,7 @@ async def follow(ctx: OperatorContext, monitor: MonitorRef, status: Mapping[str,
     except (ResultError, NotReadyError) as error:
         return _failed(ctx, updated, baseline, f"retraining Job {name} succeeded but {error}")
     updated["lastResult"] = "Succeeded"
-    updated.pop("failures", None)
+    updated["failures"] = 0  # a merge patch keeps keys that are left out
     updated["modelVersion"] = result.model_version
     ctx.metrics.record_retraining("succeeded")
     message = f"Job {name} produced model version {result.model_version}"
