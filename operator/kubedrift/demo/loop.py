@@ -278,8 +278,8 @@ class LoopRunner:
         self.emit(
             Row(
                 "",
-                f"Job {job}: retrained on dataset B",
-                "labeled rows of B",
+                f"{job} succeeded",
+                "dataset B (recent labeled rows)",
                 "",
                 "",
                 f"roll out model v{version}",

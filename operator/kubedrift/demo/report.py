@@ -107,25 +107,25 @@ def plot(outcome: Outcome, path: Path, threshold: float) -> bool:
         label=f"accuracy threshold {threshold}",
     )
     styles = {
-        "alert": ("tab:red", "alert"),
-        "retraining": ("tab:purple", "retraining starts"),
-        "rollout": ("tab:green", "new model rolled out"),
+        "alert": ("tab:red", "alert (DriftDetected, PerformanceDegraded)", (0, (2, 2)), 2.5),
+        "retraining": ("tab:purple", "retraining Job starts", "-", 1.2),
+        "rollout": ("tab:green", "retrained model rolled out", "-", 1.5),
     }
     seen: set[str] = set()
     for marker in outcome.markers:
-        color, name = styles[marker.kind]
+        color, name, style, width = styles[marker.kind]
         axis.axvline(
             marker.seconds,
             color=color,
-            linewidth=1.5,
-            alpha=0.8,
+            linestyle=style,
+            linewidth=width,
             label=None if name in seen else name,
         )
         seen.add(name)
     axis.set_ylim(-0.02, 1.1)
     axis.set_xlabel("seconds since the first step")
     axis.set_title("kubedrift demo: train on A, serve B, detect, retrain, roll out", pad=18)
-    axis.legend(loc="lower left", fontsize=8)
+    axis.legend(loc="lower left", fontsize=8, framealpha=0.95)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)

@@ -116,10 +116,9 @@ class DemoSession:
         self.write("where to look (this run's real output):")
         self.write("$ kubectl get mmon")
         self.write(self._kubectl("get", "mmon").rstrip())
-        self.write(f"$ kubectl describe mmon {manifests.MONITOR}   (its Conditions and Events)")
+        self.write(f"$ kubectl describe mmon {manifests.MONITOR}   (the Events at its end)")
         described = self._kubectl("describe", "mmon", manifests.MONITOR).splitlines()
-        for header in ("  Conditions:", "Events:"):
-            self.write("\n".join(_section(described, header)).rstrip())
+        self.write("\n".join(_section(described, "Events:")).rstrip())
         self.write("$ kubectl get jobs")
         self.write(self._kubectl("get", "jobs").rstrip())
         if self.operator is not None:
