@@ -83,3 +83,18 @@ def test_both_roles_start_from_the_installed_wheel(installed: Path, role: str) -
 def test_installed_package_is_the_wheel_not_the_source_tree(installed: Path) -> None:
     location = run(installed / "python", "-c", "import kubedrift; print(kubedrift.__file__)")
     assert location.startswith(str(installed.parent / "lib"))
+
+
+def test_both_roles_load_from_a_read_only_install(installed: Path) -> None:
+    """What a read-only root filesystem allows: the install tree mounted read-only (a private
+    mount namespace) still imports the operator's and the sidecar's runtimes and answers."""
+    root = installed.parent
+    script = (
+        f"mount --bind {root} {root} && mount -o remount,bind,ro {root} && "
+        f"{installed / 'python'} -c 'import kubedrift.controller.runtime, "
+        "kubedrift.sidecar.runtime' && "
+        f"{installed / 'kubedrift'} operator --help >/dev/null && "
+        f"touch {root}/probe 2>/dev/null && echo writable || echo read-only"
+    )
+    answer = run("unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script)
+    assert answer.strip() == "read-only"
