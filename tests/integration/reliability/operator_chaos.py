@@ -83,3 +83,30 @@ def caught_up(monitor: dict[str, Any] | None) -> dict[str, Any] | None:
     if status.get("observedGeneration") != monitor["metadata"]["generation"]:
         return None
     return status if ready and ready[0]["status"] == "True" else None
+
+
+def rolled_out_pod_ips(kube: Any, name: str, version: str) -> list[str] | None:
+    """IPs of the Deployment's ready Pods once its latest template is fully rolled out (every
+    Pod runs it, none is terminating), else None."""
+    from controller_harness import current_pod_ips  # noqa: PLC0415 - helper of the same suite
+
+    deployment = kube.deployment(name)
+    status = deployment.get("status") or {}
+    wanted = deployment["spec"]["replicas"]
+    if status.get("observedGeneration") != deployment["metadata"]["generation"]:
+        return None
+    if not status.get("updatedReplicas") == status.get("replicas") == wanted:
+        return None
+    template_hash = config_hash(deployment["spec"]["template"])
+    if template_hash is None:
+        return None  # not injected yet
+    if any(config_hash(pod) != template_hash for pod in kube.pods(f"app={name}")):
+        return None
+    ips = current_pod_ips(kube, version)
+    return ips if ips and len(ips) == wanted else None
+
+
+def config_hash(template_or_pod: dict[str, Any]) -> str | None:
+    annotations = template_or_pod.get("metadata", {}).get("annotations") or {}
+    found: str | None = annotations.get("kubedrift.io/config-hash")
+    return found

@@ -17,7 +17,7 @@ from controller_harness import (
     wait_for,
 )
 from controller_traffic import send_traffic
-from operator_chaos import KillLog, assert_injected_once, caught_up, restart
+from operator_chaos import KillLog, assert_injected_once, caught_up, restart, rolled_out_pod_ips
 
 from kubedrift.controller.timestamps import from_timestamp
 
@@ -84,19 +84,20 @@ def test_kill_9_during_evaluation_lets_status_catch_up_without_touching_pods(
 def test_kill_9_during_retraining_never_creates_a_second_job_for_one_trigger(
     kube: Any, start_operator: Callable[[], Any]
 ) -> None:
-    """Each trial sends drifted traffic once (one trigger), kills the operator at a seeded
+    """Each trial sends mislabeled traffic once (one trigger), kills the operator at a seeded
     point within the next 12 s (evaluation, Job creation, Job running, rollout) and restarts it:
     the trial ends with exactly one more Job, Succeeded, rolled out."""
     log = KillLog("retraining", seed=83)
     operator, _ = restart(start_operator)
-    # Baselines at x ~ N(3, 1); traffic at N(0, 1) drifts from them every time.
-    kube.create_baseline("model-baseline", baseline_json(3.0, seed=1))
+    kube.create_baseline("model-baseline", baseline_json(0.0, seed=1))
     kube.create_baseline("model-baseline-v2", baseline_json(3.0, seed=2))
     kube.apps.create_namespaced_deployment(kube.namespace, model_deployment("model"))
+    # The trigger needs labels (accuracy below 0.8 over 100 labels), so every Job finds the
+    # labeled rows it requires in dataset B and succeeds: one trigger, one Job, one success.
     body = model_monitor(
         "watch",
         "model",
-        triggers=("DriftDetected",),
+        triggers=("PerformanceDegraded",),
         NEW_VERSION="2",
         NEW_BASELINE="model-baseline-v2",
         HOLD_SECONDS="2",
@@ -105,12 +106,21 @@ def test_kill_9_during_retraining_never_creates_a_second_job_for_one_trigger(
     kube.create_monitor(body)
 
     for trial in range(1, RETRAINING_TRIALS + 1):
-        version = "1" if trial == 1 else "2"
+        # Version 1 predicts x > 0, version 2 x > 3; labels are x > shift: traffic at 3 makes
+        # version 1 wrong half the time, traffic at 0 version 2.
+        version, shift = ("1", 3.0) if trial == 1 else ("2", 0.0)
+        if trial > 1:  # the Job's "training" produced a new baseline: adopting it rolls the Pods
+            kube.core.patch_namespaced_config_map(
+                "model-baseline-v2",
+                kube.namespace,
+                {"data": {"baseline.json": baseline_json(3.0, seed=100 + trial)}},
+            )
         ips = wait_for(
-            f"ready Pods of version {version}", lambda v=version: current_pod_ips(kube, v)
+            f"Pods of version {version} rolled out",
+            lambda v=version: rolled_out_pod_ips(kube, "model", v),
         )  # type: ignore[misc]
         token = kube.secret_value("watch-kubedrift-token", "sidecar-token")
-        send_traffic(ips, shift=0.0, rows=150, seed=trial, admin_token=token, prefix=f"t{trial}")
+        send_traffic(ips, shift=shift, rows=150, seed=trial, admin_token=token, prefix=f"t{trial}")
         log.kill_after(operator, 0.0, 12.0)
         operator, started = restart(start_operator)
 
@@ -123,6 +133,6 @@ def test_kill_9_during_retraining_never_creates_a_second_job_for_one_trigger(
         log.recoveries.append(time.time() - started)
         assert kube.jobs() == sorted(f"watch-retrain-{n}" for n in range(1, trial + 1))
         assert_injected_once(kube.deployment("model"))
-    wait_for("the last rollout", lambda: current_pod_ips(kube, "2"))
+    wait_for("the last rollout", lambda: rolled_out_pod_ips(kube, "model", "2"))
     assert kube.jobs() == sorted(f"watch-retrain-{n}" for n in range(1, RETRAINING_TRIALS + 1))
     print(f"\n{log.report()}")

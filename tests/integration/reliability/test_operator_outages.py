@@ -1,7 +1,6 @@
 """The operator rides out outages of what it depends on, on the real control plane: the API
-server restarting under it (its watch streams break and resume from a resource version the new
-API server may call too old: 410 Gone), the monitor deleted while the operator is down, and a
-retraining Job that always fails.
+server restarting under it (its watch streams break and resume), the monitor deleted while the
+operator is down, and a retraining Job that always fails.
 
 Recovery times are measured and printed (README, Reliability); the tests assert only that
 recovery happens, within the harness's generous hang guard.
@@ -65,11 +64,11 @@ def test_operator_recovers_by_itself_after_the_api_server_restarts(
     recovery = time.monotonic() - back
     assert operator.process.poll() is None  # it recovered in place, nobody restarted it
     assert_injected_once(kube.deployment("model"))
-    log = operator.log.read_text()
-    gone = "410" in log or "Gone" in log or "too old" in log
+    retries = operator.log.read_text().count("failed; will retry")
     print(
         f"\nAPI server restart ({API_DOWNTIME:.0f} s down): spec change acted on "
-        f"{recovery:.1f} s after the API server was ready again; 410 Gone in the log: {gone}"
+        f"{recovery:.1f} s after the API server was ready again ({retries} failed API requests "
+        "retried meanwhile)"
     )
 
 
