@@ -10,7 +10,6 @@
 FROM python:3.11-slim-bookworm AS wheels
 WORKDIR /src
 COPY pyproject.toml README.md ./
-COPY crds ./crds
 COPY operator ./operator
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
