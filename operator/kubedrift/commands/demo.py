@@ -2,7 +2,9 @@
 
 On a local control plane started for the run (from ``tests/controlplane/build.sh``'s binaries)
 and stopped at the end, or on the cluster in ``$KUBECONFIG`` when ``KUBEDRIFT_DEMO_KUBECONFIG`` is
-set (``1``, or a kubeconfig path). The operator runs as a local ``kubedrift operator`` process.
+set (``1``, or a kubeconfig path). The operator runs in-cluster through the Helm chart when helm
+is available (``tests/tools/build.sh`` or ``PATH``), else as a local ``kubedrift operator``
+process; the output says which.
 Then: model v1 trained on dataset A is deployed with its baseline and a ModelMonitor, traffic A
 then B then C flows with labels, and the table shows each step; the summary, the plot and what to
 look at in the cluster follow. Exit code 0 when the loop closed (every shift retrained and
@@ -44,6 +46,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="shift: A, then B, then C; steady: A only, same length",
     )
     parser.add_argument(
+        "--operator",
+        choices=["auto", "chart", "local"],
+        default="auto",
+        help="auto: in-cluster through charts/kubedrift when helm is available, else (or if "
+        "the chart fails) a local `kubedrift operator` process (default: %(default)s)",
+    )
+    parser.add_argument(
         "--image",
         default=os.environ.get("KUBEDRIFT_DEMO_IMAGE", "ghcr.io/kubedrift/kubedrift:latest"),
         help="image of the model server and the retraining Job (a real cluster needs one "
@@ -69,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         image=args.image,
         external_kubeconfig=_external_kubeconfig(),
         write=lambda line: print(line, flush=True),
+        operator_mode=args.operator,
     )
     try:
         closed = session.run(args.scenario, args.plot)

@@ -41,6 +41,14 @@ class OperatorProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def description(self) -> str:
+        accounts = "".join(f" --retraining-service-account {a}" for a in self.service_accounts)
+        return (
+            f"local process `kubedrift operator --namespace {self.namespace}{accounts}` "
+            f"(log {self.log})"
+        )
+
     def start(self, timeout: float = 120.0) -> None:
         """Start it and wait for ``/healthz``; RuntimeError (with the log) if it exits."""
         command = [

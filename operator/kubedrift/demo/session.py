@@ -12,16 +12,31 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from kubedrift.demo import manifests
 from kubedrift.demo.cluster import DemoCluster
 from kubedrift.demo.deploy import deploy, install_crd
 from kubedrift.demo.loop import SHIFT_PLAN, STEADY_PLAN, LoopRunner, Outcome
+from kubedrift.demo.operator_chart import ChartError, ChartOperator, find_helm
 from kubedrift.demo.operator_process import OperatorProcess
 from kubedrift.demo.report import TablePrinter, plot, summary
 
 METRIC_PREFIXES = ("kubedrift_monitor_", "kubedrift_operator_retrainings_total")
+
+
+class Operator(Protocol):
+    """The operator, in-cluster (:class:`ChartOperator`) or local (:class:`OperatorProcess`)."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    def metrics(self) -> str: ...
+
+    def stop(self) -> None: ...
 
 
 class DemoSession:
@@ -33,14 +48,16 @@ class DemoSession:
         image: str,
         external_kubeconfig: Path | None,
         write: Callable[[str], None],
+        operator_mode: str = "auto",
     ) -> None:
         self.work_dir = work_dir
+        self.operator_mode = operator_mode
         self.namespace = namespace
         self.settings = manifests.DemoSettings(image=image)
         self.external = external_kubeconfig
         self.write = write
         self.control_plane: Any = None
-        self.operator: OperatorProcess | None = None
+        self.operator: Operator | None = None
         self.kubectl = "kubectl"
         self.kubeconfig: Path | None = None
 
@@ -66,6 +83,44 @@ class DemoSession:
         )
         return Path(self.control_plane.kubeconfig)
 
+    def _start_operator(self) -> Operator:
+        """The operator through the Helm chart when helm and the chart are there (and
+        ``operator_mode`` allows it), else (or when the chart fails) as a local process."""
+        assert self.kubeconfig is not None
+        accounts = (manifests.TRAINER,)
+        chart = Path.cwd() / "charts" / "kubedrift"
+        helm = find_helm(Path.cwd()) if self.operator_mode != "local" else None
+        if helm is not None and chart.is_dir():
+            installed = ChartOperator(
+                helm,
+                chart=chart,
+                kubectl=self.kubectl,
+                kubeconfig=self.kubeconfig,
+                namespace=self.namespace,
+                service_accounts=accounts,
+            )
+            try:
+                installed.start()
+                return installed
+            except ChartError as error:
+                installed.stop()
+                if self.operator_mode == "chart":
+                    raise
+                self.write(
+                    f"operator: the Helm chart did not come up ({error}); "
+                    "running it as a local process instead"
+                )
+        elif self.operator_mode == "chart":
+            raise ChartError(f"--operator chart needs helm and {chart}")
+        local = OperatorProcess(
+            self.kubeconfig,
+            self.namespace,
+            self.work_dir / "operator.log",
+            service_accounts=accounts,
+        )
+        local.start()
+        return local
+
     def run(self, scenario: str, plot_path: Path) -> bool:
         """Run the scenario; True when every shift was retrained and rolled out (shift), or
         when nothing was raised (steady)."""
@@ -79,19 +134,8 @@ class DemoSession:
             raise RuntimeError(
                 f"namespace {self.namespace} already exists: delete it or pass --namespace"
             )
-        self.operator = OperatorProcess(
-            self.kubeconfig,
-            self.namespace,
-            self.work_dir / "operator.log",
-            service_accounts=(manifests.TRAINER,),
-        )
-        self.operator.start()
-        self.write(
-            f"operator: local process `kubedrift operator --namespace {self.namespace} "
-            f"--retraining-service-account {manifests.TRAINER}` "
-            f"(metrics and dataset endpoint on {self.operator.url}; log "
-            f"{self.operator.log})"
-        )
+        self.operator = self._start_operator()
+        self.write(f"operator: {self.operator.description}; /metrics on {self.operator.url}")
         deploy(cluster, self.settings, self.work_dir, self.write)
         self.write("")
         runner = LoopRunner(cluster, self.settings, emit=TablePrinter(self.write))
