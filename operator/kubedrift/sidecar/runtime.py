@@ -52,8 +52,15 @@ def run_loop(main: Coroutine[Any, Any, None], event_loop: str) -> None:
     asyncio.run(main)
 
 
-def monitor_entry(config: SidecarConfig, channel: socket.socket, status: Connection) -> None:
-    """The monitor process: report "ok" or the start-up error through ``status``, then serve."""
+def monitor_entry(
+    config: SidecarConfig, channel: socket.socket, status: Connection, proxy_end: socket.socket
+) -> None:
+    """The monitor process: report "ok" or the start-up error through ``status``, then serve.
+
+    ``proxy_end`` is the proxy's end of the channel, inherited through the fork: closing it here
+    makes the channel end (and this process stop) when the proxy process dies, even by SIGKILL.
+    """
+    proxy_end.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the proxy process decides when to stop
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     from kubedrift.sidecar.monitor_service import serve_monitor  # noqa: PLC0415 - not in the proxy
@@ -77,7 +84,7 @@ def run_sidecar(config: SidecarConfig) -> int:
     receive, send = context.Pipe(duplex=False)
     proxy_end, monitor_end = socket.socketpair()
     child = context.Process(
-        target=monitor_entry, args=(config, monitor_end, send), name="kubedrift-monitor"
+        target=monitor_entry, args=(config, monitor_end, send, proxy_end), name="kubedrift-monitor"
     )
     child.start()
     monitor_end.close()

@@ -326,3 +326,25 @@ def test_upstream_closing_kept_alive_connections_unannounced_costs_no_request(
             answers.append(split_response(read_response(sock))[::2])
 
     assert answers == [(200, f"bye {i}".encode()) for i in range(30)]
+
+
+def test_the_monitor_process_exits_when_the_proxy_process_is_killed(
+    model: ModelServer, baseline_file: Any
+) -> None:
+    sidecar = start_sidecar(model.port, baseline_file)
+    pid = sidecar.process.pid
+    (monitor,) = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+
+    sidecar.process.kill()
+    sidecar.process.wait()
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{monitor}").exists() and "State:\tZ" not in _status(monitor):
+        assert time.monotonic() < deadline, "the monitor process outlived the proxy"
+        time.sleep(0.05)
+
+
+def _status(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return "State:\tZ"
