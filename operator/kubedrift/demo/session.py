@@ -64,6 +64,7 @@ class DemoSession:
     def _start_cluster(self) -> Path:
         if self.external is not None:
             self.write(f"cluster: the one in {self.external} (KUBEDRIFT_DEMO_KUBECONFIG is set)")
+            self.kubectl = shutil.which("kubectl") or self.kubectl
             return self.external
         from kubedrift.devcluster import ControlPlane, locate_binaries  # noqa: PLC0415
 
