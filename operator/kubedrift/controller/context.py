@@ -43,5 +43,9 @@ class OperatorContext:
     #: Runs merges and statistical tests off the event loop. One worker: the work holds the GIL
     #: most of the time, and every extra thread grows the process by its own malloc arena.
     evaluator: Executor = field(default_factory=lambda: ThreadPoolExecutor(1, "evaluate"))
+    #: Tokens of each monitor's Secret by monitor uid (the Secret is written once, then read).
+    tokens: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Config hash last applied to each monitor's sidecar ConfigMap, by monitor uid.
+    applied: dict[str, str] = field(default_factory=dict)
     #: Webhook deliveries in flight (kept so they are not garbage-collected mid-way).
     background: set[asyncio.Task[Any]] = field(default_factory=set)

@@ -77,14 +77,18 @@ def register(registry: Any) -> None:
     ) -> None:
         ctx: OperatorContext = memo["ctx"]
         wake = memo.setdefault("wake", asyncio.Event())
+        loop = asyncio.get_running_loop()
         while not stopped:
             wake.clear()
+            started = loop.time()
             try:
                 status = await reconcile(ctx, body)
                 logger.debug("evaluated: phase %s", status.get("phase"))
             except (ApiError, aiohttp.ClientError, TimeoutError) as error:
                 logger.warning("evaluation round failed, retrying next round: %s", error)
-            await _pause(stopped, wake, evaluation_interval(body))
+            # A fixed cadence: the round's own duration does not push the next one back.
+            elapsed = loop.time() - started
+            await _pause(stopped, wake, max(0.0, evaluation_interval(body) - elapsed))
 
     @kopf.on.update(GROUP, VERSION, PLURAL, registry=registry, field="spec", id="wake")
     def spec_changed(memo: Any, **_: Any) -> None:

@@ -82,7 +82,9 @@ async def prepare(
     tokens = await ensure_tokens(ctx, monitor)
     data = render_config_map_data(spec, text)
     digest = config_hash(data)
-    await ctx.client.apply_config_map(build_config_map(monitor, data))
+    if ctx.applied.get(monitor.uid) != digest:
+        await ctx.client.apply_config_map(build_config_map(monitor, data))
+        ctx.applied[monitor.uid] = digest
     try:
         patch = plan_injection(deployment, spec, monitor, ctx.sidecar, digest)
         version = (status.get("retraining") or {}).get("modelVersion")
@@ -148,7 +150,11 @@ def parse_baseline(ctx: OperatorContext, cache_key: tuple[str, str, str], text: 
 
 
 async def ensure_tokens(ctx: OperatorContext, monitor: MonitorRef) -> dict[str, str]:
-    """The monitor's Secret with the sidecar and dataset tokens, created on first use."""
+    """The monitor's Secret with the sidecar and dataset tokens, created on first use and
+    remembered afterwards (tokens are never rotated by the operator)."""
+    known = ctx.tokens.get(monitor.uid)
+    if known is not None:
+        return known
     body = {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -168,7 +174,9 @@ async def ensure_tokens(ctx: OperatorContext, monitor: MonitorRef) -> dict[str, 
     if secret is None:
         secret, _ = await ctx.client.create(core(monitor.namespace, "secrets"), body)
     data = secret.get("data") or {}
-    return {key: base64.b64decode(value).decode() for key, value in data.items()}
+    tokens = {key: base64.b64decode(value).decode() for key, value in data.items()}
+    ctx.tokens[monitor.uid] = tokens
+    return tokens
 
 
 async def teardown(ctx: OperatorContext, monitor: MonitorRef, raw_spec: Mapping[str, Any]) -> None:
@@ -192,6 +200,8 @@ async def teardown(ctx: OperatorContext, monitor: MonitorRef, raw_spec: Mapping[
     ):
         await ctx.client.delete(path)
     ctx.datasets.unregister(monitor.namespace, monitor.name)
+    ctx.tokens.pop(monitor.uid, None)
+    ctx.applied.pop(monitor.uid, None)
     ctx.metrics.forget(monitor.namespace, monitor.name)
 
 
