@@ -70,4 +70,4 @@ bench: venv controlplane ## benchmarks, printed as ratios against peers measured
 	$(PY) -m bench
 
 clean: ## remove the virtualenv and caches (not the control-plane binary cache)
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .dev-cluster
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .dev-cluster .kubedrift-demo kubedrift-demo.png

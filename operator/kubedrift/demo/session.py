@@ -212,6 +212,8 @@ def _section(lines: list[str], header: str) -> list[str]:
     deeper under it."""
     indent = len(header) - len(header.lstrip())
     for start, line in enumerate(lines):
+        if line.rstrip().endswith("<none>") and line.startswith(header):
+            return [line.rstrip()]
         if line.rstrip() == header:
             found = [line]
             for following in lines[start + 1 :]:

@@ -91,3 +91,9 @@ def test_a_describe_section_stops_at_the_next_block_of_its_level() -> None:
     ]
     assert _section(described, "Events:") == ["Events:", "  Type  Reason", "  ----  ------"]
     assert _section(described, "Spec:") == []
+
+
+def test_a_describe_section_without_entries_is_its_none_line() -> None:
+    assert _section(["Spec:", "  Alerts:", "    Events:  true", "Events:  <none>"], "Events:") == [
+        "Events:  <none>"
+    ]
