@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
-from kubedrift.demo.loop import Outcome, Row
+from kubedrift.demo.outcome import Outcome, Row
 
 COLUMNS = (
     ("step", 4),

@@ -17,9 +17,10 @@ from typing import Any, Protocol
 from kubedrift.demo import manifests
 from kubedrift.demo.cluster import DemoCluster
 from kubedrift.demo.deploy import deploy, install_crd
-from kubedrift.demo.loop import SHIFT_PLAN, STEADY_PLAN, LoopRunner, Outcome
+from kubedrift.demo.loop import SHIFT_PLAN, STEADY_PLAN, LoopRunner
 from kubedrift.demo.operator_chart import ChartError, ChartOperator, find_helm
 from kubedrift.demo.operator_process import OperatorProcess
+from kubedrift.demo.outcome import Outcome
 from kubedrift.demo.report import TablePrinter, plot, summary
 
 METRIC_PREFIXES = ("kubedrift_monitor_", "kubedrift_operator_retrainings_total")

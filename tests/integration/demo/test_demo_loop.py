@@ -9,8 +9,9 @@ traffic raises both alerts. The no-shift scenario sends A for the same number of
 from __future__ import annotations
 
 from kubedrift.demo.cluster import DemoCluster
-from kubedrift.demo.loop import SHIFT_PLAN, STEADY_PLAN, LoopRunner, Outcome, Row
+from kubedrift.demo.loop import SHIFT_PLAN, STEADY_PLAN, LoopRunner
 from kubedrift.demo.manifests import MONITOR, DemoSettings
+from kubedrift.demo.outcome import Outcome, Row
 
 RETRAIN_1, RETRAIN_2 = f"{MONITOR}-retrain-1", f"{MONITOR}-retrain-2"
 

@@ -3,7 +3,7 @@ the table layout and the ``kubectl describe`` sections it quotes."""
 
 from __future__ import annotations
 
-from kubedrift.demo.loop import Marker, Outcome, Point, Row
+from kubedrift.demo.outcome import Marker, Outcome, Point, Row
 from kubedrift.demo.report import TablePrinter, summary
 from kubedrift.demo.session import _section
 
