@@ -40,6 +40,7 @@ from kubedrift.controller.preparation import NotReadyError, Prepared, prepare
 from kubedrift.controller.retraining import RetrainingTrigger, due_trigger
 from kubedrift.controller.rollout import current_model_version
 from kubedrift.controller.status import Observation, evaluated_status, invalid_status
+from kubedrift.controller.timestamps import to_timestamp
 from kubedrift.controller.webhook import build_payload, deliver
 
 #: Status keys an evaluation may drop (JSON merge patch needs an explicit null to remove them).
@@ -289,7 +290,7 @@ async def post_event(
     ctx: OperatorContext, monitor: MonitorRef, event: Event, now: datetime
 ) -> None:
     """Post one core/v1 Event about the monitor."""
-    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = to_timestamp(now.timestamp())
     body = {
         "apiVersion": "v1",
         "kind": "Event",
