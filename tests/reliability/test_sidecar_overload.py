@@ -121,12 +121,15 @@ def report(
 
     sampled = metrics[("kubedrift_samples_total", ())]
     dropped = metrics[("kubedrift_samples_dropped_total", ())]
+    errors = {dict(labels)["kind"]: int(value) for (name, labels), value in metrics.items()
+              if name == "kubedrift_proxy_errors_total" and value}  # fmt: skip
     print(
         f"\noverload: {OVERLOAD_RATE:.0f} req/s, all sampled (10x the rated 200 samples/s) for "
-        f"{SECONDS:.0f} s: {proxied['requests']:.0f} requests, {proxied['mismatches']:.0f} "
+        f"{SECONDS:.0f} s: {proxied['requests']:.0f} of {OVERLOAD_RATE * SECONDS:.0f} requests "
+        f"answered within the run plus 10 s, {proxied['mismatches']:.0f} "
         f"wrong, {proxied['errors']:.0f} errors; sampled {sampled:.0f}, dropped {dropped:.0f} "
         f"({dropped / max(sampled, 1):.0%}), processed {processed(metrics):.0f}; RSS (proxy + "
         f"monitor) {idle:.0f} MB idle, {peak:.0f} MB peak (bound {RSS_BOUND_MB} MB); latency "
         f"p50/p99 direct {ms(direct, 'p50')}/{ms(direct, 'p99')} ms, through the sidecar "
-        f"{ms(proxied, 'p50')}/{ms(proxied, 'p99')} ms"
+        f"{ms(proxied, 'p50')}/{ms(proxied, 'p99')} ms; sidecar errors {errors}"
     )

@@ -136,6 +136,9 @@ class ModelServer(ThreadingHTTPServer):
     """Started by :func:`start_model_server`; ``received`` lists every request in order."""
 
     daemon_threads = True
+    # socketserver's default listen backlog is 5: a burst of new connections (a proxy growing its
+    # pool under load) overflows it, and a connection stuck in the overflow stalls for a minute.
+    request_queue_size = 1024
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), ModelHandler)
