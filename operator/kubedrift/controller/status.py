@@ -141,7 +141,7 @@ def invalid_status(
 
 def drift_status(evaluation: Evaluation) -> DriftStatus:
     status = DriftStatus(
-        share=_finite(evaluation.share),
+        share=_summary(evaluation.share),
         drifted=evaluation.drift,
         features=[_feature(f) for f in evaluation.features],
     )
@@ -165,15 +165,15 @@ def performance_status(evaluation: Evaluation) -> PerformanceStatus | None:
         return None
     status = PerformanceStatus(
         metric=result.metric,
-        value=_finite(result.value),
+        value=_summary(result.value),
         threshold=result.threshold,
         samples=result.samples,
         degraded=result.degraded,
     )
     if result.lower_bound is not None:
-        status["lowerBound"] = _finite(result.lower_bound)
+        status["lowerBound"] = _summary(result.lower_bound)
     if result.upper_bound is not None:
-        status["upperBound"] = _finite(result.upper_bound)
+        status["upperBound"] = _summary(result.upper_bound)
     return status
 
 
@@ -239,3 +239,8 @@ def _finite(value: float) -> float:
     if math.isnan(value):
         return 0.0
     return max(-_MAX_FLOAT, min(_MAX_FLOAT, float(value)))
+
+
+def _summary(value: float) -> float:
+    """A share, metric value or bound as ``kubectl get`` shows it: four decimals are plenty."""
+    return round(_finite(value), 4)

@@ -145,3 +145,18 @@ def test_invalid_status_sets_ready_false_with_the_reason() -> None:
             }
         ],
     }
+
+
+def test_shares_metric_values_and_bounds_are_kept_to_four_decimals_for_kubectl(
+    spec: ModelMonitorSpec,
+) -> None:
+    observation = observe(3.0, 401, spec)
+    status = evaluated_status({}, observation, spec, generation=1, now=NOW)
+
+    performance = observation.evaluation.performance if observation.evaluation else None
+    assert performance is not None and performance.value is not None
+    assert status["performance"]["value"] == round(performance.value, 4)
+    assert status["performance"]["lowerBound"] == round(performance.lower_bound or 0.0, 4)
+    for key in ("value", "lowerBound", "upperBound"):
+        if key in status["performance"]:
+            assert status["performance"][key] == round(status["performance"][key], 4)
