@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+from sidecar_process import free_port
 
 from kubedrift.payloads import parse_exchange
 from kubedrift.sidecar.faults import InjectedFaultError, parser_from_environ, read_faults
@@ -37,3 +42,17 @@ def test_parser_exception_every_third_call() -> None:
 def test_a_misspelt_fault_is_an_error_not_a_silent_no_op(value: str) -> None:
     with pytest.raises(ValueError, match="KUBEDRIFT_TEST_FAULTS"):
         read_faults({"KUBEDRIFT_TEST_FAULTS": value})
+
+
+def test_the_sidecar_refuses_to_start_with_a_misspelt_fault(baseline_file: Path) -> None:
+    command = [
+        sys.executable, "-m", "kubedrift", "sidecar", "--listen", f"127.0.0.1:{free_port()}",
+        "--admin", f"127.0.0.1:{free_port()}", "--upstream", f"http://127.0.0.1:{free_port()}",
+        "--baseline", str(baseline_file),
+    ]  # fmt: skip
+    env = {**os.environ, "KUBEDRIFT_TEST_FAULTS": "parser_exceptions_every=5"}
+
+    done = subprocess.run(command, env=env, capture_output=True, timeout=60, check=False)
+
+    assert done.returncode == 2
+    assert b"KUBEDRIFT_TEST_FAULTS: unknown fault" in done.stderr
