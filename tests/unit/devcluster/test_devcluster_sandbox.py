@@ -54,3 +54,43 @@ def test_sandboxed_command_sees_the_mount_and_the_host_does_not(tmp_path: Path) 
 
     assert (result.returncode, result.stdout) == (0, "hello")
     assert list(target.iterdir()) == []
+
+
+def test_a_volume_over_a_runtime_folder_gets_that_folder_bound_back_from_a_descriptor() -> None:
+    script = mount_script([Mount(Path("/srv/node/pod/tmp"), "/tmp")], "/", keep=["/tmp/ck/.venv"])
+
+    assert script.splitlines() == [
+        "set -e",
+        "exec 3< /tmp/ck/.venv",
+        "mkdir -p /tmp",
+        "mount --bind /srv/node/pod/tmp /tmp",
+        "mkdir -p /tmp/ck/.venv",
+        "mount --no-canonicalize --bind /proc/self/fd/3 /tmp/ck/.venv",
+        "exec 3<&-",
+        "mkdir -p / && cd /",
+        'exec "$@"',
+    ]
+
+
+def test_runtime_folders_no_volume_hides_are_left_alone() -> None:
+    script = mount_script([Mount(Path("/w/conf"), "/etc/conf")], "/", keep=["/opt/venv"])
+
+    assert "/opt/venv" not in script
+
+
+def test_sandboxed_command_keeps_seeing_a_runtime_folder_under_a_volume(tmp_path: Path) -> None:
+    kept = tmp_path / "checkout" / "venv"
+    kept.mkdir(parents=True)
+    (kept / "python").write_text("interpreter")
+    volume = tmp_path / "emptydir"
+    volume.mkdir()
+    argv = sandboxed_argv(
+        [Mount(volume, str(tmp_path / "checkout"))],
+        "/",
+        ["cat", str(kept / "python")],
+        keep=[str(kept)],
+    )
+
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)
+
+    assert (result.returncode, result.stdout, result.stderr) == (0, "interpreter", "")
