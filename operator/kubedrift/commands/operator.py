@@ -7,9 +7,10 @@ Events, the metrics and the retraining Job contract.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
+
+from kubedrift.commands.logs import add_log_level, setup_logging
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -65,12 +66,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="timeout of each request to a sidecar (default 5)",
     )
-    add(
-        "--log-level",
-        default="INFO",
-        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
-        help="log level",
-    )
+    add_log_level(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,9 +74,7 @@ def run(args: argparse.Namespace) -> int:
 
     from kubedrift.controller.runtime import OperatorOptions, run_operator  # noqa: PLC0415
 
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging(args.log_level)
     host, _, port = args.listen.rpartition(":")
     if not port.isdigit():
         print(f"--listen {args.listen!r}: expected HOST:PORT", file=sys.stderr)

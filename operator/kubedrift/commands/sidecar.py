@@ -8,9 +8,9 @@ The request path needs httptools (the ``fast`` extra); uvloop is used when insta
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
+from kubedrift.commands.logs import add_log_level, setup_logging
 from kubedrift.payloads.model import PROTOCOLS
 
 
@@ -58,18 +58,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         choices=("auto", "uvloop", "asyncio"),
         help="event loop (default auto: uvloop if installed)",
     )
-    add(
-        "--log-level",
-        default="INFO",
-        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
-        help="log level",
-    )
+    add_log_level(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging(args.log_level)
     try:
         import httptools  # noqa: F401, PLC0415 - the request path's parser, checked before anything else
     except ImportError:
