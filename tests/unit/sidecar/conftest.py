@@ -6,37 +6,21 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
-
-from kubedrift.stats.baseline import build_baseline
 
 # The tests here import the helper modules next to this file (the model server, the process
 # driver) by name. Under --import-mode=importlib pytest does not put test directories on sys.path,
 # so this directory is added, for these tests only.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from sidecar_baseline import write_baseline
 from sidecar_model_server import ModelServer, start_model_server
 from sidecar_process import Sidecar, start_sidecar
-
-#: Every feature the test payloads carry; the baseline profiles them all.
-FEATURES = ("x-0", "x-1", "x-2")
 
 
 @pytest.fixture(scope="session")
 def baseline_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    rng = np.random.default_rng(7)
-    values = rng.normal(size=(2000, 3))
-    predictions = (values[:, 0] > 0).astype(np.int64)
-    columns = {name: values[:, i] for i, name in enumerate(FEATURES)}
-    baseline = build_baseline(
-        {**columns, "prediction": predictions, "label": predictions},
-        prediction="prediction",
-        label="label",
-    )
-    path = tmp_path_factory.mktemp("baseline") / "baseline.json"
-    path.write_text(baseline.to_json())
-    return path
+    return write_baseline(tmp_path_factory.mktemp("baseline"), seed=7)
 
 
 @pytest.fixture(scope="module")
