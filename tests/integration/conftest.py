@@ -7,13 +7,19 @@ Established and serves the resource. It yields the CRD name.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kubedrift.api import crd
+
+# Helper modules shared by the integration suites (``cluster_waiting``) import by name, whatever
+# pytest's import mode.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 FIELD_MANAGER = "kubedrift-tests"
 ESTABLISH_TIMEOUT_SECONDS = 60.0

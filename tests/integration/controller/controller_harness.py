@@ -1,6 +1,6 @@
 """Helpers of the operator's integration tests: the operator as a real subprocess, the objects
 the scenarios share (model Deployment, baselines, ModelMonitor), a view of the namespace, and
-``wait_for``, which polls with a hang guard, not a speed requirement."""
+``wait_for`` (from ``cluster_waiting``), which polls with a hang guard, not a speed requirement."""
 
 from __future__ import annotations
 
@@ -8,35 +8,18 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
-import pytest
+from cluster_waiting import wait_for  # noqa: F401 - re-exported: the operator suites import it here
 
 from kubedrift.stats.baseline import build_baseline
 
-T = TypeVar("T")
 HERE = Path(__file__).resolve().parent
 KUBEDRIFT = str(Path(sys.executable).parent / "kubedrift")
-#: Bound for anything the cluster and operator do here: a hang guard, not a speed check.
-PATIENCE = 180.0
-
-
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float = PATIENCE) -> T:
-    """Call ``probe`` until it returns something truthy and return it; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what} after {timeout:.0f}s")
-        time.sleep(0.5)
 
 
 @dataclass

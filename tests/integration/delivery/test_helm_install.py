@@ -10,18 +10,17 @@ very rules of the cluster-wide ClusterRole (one template, checked in tests/unit/
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pytest
+from cluster_waiting import wait_for
 from helm_tools import CHART, Tools
 
 from kubedrift.stats.baseline import build_baseline
 
-T = TypeVar("T")
 MODEL_SERVER = Path(__file__).resolve().parents[1] / "controller" / "model_server.py"
 #: Bound for what the cluster and the operator do here: a hang guard, not a speed check.
 PATIENCE = 180.0
@@ -33,17 +32,6 @@ RESTRICTED_CONTAINER = {
     "capabilities": {"drop": ["ALL"]},
     "seccompProfile": {"type": "RuntimeDefault"},
 }
-
-
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float = PATIENCE) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what} after {timeout:.0f}s")
-        time.sleep(0.5)
 
 
 def model_deployment() -> dict[str, Any]:

@@ -1,32 +1,17 @@
-"""Helpers for the control-plane tests: waiting on a condition with a bound, not a deadline
-that tests speed (the bound only turns a hang into a readable failure)."""
+"""Fixtures of the control-plane tests: ``wait``, polling a condition with a bound that only turns
+a hang into a readable failure (``cluster_waiting.wait_for``, polled every 0.2 s here)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from functools import partial
+from typing import Any
 
 import pytest
-
-T = TypeVar("T")
-#: Upper bound for anything the cluster does in these tests (a hang guard, not a speed check).
-PATIENCE = 120.0
-
-
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float = PATIENCE) -> T:
-    """Call ``probe`` until it returns something truthy and return that; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what} after {timeout:.0f}s")
-        time.sleep(0.2)
+from cluster_waiting import wait_for
 
 
 @pytest.fixture
 def wait() -> Callable[..., Any]:
     """:func:`wait_for`, as a fixture."""
-    return wait_for
+    return partial(wait_for, interval=0.2)
