@@ -57,3 +57,13 @@ def modelmonitor_crd(cluster: Any) -> Iterator[str]:
             pytest.fail(f"CRD {crd.NAME} was not Established and served within 60s")
         time.sleep(0.2)
     yield crd.NAME
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep the call phase's report on the item (``item.rep_call``) so fixtures can print the
+    logs of the processes they started when the test failed."""
+    report = yield
+    if call.when == "call":
+        item.rep_call = report  # type: ignore[attr-defined]
+    return report

@@ -64,14 +64,6 @@ def start_operator(
             print(f"--- {running.log} ---\n{running.log.read_text()[-20000:]}")
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    report = yield
-    if call.when == "call":
-        item.rep_call = report  # type: ignore[attr-defined]
-    return report
-
-
 @pytest.fixture
 def operator(start_operator: Callable[..., OperatorProcess]) -> OperatorProcess:
     return start_operator()

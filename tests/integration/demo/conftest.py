@@ -42,11 +42,3 @@ def demo(  # noqa: PLR0917 - pytest fixtures
         operator.stop()
         if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
             print(f"--- operator log ---\n{operator.log.read_text()[-20000:]}")
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    report = yield
-    if call.when == "call":
-        item.rep_call = report  # type: ignore[attr-defined]
-    return report

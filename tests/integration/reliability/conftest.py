@@ -20,4 +20,3 @@ _spec.loader.exec_module(_controller)
 
 kube = _controller.kube
 start_operator = _controller.start_operator
-pytest_runtest_makereport = _controller.pytest_runtest_makereport
