@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from cluster_waiting import wait_for  # noqa: F401 - re-exported: the operator suites import it here
+from cluster_waiting import wait_for
+from controller_traffic import send_traffic
 
 from kubedrift.stats.baseline import build_baseline
 
@@ -173,6 +174,35 @@ def current_pod_ips(kube: Any, version: str) -> list[str] | None:
         if env.get("MODEL_VERSION") == version and {"model", "kubedrift-sidecar"} <= ready:
             ips.append(pod["status"]["podIP"])
     return ips or None
+
+
+def start_drifted_retraining_scenario(kube: Any, **job_env: str) -> tuple[list[str], str]:
+    """The retraining scenario of the operator suites, up to the point where the operator must act.
+
+    Baselines ``model-baseline`` (x ~ N(0, 1)) and ``model-baseline-v2`` (x ~ N(3, 1)), the model
+    Deployment ``model`` (version 1), and the monitor ``watch`` retraining on
+    ``PerformanceDegraded`` (judged only once labels arrived, so the Job finds labeled rows in
+    dataset B) with a Job that answers version 2 and the v2 baseline (``job_env`` adds to the
+    Job's environment); then 300 rows drifted to N(3, 1) and their labels sent through the
+    running sidecar. Returns the Pod IPs and the sidecar token.
+    """
+    kube.create_baseline("model-baseline", baseline_json(0.0, seed=1))
+    kube.create_baseline("model-baseline-v2", baseline_json(3.0, seed=2))
+    kube.apps.create_namespaced_deployment(kube.namespace, model_deployment("model"))
+    kube.create_monitor(
+        model_monitor(
+            "watch",
+            "model",
+            triggers=("PerformanceDegraded",),
+            NEW_VERSION="2",
+            NEW_BASELINE="model-baseline-v2",
+            **job_env,
+        )
+    )
+    ips = wait_for("a ready Pod with the sidecar", lambda: current_pod_ips(kube, "1"))
+    token = kube.secret_value("watch-kubedrift-token", "sidecar-token")
+    send_traffic(ips, shift=3.0, rows=300, seed=3, admin_token=token, prefix="drifted")
+    return ips, token
 
 
 class Kube:

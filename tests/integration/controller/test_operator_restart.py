@@ -5,36 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from controller_harness import (
-    baseline_json,
-    current_pod_ips,
-    model_deployment,
-    model_monitor,
-    wait_for,
-)
-from controller_traffic import send_traffic
+from controller_harness import start_drifted_retraining_scenario, wait_for
 
 
 def test_operator_killed_right_after_creating_a_job_adopts_it_after_restart(
     kube: Any, start_operator: Callable[..., Any]
 ) -> None:
     first = start_operator()
-    kube.create_baseline("model-baseline", baseline_json(0.0, seed=1))
-    kube.create_baseline("model-baseline-v2", baseline_json(3.0, seed=2))
-    kube.apps.create_namespaced_deployment(kube.namespace, model_deployment("model"))
-    kube.create_monitor(
-        model_monitor(
-            "watch",
-            "model",
-            triggers=("PerformanceDegraded",),
-            NEW_VERSION="2",
-            NEW_BASELINE="model-baseline-v2",
-            HOLD_SECONDS="20",
-        )
-    )
-    ips = wait_for("a ready Pod with the sidecar", lambda: current_pod_ips(kube, "1"))
-    token = kube.secret_value("watch-kubedrift-token", "sidecar-token")
-    send_traffic(ips, shift=3.0, rows=300, seed=3, admin_token=token, prefix="drifted")
+    start_drifted_retraining_scenario(kube, HOLD_SECONDS="20")
 
     wait_for("the retraining Job", kube.jobs)
     first.kill()

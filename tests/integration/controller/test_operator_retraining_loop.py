@@ -6,37 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from controller_harness import (
-    baseline_json,
-    current_pod_ips,
-    model_deployment,
-    model_monitor,
-    wait_for,
-)
+from controller_harness import current_pod_ips, start_drifted_retraining_scenario, wait_for
 from controller_traffic import send_traffic
 
 
 def test_drift_and_degradation_lead_to_one_retraining_and_a_rollout(
     kube: Any, operator: Any
 ) -> None:
-    kube.create_baseline("model-baseline", baseline_json(0.0, seed=1))
-    kube.create_baseline("model-baseline-v2", baseline_json(3.0, seed=2))
-    kube.apps.create_namespaced_deployment(kube.namespace, model_deployment("model"))
-    # Retrain on degraded accuracy: it is judged only once labels arrived, so the Job finds
-    # labeled rows in dataset B. Drift is still detected and reported on its own.
-    kube.create_monitor(
-        model_monitor(
-            "watch",
-            "model",
-            triggers=("PerformanceDegraded",),
-            NEW_VERSION="2",
-            NEW_BASELINE="model-baseline-v2",
-        )
-    )
-    ips = wait_for("a ready Pod with the sidecar", lambda: current_pod_ips(kube, "1"))
-    token = kube.secret_value("watch-kubedrift-token", "sidecar-token")
-
-    send_traffic(ips, shift=3.0, rows=300, seed=3, admin_token=token, prefix="drifted")
+    _, token = start_drifted_retraining_scenario(kube)
 
     def judged() -> dict[str, Any] | None:
         status = kube.status("watch")
