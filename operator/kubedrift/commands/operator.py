@@ -66,18 +66,35 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="timeout of each request to a sidecar (default 5)",
     )
+    add(
+        "--watch-timeout",
+        type=int,
+        default=300,
+        metavar="SECONDS",
+        help="the API server ends each watch request after this long and the operator resumes "
+        "it (default 300)",
+    )
     add_log_level(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     import asyncio  # noqa: PLC0415 - keep `kubedrift --help` fast
 
+    from kubedrift.controller.faults import StaleWrites  # noqa: PLC0415
     from kubedrift.controller.runtime import OperatorOptions, run_operator  # noqa: PLC0415
 
     setup_logging(args.log_level)
     host, _, port = args.listen.rpartition(":")
     if not port.isdigit():
         print(f"--listen {args.listen!r}: expected HOST:PORT", file=sys.stderr)
+        return 2
+    if args.watch_timeout < 1:
+        print("--watch-timeout: expected a positive number of seconds", file=sys.stderr)
+        return 2
+    try:
+        faults = StaleWrites.from_environ(os.environ)
+    except ValueError as error:
+        print(error, file=sys.stderr)
         return 2
     options = OperatorOptions(
         namespaces=tuple(args.namespace),
@@ -90,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
         peering=args.peering,
         sidecar_timeout=args.sidecar_timeout,
         retraining_service_accounts=tuple(args.retraining_service_account),
+        watch_timeout=args.watch_timeout,
+        faults=faults,
     )
     asyncio.run(run_operator(options))
     return 0

@@ -4,6 +4,10 @@ Objects go in and out as plain dicts in their wire shape (camelCase), which is w
 builders produce and consume. Credentials come from the kubeconfig or the in-cluster service
 account, loaded by the ``kubernetes`` package; requests go through one ``aiohttp`` session.
 ``get`` returns ``None`` for 404; other failures raise :class:`ApiError` with the status.
+
+Writes computed from an object read before go through :meth:`KubeClient.update` (optimistic
+concurrency, see :mod:`kubedrift.controller.conflicts`); writes of a value that does not depend
+on what was read (a ConfigMap rendered from the spec, a new Job, an Event) need no precondition.
 """
 
 from __future__ import annotations
@@ -11,13 +15,21 @@ from __future__ import annotations
 import json
 import os
 import ssl
-from collections.abc import Mapping
+import uuid
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
 import kopf
 import kubernetes
 
+from kubedrift.controller.conflicts import (
+    ConflictError,
+    SupersededError,
+    retry_conflicts,
+    with_resource_version,
+)
+from kubedrift.controller.faults import STALE_WRITE_ANNOTATION, StaleWrites
 from kubedrift.controller.names import GROUP, PLURAL, VERSION
 
 STRATEGIC = "application/strategic-merge-patch+json"
@@ -25,18 +37,37 @@ MERGE = "application/merge-patch+json"
 
 
 class ApiError(Exception):
-    """An API request failed; ``status`` is the HTTP status (409 for AlreadyExists...)."""
+    """An API request failed; ``status`` is the HTTP status and ``reason`` the Status object's
+    reason (409 is ``AlreadyExists`` on create, ``Conflict`` on a stale resourceVersion)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, reason: str | None = None) -> None:
         super().__init__(f"{status}: {message}")
         self.status = status
+        self.reason = reason
+
+
+#: Plans a patch from the object as read; ``None`` when nothing needs to change.
+Plan = Callable[[Mapping[str, Any]], Mapping[str, Any] | None]
 
 
 class KubeClient:
-    """Async access to the handful of resources the operator reads and writes."""
+    """Async access to the handful of resources the operator reads and writes.
 
-    def __init__(self, configuration: Any, timeout: float = 30.0) -> None:
+    ``on_conflict`` is called with the write path's name on every 409 Conflict (the metric);
+    ``faults`` is the test-only fault hook (:mod:`kubedrift.controller.faults`).
+    """
+
+    def __init__(
+        self,
+        configuration: Any,
+        timeout: float = 30.0,
+        *,
+        on_conflict: Callable[[str], None] = lambda write: None,
+        faults: StaleWrites | None = None,
+    ) -> None:
         self._config = configuration
+        self.on_conflict = on_conflict
+        self._faults = faults or StaleWrites()
         context = ssl.create_default_context(cafile=configuration.ssl_ca_cert)
         if configuration.cert_file:
             context.load_cert_chain(configuration.cert_file, configuration.key_file)
@@ -50,7 +81,9 @@ class KubeClient:
         self.host = configuration.host.rstrip("/")
 
     @classmethod
-    def from_environment(cls, kubeconfig: str | None = None) -> KubeClient:
+    def from_environment(
+        cls, kubeconfig: str | None = None, *, faults: StaleWrites | None = None
+    ) -> KubeClient:
         """In-cluster credentials when running in a Pod without ``kubeconfig``, else kubeconfig."""
         configuration = kubernetes.client.Configuration()
         if kubeconfig is None and "KUBERNETES_SERVICE_HOST" in os.environ:
@@ -59,7 +92,7 @@ class KubeClient:
             kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]
                 config_file=kubeconfig, client_configuration=configuration
             )
-        return cls(configuration)
+        return cls(configuration, faults=faults)
 
     def token(self) -> str | None:
         """The ``Authorization`` header value, if the credentials use a token (refreshed)."""
@@ -108,10 +141,11 @@ class KubeClient:
             text = await response.text()
             if response.status >= 300:
                 try:
-                    message = json.loads(text).get("message", text)
-                except ValueError:
-                    message = text
-                raise ApiError(response.status, message)
+                    answer = json.loads(text)
+                    message, reason = answer.get("message", text), answer.get("reason")
+                except (ValueError, AttributeError):
+                    message, reason = text, None
+                raise ApiError(response.status, message, reason)
             return json.loads(text) if text else None
 
     async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
@@ -131,7 +165,7 @@ class KubeClient:
         try:
             return await self.request("POST", path, body=body), True
         except ApiError as error:
-            if error.status != 409:
+            if error.status != 409 or error.reason not in ("AlreadyExists", None):
                 raise
         existing = await self.get(f"{path}/{body['metadata']['name']}")
         if existing is None:
@@ -167,8 +201,73 @@ class KubeClient:
         answer = await self.request("GET", path, params=params)
         return list(answer.get("items") or [])
 
-    async def patch_monitor_status(self, namespace: str, name: str, status: Any) -> None:
-        await self.patch(monitor_path(namespace, name) + "/status", {"status": status}, MERGE)
+    async def update(
+        self,
+        path: str,
+        plan: Plan,
+        *,
+        write: str,
+        current: Mapping[str, Any] | None = None,
+        content_type: str = STRATEGIC,
+    ) -> Mapping[str, Any] | None:
+        """Read-modify-write of the object at ``path`` with optimistic concurrency.
+
+        ``plan`` computes the patch from the object as read (``current`` when the caller has
+        just read it, else a GET); the patch goes out with that object's resourceVersion. On
+        409 Conflict the object is read again and planned again (bounded; each conflict counted
+        under ``write``). Returns the object as written (or as read when the plan was ``None``),
+        ``None`` when it does not exist.
+        """
+
+        async def attempt(number: int) -> Mapping[str, Any] | None:
+            found = current if number == 0 and current is not None else await self.get(path)
+            if found is None:
+                return None
+            patch = plan(found)
+            if patch is None:
+                return found
+            if self._faults.take(write):
+                await self._touch(path.removesuffix("/status"), write)
+            version = found["metadata"]["resourceVersion"]
+            try:
+                written: Mapping[str, Any] = await self.patch(
+                    path, with_resource_version(patch, version), content_type
+                )
+            except ApiError as error:
+                if error.status == 409:
+                    raise ConflictError(write, str(error)) from error
+                raise
+            return written
+
+        return await retry_conflicts(attempt, on_conflict=lambda: self.on_conflict(write))
+
+    async def write_monitor_status(
+        self,
+        body: Mapping[str, Any],
+        status: Mapping[str, Any],
+        *,
+        base: Mapping[str, Any],
+    ) -> None:
+        """Write a monitor's ``status`` computed from its status ``base``, through the status
+        subresource, only while the stored status is still ``base`` (other metadata or spec
+        changes are fine: the write is retried from a fresh read). When another writer changed
+        the status, :class:`~kubedrift.controller.conflicts.SupersededError` is raised and the
+        next round recomputes from the new status.
+        """
+        metadata = body["metadata"]
+
+        def plan(found: Mapping[str, Any]) -> Mapping[str, Any]:
+            if dict(found.get("status") or {}) != dict(base):
+                raise SupersededError("status", "the status changed since it was read")
+            return {"status": status}
+
+        path = monitor_path(metadata["namespace"], metadata["name"]) + "/status"
+        await self.update(path, plan, write="status", current=body, content_type=MERGE)
+
+    async def _touch(self, path: str, write: str) -> None:
+        """The test fault: a blind change of the object, so the version just read is stale."""
+        touch = {"metadata": {"annotations": {STALE_WRITE_ANNOTATION: uuid.uuid4().hex}}}
+        await self.patch(path, touch, MERGE)
 
 
 def core(namespace: str, resource: str, name: str | None = None) -> str:

@@ -22,6 +22,7 @@ import kopf
 
 from kubedrift.api.fields import Duration
 from kubedrift.controller.client import ApiError
+from kubedrift.controller.conflicts import ConflictError
 from kubedrift.controller.context import OperatorContext
 from kubedrift.controller.names import GROUP, PLURAL, VERSION
 from kubedrift.controller.preparation import teardown
@@ -30,14 +31,22 @@ from kubedrift.controller.reconcile import monitor_ref, reconcile
 FINALIZER = "kubedrift.io/finalizer"
 #: Evaluation interval when the spec's cannot be read (the CRD default).
 DEFAULT_INTERVAL = 30.0
+#: Seconds after which the API server ends each watch request (``--watch-timeout``).
+WATCH_TIMEOUT = 300
 
 
-def configure(settings: Any, *, peering: str | None, reporter: str) -> None:
+def configure(
+    settings: Any, *, peering: str | None, reporter: str, watch_timeout: int = WATCH_TIMEOUT
+) -> None:
     """kopf settings for this operator (``settings`` is a ``kopf.OperatorSettings``)."""
     # The API server ends a watch after server_timeout; the client gives up a little later, so a
-    # stream that went silent (a dead connection, a proxy) is noticed and re-established.
-    settings.watching.server_timeout = 300
-    settings.watching.client_timeout = 330
+    # stream that went silent (a dead connection, a proxy) is noticed and re-established. kopf
+    # resumes a stream from the last resourceVersion it saw; when the API server answers 410 Gone
+    # (that version was compacted away, or fell out of the watch cache), kopf lists again and
+    # watches from the list's version: nothing is lost, no setting needed. (Whole seconds: kopf
+    # sends the value as the timeoutSeconds query parameter, an integer.)
+    settings.watching.server_timeout = watch_timeout
+    settings.watching.client_timeout = watch_timeout + 30
     settings.watching.connect_timeout = 10
     settings.networking.request_timeout = 60
     # kopf turns log records into Events; only warnings and errors are worth an Event. Transition
@@ -84,7 +93,7 @@ def register(registry: Any) -> None:
             try:
                 status = await reconcile(ctx, body)
                 logger.debug("evaluated: phase %s", status.get("phase"))
-            except (ApiError, aiohttp.ClientError, TimeoutError) as error:
+            except (ApiError, ConflictError, aiohttp.ClientError, TimeoutError) as error:
                 logger.warning("evaluation round failed, retrying next round: %s", error)
             # A fixed cadence: the round's own duration does not push the next one back.
             elapsed = loop.time() - started
@@ -101,7 +110,7 @@ def register(registry: Any) -> None:
         ctx: OperatorContext = memo["ctx"]
         try:
             await teardown(ctx, monitor_ref(body), body.get("spec") or {})
-        except ApiError as error:
+        except (ApiError, ConflictError) as error:
             raise kopf.TemporaryError(f"cleanup failed: {error}", delay=5) from error
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from kubedrift.controller.conflicts import WRITES
+
 #: Evaluation results counted by ``kubedrift_operator_evaluations_total``.
 EVALUATION_RESULTS = ("ok", "warning", "drift", "degraded", "nodata", "error")
 #: Retraining results counted by ``kubedrift_operator_retrainings_total``.
@@ -30,6 +32,7 @@ class OperatorMetrics:
     metric_value: Gauge
     retrainings: Counter
     sidecars: Gauge
+    conflicts: Counter
 
     def record_evaluation(
         self,
@@ -56,6 +59,10 @@ class OperatorMetrics:
 
     def record_retraining(self, result: str) -> None:
         self.retrainings.labels(result).inc()
+
+    def record_conflict(self, write: str) -> None:
+        """Count a 409 Conflict answered to the read-modify-write ``write`` (see ``WRITES``)."""
+        self.conflicts.labels(write).inc()
 
     def forget(self, namespace: str, monitor: str) -> None:
         """Drop the per-monitor series of a deleted monitor."""
@@ -104,11 +111,20 @@ def make_metrics(registry: CollectorRegistry) -> OperatorMetrics:
             ["namespace", "monitor", "state"],
             registry=registry,
         ),
+        conflicts=Counter(
+            "kubedrift_operator_api_conflicts",
+            "409 Conflict answers to the operator's read-modify-write updates (each is re-read "
+            "and recomputed), by write: inject, takeover, status, remove, restore.",
+            ["write"],
+            registry=registry,
+        ),
     )
     for result in EVALUATION_RESULTS:
         metrics.evaluations.labels(result)
     for result in RETRAINING_RESULTS:
         metrics.retrainings.labels(result)
+    for write in WRITES:
+        metrics.conflicts.labels(write)
     return metrics
 
 

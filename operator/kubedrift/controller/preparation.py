@@ -3,9 +3,12 @@
 :func:`prepare` checks what the CRD schema cannot (the Deployment, the baseline ConfigMap and
 its JSON, the Service), renders the sidecar ConfigMap, keeps the token Secret, and patches the
 Deployment (sidecar, config hash, rolled-out model version) in one strategic merge patch when
-anything is missing. Every failure is a :class:`NotReadyError` with a CamelCase reason, which
-becomes ``Ready=False``; the next evaluation round tries again, so the monitor recovers by
-itself once the missing object appears. :func:`teardown` removes what :func:`prepare` added.
+anything is missing. Both that patch and the Service's are computed from the object as read, so
+they are sent with its resourceVersion and recomputed after a conflict
+(:meth:`~kubedrift.controller.client.KubeClient.update`). Every failure is a
+:class:`NotReadyError` with a CamelCase reason, which becomes ``Ready=False``; the next
+evaluation round tries again, so the monitor recovers by itself once the missing object appears.
+:func:`teardown` removes what :func:`prepare` added.
 """
 
 from __future__ import annotations
@@ -70,14 +73,10 @@ async def prepare(
     status: Mapping[str, Any],
 ) -> Prepared:
     """Validate, render and inject; see the module docstring."""
-    deployment = await ctx.client.get(
-        apps(monitor.namespace, "deployments", spec.target.deployment)
-    )
+    path = apps(monitor.namespace, "deployments", spec.target.deployment)
+    deployment = await ctx.client.get(path)
     if deployment is None:
-        raise NotReadyError(
-            "DeploymentNotFound",
-            f"Deployment {spec.target.deployment} not found in namespace {monitor.namespace}",
-        )
+        raise _deployment_not_found(monitor, spec)
     source, text, baseline = await load_baseline(ctx, monitor, spec, status)
     tokens = await ensure_tokens(ctx, monitor)
     data = render_config_map_data(spec, text)
@@ -85,27 +84,39 @@ async def prepare(
     if ctx.applied.get(monitor.uid) != digest:
         await ctx.client.apply_config_map(build_config_map(monitor, data))
         ctx.applied[monitor.uid] = digest
-    try:
-        patch = plan_injection(deployment, spec, monitor, ctx.sidecar, digest)
-        version = (status.get("retraining") or {}).get("modelVersion")
-        rollout = plan_version_rollout(deployment, spec, version) if version else None
-    except InjectionError as error:
-        raise NotReadyError(error.reason, str(error)) from None
-    combined = merge_patches(patch, rollout)
-    first = MONITOR_ANNOTATION not in (deployment["metadata"].get("annotations") or {})
-    if combined is not None:
-        deployment = await ctx.client.patch(
-            apps(monitor.namespace, "deployments", spec.target.deployment), combined
-        )
+    version = (status.get("retraining") or {}).get("modelVersion")
+    injected = False
+
+    def plan(current: Mapping[str, Any]) -> dict[str, Any] | None:
+        nonlocal injected
+        try:
+            patch = plan_injection(current, spec, monitor, ctx.sidecar, digest)
+            rollout = plan_version_rollout(current, spec, version) if version else None
+        except InjectionError as error:
+            raise NotReadyError(error.reason, str(error)) from None
+        annotations = current["metadata"].get("annotations") or {}
+        injected = patch is not None and MONITOR_ANNOTATION not in annotations
+        return merge_patches(patch, rollout)
+
+    written = await ctx.client.update(path, plan, write="inject", current=deployment)
+    if written is None:
+        raise _deployment_not_found(monitor, spec)
     if spec.capture.mode == "proxy" and spec.target.service is not None:
         await _take_over_service(ctx, monitor, spec, spec.target.service)
     return Prepared(
-        deployment=deployment,
+        deployment=written,
         baseline=baseline,
         baseline_source=source,
         baseline_hash=hashlib.sha256(text.encode()).hexdigest(),
         tokens=tokens,
-        injected=first and patch is not None,
+        injected=injected,
+    )
+
+
+def _deployment_not_found(monitor: MonitorRef, spec: ModelMonitorSpec) -> NotReadyError:
+    return NotReadyError(
+        "DeploymentNotFound",
+        f"Deployment {spec.target.deployment} not found in namespace {monitor.namespace}",
     )
 
 
@@ -184,15 +195,17 @@ async def teardown(ctx: OperatorContext, monitor: MonitorRef, raw_spec: Mapping[
     target = raw_spec.get("target") or {}
     name = target.get("deployment")
     if name:
-        deployment = await ctx.client.get(apps(monitor.namespace, "deployments", name))
-        patch = plan_removal(deployment, monitor) if deployment is not None else None
-        if patch is not None:
-            await ctx.client.patch(apps(monitor.namespace, "deployments", name), patch)
+        await ctx.client.update(
+            apps(monitor.namespace, "deployments", name),
+            lambda deployment: plan_removal(deployment, monitor),
+            write="remove",
+        )
     if target.get("service"):
-        service = await ctx.client.get(core(monitor.namespace, "services", target["service"]))
-        restore = plan_service_restore(service) if service is not None else None
-        if restore is not None:
-            await ctx.client.patch(core(monitor.namespace, "services", target["service"]), restore)
+        await ctx.client.update(
+            core(monitor.namespace, "services", target["service"]),
+            plan_service_restore,
+            write="restore",
+        )
     for path in (
         core(monitor.namespace, "configmaps", monitor.sidecar_config_map),
         core(monitor.namespace, "configmaps", monitor.adopted_baseline_config_map),
@@ -228,9 +241,8 @@ async def _take_over_service(
     ctx: OperatorContext, monitor: MonitorRef, spec: ModelMonitorSpec, name: str
 ) -> None:
     path = core(monitor.namespace, "services", name)
-    service = await ctx.client.get(path)
-    if service is None:
+    written = await ctx.client.update(
+        path, lambda service: plan_service_takeover(service, spec), write="takeover"
+    )
+    if written is None:
         raise NotReadyError("ServiceNotFound", f"Service {name} not found")
-    patch = plan_service_takeover(service, spec)
-    if patch is not None:
-        await ctx.client.patch(path, patch)

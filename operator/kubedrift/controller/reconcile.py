@@ -10,6 +10,10 @@
 5. start a retraining Job when a trigger is due;
 6. write the status through the status subresource, post Events for transitions, call the
    webhook when the phase changed, and update the metrics.
+
+The status is computed from the status the round started with, so it is written only while
+that is still the stored status (``KubeClient.write_monitor_status``); if another writer changed
+it, the round ends without writing and the next one starts afresh.
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ async def reconcile(ctx: OperatorContext, body: Mapping[str, Any]) -> dict[str, 
     except PolicyViolationError as error:
         return await _invalid(
             ctx,
+            body,
             monitor=monitor,
             previous=previous,
             reason=job_policy.REASON,
@@ -74,6 +79,7 @@ async def reconcile(ctx: OperatorContext, body: Mapping[str, Any]) -> dict[str, 
     except SpecError as error:
         return await _invalid(
             ctx,
+            body,
             monitor=monitor,
             previous=previous,
             reason="InvalidSpec",
@@ -89,6 +95,7 @@ async def reconcile(ctx: OperatorContext, body: Mapping[str, Any]) -> dict[str, 
     except NotReadyError as error:
         return await _invalid(
             ctx,
+            body,
             monitor=monitor,
             previous=previous,
             reason=error.reason,
@@ -125,7 +132,7 @@ async def reconcile(ctx: OperatorContext, body: Mapping[str, Any]) -> dict[str, 
     events = transition_events(previous.get("conditions") or [], status["conditions"]) + events
     for key in _VOLATILE_KEYS:
         status.setdefault(key, None)
-    await ctx.client.patch_monitor_status(monitor.namespace, monitor.name, status)
+    await ctx.client.write_monitor_status(body, status, base=previous)
     await _announce(
         ctx,
         monitor=monitor,
@@ -223,6 +230,7 @@ def _with_progress(
 
 async def _invalid(
     ctx: OperatorContext,
+    body: Mapping[str, Any],
     *,
     monitor: MonitorRef,
     previous: Mapping[str, Any],
@@ -240,7 +248,7 @@ async def _invalid(
         status["retraining"] = progress.retraining
         if progress.baseline is not None:
             status["baseline"] = progress.baseline
-    await ctx.client.patch_monitor_status(monitor.namespace, monitor.name, status)
+    await ctx.client.write_monitor_status(body, status, base=previous)
     events += transition_events(previous.get("conditions") or [], status["conditions"])
     for event in events:
         await post_event(ctx, monitor, event, now)

@@ -23,6 +23,7 @@ from kubedrift.controller import handlers
 from kubedrift.controller.client import KubeClient
 from kubedrift.controller.context import OperatorContext
 from kubedrift.controller.dataset import DatasetRegistry
+from kubedrift.controller.faults import StaleWrites
 from kubedrift.controller.injection import SidecarOptions
 from kubedrift.controller.job_policy import JobPolicy
 from kubedrift.controller.metrics import make_metrics
@@ -47,6 +48,10 @@ class OperatorOptions:
     reporter: str = "kubedrift-operator"
     #: ServiceAccounts a retraining Job may run as (besides the namespace's default).
     retraining_service_accounts: Sequence[str] = ()
+    #: Seconds after which the API server ends each watch request (kopf then resumes it).
+    watch_timeout: int = handlers.WATCH_TIMEOUT
+    #: Test-only fault injection (:mod:`kubedrift.controller.faults`); none in production.
+    faults: StaleWrites | None = None
 
 
 def default_dataset_url(options: OperatorOptions) -> str:
@@ -67,13 +72,15 @@ async def run_operator(options: OperatorOptions) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    client = KubeClient.from_environment(options.kubeconfig)
+    client = KubeClient.from_environment(options.kubeconfig, faults=options.faults)
     http = aiohttp.ClientSession()
+    metrics = make_metrics(registry)
+    client.on_conflict = metrics.record_conflict
     ctx = OperatorContext(
         client=client,
         http=http,
         sidecar=SidecarOptions(image=options.sidecar_image),
-        metrics=make_metrics(registry),
+        metrics=metrics,
         datasets=datasets,
         dataset_url=(options.dataset_url or default_dataset_url(options)).rstrip("/"),
         sidecar_timeout=options.sidecar_timeout,
@@ -83,7 +90,12 @@ async def run_operator(options: OperatorOptions) -> None:
     kopf_registry = kopf.OperatorRegistry()
     handlers.register(kopf_registry)
     settings = kopf.OperatorSettings()
-    handlers.configure(settings, peering=options.peering, reporter=options.reporter)
+    handlers.configure(
+        settings,
+        peering=options.peering,
+        reporter=options.reporter,
+        watch_timeout=options.watch_timeout,
+    )
     operator_task = asyncio.create_task(
         kopf.operator(
             registry=kopf_registry,

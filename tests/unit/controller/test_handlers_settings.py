@@ -37,3 +37,12 @@ def test_interval_comes_from_the_spec_with_the_crd_default_otherwise() -> None:
     assert evaluation_interval({"spec": {"evaluation": {"interval": "2m"}}}) == 120.0
     assert evaluation_interval({"spec": {}}) == 30.0
     assert evaluation_interval({"spec": {"evaluation": {"interval": "soon"}}}) == 30.0
+
+
+def test_watch_timeout_is_sent_as_whole_seconds_with_the_client_waiting_longer() -> None:
+    settings = kopf.OperatorSettings()
+
+    configure(settings, peering=None, reporter="kubedrift-operator", watch_timeout=15)
+
+    assert (settings.watching.server_timeout, settings.watching.client_timeout) == (15, 45)
+    assert str(settings.watching.server_timeout) == "15"  # timeoutSeconds is an integer
