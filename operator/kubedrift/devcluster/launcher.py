@@ -20,7 +20,7 @@ import ssl
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -87,6 +87,11 @@ class ControlPlane:
         return self.layout.server
 
     @property
+    def etcd_url(self) -> str:
+        """etcd's client URL (plain HTTP on loopback; see :mod:`.etcd` for tests that need it)."""
+        return f"http://127.0.0.1:{self.layout.ports.etcd_client}"
+
+    @property
     def logs_dir(self) -> Path:
         """Component logs (``<component>.log``)."""
         return self.work_dir / "logs"
@@ -138,12 +143,15 @@ class ControlPlane:
         self._reservation.release()
         atexit.unregister(self.stop)
 
-    def restart_apiserver(self, downtime: float = 0.0) -> None:
-        """Stop kube-apiserver, wait ``downtime`` seconds, start it again (same port, same
-        flags) and wait until it is ready: for tests of clients that must ride out a restart."""
+    def restart_apiserver(self, downtime: float = 0.0, extra_flags: Sequence[str] = ()) -> None:
+        """Stop kube-apiserver, wait ``downtime`` seconds, start it again (same port) and wait
+        until it is ready: for tests of clients that must ride out a restart. The new process
+        runs with the usual flags plus ``extra_flags`` (e.g. ``--watch-cache=false``; a later
+        restart without them restores the usual set)."""
         (process,) = (p for p in self.processes if p.name == "kube-apiserver")
         process.stop()
         time.sleep(downtime)
+        process.argv = [*components.apiserver_command(self.layout), *extra_flags]
         process.start()
         deadline = time.monotonic() + self.startup_timeout
         self._wait_for("the restarted API server's /readyz", deadline, self._apiserver_ready)
