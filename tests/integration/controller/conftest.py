@@ -25,10 +25,13 @@ def start_operator(
 ) -> Iterator[Callable[..., OperatorProcess]]:
     """Start ``kubedrift operator --namespace <ns>``; every process is stopped at teardown and
     its log attached to a failing test's report. ``start(port)`` reuses a killed one's port, as
-    a restarted Pod behind the same Service would."""
+    a restarted Pod behind the same Service would; ``args`` are more flags, ``env`` more
+    environment variables (the reliability suite's ``KUBEDRIFT_TEST_FAULTS``)."""
     started: list[OperatorProcess] = []
 
-    def start(port: int | None = None) -> OperatorProcess:
+    def start(
+        port: int | None = None, *, args: tuple[str, ...] = (), env: dict[str, str] | None = None
+    ) -> OperatorProcess:
         port = port or free_port()
         log = tmp_path / f"operator-{len(started)}.log"
         command = [
@@ -44,10 +47,12 @@ def start_operator(
             "kubedrift:test",
             "--log-level",
             "DEBUG",
+            *args,
         ]
-        env = {k: v for k, v in os.environ.items() if k != "KUBERNETES_SERVICE_HOST"}
+        environ = {k: v for k, v in os.environ.items() if k != "KUBERNETES_SERVICE_HOST"}
+        environ.update(env or {})
         with log.open("wb") as sink:
-            process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=env)
+            process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=environ)
         running = OperatorProcess(process, port, log)
         started.append(running)
         wait_for("operator /healthz", lambda: healthy(port) or process.poll() is not None)
