@@ -26,9 +26,12 @@ from kubedrift.stats.binning import FloatArray
 class ArrayReservoir:
     """A bottom-k sample of float rows with ``width`` columns (NaN allowed).
 
-    On the hot path, rows whose key beats the current cut-off wait in a pending list and are
-    merged in (one partial sort) once they add up to a quarter of the capacity, or when the
-    sample is read; the result is the same as merging every batch at once.
+    On the hot path a batch costs one comparison of its keys with the current cut-off (the
+    largest kept key); only the rows that beat it are copied, into a pending list. Once the
+    pending rows add up to a quarter of the capacity (or when the sample is read) they are
+    settled: one partial sort of the keys picks the ``capacity`` smallest, and the winning
+    pending rows overwrite the slots of the rows they push out. The sample is put in key order
+    only when it is read. The kept rows are the same as if every batch were merged at once.
     """
 
     def __init__(self, capacity: int, width: int) -> None:
@@ -39,64 +42,100 @@ class ArrayReservoir:
         self._pending: list[tuple[FloatArray, FloatArray]] = []
         self._pending_rows = 0
         self._threshold = np.inf
+        self._ordered = True
 
     @property
     def keys(self) -> FloatArray:
-        self._settle()
-        return self._keys
+        """The kept keys in ascending order (a copy)."""
+        return self._read()[0].copy()
 
     @property
     def values(self) -> FloatArray:
-        self._settle()
-        return self._values
+        """The kept rows in key order (a copy)."""
+        return self._read()[1].copy()
 
     def __len__(self) -> int:
-        return int(self.keys.size)
+        self._settle()
+        return int(self._keys.size)
 
     def offer(self, keys: FloatArray, values: FloatArray) -> None:
-        """Consider a batch of rows (``values[i]`` has priority ``keys[i]``)."""
-        candidates = keys < self._threshold
-        if not candidates.all():
-            keys, values = keys[candidates], values[candidates]
-        if keys.size == 0:
+        """Consider a batch of rows (``values[i]`` has priority ``keys[i]``).
+
+        The rows that may enter are copied, so ``values`` can be a view the caller reuses.
+        """
+        chosen = np.flatnonzero(keys < self._threshold)
+        if chosen.size == 0:
             return
-        self._pending.append((keys, np.array(values, dtype=np.float64)))
-        self._pending_rows += keys.size
+        self._pending.append((keys[chosen], np.asarray(values[chosen], dtype=np.float64)))
+        self._pending_rows += chosen.size
         if self._keys.size < self.capacity or self._pending_rows * 4 >= self.capacity:
             self._settle()
 
     def merged(self, other: ArrayReservoir) -> ArrayReservoir:
         result = ArrayReservoir(self.capacity, self.width)
+        mine, theirs = self._read(), other._read()
         result._keep_smallest(
-            np.concatenate([self.keys, other.keys]), np.concatenate([self.values, other.values])
+            np.concatenate([mine[0], theirs[0]]), np.concatenate([mine[1], theirs[1]])
         )
         return result
 
     def column(self, index: int) -> FloatArray:
-        """The non-missing sampled values of one column."""
-        column = self.values[:, index]
+        """The non-missing sampled values of one column, in key order."""
+        column = self._read()[1][:, index]
         return column[~np.isnan(column)]
+
+    def _read(self) -> tuple[FloatArray, FloatArray]:
+        """The settled sample in key order (the reservoir's own arrays: do not modify)."""
+        self._settle()
+        if not self._ordered:
+            order = np.argsort(self._keys, kind="stable")
+            self._keys, self._values = self._keys[order], self._values[order]
+            self._ordered = True
+        return self._keys, self._values
 
     def _settle(self) -> None:
         if not self._pending:
             return
-        keys = np.concatenate([self._keys, *(k for k, _ in self._pending)])
-        values = np.concatenate([self._values, *(v for _, v in self._pending)])
+        keys = np.concatenate([k for k, _ in self._pending])
+        values = np.concatenate([v for _, v in self._pending])
         self._pending, self._pending_rows = [], 0
-        self._keep_smallest(keys, values)
+        kept = self._keys.size
+        if kept + keys.size <= self.capacity:
+            self._keys = np.concatenate([self._keys, keys])
+            self._values = np.concatenate([self._values, values])
+        else:
+            winners = np.argpartition(np.concatenate([self._keys, keys]), self.capacity - 1)
+            winners = winners[: self.capacity]
+            stays = np.zeros(self.capacity, dtype=bool)
+            stays[winners[winners < kept]] = True
+            # Slots of kept rows that lost their place, then never-used slots, take the
+            # pending rows that won one: both lists have capacity - (kept rows staying) entries.
+            slots = np.flatnonzero(~stays[:kept])
+            slots = np.concatenate([slots, np.arange(kept, self.capacity)])
+            entering = winners[winners >= kept] - kept
+            if kept < self.capacity:
+                self._keys = np.resize(self._keys, self.capacity)
+                self._values = np.resize(self._values, (self.capacity, self.width))
+            self._keys[slots] = keys[entering]
+            self._values[slots] = values[entering]
+        self._ordered = False
+        if self._keys.size >= self.capacity:
+            self._threshold = float(self._keys.max())
 
     def _keep_smallest(self, keys: FloatArray, values: FloatArray) -> None:
-        """Keep the ``capacity`` smallest keys, sorted by key."""
+        """Replace the sample by the ``capacity`` smallest of ``keys`` (with their rows)."""
         if keys.size > self.capacity:
             chosen = np.argpartition(keys, self.capacity - 1)[: self.capacity]
             keys, values = keys[chosen], values[chosen]
         ranks = np.argsort(keys, kind="stable")
         self._keys, self._values = keys[ranks], values[ranks]
+        self._pending, self._pending_rows, self._ordered = [], 0, True
         full = self._keys.size >= self.capacity
         self._threshold = float(self._keys[-1]) if full else np.inf
 
     def to_dict(self) -> dict[str, Any]:
-        return {"keys": encode_float64(self.keys), "values": encode_float64(self.values.ravel())}
+        keys, values = self._read()
+        return {"keys": encode_float64(keys), "values": encode_float64(values.ravel())}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], capacity: int, width: int) -> ArrayReservoir:

@@ -31,6 +31,7 @@ import numpy.typing as npt
 
 from kubedrift.stats.baseline import Baseline, FeatureProfile
 from kubedrift.stats.binning import (
+    EdgeCounter,
     FloatArray,
     IntArray,
     categorical_bin_counts,
@@ -81,21 +82,22 @@ class Window:
         self.labels = LabeledSketch(baseline.classes if baseline.task == "classification" else ())
         self.labeled_sample = RowReservoir(settings.labeled_capacity)
         numeric = [profiles[i] for i in self._numeric]
-        # Batch binning compares the batch with one edge position at a time over [just below
-        # the reference minimum, the inner edges..., the reference maximum] (padded with +inf)
-        # and counts the values above each: differences of those counts are the bin counts,
-        # and the first and last give the out-of-range counts. One vectorized comparison per
-        # edge position is several times faster than a binary search per column. NaN compares
-        # false everywhere and is subtracted as missing.
+        # Each numeric column is binned by counting its values above every edge position of
+        # [just below the reference minimum, the inner edges..., the reference maximum] (padded
+        # with +inf): differences of those counts are the bin counts, and the first and last
+        # give the out-of-range counts. ``EdgeCounter`` does it for all columns at once.
         self._edge_counts = np.array([len(p.edges) for p in numeric], dtype=np.int64)
         edge_width = int(self._edge_counts.max(initial=0)) + 2
-        self._edges = np.full((width, edge_width), np.inf)
+        edges = np.full((width, edge_width), np.inf)
         for row, p in enumerate(numeric):
             low = -np.inf if p.minimum is None else np.nextafter(p.minimum, -np.inf)
             high = np.inf if p.minimum is None or p.maximum is None else p.maximum
-            self._edges[row, : len(p.edges) + 2] = [low, *p.edges, high]
+            edges[row, : len(p.edges) + 2] = [low, *p.edges, high]
+        self._edge_counter = EdgeCounter(edges)
         self._in_profile = np.arange(edge_width - 1)[None, :] <= self._edge_counts[:, None]
         self._numeric_rows = np.arange(width)
+        self._numeric_index = np.array(self._numeric, dtype=np.intp)
+        self._feature_names = [p.name for p in baseline.features]
 
     @property
     def samples(self) -> int:
@@ -158,46 +160,51 @@ class Window:
         predictions: npt.NDArray[Any] | None,
         size: int,
     ) -> list[npt.NDArray[Any] | None]:
-        columns: list[npt.NDArray[Any] | None] = [
-            rows.get(profile.name) for profile in self.baseline.features
-        ]
+        columns: list[npt.NDArray[Any] | None] = [rows.get(name) for name in self._feature_names]
         if self.baseline.prediction is not None:
             columns.append(predictions)
-        for values in columns:
-            if values is not None and len(values) != size:
-                raise ValueError("all columns of a batch must have the same length")
+        if {len(values) for values in columns if values is not None} - {size}:
+            raise ValueError("all columns of a batch must have the same length")
         return columns
 
     def _update_numeric(self, columns: list[npt.NDArray[Any] | None], size: int) -> None:
         if not self._numeric:
             return
-        gap = np.full(size, np.nan)
         present = [columns[i] for i in self._numeric]
-        matrix = np.stack([gap if values is None else values for values in present]).astype(
-            np.float64, copy=False
+        matrix = (
+            np.concatenate([np.full(size, np.nan) if v is None else v for v in present])
+            .astype(np.float64, copy=False)
+            .reshape(len(present), size)
         )
-        missing = np.isnan(matrix)
-        missing_counts = missing.sum(axis=1)
+        sums = matrix.sum(axis=1)
+        # A row sum is NaN when the row holds a NaN (or both infinities): only then is the
+        # batch scanned for missing values.
+        missing = np.isnan(matrix) if np.isnan(sums).any() else None
+        if missing is None:
+            missing_counts: IntArray | int = 0
+            squares = np.einsum("ij,ij->i", matrix, matrix)
+        else:
+            missing_counts = missing.sum(axis=1)
+            filled = np.where(missing, 0.0, matrix)
+            sums = filled.sum(axis=1)
+            squares = np.einsum("ij,ij->i", filled, filled)
+        self.sums += sums
+        self.squares += squares
+        self.missing[self._numeric_index] += missing_counts
+        self.reservoir.offer(self._rng.random(size), matrix.T)
+        # The reservoir copied its rows: the matrix is now only binned (and sorted doing so).
+        if missing is not None:
+            matrix[missing] = -np.inf
+        exceeding = self._edge_counter.above(matrix)
         rows = self._numeric_rows
-        present = size - missing_counts
-        above_edge = np.empty(matrix.shape, dtype=bool)
-        exceeding = np.empty(self._edges.shape, dtype=np.int64)
-        for position in range(self._edges.shape[1]):
-            np.greater(matrix, self._edges[:, position : position + 1], out=above_edge)
-            exceeding[:, position] = np.count_nonzero(above_edge, axis=1)
-        below = present - exceeding[:, 0]
+        below = size - missing_counts - exceeding[:, 0]
         above = exceeding[rows, self._edge_counts + 1]
         # Values between consecutive edge positions j and j + 1 fall in reference bin j.
         reference = np.where(self._in_profile, exceeding[:, :-1] - exceeding[:, 1:], 0)
         reference[:, 0] += below
         reference[rows, self._edge_counts] += above
-        self.counts[self._numeric, : reference.shape[1]] += reference
-        self.out_of_range[self._numeric] += below + above
-        self.missing[self._numeric] += missing_counts
-        filled = np.where(missing, 0.0, matrix)
-        self.sums += filled.sum(axis=1)
-        self.squares += np.einsum("ij,ij->i", filled, filled)
-        self.reservoir.offer(self._rng.random(size), matrix.T)
+        self.counts[self._numeric_index, : reference.shape[1]] += reference
+        self.out_of_range[self._numeric_index] += below + above
 
     def add_labeled(
         self,

@@ -7,12 +7,14 @@ from types import ModuleType
 
 import pytest
 
-from kubedrift.stats import baseline, calibration, window
+from kubedrift.stats import baseline, binning, calibration, window
 from kubedrift.stats.detectors import adwin, cusum, page_hinkley
 
 
 @pytest.mark.parametrize(
-    "module", [baseline, window, calibration, adwin, cusum, page_hinkley], ids=lambda m: m.__name__
+    "module",
+    [baseline, binning, window, calibration, adwin, cusum, page_hinkley],
+    ids=lambda m: m.__name__,
 )
 def test_docstring_examples_hold(module: ModuleType) -> None:
     result = doctest.testmod(module)
