@@ -12,13 +12,25 @@ import asyncio
 from kubedrift.sidecar.admin import Readiness
 from kubedrift.sidecar.monitor_service import Inbox
 from kubedrift.sidecar.proxy_stats import ProxySnapshot
-from kubedrift.sidecar.sampling import Sample, SampleQueue
+from kubedrift.sidecar.sampling import Sample, SampleFields, SampleQueue
 
 
 def test_overflow_of_the_monitor_queue_is_counted_with_the_proxy_drops() -> None:
     queue: SampleQueue[Sample] = SampleQueue(capacity=4)
     inbox = Inbox(queue, Readiness(), asyncio.Event())
-    frame = [Sample(path="/v2/models/m/infer", status=200, request_body=b"", response_body=b"")]
+    fields: SampleFields = (
+        "/v2/models/m/infer",
+        200,
+        b"",
+        b"",
+        None,
+        None,
+        None,
+        None,
+        None,
+        False,
+    )
+    frame = [fields]
 
     inbox.on_message(("samples", frame * 7, ProxySnapshot(samples=9, samples_dropped=2)))
     current = inbox.current()

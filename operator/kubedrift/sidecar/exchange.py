@@ -7,14 +7,14 @@ parser yields them; framing is rewritten only where HTTP requires it (chunked bo
 a chunked response to an HTTP/1.0 client is delimited by closing the connection).
 
 If the exchange was sampled it also keeps a copy of both bodies, up to a size limit, and hands a
-:class:`~kubedrift.sidecar.sampling.Sample` to the queue after the response went out.
+:data:`~kubedrift.sidecar.sampling.SampleFields` tuple to the queue after the response went out.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kubedrift.sidecar.sampling import Sample
+from kubedrift.sidecar.sampling import SampleFields
 from kubedrift.sidecar.upstream import UpstreamConnection
 
 if TYPE_CHECKING:
@@ -33,32 +33,40 @@ _REPLAY_LIMIT = 256 * 1024
 _OUTBOX_LIMIT = 64
 
 
+_REMEMBERED = frozenset(
+    (b"content-length", b"x-request-id", b"ce-id", b"inference-header-content-length")
+)
+#: Lower-case name -> True for a hop-by-hop header, False for an end-to-end one the proxy reads.
+_SPECIAL = {**dict.fromkeys(HOP_BY_HOP, True), **dict.fromkeys(_REMEMBERED, False)}
+#: ``Connection`` values that name no other header (nothing more to remove).
+_PLAIN_CONNECTION = (b"keep-alive", b"close")
+
+
 def filter_headers(headers: list[tuple[bytes, bytes]]) -> tuple[list[bytes], dict[bytes, bytes]]:
     """End-to-end header lines, and the values of the hop-by-hop and id headers the proxy reads.
 
     Headers named in ``Connection`` are dropped too. The returned dict holds lower-case names.
+    This runs twice per proxied request, so the common case (no hop-by-hop header but
+    ``Connection: keep-alive``) is one dict lookup per header.
     """
     lines: list[bytes] = []
     seen: dict[bytes, bytes] = {}
+    special = _SPECIAL.get
     for name, value in headers:
         lower = name.lower()
-        if lower in HOP_BY_HOP:
-            seen[lower] = value if lower not in seen else seen[lower] + b", " + value
-            continue
-        if lower in _REMEMBERED:
+        hop = special(lower)
+        if hop is not None:
+            if hop:
+                seen[lower] = value if lower not in seen else seen[lower] + b", " + value
+                continue
             seen[lower] = value
-        lines.append(name + b": " + value + b"\r\n")
+        lines.append(b"%b: %b\r\n" % (name, value))
     tokens = seen.get(b"connection")
-    if tokens:
-        named = {t.strip().lower() for t in tokens.split(b",")} - {b"close", b"keep-alive"}
+    if tokens and tokens.lower() not in _PLAIN_CONNECTION:
+        named = {t.strip().lower() for t in tokens.split(b",")} - set(_PLAIN_CONNECTION)
         if named:
             lines = [line for line in lines if line.split(b":", 1)[0].lower() not in named]
     return lines, seen
-
-
-_REMEMBERED = frozenset(
-    (b"content-length", b"x-request-id", b"ce-id", b"inference-header-content-length")
-)
 
 
 class Exchange:
@@ -222,7 +230,10 @@ class Exchange:
         lines, seen = filter_headers(self.response_headers)
         if self.generated_id is not None and b"x-request-id" not in seen:
             lines.append(b"X-Request-ID: " + self.generated_id.encode() + b"\r\n")
-        self.request_ids.update({b"response-" + k: v for k, v in seen.items() if k in _REMEMBERED})
+        if self.sampled:
+            self.request_ids.update(
+                {b"response-" + k: v for k, v in seen.items() if k in _REMEMBERED}
+            )
         no_body = self.method == b"HEAD" or status in _NO_BODY_STATUS
         length = seen.get(b"content-length")
         if not no_body and length is None:
@@ -303,25 +314,24 @@ class Exchange:
             context.offer(self)
         self.client.exchange_finished(self)
 
-    def sample(self) -> Sample:
-        """The copy handed to the worker (call only for sampled, finished exchanges)."""
+    def sample(self) -> SampleFields:
+        """The copy handed to the monitor (call only for sampled, finished exchanges)."""
         ids = self.request_ids
-
-        def text(key: bytes) -> str | None:
-            value = ids.get(key)
-            return value.decode("latin-1") if value is not None else None
-
-        return Sample(
-            path=self.url.decode("latin-1"),
-            status=self.status,
-            request_body=b"".join(self.request_body or ()),
-            response_body=b"".join(self.response_body or ()),
-            ce_id=text(b"ce-id"),
-            x_request_id=text(b"x-request-id") or text(b"response-x-request-id"),
-            generated_id=self.generated_id,
-            request_header_length=text(b"inference-header-content-length"),
-            response_header_length=text(b"response-inference-header-content-length"),
-            truncated=self.truncated,
+        ce_id = ids.get(b"ce-id")
+        x_request_id = ids.get(b"x-request-id") or ids.get(b"response-x-request-id")
+        request_length = ids.get(b"inference-header-content-length")
+        response_length = ids.get(b"response-inference-header-content-length")
+        return (
+            self.url.decode("latin-1"),
+            self.status,
+            b"".join(self.request_body or ()),
+            b"".join(self.response_body or ()),
+            None if ce_id is None else ce_id.decode("latin-1"),
+            None if x_request_id is None else x_request_id.decode("latin-1"),
+            self.generated_id,
+            None if request_length is None else request_length.decode("latin-1"),
+            None if response_length is None else response_length.decode("latin-1"),
+            self.truncated,
         )
 
     # ---- failures -----------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """The channel between the proxy process and the monitor process: pickled frames on a socketpair.
 
-The proxy process sends ``("samples", [Sample, ...], ProxySnapshot)``, ``("stats",
-ProxySnapshot)``, ``("draining",)`` and ``("stop",)``. Each frame is a 4-byte big-endian length and
-a pickle. Both ends are this program, started together (the monitor process is forked before any
-event loop runs), so pickle is safe here; the channel is never exposed to the network.
+The proxy process sends ``("samples", [SampleFields, ...], ProxySnapshot)`` (samples as plain
+tuples, see ``kubedrift.sidecar.sampling``), ``("stats", ProxySnapshot)``, ``("draining",)`` and
+``("stop",)``. Each frame is a 4-byte big-endian length and a pickle. Both ends are this program,
+started together (the monitor process is forked before any event loop runs), so pickle is safe here;
+the channel is never exposed to the network.
 
 :class:`SendChannel` never blocks the proxy: :meth:`SendChannel.writable` turns false when more
 than ``high_water`` bytes wait in the socket buffer (the monitor is behind), and the proxy then

@@ -80,8 +80,9 @@ class Inbox:
     def on_message(self, message: tuple[Any, ...]) -> None:
         kind = message[0]
         if kind == "samples":
-            for sample in message[1]:
-                self.queue.offer(sample)
+            offer = self.queue.offer
+            for fields in message[1]:
+                offer(Sample(*fields))
             self.snapshot = message[2]
             if len(self.queue) >= self.queue.capacity * 0.9 and not self.paused:
                 self.paused = True

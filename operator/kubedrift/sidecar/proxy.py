@@ -25,7 +25,7 @@ import httptools
 
 from kubedrift.sidecar.exchange import Exchange
 from kubedrift.sidecar.proxy_stats import ProxySnapshot, ProxyStats
-from kubedrift.sidecar.sampling import Sample, SampleQueue, Sampler
+from kubedrift.sidecar.sampling import SampleFields, SampleQueue, Sampler
 from kubedrift.sidecar.upstream import UpstreamPool
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class ProxyContext:
         loop: asyncio.AbstractEventLoop,
         pool: UpstreamPool,
         sampler: Sampler,
-        queue: SampleQueue[Sample],
+        queue: SampleQueue[SampleFields],
         *,
         upstream_label: str,
         stats: ProxyStats | None = None,

@@ -22,7 +22,7 @@ import socket
 from kubedrift.sidecar.config import SidecarConfig, split_address
 from kubedrift.sidecar.ipc import SendChannel
 from kubedrift.sidecar.proxy import ProxyContext
-from kubedrift.sidecar.sampling import Sample, SampleQueue, Sampler
+from kubedrift.sidecar.sampling import SampleFields, SampleQueue, Sampler
 from kubedrift.sidecar.upstream import UpstreamPool
 
 logger = logging.getLogger("kubedrift.sidecar")
@@ -81,7 +81,7 @@ async def serve_proxy(config: SidecarConfig, channel_socket: socket.socket) -> N
     pool = UpstreamPool(
         config.upstream_host, config.upstream_port, connect_timeout=config.connect_timeout
     )
-    queue: SampleQueue[Sample] = SampleQueue(config.queue_size)
+    queue: SampleQueue[SampleFields] = SampleQueue(config.queue_size)
     context = ProxyContext(
         loop,
         pool,

@@ -2,11 +2,13 @@
 
 Proxy mode runs two processes. The proxy process (this one, PID 1 in the container) serves the
 request path and nothing else (``kubedrift.sidecar.proxy_service``). The monitor process, forked
-before any event loop exists, parses samples, keeps the windows and labels and serves the admin
-port (``kubedrift.sidecar.monitor_service``). Splitting them keeps payload parsing, window updates,
-drift scores and admin requests from ever delaying a proxied request, and lets them use a second
-core when the Pod has one (docs/sidecar.md, "Performance"). Mirror mode has no request path and
-runs the monitor service alone.
+before any event loop exists, parses samples, keeps the windows and labels and serves the admin port
+(``kubedrift.sidecar.monitor_service``). Splitting them keeps payload parsing, window updates, drift
+scores and admin requests from ever delaying a proxied request, and lets them use a second core when
+the Pod has one (docs/sidecar.md, "Performance"). The monitor runs at a lower CPU priority (niceness
+``MONITOR_NICENESS``): when the two compete for a core, monitoring yields to inference, and the
+samples it cannot keep up with are dropped and counted. Mirror mode has no request path and runs the
+monitor service alone.
 
 The proxy starts serving only after the monitor reported that its ports are open (or the start-up
 error, which is printed; exit code 2). If the monitor process dies later the proxy keeps
@@ -22,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import sys
@@ -34,6 +37,10 @@ from kubedrift.sidecar.config import ConfigError, SidecarConfig
 logger = logging.getLogger("kubedrift.sidecar")
 #: Seconds the proxy waits for the monitor process to open its ports.
 MONITOR_START_TIMEOUT = 120.0
+#: Added to the monitor process's niceness: under CPU contention it gets about a tenth of the
+#: proxy's share (CFS weights 110 vs 1024), enough to keep ``/healthz`` and ``/metrics``
+#: answering while the request path keeps the core.
+MONITOR_NICENESS = 10
 
 
 def run_loop(main: Coroutine[Any, Any, None], event_loop: str) -> None:
@@ -61,6 +68,7 @@ def monitor_entry(
     makes the channel end (and this process stop) when the proxy process dies, even by SIGKILL.
     """
     proxy_end.close()
+    os.nice(MONITOR_NICENESS)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the proxy process decides when to stop
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     from kubedrift.sidecar.monitor_service import serve_monitor  # noqa: PLC0415 - not in the proxy

@@ -25,6 +25,8 @@ from sidecar_process import (
     start_sidecar,
 )
 
+from kubedrift.sidecar.runtime import MONITOR_NICENESS
+
 OIP = {
     "id": "oip-1",
     "inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP64", "data": [1, 2, 3, -4, 5, 6]}],
@@ -348,3 +350,18 @@ def _status(pid: str) -> str:
         return Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return "State:\tZ"
+
+
+def test_the_monitor_process_runs_at_a_lower_cpu_priority_than_the_proxy(
+    model: ModelServer, baseline_file: Any
+) -> None:
+    sidecar = start_sidecar(model.port, baseline_file)
+    pid = sidecar.process.pid
+    try:
+        (monitor,) = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        proxy_nice, monitor_nice = (os.getpriority(os.PRIO_PROCESS, p) for p in (pid, int(monitor)))
+    finally:
+        sidecar.stop()
+
+    assert MONITOR_NICENESS == 10
+    assert monitor_nice == min(proxy_nice + MONITOR_NICENESS, 19)  # Linux caps niceness at 19

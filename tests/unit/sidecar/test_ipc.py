@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+from kubedrift.sidecar.admin import Readiness
 from kubedrift.sidecar.ipc import ReceiveChannel, encode
+from kubedrift.sidecar.monitor_service import Inbox
 from kubedrift.sidecar.proxy_stats import ProxySnapshot
-from kubedrift.sidecar.sampling import Sample
+from kubedrift.sidecar.sampling import Sample, SampleFields, SampleQueue
 
 
 def test_messages_arrive_whole_and_in_order_whatever_the_read_boundaries() -> None:
+    sample_fields: SampleFields = ("/p", 200, b"{}", b"[]", None, "r", None, None, None, False)
     messages: list[tuple[Any, ...]] = [
-        ("samples", [Sample("/p", 200, b"{}", b"[]", x_request_id="r")], ProxySnapshot(samples=1)),
+        ("samples", [sample_fields], ProxySnapshot(samples=1)),
         ("stats", ProxySnapshot(samples=2)),
         ("draining",),
         ("stop",),
@@ -24,3 +28,19 @@ def test_messages_arrive_whole_and_in_order_whatever_the_read_boundaries() -> No
         channel.data_received(stream[start : start + 7])
 
     assert received == messages
+
+
+def test_the_monitor_rebuilds_each_sample_from_the_tuple_the_proxy_sent() -> None:
+    queue: SampleQueue[Sample] = SampleQueue(capacity=4)
+    inbox = Inbox(queue, Readiness(), asyncio.Event())
+    fields: SampleFields = ("/p", 200, b"{}", b"[]", "ce", "r", "g", "7", None, True)
+
+    inbox.on_message(("samples", [fields], ProxySnapshot(samples=1)))
+
+    assert queue.take(4) == [
+        Sample(
+            path="/p", status=200, request_body=b"{}", response_body=b"[]", ce_id="ce",
+            x_request_id="r", generated_id="g", request_header_length="7",
+            response_header_length=None, truncated=True,
+        )
+    ]  # fmt: skip
