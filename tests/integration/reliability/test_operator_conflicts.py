@@ -13,6 +13,7 @@ Conflicts are read from the operator's ``kubedrift_operator_api_conflicts_total`
 
 from __future__ import annotations
 
+import time
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -81,9 +82,11 @@ def test_a_stale_first_write_on_every_path_gets_a_real_409_and_the_operator_conv
     operator = start_operator(env={ENV: "stale_first_write=" + "+".join(WRITES)})
     create_target(kube)
     kube.create_monitor(monitor_with_service())
+    created = time.monotonic()
 
     status = wait_for("Ready", lambda: caught_up(kube.monitor("watch")))
     wait_for("the Service pointed at the sidecar", lambda: service_targets(kube)[80] == LISTEN_PORT)
+    converged = time.monotonic() - created
     deployment = kube.deployment("model")
     assert_injected_once(deployment)
     assert status["phase"] == "NoData"
@@ -99,13 +102,19 @@ def test_a_stale_first_write_on_every_path_gets_a_real_409_and_the_operator_conv
     )
 
     delete_monitor(kube)
+    deleted = time.monotonic()
     wait_for("the monitor to be gone", lambda: kube.monitor("watch") is None)
+    cleaned = time.monotonic() - deleted
     assert service_targets(kube) == {80: 8080}
     assert sidecar_count(kube.deployment("model")) == 0
     assert operator.process.poll() is None
     after = conflicts(operator)
     assert after["remove"] >= 1 and after["restore"] >= 1
-    print(f"\nstale first writes: conflicts answered and retried {counted | after}")
+    print(
+        f"\nstale first writes: conflicts answered and retried {counted | after}; injected, "
+        f"Service pointed and Ready {converged:.1f} s after the monitor was created, cleaned "
+        f"up {cleaned:.1f} s after its deletion"
+    )
 
 
 def test_a_concurrent_writer_loses_nothing_and_the_operator_injects_once_and_restores(

@@ -3,6 +3,10 @@ errors."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from kubedrift.controller.faults import ENV, StaleWrites
@@ -34,3 +38,15 @@ def test_each_named_write_path_is_made_stale_exactly_once() -> None:
 def test_a_misspelt_fault_is_an_error_not_a_silent_no_op(value: str) -> None:
     with pytest.raises(ValueError, match=ENV):
         StaleWrites.from_environ({ENV: value})
+
+
+def test_the_operator_refuses_to_start_with_a_misspelt_fault() -> None:
+    command = [sys.executable, "-m", "kubedrift", "operator", "--namespace", "ml"]
+    environ = {**os.environ, ENV: "stale_first_write=injct"}
+
+    done = subprocess.run(
+        command, check=False, env=environ, capture_output=True, text=True, timeout=60
+    )
+
+    assert done.returncode == 2
+    assert "stale_first_write=injct" in done.stderr
