@@ -58,15 +58,16 @@ class ArrayReservoir:
         self._settle()
         return int(self._keys.size)
 
-    def offer(self, keys: FloatArray, values: FloatArray) -> None:
-        """Consider a batch of rows (``values[i]`` has priority ``keys[i]``).
-
-        The rows that may enter are copied, so ``values`` can be a view the caller reuses.
+    def offer(self, keys: FloatArray, columns: FloatArray) -> None:
+        """Consider a batch laid out by column: row ``i`` is ``columns[:, i]``, its priority
+        ``keys[i]``. The rows that may enter are copied out (a batch's columns are contiguous,
+        so gathering along them is cheap) and the caller may then reuse ``columns``.
         """
         chosen = np.flatnonzero(keys < self._threshold)
         if chosen.size == 0:
             return
-        self._pending.append((keys[chosen], np.asarray(values[chosen], dtype=np.float64)))
+        rows = np.take(columns, chosen, axis=1).T.astype(np.float64, order="C")
+        self._pending.append((keys[chosen], rows))
         self._pending_rows += chosen.size
         if self._keys.size < self.capacity or self._pending_rows * 4 >= self.capacity:
             self._settle()
@@ -99,26 +100,24 @@ class ArrayReservoir:
         keys = np.concatenate([k for k, _ in self._pending])
         values = np.concatenate([v for _, v in self._pending])
         self._pending, self._pending_rows = [], 0
+        self._ordered = False
         kept = self._keys.size
-        if kept + keys.size <= self.capacity:
-            self._keys = np.concatenate([self._keys, keys])
-            self._values = np.concatenate([self._values, values])
+        if kept < self.capacity:
+            keys = np.concatenate([self._keys, keys])
+            values = np.concatenate([self._values, values])
+            if keys.size > self.capacity:
+                chosen = np.argpartition(keys, self.capacity - 1)[: self.capacity]
+                keys, values = keys[chosen], values[chosen]
+            self._keys, self._values = keys, values
         else:
-            winners = np.argpartition(np.concatenate([self._keys, keys]), self.capacity - 1)
-            winners = winners[: self.capacity]
-            stays = np.zeros(self.capacity, dtype=bool)
+            winners = np.argpartition(np.concatenate([self._keys, keys]), kept - 1)[:kept]
+            stays = np.zeros(kept, dtype=bool)
             stays[winners[winners < kept]] = True
-            # Slots of kept rows that lost their place, then never-used slots, take the
-            # pending rows that won one: both lists have capacity - (kept rows staying) entries.
-            slots = np.flatnonzero(~stays[:kept])
-            slots = np.concatenate([slots, np.arange(kept, self.capacity)])
+            # The pending rows that won a place take the slots of the kept rows they push out.
             entering = winners[winners >= kept] - kept
-            if kept < self.capacity:
-                self._keys = np.resize(self._keys, self.capacity)
-                self._values = np.resize(self._values, (self.capacity, self.width))
+            slots = np.flatnonzero(~stays)
             self._keys[slots] = keys[entering]
             self._values[slots] = values[entering]
-        self._ordered = False
         if self._keys.size >= self.capacity:
             self._threshold = float(self._keys.max())
 

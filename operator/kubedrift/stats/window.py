@@ -191,7 +191,7 @@ class Window:
         self.sums += sums
         self.squares += squares
         self.missing[self._numeric_index] += missing_counts
-        self.reservoir.offer(self._rng.random(size), matrix.T)
+        self.reservoir.offer(self._rng.random(size), matrix)
         # The reservoir copied its rows: the matrix is now only binned (and sorted doing so).
         if missing is not None:
             matrix[missing] = -np.inf
