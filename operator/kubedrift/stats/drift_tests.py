@@ -2,8 +2,9 @@
 
 Two families, used through :func:`run_test`:
 
-- *p-value tests* answer "could both samples come from one distribution?": ``ks`` (exact path on
-  raw samples, delegated to ``scipy.stats.ks_2samp`` with its default ``method="auto"``) and
+- *p-value tests* answer "could both samples come from one distribution?": ``ks`` (on raw
+  samples, equal to ``scipy.stats.ks_2samp`` with its default ``method="auto"``, computed by
+  :mod:`~kubedrift.stats.kolmogorov_smirnov` without importing ``scipy.stats``) and
   ``chi2`` (Pearson's test of homogeneity on the 2 x k table of reference and current bin counts,
   no Yates correction, bins empty on both sides dropped; equal to
   ``scipy.stats.chi2_contingency(table, correction=False)``). They come with an *effect size*, a
@@ -28,9 +29,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from kubedrift.stats.binning import FloatArray, IntArray
+from kubedrift.stats.kolmogorov_smirnov import two_sample_ks
 from kubedrift.stats.settings import DriftMethod
 
 P_VALUE_METHODS: frozenset[str] = frozenset({"ks", "chi2"})
@@ -59,9 +61,8 @@ class TestOutcome:
 
 def ks(reference: FloatArray, current: FloatArray) -> TestOutcome:
     """Two-sample Kolmogorov-Smirnov test on raw samples."""
-    result = stats.ks_2samp(reference, current)
-    statistic = float(result.statistic)
-    return TestOutcome(statistic, float(result.pvalue), statistic)
+    statistic, p_value = two_sample_ks(reference, current)
+    return TestOutcome(statistic, p_value, statistic)
 
 
 def chi2(reference: IntArray, current: IntArray) -> TestOutcome:
