@@ -84,8 +84,7 @@ class Window:
         numeric = [profiles[i] for i in self._numeric]
         # Each numeric column is binned by counting its values above every edge position of
         # [just below the reference minimum, the inner edges..., the reference maximum] (padded
-        # with +inf): differences of those counts are the bin counts, and the first and last
-        # give the out-of-range counts. ``EdgeCounter`` does it for all columns at once.
+        # with +inf); ``EdgeCounter`` does it for all columns at once (see _update_numeric).
         self._edge_counts = np.array([len(p.edges) for p in numeric], dtype=np.int64)
         edge_width = int(self._edge_counts.max(initial=0)) + 2
         edges = np.full((width, edge_width), np.inf)
@@ -94,7 +93,9 @@ class Window:
             high = np.inf if p.minimum is None or p.maximum is None else p.maximum
             edges[row, : len(p.edges) + 2] = [low, *p.edges, high]
         self._edge_counter = EdgeCounter(edges)
-        self._in_profile = np.arange(edge_width - 1)[None, :] <= self._edge_counts[:, None]
+        self._last_position = self._edge_counts + 1
+        #: 1 at the edge positions that open a bin of the column (all but the maximum's).
+        self._opens_bin = (np.arange(edge_width) <= self._edge_counts[:, None]).astype(np.int64)
         self._numeric_rows = np.arange(width)
         self._numeric_index = np.array(self._numeric, dtype=np.intp)
         self._feature_names = [p.name for p in baseline.features]
@@ -160,7 +161,7 @@ class Window:
         predictions: npt.NDArray[Any] | None,
         size: int,
     ) -> list[npt.NDArray[Any] | None]:
-        columns: list[npt.NDArray[Any] | None] = [rows.get(name) for name in self._feature_names]
+        columns: list[npt.NDArray[Any] | None] = list(map(rows.get, self._feature_names))
         if self.baseline.prediction is not None:
             columns.append(predictions)
         if {len(values) for values in columns if values is not None} - {size}:
@@ -170,11 +171,11 @@ class Window:
     def _update_numeric(self, columns: list[npt.NDArray[Any] | None], size: int) -> None:
         if not self._numeric:
             return
-        present = [columns[i] for i in self._numeric]
+        supplied = [columns[i] for i in self._numeric]
         matrix = (
-            np.concatenate([np.full(size, np.nan) if v is None else v for v in present])
+            np.concatenate([np.full(size, np.nan) if v is None else v for v in supplied])
             .astype(np.float64, copy=False)
-            .reshape(len(present), size)
+            .reshape(len(supplied), size)
         )
         sums = matrix.sum(axis=1)
         # A row sum is NaN when the row holds a NaN (or both infinities): only then is the
@@ -190,21 +191,22 @@ class Window:
             squares = np.einsum("ij,ij->i", filled, filled)
         self.sums += sums
         self.squares += squares
-        self.missing[self._numeric_index] += missing_counts
         self.reservoir.offer(self._rng.random(size), matrix)
         # The reservoir copied its rows: the matrix is now only binned (and sorted doing so).
+        present = size - missing_counts
         if missing is not None:
+            self.missing[self._numeric_index] += missing_counts
             matrix[missing] = -np.inf
-        exceeding = self._edge_counter.above(matrix)
-        rows = self._numeric_rows
-        below = size - missing_counts - exceeding[:, 0]
-        above = exceeding[rows, self._edge_counts + 1]
-        # Values between consecutive edge positions j and j + 1 fall in reference bin j.
-        reference = np.where(self._in_profile, exceeding[:, :-1] - exceeding[:, 1:], 0)
-        reference[:, 0] += below
-        reference[rows, self._edge_counts] += above
-        self.counts[self._numeric_index, : reference.shape[1]] += reference
-        self.out_of_range[self._numeric_index] += below + above
+        above = self._edge_counter.above(matrix)
+        outside = present - above[:, 0] + above[self._numeric_rows, self._last_position]
+        # Bin j holds the values above edge position j but not above j + 1. Counting every
+        # present value as above position 0, and none above the maximum, puts the values below
+        # the reference range in the first bin and those above it in the last.
+        above[:, 0] = present
+        above *= self._opens_bin
+        bins = above[:, :-1] - above[:, 1:]
+        self.counts[self._numeric_index, : bins.shape[1]] += bins
+        self.out_of_range[self._numeric_index] += outside
 
     def add_labeled(
         self,
