@@ -22,7 +22,7 @@ import kopf
 
 from kubedrift.api.fields import Duration
 from kubedrift.controller.client import ApiError
-from kubedrift.controller.conflicts import ConflictError
+from kubedrift.controller.conflicts import ConflictError, SupersededError
 from kubedrift.controller.context import OperatorContext
 from kubedrift.controller.names import GROUP, PLURAL, VERSION
 from kubedrift.controller.preparation import teardown
@@ -93,6 +93,9 @@ def register(registry: Any) -> None:
             try:
                 status = await reconcile(ctx, body)
                 logger.debug("evaluated: phase %s", status.get("phase"))
+            except SupersededError as error:
+                # Not a failure (no Warning Event): the status changed under this round.
+                logger.info("status not written, recomputed next round: %s", error)
             except (ApiError, ConflictError, aiohttp.ClientError, TimeoutError) as error:
                 logger.warning("evaluation round failed, retrying next round: %s", error)
             # A fixed cadence: the round's own duration does not push the next one back.
