@@ -1,8 +1,10 @@
-"""The peer of ``operator_scale``: a kopf operator that watches ModelMonitors and does nothing.
+"""The peer of the operator scale benchmark: a kopf operator that watches ModelMonitors and does
+nothing.
 
-Started by ``bench/operator_scale.py`` as its own process (``python -m bench.operator_idle_peer
-KUBECONFIG NAMESPACE``), with the same kopf settings family as ``kubedrift operator`` (standalone,
-annotation storage), so the difference in RSS and CPU is what kubedrift's work costs.
+The benchmark starts it as its own process (``python -m bench.operator_idle_peer KUBECONFIG
+NAMESPACE``), with the same kopf settings family as ``kubedrift operator`` (standalone, annotation
+storage), so the difference in RSS and CPU is what kubedrift's work costs. (This docstring does
+not name the benchmark's file: ``python -m bench`` treats a file named by another as a helper.)
 """
 
 from __future__ import annotations
