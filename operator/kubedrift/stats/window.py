@@ -97,7 +97,13 @@ class Window:
         #: 1 at the edge positions that open a bin of the column (all but the maximum's).
         self._opens_bin = (np.arange(edge_width) <= self._edge_counts[:, None]).astype(np.int64)
         self._numeric_rows = np.arange(width)
-        self._numeric_index = np.array(self._numeric, dtype=np.intp)
+        #: Where the numeric columns sit in the per-column arrays: a slice when they are
+        #: contiguous (the usual case), as basic indexing costs less than fancy indexing.
+        self._numeric_index: slice | IntArray = (
+            slice(self._numeric[0], self._numeric[-1] + 1)
+            if self._numeric and self._numeric[-1] - self._numeric[0] == width - 1
+            else np.array(self._numeric, dtype=np.int64)
+        )
         self._feature_names = [p.name for p in baseline.features]
 
     @property

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kubedrift.stats.baseline import Baseline, build_baseline
-from kubedrift.stats.binning import numeric_bin_counts
+from kubedrift.stats.binning import categorical_bin_counts, category_keys, numeric_bin_counts
 from kubedrift.stats.settings import WindowSettings
 from kubedrift.stats.window import Window
 
@@ -215,3 +215,104 @@ def test_batch_binning_matches_the_reference_binning_on_edges_and_extremes() -> 
     present = values[~np.isnan(values)]
     outside = int(((present < profile.minimum) | (present > profile.maximum)).sum())
     assert (window.out_of_range[0], window.missing[0]) == (outside, 1)
+
+
+NUMERIC = build_baseline(
+    {
+        "a": RNG.normal(size=2000),
+        "b": RNG.exponential(size=2000),
+        "few": RNG.integers(0, 3, 2000).astype(float),
+    },
+    numeric=["few"],
+)
+
+
+def reference_state(baseline: Baseline, rows: dict[str, np.ndarray]) -> dict[str, list[int]]:
+    """Bins, missing and out-of-range counts computed column by column with the baseline's
+    own binning function: what a batch update must reproduce."""
+    state: dict[str, list[int]] = {"counts": [], "missing": [], "out_of_range": []}
+    for profile in baseline.features:
+        values = rows[profile.name]
+        present = values[~np.isnan(values)]
+        assert profile.minimum is not None and profile.maximum is not None
+        state["counts"].append(numeric_bin_counts(values, np.asarray(profile.edges)).tolist())
+        state["missing"].append(int(values.size - present.size))
+        outside = (present < profile.minimum) | (present > profile.maximum)
+        state["out_of_range"].append(int(outside.sum()))
+    return state
+
+
+def window_state(window: Window) -> dict[str, list[int]]:
+    columns = range(len(window.baseline.features))
+    return {
+        "counts": [window.column_counts(i).tolist() for i in columns],
+        "missing": window.missing[list(columns)].tolist(),
+        "out_of_range": window.out_of_range[list(columns)].tolist(),
+    }
+
+
+@pytest.mark.parametrize("missing_rate", [0.0, 0.2])
+@pytest.mark.parametrize("size", [1, 64, 300, 1024])
+def test_batch_bins_like_the_reference_binning_with_and_without_missing_values(
+    size: int, missing_rate: float
+) -> None:
+    """A batch without NaN skips the missing-value scan; with NaN it takes the other path.
+    Both must equal the per-column reference, also for the integer column whose values sit
+    exactly on its edges, and for values outside the reference range."""
+    rng = np.random.default_rng(size)
+    rows = {
+        "a": rng.normal(size=size) * 1.5,
+        "b": rng.exponential(size=size) * 2,
+        "few": rng.integers(-1, 5, size).astype(float),
+    }
+    for values in rows.values():
+        values[rng.random(size) < missing_rate] = np.nan
+    window = Window(NUMERIC, start=0.0, seed=1)
+    window.update(rows)
+    assert window_state(window) == reference_state(NUMERIC, rows)
+    present = rows["a"][~np.isnan(rows["a"])]
+    if present.size:
+        mean, _ = window.moments(0) or (None, None)
+        assert mean == pytest.approx(present.mean(), rel=1e-12)
+
+
+MIXED = build_baseline(
+    {
+        "x": RNG.normal(size=2000),
+        "c": RNG.choice(np.array(["a", "b", "c"], dtype=object), 2000),
+        "z": RNG.normal(size=2000) * 3,
+        "score": RNG.normal(size=2000),
+    },
+    prediction="score",
+)
+
+
+def test_numeric_columns_apart_from_each_other_bin_like_the_reference_binning() -> None:
+    """Here the numeric columns (x, z and the prediction) are not next to each other: the
+    categorical c sits between them. Categorical counts are unchanged by the numeric path."""
+    rng = np.random.default_rng(9)
+    rows = {
+        "x": rng.normal(size=700),
+        "c": rng.choice(np.array(["a", "b", "z", None], dtype=object), 700),
+        "z": rng.normal(size=700) * 4,
+    }
+    rows["z"][::7] = np.nan
+    predictions = rng.normal(size=700)
+    window = Window(MIXED, start=0.0, seed=1)
+    window.update(rows, predictions)
+    assert MIXED.prediction is not None
+    expected = [
+        numeric_bin_counts(values, np.asarray(profile.edges)).tolist()
+        for profile, values in [
+            (MIXED.feature("x"), rows["x"]),
+            (MIXED.feature("z"), rows["z"]),
+            (MIXED.prediction, predictions),
+        ]
+    ]
+    x, c, z, score = 0, 1, 2, 3
+    assert [window.column_counts(i).tolist() for i in (x, z, score)] == expected
+    assert window.missing.tolist() == [0, int((rows["c"] == None).sum()), 100, 0]  # noqa: E711
+    assert (
+        window.column_counts(c).tolist()
+        == categorical_bin_counts(category_keys(rows["c"]), MIXED.feature("c").vocabulary).tolist()
+    )

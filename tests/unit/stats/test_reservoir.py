@@ -1,0 +1,58 @@
+"""ArrayReservoir: however a stream is cut into batches, it keeps the bottom-k of all its keys."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kubedrift.stats.reservoir import ArrayReservoir
+
+
+def bottom_k(keys: np.ndarray, rows: np.ndarray, capacity: int) -> tuple[list[float], list[float]]:
+    """The specification: the ``capacity`` rows with the smallest keys, in key order."""
+    order = np.argsort(keys, kind="stable")[:capacity]
+    return keys[order].tolist(), rows[order].ravel().tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(0, 40), max_size=30),
+    st.integers(1, 25),
+    st.integers(0, 2**16),
+)
+def test_batches_keep_the_smallest_keys_of_the_whole_stream(
+    sizes: list[int], capacity: int, seed: int
+) -> None:
+    """Batch sizes from empty to larger than the capacity exercise the filling phase, the
+    pending rows and the settling that overwrites evicted slots."""
+    rng = np.random.default_rng(seed)
+    total = sum(sizes)
+    keys = rng.random(total)
+    columns = rng.normal(size=(3, total))
+    reservoir = ArrayReservoir(capacity, width=3)
+    start = 0
+    for size in sizes:
+        reservoir.offer(keys[start : start + size], columns[:, start : start + size])
+        start += size
+    expected_keys, expected_rows = bottom_k(keys, columns.T, capacity)
+    assert reservoir.keys.tolist() == expected_keys
+    assert reservoir.values.ravel().tolist() == expected_rows
+
+
+def test_offered_columns_can_be_reused_by_the_caller() -> None:
+    """The window sorts its batch matrix in place after offering it; the sample keeps the
+    values as they were offered."""
+    columns = np.array([[3.0, 1.0, 2.0], [30.0, 10.0, 20.0]])
+    reservoir = ArrayReservoir(capacity=2, width=2)
+    reservoir.offer(np.array([0.3, 0.1, 0.2]), columns)
+    columns[:] = -1.0
+    assert reservoir.values.tolist() == [[1.0, 10.0], [2.0, 20.0]]
+
+
+def test_read_arrays_are_copies() -> None:
+    reservoir = ArrayReservoir(capacity=2, width=1)
+    reservoir.offer(np.array([0.5, 0.25]), np.array([[5.0, 2.5]]))
+    reservoir.values[:] = 0.0
+    reservoir.keys[:] = 0.0
+    assert (reservoir.keys.tolist(), reservoir.values.tolist()) == ([0.25, 0.5], [[2.5], [5.0]])
