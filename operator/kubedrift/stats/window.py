@@ -9,7 +9,15 @@ uniform sample of full labeled rows, the data a retraining Job fetches.
 
 Memory is fixed by the baseline and ``WindowSettings`` (reservoir and labeled capacities), not by
 the traffic. ``merge`` is associative and commutative: counts and sums add and reservoirs keep
-the smallest priority keys of the union. Updates are batched numpy operations.
+the smallest priority keys of the union.
+
+``update`` is the sidecar's hot path, a fixed number of numpy calls per batch whatever the
+number of features: the numeric columns are copied into one matrix (one row per column); row
+sums give the moments and reveal NaN (a row sum is NaN only then, so clean batches skip the
+missing-value scan); one uniform key per row goes to the reservoir, which copies only the rows
+whose key beats its cut-off; then the matrix is sorted along its rows and one search finds,
+for every column, how many values lie above each of its edges (see
+:class:`~kubedrift.stats.binning.EdgeCounter`), whose differences are the bin counts.
 
 >>> import numpy as np
 >>> from kubedrift.stats.baseline import build_baseline
