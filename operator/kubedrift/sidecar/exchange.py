@@ -75,10 +75,9 @@ class Exchange:
     __slots__ = (
         "chunked_request", "chunked_response", "client", "close_delimited", "context", "expect",
         "generated_id", "head_sent", "informational", "keep_alive", "method", "outbox",
-        "pending_head", "reason", "replay", "request_body", "request_done", "request_ids",
-        "request_size", "response_body", "response_bytes", "response_headers",
-        "response_started", "sampled", "started", "status", "truncated", "upstream",
-        "upstream_head", "url", "version",
+        "pending_head", "replay", "request_body", "request_done", "request_ids", "request_size",
+        "response_body", "response_bytes", "response_started", "sampled", "started", "status",
+        "truncated", "upstream", "upstream_head", "url", "version",
     )  # fmt: skip
 
     def __init__(
@@ -120,8 +119,6 @@ class Exchange:
         self.truncated = False
         self.request_done = False
         self.upstream: UpstreamConnection | None = None
-        self.reason = b""
-        self.response_headers: list[tuple[bytes, bytes]] = []
         self.response_started = False
         self.informational = False
         self.pending_head: bytes | None = None
@@ -227,7 +224,7 @@ class Exchange:
             return
         self.response_started = True
         self.status = status
-        lines, seen = filter_headers(self.response_headers)
+        lines, seen = filter_headers(upstream.headers)
         if self.generated_id is not None and b"x-request-id" not in seen:
             lines.append(b"X-Request-ID: " + self.generated_id.encode() + b"\r\n")
         if self.sampled:
@@ -249,7 +246,7 @@ class Exchange:
             lines.append(b"Connection: close\r\n")
         elif self.version == "1.0":
             lines.append(b"Connection: keep-alive\r\n")
-        status_line = b"HTTP/1.1 %d %b\r\n" % (status, self.reason)
+        status_line = b"HTTP/1.1 %d %b\r\n" % (status, upstream.reason)
         self.pending_head = b"".join((status_line, *lines, b"\r\n"))
         if self.method == b"HEAD":
             # httptools cannot be told that a HEAD response has no body: finish here and give the
@@ -279,9 +276,7 @@ class Exchange:
 
     def on_response_complete(self, upstream: UpstreamConnection | None) -> None:
         if self.informational:
-            self.informational = False
-            self.reason = b""
-            self.response_headers = []
+            self.informational = False  # the final response's head comes next
             return
         if not self.response_started:
             return

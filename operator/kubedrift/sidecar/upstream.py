@@ -20,13 +20,16 @@ if TYPE_CHECKING:
 class UpstreamConnection(asyncio.Protocol):
     """One TCP connection to the model server, serving one exchange at a time."""
 
-    __slots__ = ("closed", "exchange", "parser", "pool", "reused", "transport")
+    __slots__ = ("closed", "exchange", "headers", "parser", "pool", "reason", "reused", "transport")
 
     def __init__(self, pool: UpstreamPool) -> None:
         self.pool = pool
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.exchange: Exchange | None = None
+        #: The reason phrase and header lines of the response being read (reset per message).
+        self.reason = b""
+        self.headers: list[tuple[bytes, bytes]] = []
         self.closed = False
         #: True once the connection served a response (a reused socket may have been closed by
         #: the server meanwhile, which is worth one retry on a fresh connection).
@@ -63,14 +66,16 @@ class UpstreamConnection(asyncio.Protocol):
         if self.exchange is not None:
             self.exchange.client.transport.resume_reading()
 
-    # httptools callbacks, delegated to the exchange being served.
+    # httptools callbacks: the head is collected here, the rest goes to the exchange being served.
+    def on_message_begin(self) -> None:
+        self.reason = b""
+        self.headers = []
+
     def on_status(self, status: bytes) -> None:
-        if self.exchange is not None:
-            self.exchange.reason += status
+        self.reason += status
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if self.exchange is not None:
-            self.exchange.response_headers.append((name, value))
+        self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         if self.exchange is not None:
