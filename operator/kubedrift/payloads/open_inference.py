@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from kubedrift.payloads.errors import ParseError
@@ -117,7 +118,18 @@ def _tensor_columns(tensor: Any, tail: _Tail, where: str) -> tuple[dict[str, lis
     values = _tensor_values(tensor, rows * width, tail, where)
     if len(shape) == 1 or width == 1:
         return {name: values}, rows
-    return {f"{name}-{j}": values[j::width] for j in range(width)}, rows
+    return dict(zip(_column_names(name, width), _strided(values, width), strict=True)), rows
+
+
+@lru_cache(maxsize=256)
+def _column_names(name: str, width: int) -> tuple[str, ...]:
+    """``<name>-0 .. <name>-(width-1)``, made once per tensor shape rather than per request (the
+    monitor parses thousands of requests a second with the same tensors)."""
+    return tuple(f"{name}-{j}" for j in range(width))
+
+
+def _strided(values: list[Value], width: int) -> list[list[Value]]:
+    return [values[j::width] for j in range(width)]
 
 
 def _predictions(
