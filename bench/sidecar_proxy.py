@@ -7,7 +7,9 @@ at 100% sampling, and the sidecar at 10% on the stock asyncio loop (the uvloop d
 - saturation: ``wrk`` (one thread, 64 connections) with a Lua check of every response body;
 - latency at a constant 1000 req/s: ``bench/sidecar_loadgen.py`` (open loop, own process), three
   runs, median of each percentile; "added" latency is the variant's minus direct's;
-- CPU: the proxy processes' user+system seconds during the latency runs, per 1000 requests.
+- CPU: the proxy processes' user+system seconds during the latency runs, per 1000 requests; for
+  the sidecar also split into its proxy process and its monitor process, and the proxy process's
+  CPU per 1000 requests at saturation (what 100% sampling costs the request path itself).
 
 ``python -m bench.sidecar_proxy [--quick]``; wrk and nginx come from ``bench/sidecar_install.sh``.
 """
@@ -116,6 +118,10 @@ class Result:
     p90: float = float("nan")
     p99: float = float("nan")
     cpu_per_1000: float | None = None
+    #: The sidecar's split of ``cpu_per_1000``: proxy process, monitor process.
+    cpu_split: tuple[float, float] | None = None
+    #: The sidecar's proxy process, CPU seconds per 1000 requests during the saturation run.
+    saturated_proxy_cpu: float | None = None
     mismatches: int = 0
     runs: list[dict[str, float]] = field(default_factory=list)
 
@@ -183,7 +189,7 @@ class Bench:
         with self.process(["nginx", "-c", str(conf), "-p", str(self.workdir)], self.upstream_port):
             yield
 
-    def saturate(self, port: int) -> tuple[float, int]:
+    def saturate(self, port: int) -> tuple[float, int, int]:
         out = subprocess.run(
             ["wrk", "-t1", "-c64", f"-d{self.saturation_seconds}s",
              "-s", str(self.workdir / "check.lua"),
@@ -199,8 +205,14 @@ class Bench:
         non_2xx = [
             line for line in out.splitlines() if "Non-2xx" in line or "Socket errors" in line
         ]
-        return rps, mismatches + sum(
-            int(x) for line in non_2xx for x in line.replace(",", " ").split() if x.isdigit()
+        requests = int(next(line for line in out.splitlines() if "requests in" in line).split()[0])
+        return (
+            rps,
+            requests,
+            mismatches
+            + sum(
+                int(x) for line in non_2xx for x in line.replace(",", " ").split() if x.isdigit()
+            ),
         )
 
     def latency_run(self, port: int) -> dict[str, float]:
@@ -213,18 +225,26 @@ class Bench:
         ).stdout  # fmt: skip
         return dict(json.loads(out))
 
-    def measure(self, name: str, port: int, pids: list[int]) -> Result:
+    def measure(self, name: str, port: int, pids: list[int], *, split: bool = False) -> Result:
+        """``split``: ``pids`` are the sidecar's proxy process and then its monitor process."""
         result = Result(name)
         warm_up = ["wrk", "-t1", "-c8", "-d1s", "-s", str(self.workdir / "check.lua")]
         subprocess.run([*warm_up, f"http://127.0.0.1:{port}{PATH}"],
                        capture_output=True, check=True)  # fmt: skip  # warm-up
-        result.max_rps, result.wrk_mismatches = self.saturate(port)
+        proxy_before = cpu_seconds(pids[:1])
+        result.max_rps, saturated, result.wrk_mismatches = self.saturate(port)
+        if split:
+            result.saturated_proxy_cpu = (cpu_seconds(pids[:1]) - proxy_before) / (saturated / 1000)
         before = cpu_seconds(pids) if pids else 0.0
+        proxy_before = cpu_seconds(pids[:1])
         for _ in range(3):
             result.runs.append(self.latency_run(port))
         if pids:
-            requests = sum(run["requests"] for run in result.runs)
-            result.cpu_per_1000 = (cpu_seconds(pids) - before) / (requests / 1000)
+            thousands = sum(run["requests"] for run in result.runs) / 1000
+            result.cpu_per_1000 = (cpu_seconds(pids) - before) / thousands
+            if split:
+                proxy = (cpu_seconds(pids[:1]) - proxy_before) / thousands
+                result.cpu_split = (proxy, result.cpu_per_1000 - proxy)
         result.p50, result.p90, result.p99 = (
             statistics.median(run[q] for run in result.runs) for q in ("p50", "p90", "p99")
         )
@@ -246,7 +266,7 @@ class Bench:
         ]  # fmt: skip
         with self.process(command, port) as process:
             # Both sidecar processes: the proxy and the forked monitor.
-            result = self.measure(name, port, process_tree(process.pid))
+            result = self.measure(name, port, process_tree(process.pid), split=True)
             metrics = subprocess.run(
                 ["curl", "-s", f"http://127.0.0.1:{admin}/metrics"],
                 capture_output=True,
@@ -354,6 +374,11 @@ def report(results: list[Result]) -> None:
             f"{'yes' if met else 'NO'}"
         )
     print(f"uvloop vs asyncio max req/s: {side.max_rps / asyncio_side.max_rps:.2f}")
+    print("\nsidecar CPU s/1000    proxy process   monitor process   proxy at saturation")
+    for r in results:
+        if r.cpu_split is not None and r.saturated_proxy_cpu is not None:
+            proxy, monitor = r.cpu_split
+            print(f"{r.name:20s} {proxy:12.3f}  {monitor:16.3f}  {r.saturated_proxy_cpu:20.3f}")
     bad = sum(r.mismatches + r.wrk_mismatches for r in results)
     print(f"\nresponses checked byte for byte (status and body): {bad} mismatches")
 
