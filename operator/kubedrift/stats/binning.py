@@ -88,6 +88,14 @@ def categorical_bin_counts(keys: npt.NDArray[np.object_], vocabulary: Sequence[s
 #: of at most this length and their counts added up.
 SORT_CHUNK = 256
 
+#: Values per block of the two-step search: the comparisons of one block with an edge are eight
+#: bytes of 0 or 1, read as one 64-bit word and counted with one multiplication.
+BLOCK = 8
+_BYTE_SUM = np.uint64(
+    0x0101010101010101
+)  # w * _BYTE_SUM holds the sum of w's bytes in its top byte
+_TOP_BYTE = np.uint64(56)
+
 
 class EdgeCounter:
     """For every row of a matrix, how many of its values lie above each of that row's edges.
@@ -96,14 +104,20 @@ class EdgeCounter:
     window's hot path); :func:`numeric_bin_counts` is the plain one-column form. ``edges`` has
     one ascending row per matrix row, padded on the right with ``+inf`` (nothing is above it).
 
-    Each row is sorted (in chunks of at most :data:`SORT_CHUNK` values, padded with ``-inf``);
-    the number of values at or below an edge is then the edge's insertion point in its row.
-    One ``np.searchsorted`` finds them all: numpy orders complex numbers lexicographically, real
-    part first, so the pairs ``row + 1j * value`` laid out row after row form a single sorted
-    array in which ``row + 1j * edge`` lands inside its own row. Sorting a value costs about
-    as much as comparing it with two edges and counting, where counting by comparison needs one
-    pass per edge (11 with the default 10 bins); the search costs some twenty comparisons per
-    edge and chunk, whatever the number of values.
+    Each row is sorted in chunks of at most :data:`SORT_CHUNK` values (padded with ``-inf`` to
+    whole blocks of :data:`BLOCK`); the number of values at or below an edge is then its
+    insertion point in the chunk, found in two steps for all edges and chunks at once:
+
+    1. The last value of every block, as ``chunk + 1j * value``, goes into one array of complex
+       numbers. numpy orders complex numbers lexicographically, real part first, so that array
+       is sorted across all chunks, and one ``np.searchsorted`` of ``chunk + 1j * edge`` gives
+       every edge the first block of its chunk whose last value is above it.
+    2. That block is compared with the edge (one 64-byte row per edge); its values at or below
+       the edge complete the count.
+
+    Sorting a value costs about as much as comparing it with two edges and counting, where
+    counting by comparison needs one pass per edge (11 with the default 10 bins); the search
+    costs a few dozen operations per edge and chunk, whatever the number of values.
 
     >>> counter = EdgeCounter(np.array([[0.0, 1.0], [5.0, np.inf]]))
     >>> counter.above(np.array([[-1.0, 0.5, 2.0, 3.0], [9.0, 1.0, 5.0, -np.inf]])).tolist()
@@ -113,9 +127,11 @@ class EdgeCounter:
     def __init__(self, edges: FloatArray) -> None:
         self.edges = edges
         self._layout = (-1, -1)
-        self._pairs: npt.NDArray[np.complex128] = np.empty((0, 0), dtype=np.complex128)
+        self._block_ends: npt.NDArray[np.complex128] = np.empty((0, 0), dtype=np.complex128)
         self._queries: npt.NDArray[np.complex128] = np.empty(0, dtype=np.complex128)
-        self._ends: IntArray = np.empty((0, 1), dtype=np.int64)
+        self._query_edges: FloatArray = np.empty((0, 1), dtype=np.float64)
+        self._first_block: IntArray = np.empty(0, dtype=np.int64)
+        self._last_block: IntArray = np.empty(0, dtype=np.int64)
 
     def above(self, matrix: FloatArray) -> IntArray:
         """``result[i, j]`` counts the values of ``matrix[i]`` greater than ``edges[i, j]``.
@@ -126,33 +142,39 @@ class EdgeCounter:
         """
         rows, size = matrix.shape
         chunks = -(-size // SORT_CHUNK)
-        width = -(-size // chunks)
+        width = BLOCK * -(-size // (chunks * BLOCK))
         if chunks * width == size:
-            sorted_chunks = matrix.reshape(rows * chunks, width)
+            values = matrix.reshape(rows * chunks, width)
         else:
-            sorted_chunks = np.full((rows, chunks * width), -np.inf)
-            sorted_chunks[:, :size] = matrix
-            sorted_chunks = sorted_chunks.reshape(rows * chunks, width)
-        sorted_chunks.sort(axis=1)
+            values = np.full((rows, chunks * width), -np.inf)
+            values[:, :size] = matrix
+            values = values.reshape(rows * chunks, width)
+        values.sort(axis=1)
         self._prepare(rows, chunks, width)
-        self._pairs.imag = sorted_chunks
-        at_or_below = np.searchsorted(self._pairs.ravel(), self._queries, side="right")
-        counts = self._ends - at_or_below.reshape(rows * chunks, -1)
-        above: IntArray = counts.reshape(rows, chunks, -1).sum(axis=1)
+        self._block_ends.imag = values[:, BLOCK - 1 :: BLOCK]
+        first_above = np.searchsorted(self._block_ends.ravel(), self._queries, side="right")
+        # When no block ends above the edge, the chunk's last block (wholly at or below) is used.
+        block = np.minimum(first_above, self._last_block)
+        compared = values.reshape(-1, BLOCK)[block] <= self._query_edges
+        in_block = (compared.view(np.uint64).ravel() * _BYTE_SUM) >> _TOP_BYTE
+        at_or_below = BLOCK * (block - self._first_block) + in_block.astype(np.int64)
+        above: IntArray = (width - at_or_below).reshape(rows, chunks, -1).sum(axis=1)
         return above
 
     def _prepare(self, rows: int, chunks: int, width: int) -> None:
-        """Scratch arrays for one batch layout (the pairs take twice the batch's memory), kept
-        while the batch size stays the same."""
+        """Scratch arrays for one batch layout, kept while the batch size stays the same."""
         if self._layout == (chunks, width):
             return
         self._layout = (chunks, width)
         chunk_rows = np.arange(rows * chunks)
-        self._pairs = np.empty((rows * chunks, width), dtype=np.complex128)
-        self._pairs.real = chunk_rows[:, None]
+        blocks = width // BLOCK
+        self._block_ends = np.empty((rows * chunks, blocks), dtype=np.complex128)
+        self._block_ends.real = chunk_rows[:, None]
         # Set the parts separately: 1j * inf would be nan + inf j.
         queries = np.empty((rows * chunks, self.edges.shape[1]), dtype=np.complex128)
         queries.real = chunk_rows[:, None]
         queries.imag = np.repeat(self.edges, chunks, axis=0)
         self._queries = queries.ravel()
-        self._ends = ((chunk_rows + 1) * width)[:, None]
+        self._query_edges = queries.imag.reshape(-1, 1).copy()
+        self._first_block = np.repeat(chunk_rows * blocks, self.edges.shape[1])
+        self._last_block = self._first_block + blocks - 1
