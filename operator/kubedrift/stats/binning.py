@@ -130,8 +130,8 @@ class EdgeCounter:
         self._block_ends: npt.NDArray[np.complex128] = np.empty((0, 0), dtype=np.complex128)
         self._queries: npt.NDArray[np.complex128] = np.empty(0, dtype=np.complex128)
         self._query_edges: FloatArray = np.empty((0, 1), dtype=np.float64)
-        self._first_block: IntArray = np.empty(0, dtype=np.int64)
         self._last_block: IntArray = np.empty(0, dtype=np.int64)
+        self._chunk_ends: IntArray = np.empty(0, dtype=np.int64)
 
     def above(self, matrix: FloatArray) -> IntArray:
         """``result[i, j]`` counts the values of ``matrix[i]`` greater than ``edges[i, j]``.
@@ -155,11 +155,15 @@ class EdgeCounter:
         first_above = np.searchsorted(self._block_ends.ravel(), self._queries, side="right")
         # When no block ends above the edge, the chunk's last block (wholly at or below) is used.
         block = np.minimum(first_above, self._last_block)
-        compared = values.reshape(-1, BLOCK)[block] <= self._query_edges
-        in_block = (compared.view(np.uint64).ravel() * _BYTE_SUM) >> _TOP_BYTE
-        at_or_below = BLOCK * (block - self._first_block) + in_block.astype(np.int64)
-        above: IntArray = (width - at_or_below).reshape(rows, chunks, -1).sum(axis=1)
-        return above
+        compared = np.take(values.reshape(-1, BLOCK), block, axis=0) <= self._query_edges
+        in_block = ((compared.view(np.uint64).ravel() * _BYTE_SUM) >> _TOP_BYTE).view(np.int64)
+        # Values up to the edge sit before position BLOCK * block + in_block of the sorted chunks.
+        block *= BLOCK
+        block += in_block
+        above: IntArray = self._chunk_ends - block
+        if chunks > 1:
+            above = above.reshape(rows, chunks, -1).sum(axis=1)
+        return above.reshape(rows, -1)
 
     def _prepare(self, rows: int, chunks: int, width: int) -> None:
         """Scratch arrays for one batch layout, kept while the batch size stays the same."""
@@ -176,5 +180,6 @@ class EdgeCounter:
         queries.imag = np.repeat(self.edges, chunks, axis=0)
         self._queries = queries.ravel()
         self._query_edges = queries.imag.reshape(-1, 1).copy()
-        self._first_block = np.repeat(chunk_rows * blocks, self.edges.shape[1])
-        self._last_block = self._first_block + blocks - 1
+        first_block = np.repeat(chunk_rows * blocks, self.edges.shape[1])
+        self._last_block = first_block + blocks - 1
+        self._chunk_ends = (self._last_block + 1) * BLOCK
