@@ -53,7 +53,7 @@ def main() -> int:
             f"  {size:>6} {rates[0]:>12,.0f} {rates[1]:>12,.0f} {rates[2]:>14,.0f} "
             f"{rates[1] / rates[0]:>14.2f}x {rates[2] / rates[0]:>16.2f}x"
         )
-    print("target: kubedrift within 2x of the plain buffer (ratio buffer/kubedrift <= 2)")
+    print("target: kubedrift within 2x of the append buffer (append/kubedrift <= 2)")
     return 0
 
 
