@@ -4,6 +4,7 @@
 path               auth    what
 =================  ======  =====================================================================
 /v1/feedback       token   POST ``{"id", "label"}`` or a list of them; answers counts per outcome
+                           (``X-Kubedrift-Fanout: 1``: sent to every replica, see ``labels``)
 /v1/window         token   GET current and last completed window (sketch JSON, pod, time bounds)
 /v1/labeled        token   GET the bounded labeled rows (dataset B for a retraining Job)
 /metrics           none    Prometheus exposition of the process registry
@@ -25,14 +26,13 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from kubedrift.sidecar.labels import FANOUT_HEADER, MAX_FEEDBACK_ITEMS
 from kubedrift.sidecar.metrics import Metrics
 from kubedrift.sidecar.monitor import Monitor
 from kubedrift.sidecar.windows import PodIdentity
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _OPEN_PATHS = frozenset(("/metrics", "/healthz", "/readyz"))
-#: Labels accepted in one feedback call.
-MAX_FEEDBACK_ITEMS = 10_000
 
 
 class Readiness:
@@ -81,7 +81,8 @@ def admin_app(
             return web.json_response(
                 {"error": f"at most {MAX_FEEDBACK_ITEMS} labels per call"}, status=413
             )
-        return web.json_response(monitor.feedback(items, clock()))
+        fanout = request.headers.get(FANOUT_HEADER) == "1"
+        return web.json_response(monitor.feedback(items, clock(), fanout=fanout))
 
     async def window(_: web.Request) -> web.Response:
         return web.json_response(monitor.windows.to_dict(pod, clock()))

@@ -19,7 +19,7 @@ from typing import Any
 
 from kubedrift.payloads import Parsed, ParseError, ParseOptions, Value, parse_exchange
 from kubedrift.sidecar.batching import label_array, prediction_array, to_columns
-from kubedrift.sidecar.labels import LabelStore
+from kubedrift.sidecar.labels import LabelStore, feedback_id
 from kubedrift.sidecar.metrics import Metrics
 from kubedrift.sidecar.sampling import Sample
 from kubedrift.sidecar.windows import WindowKeeper
@@ -129,27 +129,31 @@ class Monitor:
         self._refresh(now)
         return size
 
-    def feedback(self, items: Sequence[Mapping[str, Any]], now: float) -> dict[str, Any]:
-        """Join ``[{"id", "label"}, ...]``; returns counts per outcome and the ids not joined."""
+    def feedback(
+        self, items: Sequence[Mapping[str, Any]], now: float, *, fanout: bool = False
+    ) -> dict[str, Any]:
+        """Join ``[{"id", "label"}, ...]``; returns counts per outcome and the ids not joined.
+
+        ``fanout``: the operator sent the labels to every replica, so ``unknown`` is answered
+        but not counted in ``kubedrift_labels_total`` (the replica that served the id joins it).
+        """
         counts = {"joined": 0, "unknown": 0, "expired": 0, "duplicate": 0, "invalid": 0}
         rejected: list[dict[str, str]] = []
         joined_predictions: list[Value] = []
         joined_labels: list[Value] = []
         joined_rows: list[Mapping[str, Sequence[Any]]] = []
         for item in items:
-            request_id = item.get("id") if isinstance(item, Mapping) else None
-            if (
-                not isinstance(request_id, str | int)
-                or isinstance(request_id, bool)
-                or "label" not in item
-            ):
+            request_id = feedback_id(item)
+            if request_id is None:
                 outcome, joined = "invalid", None
+                request_id = str(item.get("id") if isinstance(item, Mapping) else None)
             else:
-                outcome, joined = self.labels.join(str(request_id), item["label"], now)
+                outcome, joined = self.labels.join(request_id, item["label"], now)
             counts[outcome] += 1
-            self.metrics.labels.labels(outcome=outcome).inc()
+            if not (fanout and outcome == "unknown"):
+                self.metrics.labels.labels(outcome=outcome).inc()
             if joined is None:
-                rejected.append({"id": str(request_id), "outcome": outcome})
+                rejected.append({"id": request_id, "outcome": outcome})
                 continue
             joined_predictions.extend(joined.predictions)
             joined_labels.extend(joined.labels)

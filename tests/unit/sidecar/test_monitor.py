@@ -106,3 +106,25 @@ def test_exchange_without_predictions_is_not_stored_for_labels(monitor: Monitor)
 
     assert monitor.feedback([{"id": "r", "label": 1}], now=2.0)["unknown"] == 1
     assert monitor.windows.current.samples == 1
+
+
+def test_fanned_out_label_for_an_unknown_id_is_answered_but_not_counted(monitor: Monitor) -> None:
+    monitor.process([kserve([[1, 1]], [1], x_request_id="here")], now=1.0)
+    items = [{"id": "elsewhere", "label": 1}, {"id": "here", "label": 1}, {"label": 0}]
+
+    answer = monitor.feedback(items, now=2.0, fanout=True)
+
+    assert (answer["unknown"], answer["joined"], answer["invalid"]) == (1, 1, 1)
+    assert answer["rejected"] == [
+        {"id": "elsewhere", "outcome": "unknown"},
+        {"id": "None", "outcome": "invalid"},
+    ]
+    assert value(monitor, "kubedrift_labels_total", {"outcome": "unknown"}) == 0
+    assert value(monitor, "kubedrift_labels_total", {"outcome": "joined"}) == 1
+    assert value(monitor, "kubedrift_labels_total", {"outcome": "invalid"}) == 1
+
+
+def test_label_for_an_unknown_id_sent_to_this_pod_alone_is_counted(monitor: Monitor) -> None:
+    monitor.feedback([{"id": "elsewhere", "label": 1}], now=2.0)
+
+    assert value(monitor, "kubedrift_labels_total", {"outcome": "unknown"}) == 1
