@@ -26,19 +26,21 @@ from kubedrift.stats.binning import FloatArray
 class ArrayReservoir:
     """A bottom-k sample of float rows with ``width`` columns (NaN allowed).
 
-    On the hot path a batch costs one comparison of its keys with the current cut-off (the
-    largest kept key); only the rows that beat it are copied, into a pending list. Once the
-    pending rows add up to a quarter of the capacity (or when the sample is read) they are
-    settled: one partial sort of the keys picks the ``capacity`` smallest, and the winning
-    pending rows overwrite the slots of the rows they push out. The sample is put in key order
-    only when it is read. The kept rows are the same as if every batch were merged at once.
+    The sample is kept by column (``width`` x kept rows), the layout of a batch, so that taking
+    rows out of a batch is one gather along each column. A batch costs one comparison of its
+    keys with the cut-off (the largest kept key; none while the reservoir fills): the rows that
+    beat it are copied into a pending list. Pending rows are settled once they fill the free
+    slots, then each time they add up to a quarter of the capacity, or when the sample is read:
+    one partial sort of the keys picks the ``capacity`` smallest, and the winning pending rows
+    overwrite the slots of the rows they push out. The sample is put in key order only when it
+    is read. The kept rows are the same as if every batch were merged at once.
     """
 
     def __init__(self, capacity: int, width: int) -> None:
         self.capacity = capacity
         self.width = width
         self._keys: FloatArray = np.empty(0, dtype=np.float64)
-        self._values: FloatArray = np.empty((0, width), dtype=np.float64)
+        self._columns: FloatArray = np.empty((width, 0), dtype=np.float64)
         self._pending: list[tuple[FloatArray, FloatArray]] = []
         self._pending_rows = 0
         self._threshold = np.inf
@@ -51,8 +53,8 @@ class ArrayReservoir:
 
     @property
     def values(self) -> FloatArray:
-        """The kept rows in key order (a copy)."""
-        return self._read()[1].copy()
+        """The kept rows in key order, one row per key (a copy)."""
+        return self._read()[1].T.copy()
 
     def __len__(self) -> int:
         self._settle()
@@ -60,88 +62,91 @@ class ArrayReservoir:
 
     def offer(self, keys: FloatArray, columns: FloatArray) -> None:
         """Consider a batch laid out by column: row ``i`` is ``columns[:, i]``, its priority
-        ``keys[i]``. The rows that may enter are copied out (a batch's columns are contiguous,
-        so gathering along them is cheap) and the caller may then reuse ``columns``.
+        ``keys[i]``. The rows that may enter are copied, so the caller may reuse ``columns``.
         """
         chosen = np.flatnonzero(keys < self._threshold)
         if chosen.size == 0:
             return
-        rows = np.take(columns, chosen, axis=1).T.astype(np.float64, order="C")
-        self._pending.append((keys[chosen], rows))
+        self._pending.append(
+            (keys[chosen], np.take(columns, chosen, axis=1).astype(np.float64, copy=False))
+        )
         self._pending_rows += chosen.size
-        if self._keys.size < self.capacity or self._pending_rows * 4 >= self.capacity:
+        free = self.capacity - self._keys.size
+        if self._pending_rows >= (free if free > 0 else self.capacity / 4):
             self._settle()
 
     def merged(self, other: ArrayReservoir) -> ArrayReservoir:
         result = ArrayReservoir(self.capacity, self.width)
         mine, theirs = self._read(), other._read()
         result._keep_smallest(
-            np.concatenate([mine[0], theirs[0]]), np.concatenate([mine[1], theirs[1]])
+            np.concatenate([mine[0], theirs[0]]), np.concatenate([mine[1], theirs[1]], axis=1)
         )
         return result
 
     def column(self, index: int) -> FloatArray:
         """The non-missing sampled values of one column, in key order."""
-        column = self._read()[1][:, index]
-        return column[~np.isnan(column)]
+        column: FloatArray = self._read()[1][index]
+        present: FloatArray = column[~np.isnan(column)]
+        return present
 
     def _read(self) -> tuple[FloatArray, FloatArray]:
-        """The settled sample in key order (the reservoir's own arrays: do not modify)."""
+        """Keys and columns of the settled sample in key order (the reservoir's own arrays)."""
         self._settle()
         if not self._ordered:
             order = np.argsort(self._keys, kind="stable")
-            self._keys, self._values = self._keys[order], self._values[order]
+            self._keys, self._columns = self._keys[order], self._columns[:, order]
             self._ordered = True
-        return self._keys, self._values
+        return self._keys, self._columns
 
     def _settle(self) -> None:
         if not self._pending:
             return
         keys = np.concatenate([k for k, _ in self._pending])
-        values = np.concatenate([v for _, v in self._pending])
+        columns = np.concatenate([c for _, c in self._pending], axis=1)
         self._pending, self._pending_rows = [], 0
         self._ordered = False
         kept = self._keys.size
         if kept < self.capacity:
-            keys = np.concatenate([self._keys, keys])
-            values = np.concatenate([self._values, values])
-            if keys.size > self.capacity:
-                chosen = np.argpartition(keys, self.capacity - 1)[: self.capacity]
-                keys, values = keys[chosen], values[chosen]
-            self._keys, self._values = keys, values
-        else:
-            winners = np.argpartition(np.concatenate([self._keys, keys]), kept - 1)[:kept]
-            stays = np.zeros(kept, dtype=bool)
-            stays[winners[winners < kept]] = True
-            # The pending rows that won a place take the slots of the kept rows they push out.
-            entering = winners[winners >= kept] - kept
-            slots = np.flatnonzero(~stays)
-            self._keys[slots] = keys[entering]
-            self._values[slots] = values[entering]
-        if self._keys.size >= self.capacity:
-            self._threshold = float(self._keys.max())
+            self._keep_smallest(
+                np.concatenate([self._keys, keys]),
+                np.concatenate([self._columns, columns], axis=1),
+                ordered=False,
+            )
+            return
+        winners = np.argpartition(np.concatenate([self._keys, keys]), kept - 1)[:kept]
+        stays = np.zeros(kept, dtype=bool)
+        stays[winners[winners < kept]] = True
+        # The pending rows that won a place take the slots of the kept rows they push out.
+        entering = winners[winners >= kept] - kept
+        slots = np.flatnonzero(~stays)
+        self._keys[slots] = keys[entering]
+        self._columns[:, slots] = columns[:, entering]
+        self._threshold = float(self._keys.max())
 
-    def _keep_smallest(self, keys: FloatArray, values: FloatArray) -> None:
-        """Replace the sample by the ``capacity`` smallest of ``keys`` (with their rows)."""
+    def _keep_smallest(
+        self, keys: FloatArray, columns: FloatArray, *, ordered: bool = True
+    ) -> None:
+        """Replace the sample by the ``capacity`` smallest of ``keys`` (with their columns)."""
         if keys.size > self.capacity:
             chosen = np.argpartition(keys, self.capacity - 1)[: self.capacity]
-            keys, values = keys[chosen], values[chosen]
-        ranks = np.argsort(keys, kind="stable")
-        self._keys, self._values = keys[ranks], values[ranks]
-        self._pending, self._pending_rows, self._ordered = [], 0, True
-        full = self._keys.size >= self.capacity
-        self._threshold = float(self._keys[-1]) if full else np.inf
+            keys, columns = keys[chosen], columns[:, chosen]
+        if ordered:
+            order = np.argsort(keys, kind="stable")
+            keys, columns = keys[order], columns[:, order]
+        self._keys, self._columns, self._ordered = keys, columns, ordered
+        full = keys.size >= self.capacity
+        self._threshold = float(keys.max()) if full else np.inf
 
     def to_dict(self) -> dict[str, Any]:
-        keys, values = self._read()
-        return {"keys": encode_float64(keys), "values": encode_float64(values.ravel())}
+        keys, columns = self._read()
+        return {"keys": encode_float64(keys), "values": encode_float64(columns.T)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], capacity: int, width: int) -> ArrayReservoir:
         reservoir = cls(capacity, width)
         keys = decode_float64(data["keys"])
         values = decode_float64(data["values"]).reshape(keys.size, width)
-        reservoir._keep_smallest(keys, values)
+        reservoir._keep_smallest(keys, values.T.copy())
         return reservoir
 
 
