@@ -37,10 +37,10 @@ def test_adwin_stays_quiet_on_a_long_stationary_stream() -> None:
     assert detections(ADWIN(), np.random.default_rng(1).normal(size=50_000)) == []
 
 
-def test_adaptive_cusum_with_known_reference_finds_the_shift_first() -> None:
+def test_cusum_bank_with_known_reference_finds_the_shift_first() -> None:
     stream = mean_shift(42)
-    assert detections(CUSUM(mean=0.0, std=1.0, threshold=7.0), stream)[:3] == [1009, 1036, 1055]
-    assert detections(ADWIN(), stream)[0] > 1009
+    assert detections(CUSUM(mean=0.0, std=1.0), stream)[:3] == [1011, 1036, 1055]
+    assert detections(ADWIN(), stream)[0] > 1011
 
 
 def test_cusum_tuned_to_a_known_shift() -> None:
@@ -48,22 +48,18 @@ def test_cusum_tuned_to_a_known_shift() -> None:
     assert detections(detector, mean_shift(42))[0] == 1008
 
 
-def test_cusum_estimates_a_missing_reference_from_its_warmup() -> None:
-    stream = 5.0 + 2.0 * mean_shift(7, shift=1.0)
-    found = detections(CUSUM(threshold=9.0, warmup=200), stream)
-    assert found == [1005]
-
-
 def test_bernoulli_cusum_on_an_error_rate_rise() -> None:
-    found = detections(CUSUM(mean=0.15, threshold=9.0, family="bernoulli"), errors(3))
-    assert found[:3] == [2069, 2182, 2295]
+    found = detections(CUSUM(mean=0.15, family="bernoulli"), errors(3))
+    # 1968 is a false alarm 32 values before the change: at the default threshold (about one
+    # per 10,000 values) one stretch of 2,000 no-change values in five has one.
+    assert found[:3] == [1968, 2068, 2131]
 
 
 def test_cusum_direction_down() -> None:
     stream = mean_shift(42, shift=-1.0)
     assert detections(CUSUM(mean=0.0, std=1.0, direction="up"), stream) == []
-    assert detections(CUSUM(mean=0.0, std=1.0, direction="down"), stream)[:2] == [1015, 1027]
-    assert detections(CUSUM(mean=0.0, std=1.0, direction="both"), stream)[:2] == [1015, 1027]
+    assert detections(CUSUM(mean=0.0, std=1.0, direction="down"), stream)[:2] == [1015, 1032]
+    assert detections(CUSUM(mean=0.0, std=1.0, direction="both"), stream)[:2] == [1015, 1032]
 
 
 def test_state_resets_on_the_update_after_a_detection() -> None:
@@ -98,7 +94,7 @@ def test_calibrated_threshold_meets_the_target_on_no_change_streams() -> None:
     assert false_alarm_rate(looser, streams) > 1 / 5_000
 
 
-def test_lorden_threshold_is_conservative() -> None:
+def test_threshold_without_simulation_is_conservative() -> None:
     streams = [np.random.default_rng(seed).normal(size=20_000) for seed in range(5)]
     detector = CUSUM(mean=0.0, std=1.0, threshold=cusum_threshold(5_000))
     assert false_alarm_rate(detector, streams) < 1 / 5_000
