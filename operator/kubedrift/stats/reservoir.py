@@ -101,26 +101,33 @@ class ArrayReservoir:
     def _settle(self) -> None:
         if not self._pending:
             return
-        keys = np.concatenate([k for k, _ in self._pending])
-        columns = np.concatenate([c for _, c in self._pending], axis=1)
+        keys, columns = self._pending[0]
+        if len(self._pending) > 1:
+            keys = np.concatenate([k for k, _ in self._pending])
+            columns = np.concatenate([c for _, c in self._pending], axis=1)
         self._pending, self._pending_rows = [], 0
         self._ordered = False
-        kept = self._keys.size
-        if kept < self.capacity:
-            self._keep_smallest(
-                np.concatenate([self._keys, keys]),
-                np.concatenate([self._columns, columns], axis=1),
-                ordered=False,
-            )
-            return
-        winners = np.argpartition(np.concatenate([self._keys, keys]), kept - 1)[:kept]
-        stays = np.zeros(kept, dtype=bool)
-        stays[winners[winners < kept]] = True
-        # The pending rows that won a place take the slots of the kept rows they push out.
-        entering = winners[winners >= kept] - kept
-        slots = np.flatnonzero(~stays)
-        self._keys[slots] = keys[entering]
-        self._columns[:, slots] = columns[:, entering]
+        free = self.capacity - self._keys.size
+        if free > 0:
+            # Free slots take the first pending rows as they are.
+            if self._keys.size:
+                self._keys = np.concatenate([self._keys, keys[:free]])
+                self._columns = np.concatenate([self._columns, columns[:, :free]], axis=1)
+            else:
+                self._keys, self._columns = keys[:free], columns[:, :free]
+            keys, columns = keys[free:], columns[:, free:]
+            if self._keys.size < self.capacity:
+                return
+        if keys.size:
+            kept = self.capacity
+            winners = np.argpartition(np.concatenate([self._keys, keys]), kept - 1)[:kept]
+            stays = np.zeros(kept, dtype=bool)
+            stays[winners[winners < kept]] = True
+            # The pending rows that won a place take the slots of the kept rows they push out.
+            entering = winners[winners >= kept] - kept
+            slots = np.flatnonzero(~stays)
+            self._keys[slots] = keys[entering]
+            self._columns[:, slots] = columns[:, entering]
         self._threshold = float(self._keys.max())
 
     def _keep_smallest(

@@ -31,6 +31,7 @@ for every column, how many values lie above each of its edges (see
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -95,11 +96,17 @@ class Window:
         # with +inf); ``EdgeCounter`` does it for all columns at once (see _update_numeric).
         self._edge_counts = np.array([len(p.edges) for p in numeric], dtype=np.int64)
         edge_width = int(self._edge_counts.max(initial=0)) + 2
-        edges = np.full((width, edge_width), np.inf)
-        for row, p in enumerate(numeric):
-            low = -np.inf if p.minimum is None else np.nextafter(p.minimum, -np.inf)
-            high = np.inf if p.minimum is None or p.maximum is None else p.maximum
-            edges[row, : len(p.edges) + 2] = [low, *p.edges, high]
+        # Plain Python per column, one conversion at the end: windows are created often.
+        edge_rows = [
+            [
+                -math.inf if p.minimum is None else math.nextafter(p.minimum, -math.inf),
+                *p.edges,
+                math.inf if p.minimum is None or p.maximum is None else p.maximum,
+                *[math.inf] * (edge_width - 2 - len(p.edges)),
+            ]
+            for p in numeric
+        ]
+        edges = np.array(edge_rows, dtype=np.float64).reshape(width, edge_width)
         self._edge_counter = EdgeCounter(edges)
         self._last_position = self._edge_counts + 1
         #: 1 at the edge positions that open a bin of the column (all but the maximum's).
