@@ -12,6 +12,7 @@ values. Per-monitor series are removed when the monitor is deleted (:meth:`forge
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -22,6 +23,8 @@ from kubedrift.controller.conflicts import WRITES
 EVALUATION_RESULTS = ("ok", "warning", "drift", "degraded", "nodata", "error")
 #: Retraining results counted by ``kubedrift_operator_retrainings_total``.
 RETRAINING_RESULTS = ("started", "succeeded", "failed")
+#: Merged label outcomes counted by ``kubedrift_operator_labels_total`` (the sidecar's outcomes).
+LABEL_OUTCOMES = ("joined", "unknown", "expired", "duplicate", "invalid")
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class OperatorMetrics:
     retrainings: Counter
     sidecars: Gauge
     conflicts: Counter
+    labels: Counter
 
     def record_evaluation(
         self,
@@ -63,6 +67,12 @@ class OperatorMetrics:
     def record_conflict(self, write: str) -> None:
         """Count a 409 Conflict answered to the read-modify-write ``write`` (see ``WRITES``)."""
         self.conflicts.labels(write).inc()
+
+    def record_labels(self, counts: Mapping[str, int]) -> None:
+        """Count the merged outcomes of one ``POST /v1/feedback/{namespace}/{monitor}``."""
+        for outcome, count in counts.items():
+            if count:
+                self.labels.labels(outcome).inc(count)
 
     def forget(self, namespace: str, monitor: str) -> None:
         """Drop the per-monitor series of a deleted monitor."""
@@ -118,6 +128,13 @@ def make_metrics(registry: CollectorRegistry) -> OperatorMetrics:
             ["write"],
             registry=registry,
         ),
+        labels=Counter(
+            "kubedrift_operator_labels",
+            "Labels posted to the operator's feedback endpoint, by merged outcome over the "
+            "monitor's sidecars (joined, unknown, expired, duplicate, invalid).",
+            ["outcome"],
+            registry=registry,
+        ),
     )
     for result in EVALUATION_RESULTS:
         metrics.evaluations.labels(result)
@@ -125,6 +142,8 @@ def make_metrics(registry: CollectorRegistry) -> OperatorMetrics:
         metrics.retrainings.labels(result)
     for write in WRITES:
         metrics.conflicts.labels(write)
+    for outcome in LABEL_OUTCOMES:
+        metrics.labels.labels(outcome)
     return metrics
 
 

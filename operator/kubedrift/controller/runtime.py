@@ -24,6 +24,7 @@ from kubedrift.controller.client import KubeClient
 from kubedrift.controller.context import OperatorContext
 from kubedrift.controller.dataset import DatasetRegistry
 from kubedrift.controller.faults import StaleWrites
+from kubedrift.controller.feedback import FeedbackService, MonitorLookup
 from kubedrift.controller.injection import SidecarOptions
 from kubedrift.controller.job_policy import JobPolicy
 from kubedrift.controller.metrics import make_metrics
@@ -108,12 +109,21 @@ async def run_operator(options: OperatorOptions) -> None:
             stop_flag=stop,
         )
     )
-    runner = web.AppRunner(operator_app(registry, datasets, lambda: not operator_task.done()))
+    labels = FeedbackService(
+        lookup=MonitorLookup(client, None if options.all_namespaces else tuple(options.namespaces)),
+        http=http,
+        timeout=options.sidecar_timeout,
+        record=metrics.record_labels,
+    )
+    app = operator_app(registry, datasets, lambda: not operator_task.done(), labels=labels)
+    runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, options.listen_host, options.listen_port)
     await site.start()
     logger.info(
-        "serving /healthz, /metrics and datasets on %s:%s", options.listen_host, options.listen_port
+        "serving /healthz, /metrics, datasets and feedback on %s:%s",
+        options.listen_host,
+        options.listen_port,
     )
     try:
         await operator_task

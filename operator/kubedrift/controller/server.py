@@ -1,4 +1,4 @@
-"""The operator's HTTP server: ``/healthz``, ``/metrics`` and the retraining dataset.
+"""The operator's HTTP server: ``/healthz``, ``/metrics``, the retraining dataset and labels.
 
 =================================  ======  ===================================================
 path                               auth    what
@@ -6,6 +6,7 @@ path                               auth    what
 /healthz                           none    200 while the kopf operator task runs (liveness)
 /metrics                           none    Prometheus exposition of the operator's registry
 /v1/datasets/{namespace}/{name}    token   dataset B for a retraining Job (see ``dataset``)
+/v1/feedback/{namespace}/{name}    token   POST labels, fanned out to every sidecar (``feedback``)
 =================================  ======  ===================================================
 """
 
@@ -16,13 +17,19 @@ from collections.abc import Callable
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from kubedrift.controller import feedback
 from kubedrift.controller.dataset import DatasetRegistry, add_routes
 
 
 def operator_app(
-    registry: CollectorRegistry, datasets: DatasetRegistry, alive: Callable[[], bool]
+    registry: CollectorRegistry,
+    datasets: DatasetRegistry,
+    alive: Callable[[], bool],
+    *,
+    labels: feedback.FeedbackService | None = None,
 ) -> web.Application:
-    """The application; ``alive`` tells whether the operator's main task still runs."""
+    """The application; ``alive`` tells whether the operator's main task still runs, ``labels``
+    serves the feedback endpoint (not mounted without it)."""
 
     async def healthz(_: web.Request) -> web.Response:
         if alive():
@@ -34,8 +41,10 @@ def operator_app(
             body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )
 
-    app = web.Application()
+    app = web.Application(client_max_size=feedback.MAX_BODY_BYTES)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     add_routes(app, datasets)
+    if labels is not None:
+        feedback.add_routes(app, labels)
     return app
