@@ -29,7 +29,7 @@ class ArrayReservoir:
     The sample is kept by column (``width`` x kept rows), the layout of a batch, so that taking
     rows out of a batch is one gather along each column. A batch costs one comparison of its
     keys with the cut-off (the largest kept key; none while the reservoir fills): the rows that
-    beat it are copied into a pending list. Pending rows are settled once they fill the free
+    beat it, at most ``capacity`` of them, are copied into a pending list. Pending rows are settled once they fill the free
     slots, then each time they add up to a quarter of the capacity, or when the sample is read:
     one partial sort of the keys picks the ``capacity`` smallest, and the winning pending rows
     overwrite the slots of the rows they push out. The sample is put in key order only when it
@@ -67,6 +67,9 @@ class ArrayReservoir:
         chosen = np.flatnonzero(keys < self._threshold)
         if chosen.size == 0:
             return
+        if chosen.size > self.capacity:
+            # Rows beyond the batch's own ``capacity`` smallest keys can never enter.
+            chosen = chosen[np.argpartition(keys[chosen], self.capacity - 1)[: self.capacity]]
         self._pending.append(
             (keys[chosen], np.take(columns, chosen, axis=1).astype(np.float64, copy=False))
         )
