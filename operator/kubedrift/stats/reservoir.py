@@ -29,11 +29,12 @@ class ArrayReservoir:
     The sample is kept by column (``width`` x kept rows), the layout of a batch, so that taking
     rows out of a batch is one gather along each column. A batch costs one comparison of its
     keys with the cut-off (the largest kept key; none while the reservoir fills): the rows that
-    beat it, at most ``capacity`` of them, are copied into a pending list. Pending rows are settled once they fill the free
-    slots, then each time they add up to a quarter of the capacity, or when the sample is read:
-    one partial sort of the keys picks the ``capacity`` smallest, and the winning pending rows
-    overwrite the slots of the rows they push out. The sample is put in key order only when it
-    is read. The kept rows are the same as if every batch were merged at once.
+    beat it, at most ``capacity`` of them, are copied into a pending list. Pending rows are
+    settled once they fill the free slots, then each time they add up to a quarter of the
+    capacity, or when the sample is read: one partial sort of the keys picks the ``capacity``
+    smallest, and the winning pending rows overwrite the slots of the rows they push out. The
+    sample is put in key order only when it is read. The kept rows are the same as if every
+    batch were merged at once.
     """
 
     def __init__(self, capacity: int, width: int) -> None:

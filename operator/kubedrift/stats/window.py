@@ -11,12 +11,12 @@ Memory is fixed by the baseline and ``WindowSettings`` (reservoir and labeled ca
 the traffic. ``merge`` is associative and commutative: counts and sums add and reservoirs keep
 the smallest priority keys of the union.
 
-``update`` is the sidecar's hot path, a fixed number of numpy calls per batch whatever the
-number of features: the numeric columns are copied into one matrix (one row per column); row
-sums give the moments and reveal NaN (a row sum is NaN only then, so clean batches skip the
-missing-value scan); one uniform key per row goes to the reservoir, which copies only the rows
-whose key beats its cut-off; then the matrix is sorted along its rows and one search finds,
-for every column, how many values lie above each of its edges (see
+``update`` is the sidecar's hot path, a fixed number of numpy calls per batch whatever the number
+of features: the numeric columns are copied into one matrix (one row per column); row sums give the
+moments and reveal missing values (a row sum is finite unless the row holds NaN or an infinity,
+both counted as missing, so clean batches skip the scan); one uniform key per row goes to the
+reservoir, which copies only the rows whose key beats its cut-off; then the matrix is sorted along
+its rows and one search finds, for every column, how many values lie above each of its edges (see
 :class:`~kubedrift.stats.binning.EdgeCounter`), whose differences are the bin counts.
 
 >>> import numpy as np
@@ -153,9 +153,10 @@ class Window:
     ) -> None:
         """Add a batch of rows (column name -> 1-D array of equal length).
 
-        Numeric columns are floats with NaN for missing values, categorical columns object or
-        string arrays with None for missing; a baseline feature absent from ``rows`` counts as
-        missing, unknown columns are ignored. ``now`` (seconds) advances :attr:`end`.
+        Numeric columns are floats with NaN for missing values (infinities count as missing
+        too), categorical columns object or string arrays with None for missing; a baseline
+        feature absent from ``rows`` counts as missing, unknown columns are ignored. ``now``
+        (seconds) advances :attr:`end`.
         """
         size = _batch_size(rows, predictions)
         if now is not None:
@@ -198,15 +199,18 @@ class Window:
             .astype(np.float64, copy=False)
             .reshape(len(supplied), size)
         )
-        sums = matrix.sum(axis=1)
-        # A row sum is NaN when the row holds a NaN (or both infinities): only then is the
-        # batch scanned for missing values.
-        missing = np.isnan(matrix) if np.isnan(sums).any() else None
+        with np.errstate(invalid="ignore"):  # +inf and -inf in one row sum to NaN
+            sums = matrix.sum(axis=1)
+        # A row sum is not finite when the row holds a NaN or an infinity (or overflows): only
+        # then is the batch scanned. Infinities count as missing, as the payload parsers make
+        # them, so that they reach neither the moments nor the reservoir's exact tests.
+        missing = ~np.isfinite(matrix) if not np.isfinite(sums).all() else None
         if missing is None:
             missing_counts: IntArray | int = 0
             squares = np.einsum("ij,ij->i", matrix, matrix)
         else:
             missing_counts = missing.sum(axis=1)
+            matrix[missing] = np.nan
             filled = np.where(missing, 0.0, matrix)
             sums = filled.sum(axis=1)
             squares = np.einsum("ij,ij->i", filled, filled)

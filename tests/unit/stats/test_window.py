@@ -75,6 +75,17 @@ def test_moments_match_numpy() -> None:
     assert std == pytest.approx(present.std(), rel=1e-9)
 
 
+def test_infinities_count_as_missing_and_leave_moments_and_sample_finite() -> None:
+    x = np.array([np.inf, -np.inf, 1.0, 2.0, np.nan, 3.0])
+    window = Window(BASELINE, start=0.0, seed=4)
+    window.update({"x": x, "c": np.array(["a"] * 6, dtype=object)})
+    assert window.missing[0] == 3
+    assert window.out_of_range[0] == 0
+    assert int(window.column_counts(0).sum()) == 3
+    assert window.moments(0) == pytest.approx((2.0, np.std([1.0, 2.0, 3.0])))
+    assert sorted(window.numeric_sample("x").tolist()) == [1.0, 2.0, 3.0]
+
+
 def test_memory_is_bounded_whatever_the_input_size() -> None:
     window = Window(BASELINE, SMALL, start=0.0, seed=3)
     for seed in range(20):
