@@ -18,7 +18,8 @@ integer ``id``, no ``label``) are answered invalid here and not forwarded.
 The sidecars are looked up at request time (the monitor, its Secret, the target Deployment's
 Pods), the way an evaluation round finds them; nothing is kept per monitor between requests.
 Status codes: 400 malformed body (nothing forwarded), 401 wrong token, 404 unknown monitor,
-413 too many labels, 503 no ready sidecar or none answered.
+413 too many labels, 503 no token Secret yet, no ready sidecar, none answered, or the API
+server could not be read.
 """
 
 from __future__ import annotations
@@ -247,8 +248,12 @@ async def _answer(service: FeedbackService, request: web.Request) -> dict[str, A
     if monitor is None:
         raise FeedbackError(404, f"no monitor {namespace}/{name}")
     token = await lookup.token(monitor)
+    if token is None:
+        raise FeedbackError(
+            503, f"monitor {namespace}/{name} has no token Secret yet (its target is not ready)"
+        )
     sent = request.headers.get("Authorization", "")
-    if token is None or not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+    if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
         raise FeedbackError(401, "missing or wrong bearer token")
     items = parse_feedback(await request.read())
     forwarded = [item for item in items if feedback_id(item) is not None]

@@ -32,14 +32,14 @@ def scrape(url: str) -> str:
         return str(response.read().decode())
 
 
-def refused(url: str, body: bytes, token: str) -> tuple[int, dict[str, Any]]:
-    """POST that must fail; returns its status and JSON body."""
+def send(url: str, body: bytes, token: str) -> tuple[int, dict[str, Any]]:
+    """POST ``body``; returns the status and the JSON answer, whatever the status."""
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
     try:
-        urllib.request.urlopen(urllib.request.Request(url, body, headers), timeout=10)
+        with urllib.request.urlopen(urllib.request.Request(url, body, headers), timeout=10) as ok:
+            return ok.status, json.load(ok)
     except urllib.error.HTTPError as error:
         return error.code, json.load(error)
-    raise AssertionError(f"{url} accepted {body!r}")
 
 
 def test_labels_posted_to_the_operator_join_on_the_replica_that_served_them(
@@ -99,7 +99,18 @@ def test_labels_posted_to_the_operator_join_on_the_replica_that_served_them(
     performance = wait_for("the status to judge accuracy on every label", all_labels_evaluated)
     assert performance["metric"] == "accuracy"
 
-    assert refused(endpoint, b"[]", "wrong")[0] == 401
-    assert refused(endpoint, b"{oops", token) == (400, {"error": "body is not JSON"})
+    assert send(endpoint, b"[]", "wrong")[0] == 401
+    assert send(endpoint, b"{oops", token) == (400, {"error": "body is not JSON"})
     missing = f"http://127.0.0.1:{operator.port}/v1/feedback/{kube.namespace}/nobody"
-    assert refused(missing, b"[]", token)[0] == 404
+    assert send(missing, b"[]", token)[0] == 404
+
+    kube.apps.patch_namespaced_deployment_scale("model", kube.namespace, {"spec": {"replicas": 0}})
+    body = json.dumps(labels[:1]).encode()
+
+    def no_sidecar() -> dict[str, Any] | None:
+        """503 once no Pod is ready (while one still answers, the labels are duplicates)."""
+        status, error = send(endpoint, body, token)
+        return error if status == 503 and "no ready sidecar" in error["error"] else None
+
+    error = wait_for("no sidecar left to take labels", no_sidecar)
+    assert error == {"error": f"monitor {kube.namespace}/watch has no ready sidecar"}
