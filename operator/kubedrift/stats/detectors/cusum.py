@@ -10,9 +10,10 @@ from kubedrift.stats.detectors.base import DriftDetector
 #: Keeps a Bernoulli alternative rate strictly inside (0, 1).
 RATE_LIMIT = 1e-6
 
-#: Alternatives of the bank, in reference standard deviations: a factor-2 grid, so any change
-#: between 0.1 and 3.2 sigma is within a factor sqrt(2) of one of them (at least 91 % of the
-#: information per value of a CUSUM tuned to the exact change).
+#: Alternatives of the bank, in reference standard deviations: a factor-2 grid. A CUSUM tuned to
+#: ``s`` gains ``s d - s^2 / 2`` per value of a change ``d``, so for any change between 0.1 and
+#: 3.2 sigma one of them gains at least 8/9 of what the CUSUM tuned to ``d`` gains (the worst
+#: case is a change 1.5 times a grid point).
 SHIFTS = (0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
 
 
