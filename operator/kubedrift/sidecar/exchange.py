@@ -40,6 +40,8 @@ _REMEMBERED = frozenset(
 _SPECIAL = {**dict.fromkeys(HOP_BY_HOP, True), **dict.fromkeys(_REMEMBERED, False)}
 #: ``Connection`` values that name no other header (nothing more to remove).
 _PLAIN_CONNECTION = (b"keep-alive", b"close")
+#: Shared, never mutated: the response ids of an exchange that is not sampled.
+_NO_IDS: dict[bytes, bytes] = {}
 
 
 def filter_headers(headers: list[tuple[bytes, bytes]]) -> tuple[list[bytes], dict[bytes, bytes]]:
@@ -76,8 +78,8 @@ class Exchange:
         "chunked_request", "chunked_response", "client", "close_delimited", "context", "expect",
         "generated_id", "head_sent", "informational", "keep_alive", "method", "outbox",
         "pending_head", "replay", "request_body", "request_done", "request_ids", "request_size",
-        "response_body", "response_bytes", "response_started", "sampled", "started", "status",
-        "truncated", "upstream", "upstream_head", "url", "version",
+        "response_body", "response_bytes", "response_ids", "response_started", "sampled",
+        "started", "status", "truncated", "upstream", "upstream_head", "url", "version",
     )  # fmt: skip
 
     def __init__(
@@ -105,6 +107,7 @@ class Exchange:
         self.sampled = method == b"POST" and context.sampler.admit(started)
         self.generated_id: str | None = None
         self.request_ids = seen
+        self.response_ids = _NO_IDS  # the response's id headers, kept for sampled exchanges
         if self.sampled and b"x-request-id" not in seen and b"ce-id" not in seen:
             self.generated_id = context.new_request_id()
             lines.append(b"X-Request-ID: " + self.generated_id.encode() + b"\r\n")
@@ -228,9 +231,7 @@ class Exchange:
         if self.generated_id is not None and b"x-request-id" not in seen:
             lines.append(b"X-Request-ID: " + self.generated_id.encode() + b"\r\n")
         if self.sampled:
-            self.request_ids.update(
-                {b"response-" + k: v for k, v in seen.items() if k in _REMEMBERED}
-            )
+            self.response_ids = seen
         no_body = self.method == b"HEAD" or status in _NO_BODY_STATUS
         length = seen.get(b"content-length")
         if not no_body and length is None:
@@ -311,11 +312,11 @@ class Exchange:
 
     def sample(self) -> SampleFields:
         """The copy handed to the monitor (call only for sampled, finished exchanges)."""
-        ids = self.request_ids
+        ids, response_ids = self.request_ids, self.response_ids
         ce_id = ids.get(b"ce-id")
-        x_request_id = ids.get(b"x-request-id") or ids.get(b"response-x-request-id")
+        x_request_id = ids.get(b"x-request-id") or response_ids.get(b"x-request-id")
         request_length = ids.get(b"inference-header-content-length")
-        response_length = ids.get(b"response-inference-header-content-length")
+        response_length = response_ids.get(b"inference-header-content-length")
         return (
             self.url.decode("latin-1"),
             self.status,
