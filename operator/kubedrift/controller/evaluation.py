@@ -22,6 +22,7 @@ from typing import Any
 
 import aiohttp
 
+from kubedrift.controller.client import KubeClient, core
 from kubedrift.controller.names import CONFIG_HASH_ANNOTATION, MODEL_VERSION_ANNOTATION
 from kubedrift.controller.status import Observation
 from kubedrift.stats.baseline import Baseline
@@ -70,6 +71,16 @@ def sidecars(pods: Iterable[Mapping[str, Any]], admin_port: int) -> list[Sidecar
         Sidecar(str(p["metadata"]["name"]), f"http://{p['status']['podIP']}:{admin_port}")
         for p in pods
     ]
+
+
+async def ready_sidecars(
+    client: KubeClient, namespace: str, deployment: Mapping[str, Any], admin_port: int
+) -> list[Sidecar]:
+    """The sidecars of the target Deployment's Pods (its ``matchLabels``) that should report."""
+    labels = deployment.get("spec", {}).get("selector", {}).get("matchLabels") or {}
+    selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+    pods = await client.list_items(core(namespace, "pods"), selector)
+    return sidecars(reporting_pods(pods, deployment), admin_port)
 
 
 @dataclass(frozen=True)
@@ -127,14 +138,26 @@ def observation_from(
     return Observation(result, desired, merged.reporting, window.start, window.end)
 
 
-async def fetch_json(
-    session: aiohttp.ClientSession, url: str, token: str | None, timeout: float
+async def call_sidecar(
+    session: aiohttp.ClientSession,
+    url: str,
+    token: str | None,
+    timeout: float,
+    *,
+    document: Any = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Any:
-    """GET ``url`` as JSON; ``None`` on any network error, timeout or non-200 answer."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    """``GET url`` (or ``POST`` ``document`` as JSON) and return the JSON answer; ``None`` on
+    any network error, timeout or non-200 answer: a silent sidecar is counted, never fatal."""
+    sent = {**(headers or {}), **({"Authorization": f"Bearer {token}"} if token else {})}
+    method = "GET" if document is None else "POST"
     try:
-        async with session.get(
-            url, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout)
+        async with session.request(
+            method,
+            url,
+            json=document,
+            headers=sent,
+            timeout=aiohttp.ClientTimeout(total=timeout),
         ) as response:
             if response.status != 200:
                 return None
@@ -152,7 +175,9 @@ async def pull(
 ) -> list[Any]:
     """``GET path`` on every sidecar at once; ``None`` for each that did not answer."""
     return list(
-        await asyncio.gather(*(fetch_json(session, t.url + path, token, timeout) for t in targets))
+        await asyncio.gather(
+            *(call_sidecar(session, t.url + path, token, timeout) for t in targets)
+        )
     )
 
 

@@ -39,7 +39,7 @@ from aiohttp import web
 
 from kubedrift.api.spec import SpecError, parse_spec
 from kubedrift.controller.client import ApiError, KubeClient, apps, core, monitor_path
-from kubedrift.controller.evaluation import Sidecar, reporting_pods, sidecars
+from kubedrift.controller.evaluation import Sidecar, call_sidecar, ready_sidecars
 from kubedrift.controller.names import SIDECAR_TOKEN_KEY, MonitorRef
 from kubedrift.sidecar.labels import (
     FANOUT_HEADER,
@@ -133,22 +133,6 @@ def _rejected(answer: Any) -> dict[str, list[int]] | None:
     return listed
 
 
-async def post_json(
-    session: aiohttp.ClientSession, url: str, document: Any, token: str, timeout: float
-) -> Any:
-    """POST ``document`` to one sidecar as a fan-out; ``None`` on any error or non-200."""
-    headers = {"Authorization": f"Bearer {token}", FANOUT_HEADER: "1"}
-    try:
-        async with session.post(
-            url, json=document, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout)
-        ) as response:
-            if response.status != 200:
-                return None
-            return await response.json()
-    except (aiohttp.ClientError, TimeoutError, ValueError):
-        return None
-
-
 async def fan_out(
     session: aiohttp.ClientSession,
     targets: Sequence[Sidecar],
@@ -159,7 +143,17 @@ async def fan_out(
     """``POST /v1/feedback`` with ``items`` to every sidecar at once; ``None`` per silent one."""
     return list(
         await asyncio.gather(
-            *(post_json(session, t.url + "/v1/feedback", items, token, timeout) for t in targets)
+            *(
+                call_sidecar(
+                    session,
+                    t.url + "/v1/feedback",
+                    token,
+                    timeout,
+                    document=items,
+                    headers={FANOUT_HEADER: "1"},
+                )
+                for t in targets
+            )
         )
     )
 
@@ -204,10 +198,7 @@ class MonitorLookup:
         deployment = await self.client.get(apps(namespace, "deployments", spec.target.deployment))
         if deployment is None:
             return []
-        labels = deployment.get("spec", {}).get("selector", {}).get("matchLabels") or {}
-        selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
-        pods = await self.client.list_items(core(namespace, "pods"), selector)
-        return sidecars(reporting_pods(pods, deployment), spec.capture.admin_port)
+        return await ready_sidecars(self.client, namespace, deployment, spec.capture.admin_port)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from kubedrift.controller import job_policy, jobs
 from kubedrift.controller.client import core
 from kubedrift.controller.context import OperatorContext
 from kubedrift.controller.dataset import merge_labeled
-from kubedrift.controller.evaluation import observe, pull, reporting_pods, sidecars
+from kubedrift.controller.evaluation import observe, pull, ready_sidecars
 from kubedrift.controller.events import Event, transition_events
 from kubedrift.controller.job_policy import PolicyViolationError
 from kubedrift.controller.names import (
@@ -150,10 +150,9 @@ async def _observe(
     ctx: OperatorContext, monitor: MonitorRef, spec: ModelMonitorSpec, prepared: Prepared
 ) -> Observation:
     deployment = prepared.deployment
-    labels = deployment.get("spec", {}).get("selector", {}).get("matchLabels") or {}
-    selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
-    pods = await ctx.client.list_items(core(monitor.namespace, "pods"), selector)
-    targets = sidecars(reporting_pods(pods, deployment), spec.capture.admin_port)
+    targets = await ready_sidecars(
+        ctx.client, monitor.namespace, deployment, spec.capture.admin_port
+    )
     token = prepared.tokens.get(SIDECAR_TOKEN_KEY)
 
     async def fetch_dataset() -> dict[str, Any]:
