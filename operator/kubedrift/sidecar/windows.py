@@ -17,6 +17,7 @@ import numpy.typing as npt
 from kubedrift.stats.baseline import Baseline
 from kubedrift.stats.settings import WindowSettings
 from kubedrift.stats.window import Window
+from kubedrift.stats.window_plan import WindowPlan
 
 
 @dataclass(frozen=True)
@@ -58,13 +59,15 @@ class WindowKeeper:
         self.baseline = baseline
         self.settings = settings
         self._seed = seed
+        # Built once: every window of this keeper shares the baseline's (immutable) layout.
+        self._plan = WindowPlan.for_baseline(baseline)
         self.rotations = 0
         self.current = self._new(now)
         self.completed: Window | None = None
 
     def _new(self, now: float) -> Window:
         seed = None if self._seed is None else self._seed + self.rotations
-        return Window(self.baseline, self.settings, seed=seed, start=now)
+        return Window(self.baseline, self.settings, seed=seed, start=now, plan=self._plan)
 
     def rotate(self, now: float) -> bool:
         """Close the current window when it is full; True when it did."""

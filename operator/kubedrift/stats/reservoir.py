@@ -20,26 +20,27 @@ from typing import Any
 
 import numpy as np
 
-from kubedrift.stats.binning import FloatArray
+from kubedrift.stats.binning import FloatArray, IntArray
 
 
 class ArrayReservoir:
     """A bottom-k sample of float rows with ``width`` columns (NaN allowed).
 
-    The sample is kept by column (``width`` x kept rows), the layout of a batch, so that taking
-    rows out of a batch is one gather along each column. A batch costs one comparison of its
-    keys with the cut-off (the largest kept key; none while the reservoir fills): the rows that
-    beat it, at most ``capacity`` of them, are copied into a pending list. Pending rows are
-    settled once they fill the free slots, then each time they add up to a quarter of the
-    capacity, or when the sample is read: one partial sort of the keys picks the ``capacity``
-    smallest, and the winning pending rows overwrite the slots of the rows they push out. The
-    sample is put in key order only when it is read. The kept rows are the same as if every
-    batch were merged at once.
+    The sample is kept by column (``width`` x ``capacity``, allocated at the first row), the
+    layout of a batch. While it fills, every row enters: a batch's rows are copied as one block
+    per column into the free slots, no gather. Once full, a batch costs one comparison of its
+    keys with the cut-off (the largest kept key): the rows that beat it, at most ``capacity`` of
+    them, are copied into a pending list. Pending rows are settled each time they add up to a
+    quarter of the capacity, or when the sample is read: one partial sort of the keys picks the
+    ``capacity`` smallest, and the winning pending rows overwrite the slots of the rows they push
+    out. The sample is put in key order only when it is read. The kept rows are the same as if
+    every batch were merged at once.
     """
 
     def __init__(self, capacity: int, width: int) -> None:
         self.capacity = capacity
         self.width = width
+        self._size = 0
         self._keys: FloatArray = np.empty(0, dtype=np.float64)
         self._columns: FloatArray = np.empty((width, 0), dtype=np.float64)
         self._pending: list[tuple[FloatArray, FloatArray]] = []
@@ -59,25 +60,53 @@ class ArrayReservoir:
 
     def __len__(self) -> int:
         self._settle()
-        return int(self._keys.size)
+        return self._size
 
     def offer(self, keys: FloatArray, columns: FloatArray) -> None:
         """Consider a batch laid out by column: row ``i`` is ``columns[:, i]``, its priority
         ``keys[i]``. The rows that may enter are copied, so the caller may reuse ``columns``.
         """
+        free = self.capacity - self._size
+        if free > 0 and keys.size:
+            self._fill(keys[:free], columns[:, :free])
+            keys, columns = keys[free:], columns[:, free:]
         chosen = np.flatnonzero(keys < self._threshold)
         if chosen.size == 0:
             return
         if chosen.size > self.capacity:
             # Rows beyond the batch's own ``capacity`` smallest keys can never enter.
             chosen = chosen[np.argpartition(keys[chosen], self.capacity - 1)[: self.capacity]]
+        if chosen.size >= self.capacity / 4:
+            # Enough to settle at once: the winners go straight from the batch to their slots.
+            self._settle()
+            self._replace(keys[chosen], columns, chosen)
+            return
         self._pending.append(
             (keys[chosen], np.take(columns, chosen, axis=1).astype(np.float64, copy=False))
         )
         self._pending_rows += chosen.size
-        free = self.capacity - self._keys.size
-        if self._pending_rows >= (free if free > 0 else self.capacity / 4):
+        if self._pending_rows >= self.capacity / 4:
             self._settle()
+
+    def _fill(self, keys: FloatArray, columns: FloatArray) -> None:
+        """Copy rows into free slots (at most as many as are free)."""
+        if self._keys.size < self.capacity:
+            self._allocate()
+        end = self._size + keys.size
+        self._keys[self._size : end] = keys
+        self._columns[:, self._size : end] = columns
+        self._ordered = end < 2
+        self._size = end
+        if end == self.capacity:
+            self._threshold = float(self._keys.max())
+
+    def _allocate(self) -> None:
+        """The full-size store, keeping the rows already there."""
+        keys = np.empty(self.capacity, dtype=np.float64)
+        columns = np.empty((self.width, self.capacity), dtype=np.float64)
+        keys[: self._size] = self._keys[: self._size]
+        columns[:, : self._size] = self._columns[:, : self._size]
+        self._keys, self._columns = keys, columns
 
     def merged(self, other: ArrayReservoir) -> ArrayReservoir:
         result = ArrayReservoir(self.capacity, self.width)
@@ -94,13 +123,16 @@ class ArrayReservoir:
         return present
 
     def _read(self) -> tuple[FloatArray, FloatArray]:
-        """Keys and columns of the settled sample in key order (the reservoir's own arrays)."""
+        """Keys and columns of the settled sample in key order (views of the reservoir's own
+        arrays)."""
         self._settle()
+        size = self._size
         if not self._ordered:
-            order = np.argsort(self._keys, kind="stable")
-            self._keys, self._columns = self._keys[order], self._columns[:, order]
+            order = np.argsort(self._keys[:size], kind="stable")
+            self._keys[:size] = self._keys[order]
+            self._columns[:, :size] = self._columns[:, order]
             self._ordered = True
-        return self._keys, self._columns
+        return self._keys[:size], self._columns[:, :size]
 
     def _settle(self) -> None:
         if not self._pending:
@@ -110,28 +142,21 @@ class ArrayReservoir:
             keys = np.concatenate([k for k, _ in self._pending])
             columns = np.concatenate([c for _, c in self._pending], axis=1)
         self._pending, self._pending_rows = [], 0
+        self._replace(keys, columns, None)
+
+    def _replace(self, keys: FloatArray, columns: FloatArray, index: IntArray | None) -> None:
+        """Keep the ``capacity`` smallest of the full sample's keys and ``keys``, the keys of
+        rows ``index`` of ``columns`` (all of them when ``index`` is None)."""
         self._ordered = False
-        free = self.capacity - self._keys.size
-        if free > 0:
-            # Free slots take the first pending rows as they are.
-            if self._keys.size:
-                self._keys = np.concatenate([self._keys, keys[:free]])
-                self._columns = np.concatenate([self._columns, columns[:, :free]], axis=1)
-            else:
-                self._keys, self._columns = keys[:free], columns[:, :free]
-            keys, columns = keys[free:], columns[:, free:]
-            if self._keys.size < self.capacity:
-                return
-        if keys.size:
-            kept = self.capacity
-            winners = np.argpartition(np.concatenate([self._keys, keys]), kept - 1)[:kept]
-            stays = np.zeros(kept, dtype=bool)
-            stays[winners[winners < kept]] = True
-            # The pending rows that won a place take the slots of the kept rows they push out.
-            entering = winners[winners >= kept] - kept
-            slots = np.flatnonzero(~stays)
-            self._keys[slots] = keys[entering]
-            self._columns[:, slots] = columns[:, entering]
+        kept = self.capacity
+        winners = np.argpartition(np.concatenate([self._keys, keys]), kept - 1)[:kept]
+        stays = np.zeros(kept, dtype=bool)
+        stays[winners[winners < kept]] = True
+        # The rows that won a place take the slots of the kept rows they push out.
+        entering = winners[winners >= kept] - kept
+        slots = np.flatnonzero(~stays)
+        self._keys[slots] = keys[entering]
+        self._columns[:, slots] = columns[:, entering if index is None else index[entering]]
         self._threshold = float(self._keys.max())
 
     def _keep_smallest(
@@ -145,6 +170,7 @@ class ArrayReservoir:
             order = np.argsort(keys, kind="stable")
             keys, columns = keys[order], columns[:, order]
         self._keys, self._columns, self._ordered = keys, columns, ordered
+        self._size = int(keys.size)
         full = keys.size >= self.capacity
         self._threshold = float(keys.max()) if full else np.inf
 

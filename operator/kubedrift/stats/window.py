@@ -31,7 +31,6 @@ its rows and one search finds, for every column, how many values lie above each 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -49,6 +48,7 @@ from kubedrift.stats.binning import (
 from kubedrift.stats.labels import LabeledSketch
 from kubedrift.stats.reservoir import ArrayReservoir, RowReservoir
 from kubedrift.stats.settings import WindowSettings
+from kubedrift.stats.window_plan import WindowPlan
 
 FORMAT_VERSION = 1
 
@@ -63,63 +63,41 @@ class Window:
         *,
         seed: int | None = None,
         start: float,
+        plan: WindowPlan | None = None,
     ) -> None:
+        """``plan``, when given, must be built for ``baseline``: pass one plan to every window
+        of a baseline to skip computing it each time (see ``window_plan``)."""
+        if plan is None:
+            plan = WindowPlan.for_baseline(baseline)
+        elif plan.baseline is not baseline:
+            raise ValueError("the window plan was built for another baseline")
         self.baseline = baseline
         self.settings = settings
+        self.plan = plan
         self._rng = np.random.default_rng(seed)
         self._start = start
         self._end = start
         self._samples = 0
         self._labeled = 0
-        profiles = list(baseline.features)
-        if baseline.prediction is not None:
-            profiles.append(baseline.prediction)
         #: Every tracked column in order; the prediction, when profiled, is the last one.
-        self.profiles: tuple[FeatureProfile, ...] = tuple(profiles)
-        self._numeric = [i for i, p in enumerate(profiles) if p.type == "numeric"]
-        self._categorical = [i for i, p in enumerate(profiles) if p.type == "categorical"]
-        widest = max((len(p.counts) for p in profiles), default=1)
+        self.profiles: tuple[FeatureProfile, ...] = plan.profiles
+        self._numeric = plan.numeric
+        self._categorical = plan.categorical
         #: Bin counts per column, padded to the widest column; column i uses its first
         #: ``len(profiles[i].counts)`` entries.
-        self.counts: IntArray = np.zeros((len(profiles), widest), dtype=np.int64)
-        self.missing: IntArray = np.zeros(len(profiles), dtype=np.int64)
-        self.out_of_range: IntArray = np.zeros(len(profiles), dtype=np.int64)
-        width = len(self._numeric)
+        self.counts: IntArray = np.zeros((len(plan.profiles), plan.widest), dtype=np.int64)
+        self.missing: IntArray = np.zeros(len(plan.profiles), dtype=np.int64)
+        self.out_of_range: IntArray = np.zeros(len(plan.profiles), dtype=np.int64)
+        width = len(plan.numeric)
         self.sums: FloatArray = np.zeros(width, dtype=np.float64)
         self.squares: FloatArray = np.zeros(width, dtype=np.float64)
         self.reservoir = ArrayReservoir(settings.reservoir_size, width)
         self.labels = LabeledSketch(baseline.classes if baseline.task == "classification" else ())
         self.labeled_sample = RowReservoir(settings.labeled_capacity)
-        numeric = [profiles[i] for i in self._numeric]
         # Each numeric column is binned by counting its values above every edge position of
-        # [just below the reference minimum, the inner edges..., the reference maximum] (padded
-        # with +inf); ``EdgeCounter`` does it for all columns at once (see _update_numeric).
-        self._edge_counts = np.array([len(p.edges) for p in numeric], dtype=np.int64)
-        edge_width = int(self._edge_counts.max(initial=0)) + 2
-        # Plain Python per column, one conversion at the end: windows are created often.
-        edge_rows = [
-            [
-                -math.inf if p.minimum is None else math.nextafter(p.minimum, -math.inf),
-                *p.edges,
-                math.inf if p.minimum is None or p.maximum is None else p.maximum,
-                *[math.inf] * (edge_width - 2 - len(p.edges)),
-            ]
-            for p in numeric
-        ]
-        edges = np.array(edge_rows, dtype=np.float64).reshape(width, edge_width)
-        self._edge_counter = EdgeCounter(edges)
-        self._last_position = self._edge_counts + 1
-        #: 1 at the edge positions that open a bin of the column (all but the maximum's).
-        self._opens_bin = (np.arange(edge_width) <= self._edge_counts[:, None]).astype(np.int64)
-        self._numeric_rows = np.arange(width)
-        #: Where the numeric columns sit in the per-column arrays: a slice when they are
-        #: contiguous (the usual case), as basic indexing costs less than fancy indexing.
-        self._numeric_index: slice | IntArray = (
-            slice(self._numeric[0], self._numeric[-1] + 1)
-            if self._numeric and self._numeric[-1] - self._numeric[0] == width - 1
-            else np.array(self._numeric, dtype=np.int64)
-        )
-        self._feature_names = [p.name for p in baseline.features]
+        # the plan's edge table; ``EdgeCounter`` does it for all columns at once (see
+        # _update_numeric). It keeps scratch arrays, so each window has its own.
+        self._edge_counter = EdgeCounter(plan.edges)
 
     @property
     def samples(self) -> int:
@@ -183,7 +161,7 @@ class Window:
         predictions: npt.NDArray[Any] | None,
         size: int,
     ) -> list[npt.NDArray[Any] | None]:
-        columns: list[npt.NDArray[Any] | None] = list(map(rows.get, self._feature_names))
+        columns: list[npt.NDArray[Any] | None] = list(map(rows.get, self.plan.feature_names))
         if self.baseline.prediction is not None:
             columns.append(predictions)
         if {len(values) for values in columns if values is not None} - {size}:
@@ -220,18 +198,18 @@ class Window:
         # The reservoir copied its rows: the matrix is now only binned (and sorted doing so).
         present = size - missing_counts
         if missing is not None:
-            self.missing[self._numeric_index] += missing_counts
+            self.missing[self.plan.numeric_index] += missing_counts
             matrix[missing] = -np.inf
         above = self._edge_counter.above(matrix)
-        outside = present - above[:, 0] + above[self._numeric_rows, self._last_position]
+        outside = present - above[:, 0] + above[self.plan.numeric_rows, self.plan.last_position]
         # Bin j holds the values above edge position j but not above j + 1. Counting every
         # present value as above position 0, and none above the maximum, puts the values below
         # the reference range in the first bin and those above it in the last.
         above[:, 0] = present
-        above *= self._opens_bin
+        above *= self.plan.opens_bin
         bins = above[:, :-1] - above[:, 1:]
-        self.counts[self._numeric_index, : bins.shape[1]] += bins
-        self.out_of_range[self._numeric_index] += outside
+        self.counts[self.plan.numeric_index, : bins.shape[1]] += bins
+        self.out_of_range[self.plan.numeric_index] += outside
 
     def add_labeled(
         self,
@@ -296,7 +274,9 @@ class Window:
         """A new window holding both windows' data (same baseline required)."""
         if other.baseline is not self.baseline and other.baseline != self.baseline:
             raise ValueError("cannot merge windows built on different baselines")
-        result = Window(self.baseline, self.settings, start=min(self._start, other._start))
+        result = Window(
+            self.baseline, self.settings, start=min(self._start, other._start), plan=self.plan
+        )
         result._end = max(self._end, other._end)
         result._samples = self._samples + other._samples
         result._labeled = self._labeled + other._labeled
