@@ -156,7 +156,9 @@ class ArrayReservoir:
         entering = winners[winners >= kept] - kept
         slots = np.flatnonzero(~stays)
         self._keys[slots] = keys[entering]
-        self._columns[:, slots] = columns[:, entering if index is None else index[entering]]
+        # ``np.take`` gathers columns about twice as fast as ``columns[:, indices]``.
+        taken = np.take(columns, entering if index is None else index[entering], axis=1)
+        self._columns[:, slots] = taken
         self._threshold = float(self._keys.max())
 
     def _keep_smallest(

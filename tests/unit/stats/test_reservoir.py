@@ -56,3 +56,51 @@ def test_read_arrays_are_copies() -> None:
     reservoir.values[:] = 0.0
     reservoir.keys[:] = 0.0
     assert (reservoir.keys.tolist(), reservoir.values.tolist()) == ([0.25, 0.5], [[2.5], [5.0]])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 40), st.booleans()), max_size=30),
+    st.integers(1, 25),
+    st.integers(0, 2**16),
+)
+def test_reading_between_batches_does_not_change_what_is_kept(
+    batches: list[tuple[int, bool]], capacity: int, seed: int
+) -> None:
+    """A read puts the sample in key order in place, also while free slots remain; later
+    batches keep filling and replacing from there."""
+    rng = np.random.default_rng(seed)
+    total = sum(size for size, _ in batches)
+    keys = rng.random(total)
+    columns = rng.normal(size=(2, total))
+    reservoir = ArrayReservoir(capacity, width=2)
+    start = 0
+    for size, read in batches:
+        reservoir.offer(keys[start : start + size], columns[:, start : start + size])
+        start += size
+        if read:
+            expected_keys, _ = bottom_k(keys[:start], columns.T[:start], capacity)
+            assert reservoir.keys.tolist() == expected_keys
+    expected_keys, expected_rows = bottom_k(keys, columns.T, capacity)
+    assert reservoir.keys.tolist() == expected_keys
+    assert reservoir.values.ravel().tolist() == expected_rows
+
+
+def test_rows_copied_into_free_slots_do_not_follow_the_callers_array() -> None:
+    columns = np.array([[1.0, 2.0], [10.0, 20.0]])
+    reservoir = ArrayReservoir(capacity=5, width=2)
+    reservoir.offer(np.array([0.2, 0.1]), columns)
+    columns[:] = -1.0
+    assert reservoir.values.tolist() == [[2.0, 20.0], [1.0, 10.0]]
+
+
+def test_a_reservoir_restored_below_capacity_keeps_filling() -> None:
+    rng = np.random.default_rng(4)
+    keys, columns = rng.random(9), rng.normal(size=(3, 9))
+    partial = ArrayReservoir(capacity=6, width=3)
+    partial.offer(keys[:4], columns[:, :4])
+    restored = ArrayReservoir.from_dict(partial.to_dict(), capacity=6, width=3)
+    restored.offer(keys[4:], columns[:, 4:])
+    expected_keys, expected_rows = bottom_k(keys, columns.T, 6)
+    assert restored.keys.tolist() == expected_keys
+    assert restored.values.ravel().tolist() == expected_rows

@@ -14,6 +14,7 @@ from kubedrift.stats.baseline import Baseline, build_baseline
 from kubedrift.stats.binning import categorical_bin_counts, category_keys, numeric_bin_counts
 from kubedrift.stats.settings import WindowSettings
 from kubedrift.stats.window import Window
+from kubedrift.stats.window_plan import WindowPlan
 
 RNG = np.random.default_rng(11)
 BASELINE = build_baseline(
@@ -188,6 +189,42 @@ def test_window_from_another_baseline_is_rejected() -> None:
         Window.from_dict(filled(1, [5], 0.0).to_dict(), other)
     with pytest.raises(ValueError, match="different baselines"):
         Window(BASELINE, start=0).merge(Window(other, start=0))
+
+
+def test_windows_sharing_a_plan_hold_exactly_what_windows_with_their_own_plan_hold() -> None:
+    plan = WindowPlan.for_baseline(BASELINE)
+    shared = [Window(BASELINE, SMALL, start=0.0, seed=seed, plan=plan) for seed in (1, 2)]
+    own = [Window(BASELINE, SMALL, start=0.0, seed=seed) for seed in (1, 2)]
+    for i, size in enumerate([7, 0, 30, 3]):
+        rows, predictions = batch(size, i)
+        for window in [*shared, *own]:
+            window.update(rows, predictions, now=float(i))
+    assert [w.to_dict() for w in shared] == [w.to_dict() for w in own]
+    merged = shared[0].merge(shared[1])
+    assert merged.plan is plan
+    assert merged.to_dict() == own[0].merge(own[1]).to_dict()
+
+
+def test_a_plan_is_read_only_and_updates_leave_it_unchanged() -> None:
+    plan = WindowPlan.for_baseline(BASELINE)
+    arrays = {"edges": plan.edges, "opens_bin": plan.opens_bin, "rows": plan.numeric_rows}
+    before = {name: array.copy() for name, array in arrays.items()}
+    window = Window(BASELINE, SMALL, start=0.0, seed=3, plan=plan)
+    rows, predictions = batch(40, 5)
+    rows["x"][:3] = [np.inf, -np.inf, 1e300]
+    window.update(rows, predictions)
+    for name, array in arrays.items():
+        np.testing.assert_array_equal(array, before[name])
+        with pytest.raises(ValueError, match="read-only"):
+            array[0] = 0
+    with pytest.raises(AttributeError):
+        plan.widest = 1  # type: ignore[misc]
+
+
+def test_a_plan_built_for_another_baseline_is_rejected() -> None:
+    other = build_baseline({"z": np.arange(50, dtype=float)})
+    with pytest.raises(ValueError, match="another baseline"):
+        Window(BASELINE, start=0.0, plan=WindowPlan.for_baseline(other))
 
 
 def test_baseline_without_prediction_accepts_updates_without_predictions() -> None:
