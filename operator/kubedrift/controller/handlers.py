@@ -74,8 +74,10 @@ def configure(
 def register(registry: Any) -> None:
     """Register the ModelMonitor handlers on ``registry`` (a ``kopf.OperatorRegistry``)."""
 
+    # Every handler is a coroutine: kopf runs plain functions on a thread pool, and each thread
+    # the process starts can grow its own malloc arena (see docs/operator.md, "Scale").
     @kopf.on.login(registry=registry)
-    def login(memo: Any, **_: Any) -> kopf.ConnectionInfo:
+    async def login(memo: Any, **_: Any) -> kopf.ConnectionInfo:
         # kopf connects with the very credentials of the operator's own client.
         ctx: OperatorContext = memo["ctx"]
         return ctx.client.connection_info()
@@ -91,8 +93,9 @@ def register(registry: Any) -> None:
             wake.clear()
             started = loop.time()
             try:
-                status = await reconcile(ctx, body)
-                logger.debug("evaluated: phase %s", status.get("phase"))
+                # Only the phase outlives the round: the status dict is not kept while sleeping.
+                phase = (await reconcile(ctx, body)).get("phase")
+                logger.debug("evaluated: phase %s", phase)
             except SupersededError as error:
                 # Not a failure (no Warning Event): the status changed under this round.
                 logger.info("status not written, recomputed next round: %s", error)
@@ -102,8 +105,16 @@ def register(registry: Any) -> None:
             elapsed = loop.time() - started
             await _pause(stopped, wake, max(0.0, evaluation_interval(body) - elapsed))
 
+    @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry, id="forget-managed-fields")
+    async def forget_managed_fields(event: kopf.RawEvent, **_: Any) -> None:
+        # kopf keeps each monitor's latest body for its daemon until the next watch event. Its
+        # metadata.managedFields (the field owners of spec, status and annotations: about half
+        # the body, more as the status lists more features) is read neither by kopf nor by the
+        # operator, so it is dropped from that body (see docs/operator.md, "Scale").
+        forget_field_owners(event)
+
     @kopf.on.update(GROUP, VERSION, PLURAL, registry=registry, field="spec", id="wake")
-    def spec_changed(memo: Any, **_: Any) -> None:
+    async def spec_changed(memo: Any, **_: Any) -> None:
         wake = memo.get("wake")
         if isinstance(wake, asyncio.Event):
             wake.set()
@@ -115,6 +126,13 @@ def register(registry: Any) -> None:
             await teardown(ctx, monitor_ref(body), body.get("spec") or {})
         except (ApiError, ConflictError) as error:
             raise kopf.TemporaryError(f"cleanup failed: {error}", delay=5) from error
+
+
+def forget_field_owners(event: Any) -> None:
+    """Drop ``metadata.managedFields`` from a raw watch event's object (in place)."""
+    metadata = (event.get("object") or {}).get("metadata")
+    if isinstance(metadata, dict):
+        metadata.pop("managedFields", None)
 
 
 def evaluation_interval(body: Any) -> float:

@@ -1,4 +1,5 @@
-"""kopf settings chosen by the operator, and the evaluation interval read from a body."""
+"""kopf settings chosen by the operator, the evaluation interval read from a body, and what the
+operator drops from the bodies kopf keeps."""
 
 from __future__ import annotations
 
@@ -6,7 +7,12 @@ import logging
 
 import kopf
 
-from kubedrift.controller.handlers import FINALIZER, configure, evaluation_interval
+from kubedrift.controller.handlers import (
+    FINALIZER,
+    configure,
+    evaluation_interval,
+    forget_field_owners,
+)
 
 
 def test_watch_streams_never_idle_silently_and_bookkeeping_is_ours() -> None:
@@ -46,3 +52,38 @@ def test_watch_timeout_is_sent_as_whole_seconds_with_the_client_waiting_longer()
 
     assert (settings.watching.server_timeout, settings.watching.client_timeout) == (15, 45)
     assert str(settings.watching.server_timeout) == "15"  # timeoutSeconds is an integer
+
+
+def test_field_owners_are_dropped_from_the_watched_object_and_nothing_else() -> None:
+    event = {
+        "type": "MODIFIED",
+        "object": {
+            "metadata": {
+                "name": "m",
+                "annotations": {"kubedrift.io/last-handled-configuration": "{}"},
+                "managedFields": [{"manager": "kubedrift", "operation": "Update"}],
+            },
+            "spec": {"target": {"deployment": "m"}},
+        },
+    }
+
+    forget_field_owners(event)
+
+    assert event == {
+        "type": "MODIFIED",
+        "object": {
+            "metadata": {
+                "name": "m",
+                "annotations": {"kubedrift.io/last-handled-configuration": "{}"},
+            },
+            "spec": {"target": {"deployment": "m"}},
+        },
+    }
+
+
+def test_an_event_without_metadata_is_left_alone() -> None:
+    event: dict[str, object] = {"type": "DELETED", "object": {}}
+
+    forget_field_owners(event)
+
+    assert event == {"type": "DELETED", "object": {}}
