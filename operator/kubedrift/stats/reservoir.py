@@ -22,19 +22,28 @@ import numpy as np
 
 from kubedrift.stats.binning import FloatArray, IntArray
 
+#: Pending batches referenced by a reservoir (see :class:`ArrayReservoir`) are settled once they
+#: hold this many times its capacity in rows: a window of the default size (twice the capacity)
+#: plus its last batch fits, so a window that is never read never copies a row into its sample.
+REFERENCED_ROWS = 3
+
 
 class ArrayReservoir:
     """A bottom-k sample of float rows with ``width`` columns (NaN allowed).
 
-    The sample is kept by column (``width`` x ``capacity``, allocated at the first row), the
-    layout of a batch. While it fills, every row enters: a batch's rows are copied as one block
-    per column into the free slots, no gather. Once full, a batch costs one comparison of its
-    keys with the cut-off (the largest kept key): the rows that beat it, at most ``capacity`` of
-    them, are copied into a pending list. Pending rows are settled each time they add up to a
-    quarter of the capacity, or when the sample is read: one partial sort of the keys picks the
-    ``capacity`` smallest, and the winning pending rows overwrite the slots of the rows they push
-    out. The sample is put in key order only when it is read. The kept rows are the same as if
-    every batch were merged at once.
+    The sample is kept by column (``width`` x ``capacity``), the layout of a batch. A batch costs
+    one comparison of its keys with the cut-off (the largest kept key; none while the sample
+    fills), and its rows that beat it, at most ``capacity`` of them, wait in a pending list:
+    copied out of the batch, or, when at least half of the batch may enter and the caller hands
+    the batch over (``owned``), as a reference to the whole batch. Pending rows are settled when
+    the sample is read, or once the pending list holds :data:`REFERENCED_ROWS` times the
+    capacity in rows while it references a batch (a quarter of the capacity otherwise): one
+    partial sort of the keys picks the ``capacity`` smallest, and the winning pending rows,
+    gathered once from each batch, take the free slots and those of the rows they push out. So
+    a fresh window's first batches are neither copied nor sorted out until needed, at the price
+    of holding up to ``REFERENCED_ROWS * capacity`` rows of batches (plus the last one). The
+    sample is put in key order only when it is read. The kept rows are the same as if every
+    batch were merged at once.
     """
 
     def __init__(self, capacity: int, width: int) -> None:
@@ -43,8 +52,12 @@ class ArrayReservoir:
         self._size = 0
         self._keys: FloatArray = np.empty(0, dtype=np.float64)
         self._columns: FloatArray = np.empty((width, 0), dtype=np.float64)
-        self._pending: list[tuple[FloatArray, FloatArray]] = []
-        self._pending_rows = 0
+        #: (keys, columns, index): the pending rows are ``columns[:, index]`` (all columns when
+        #: ``index`` is None).
+        self._pending: list[tuple[FloatArray, FloatArray, IntArray | None]] = []
+        #: Rows held by the pending list (whole batches when referenced).
+        self._held = 0
+        self._referenced = False
         self._threshold = np.inf
         self._ordered = True
 
@@ -62,51 +75,32 @@ class ArrayReservoir:
         self._settle()
         return self._size
 
-    def offer(self, keys: FloatArray, columns: FloatArray) -> None:
+    def offer(self, keys: FloatArray, columns: FloatArray, *, owned: bool = False) -> bool:
         """Consider a batch laid out by column: row ``i`` is ``columns[:, i]``, its priority
-        ``keys[i]``. The rows that may enter are copied, so the caller may reuse ``columns``.
+        ``keys[i]``. The rows that may enter are copied, so the caller may reuse ``columns``,
+        unless ``owned``: then the reservoir may keep ``columns`` itself, and returns True when
+        it did (the caller must then leave the array as it is).
         """
-        free = self.capacity - self._size
-        if free > 0 and keys.size:
-            self._fill(keys[:free], columns[:, :free])
-            keys, columns = keys[free:], columns[:, free:]
         chosen = np.flatnonzero(keys < self._threshold)
         if chosen.size == 0:
-            return
+            return False
         if chosen.size > self.capacity:
             # Rows beyond the batch's own ``capacity`` smallest keys can never enter.
             chosen = chosen[np.argpartition(keys[chosen], self.capacity - 1)[: self.capacity]]
-        if chosen.size >= self.capacity / 4:
-            # Enough to settle at once: the winners go straight from the batch to their slots.
+        kept = owned and 2 * chosen.size >= keys.size
+        if kept:
+            self._pending.append((keys[chosen], columns, chosen))
+            self._referenced = True
+            self._held += keys.size
+        else:
+            taken = np.take(columns, chosen, axis=1).astype(np.float64, copy=False)
+            self._pending.append((keys[chosen], taken, None))
+            self._held += chosen.size
+        if self._held >= (
+            REFERENCED_ROWS * self.capacity if self._referenced else self.capacity / 4
+        ):
             self._settle()
-            self._replace(keys[chosen], columns, chosen)
-            return
-        self._pending.append(
-            (keys[chosen], np.take(columns, chosen, axis=1).astype(np.float64, copy=False))
-        )
-        self._pending_rows += chosen.size
-        if self._pending_rows >= self.capacity / 4:
-            self._settle()
-
-    def _fill(self, keys: FloatArray, columns: FloatArray) -> None:
-        """Copy rows into free slots (at most as many as are free)."""
-        if self._keys.size < self.capacity:
-            self._allocate()
-        end = self._size + keys.size
-        self._keys[self._size : end] = keys
-        self._columns[:, self._size : end] = columns
-        self._ordered = end < 2
-        self._size = end
-        if end == self.capacity:
-            self._threshold = float(self._keys.max())
-
-    def _allocate(self) -> None:
-        """The full-size store, keeping the rows already there."""
-        keys = np.empty(self.capacity, dtype=np.float64)
-        columns = np.empty((self.width, self.capacity), dtype=np.float64)
-        keys[: self._size] = self._keys[: self._size]
-        columns[:, : self._size] = self._columns[:, : self._size]
-        self._keys, self._columns = keys, columns
+        return kept
 
     def merged(self, other: ArrayReservoir) -> ArrayReservoir:
         result = ArrayReservoir(self.capacity, self.width)
@@ -135,31 +129,46 @@ class ArrayReservoir:
         return self._keys[:size], self._columns[:, :size]
 
     def _settle(self) -> None:
+        """Keep the ``capacity`` smallest keys of the sample and the pending rows."""
         if not self._pending:
             return
-        keys, columns = self._pending[0]
-        if len(self._pending) > 1:
-            keys = np.concatenate([k for k, _ in self._pending])
-            columns = np.concatenate([c for _, c in self._pending], axis=1)
-        self._pending, self._pending_rows = [], 0
-        self._replace(keys, columns, None)
-
-    def _replace(self, keys: FloatArray, columns: FloatArray, index: IntArray | None) -> None:
-        """Keep the ``capacity`` smallest of the full sample's keys and ``keys``, the keys of
-        rows ``index`` of ``columns`` (all of them when ``index`` is None)."""
-        self._ordered = False
-        kept = self.capacity
-        winners = np.argpartition(np.concatenate([self._keys, keys]), kept - 1)[:kept]
-        stays = np.zeros(kept, dtype=bool)
-        stays[winners[winners < kept]] = True
-        # The rows that won a place take the slots of the kept rows they push out.
-        entering = winners[winners >= kept] - kept
-        slots = np.flatnonzero(~stays)
+        pending, size = self._pending, self._size
+        self._pending, self._held, self._referenced = [], 0, False
+        keys = np.concatenate([self._keys[:size], *[k for k, _, _ in pending]])
+        if keys.size > self.capacity:
+            winners = np.argpartition(keys, self.capacity - 1)[: self.capacity]
+            entering = np.sort(winners[winners >= size])
+            stays = np.zeros(size, dtype=bool)
+            stays[winners[winners < size]] = True
+            evicted = np.flatnonzero(~stays)
+        else:
+            entering, evicted = np.arange(size, keys.size), np.empty(0, dtype=np.int64)
+        end = size - evicted.size + entering.size
+        if self._keys.size < end:
+            self._allocate()
+        # The entering rows take the slots of the rows they push out, then the free ones.
+        slots = np.concatenate([evicted, np.arange(size, end)])
         self._keys[slots] = keys[entering]
-        # ``np.take`` gathers columns about twice as fast as ``columns[:, indices]``.
-        taken = np.take(columns, entering if index is None else index[entering], axis=1)
-        self._columns[:, slots] = taken
-        self._threshold = float(self._keys.max())
+        # Pending entry j holds the keys from ``ends[j - 1]`` to ``ends[j]``: its entering rows
+        # are ``entering[bounds[j - 1]:bounds[j]]`` (sorted), gathered with one ``np.take``.
+        ends = np.cumsum([size] + [k.size for k, _, _ in pending])
+        bounds = np.searchsorted(entering, ends).tolist()
+        for j, (_, columns, index) in enumerate(pending):
+            first, last = bounds[j], bounds[j + 1]
+            if last > first:
+                rows = entering[first:last] - ends[j]
+                chosen = rows if index is None else index[rows]
+                self._columns[:, slots[first:last]] = np.take(columns, chosen, axis=1)
+        self._size, self._ordered = end, end < 2
+        self._threshold = float(self._keys.max()) if end >= self.capacity else np.inf
+
+    def _allocate(self) -> None:
+        """The full-size store, keeping the rows already there."""
+        keys = np.empty(self.capacity, dtype=np.float64)
+        columns = np.empty((self.width, self.capacity), dtype=np.float64)
+        keys[: self._size] = self._keys[: self._size]
+        columns[:, : self._size] = self._columns[:, : self._size]
+        self._keys, self._columns = keys, columns
 
     def _keep_smallest(
         self, keys: FloatArray, columns: FloatArray, *, ordered: bool = True

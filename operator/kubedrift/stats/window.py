@@ -8,16 +8,19 @@ tests. Labeled pairs go into a :class:`~kubedrift.stats.labels.LabeledSketch` an
 uniform sample of full labeled rows, the data a retraining Job fetches.
 
 Memory is fixed by the baseline and ``WindowSettings`` (reservoir and labeled capacities), not by
-the traffic. ``merge`` is associative and commutative: counts and sums add and reservoirs keep
-the smallest priority keys of the union.
+the traffic: the reservoir holds its sample plus, while it waits to settle, batches of up to three
+times its capacity in rows (see ``reservoir.REFERENCED_ROWS``). ``merge`` is associative and
+commutative: counts and sums add and reservoirs keep the smallest priority keys of the union.
 
 ``update`` is the sidecar's hot path, a fixed number of numpy calls per batch whatever the number
 of features: the numeric columns are copied into one matrix (one row per column); row sums give the
 moments and reveal missing values (a row sum is finite unless the row holds NaN or an infinity,
 both counted as missing, so clean batches skip the scan); one uniform key per row goes to the
-reservoir, which copies only the rows whose key beats its cut-off; then the matrix is sorted along
-its rows and one search finds, for every column, how many values lie above each of its edges (see
-:class:`~kubedrift.stats.binning.EdgeCounter`), whose differences are the bin counts.
+reservoir, which copies only the rows whose key beats its cut-off, or keeps the whole matrix when
+at least half of them do (a fresh window's first batches; the window then bins a copy); then the
+matrix is sorted along its rows and one search finds, for every column, how many values lie above
+each of its edges (see :class:`~kubedrift.stats.binning.EdgeCounter`), whose differences are the
+bin counts.
 
 >>> import numpy as np
 >>> from kubedrift.stats.baseline import build_baseline
@@ -194,8 +197,9 @@ class Window:
             squares = np.einsum("ij,ij->i", filled, filled)
         self.sums += sums
         self.squares += squares
-        self.reservoir.offer(self._rng.random(size), matrix)
-        # The reservoir copied its rows: the matrix is now only binned (and sorted doing so).
+        if self.reservoir.offer(self._rng.random(size), matrix, owned=True):
+            matrix = matrix.copy()  # the reservoir keeps the matrix as it is
+        # The matrix is now only binned (and sorted doing so).
         present = size - missing_counts
         if missing is not None:
             self.missing[self.plan.numeric_index] += missing_counts

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kubedrift.stats.reservoir import ArrayReservoir
+from kubedrift.stats.reservoir import REFERENCED_ROWS, ArrayReservoir
 
 
 def bottom_k(keys: np.ndarray, rows: np.ndarray, capacity: int) -> tuple[list[float], list[float]]:
@@ -104,3 +106,55 @@ def test_a_reservoir_restored_below_capacity_keeps_filling() -> None:
     expected_keys, expected_rows = bottom_k(keys, columns.T, 6)
     assert restored.keys.tolist() == expected_keys
     assert restored.values.ravel().tolist() == expected_rows
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(0, 40), max_size=30),
+    st.integers(1, 25),
+    st.integers(0, 2**16),
+)
+def test_batches_handed_over_keep_the_same_sample_as_copied_ones(
+    sizes: list[int], capacity: int, seed: int
+) -> None:
+    """With ``owned`` the reservoir may keep whole batches and gather from them later; what it
+    keeps is still the bottom-k of the stream."""
+    rng = np.random.default_rng(seed)
+    keys = [rng.random(size) for size in sizes]
+    batches = [rng.normal(size=(2, size)) for size in sizes]
+    owner, copier = ArrayReservoir(capacity, width=2), ArrayReservoir(capacity, width=2)
+    for batch_keys, columns in zip(keys, batches, strict=True):
+        owner.offer(batch_keys, columns, owned=True)
+        copier.offer(batch_keys, columns.copy())
+    assert owner.keys.tolist() == copier.keys.tolist()
+    assert owner.values.tolist() == copier.values.tolist()
+
+
+def test_a_batch_is_kept_only_when_at_least_half_of_it_may_enter() -> None:
+    reservoir = ArrayReservoir(capacity=4, width=1)
+    assert reservoir.offer(np.array([0.5, 0.6, 0.7, 0.8]), np.ones((1, 4)), owned=True)
+    assert reservoir.offer(np.array([0.1, 0.2, 0.3, 0.4]), np.ones((1, 4)), owned=True)
+    assert len(reservoir) == 4  # read: settled, cut-off 0.4
+    copied = np.array([[1.0, 2.0, 3.0, 4.0]])
+    assert not reservoir.offer(np.array([0.05, 0.9, 0.95, 0.99]), copied, owned=True)
+    copied[:] = -1.0
+    assert reservoir.values.ravel().tolist() == [1.0, 1.0, 1.0, 1.0]
+    assert reservoir.keys.tolist() == [0.05, 0.1, 0.2, 0.3]
+    assert not reservoir.offer(np.array([0.5]), np.ones((1, 1)), owned=False)
+
+
+def test_handed_over_batches_are_released_once_they_hold_the_bound() -> None:
+    """Referenced batches are settled (and let go) once they hold ``REFERENCED_ROWS`` times the
+    capacity in rows, so the memory a reservoir holds stays bounded."""
+    capacity = 4
+    reservoir = ArrayReservoir(capacity, width=1)
+    rng = np.random.default_rng(0)
+    first = rng.normal(size=(1, capacity))
+    alive = weakref.ref(first)
+    reservoir.offer(rng.random(capacity), first, owned=True)
+    del first
+    for _ in range(REFERENCED_ROWS - 2):
+        reservoir.offer(rng.random(capacity), rng.normal(size=(1, capacity)), owned=True)
+    assert alive() is not None
+    reservoir.offer(rng.random(capacity), rng.normal(size=(1, capacity)), owned=True)
+    assert alive() is None

@@ -191,6 +191,25 @@ def test_window_from_another_baseline_is_rejected() -> None:
         Window(BASELINE, start=0).merge(Window(other, start=0))
 
 
+@pytest.mark.parametrize("size", [1, 3, 16, 40])
+def test_the_sample_holds_the_offered_values_of_the_smallest_keys(size: int) -> None:
+    """A window draws one key per row from its seeded generator; its sample is the rows of the
+    ``reservoir_size`` smallest keys, with the values as they came in (the window sorts its
+    batch matrix to bin it, and the reservoir may keep that matrix's batch by reference)."""
+    settings_ = WindowSettings(reservoir_size=10)
+    window = Window(BASELINE, settings_, start=0.0, seed=21)
+    keys = np.random.default_rng(21)
+    rng = np.random.default_rng(size)
+    drawn, values = [], []
+    for _ in range(60 // size):
+        x, pred = rng.normal(size=size), rng.normal(size=size)
+        window.update({"x": x}, pred)
+        drawn.append(keys.random(size))
+        values.append(x)
+    order = np.argsort(np.concatenate(drawn))[:10]
+    assert window.numeric_sample("x").tolist() == np.concatenate(values)[order].tolist()
+
+
 def test_windows_sharing_a_plan_hold_exactly_what_windows_with_their_own_plan_hold() -> None:
     plan = WindowPlan.for_baseline(BASELINE)
     shared = [Window(BASELINE, SMALL, start=0.0, seed=seed, plan=plan) for seed in (1, 2)]
