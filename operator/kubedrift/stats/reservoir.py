@@ -158,7 +158,12 @@ class ArrayReservoir:
             if last > first:
                 rows = entering[first:last] - ends[j]
                 chosen = rows if index is None else index[rows]
-                self._columns[:, slots[first:last]] = np.take(columns, chosen, axis=1)
+                # Into free slots only (a first settle), the slots are a range: a slice is
+                # written faster than an index array.
+                target = (
+                    slice(size + first, size + last) if evicted.size == 0 else slots[first:last]
+                )
+                self._columns[:, target] = np.take(columns, chosen, axis=1)
         self._size, self._ordered = end, end < 2
         self._threshold = float(self._keys.max()) if end >= self.capacity else np.inf
 
