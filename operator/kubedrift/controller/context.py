@@ -11,12 +11,12 @@ from typing import Any
 
 import aiohttp
 
+from kubedrift.controller.baselines import BaselineCache
 from kubedrift.controller.client import KubeClient
 from kubedrift.controller.dataset import DatasetRegistry
 from kubedrift.controller.injection import SidecarOptions
 from kubedrift.controller.job_policy import JobPolicy
 from kubedrift.controller.metrics import OperatorMetrics
-from kubedrift.stats.baseline import Baseline
 
 
 @dataclass
@@ -38,8 +38,8 @@ class OperatorContext:
     #: What retraining Jobs may ask for (the ServiceAccount allow-list and more).
     job_policy: JobPolicy = field(default_factory=JobPolicy)
     clock: Callable[[], float] = time.time
-    #: Parsed baselines by (namespace, ConfigMap, key), with the text they were parsed from.
-    baselines: dict[tuple[str, str, str], tuple[str, Baseline]] = field(default_factory=dict)
+    #: Parsed baselines by the digest of their text, shared by monitors, bounded.
+    baselines: BaselineCache = field(default_factory=BaselineCache)
     #: Runs merges and statistical tests off the event loop. One worker: the work holds the GIL
     #: most of the time, and every extra thread grows the process by its own malloc arena.
     evaluator: Executor = field(default_factory=lambda: ThreadPoolExecutor(1, "evaluate"))

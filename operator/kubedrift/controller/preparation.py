@@ -14,13 +14,13 @@ evaluation round tries again, so the monitor recovers by itself once the missing
 from __future__ import annotations
 
 import base64
-import hashlib
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from kubedrift.api.spec import ModelMonitorSpec
+from kubedrift.controller.baselines import text_digest
 from kubedrift.controller.client import apps, core
 from kubedrift.controller.context import OperatorContext
 from kubedrift.controller.injection import (
@@ -107,7 +107,7 @@ async def prepare(
         deployment=written,
         baseline=baseline,
         baseline_source=source,
-        baseline_hash=hashlib.sha256(text.encode()).hexdigest(),
+        baseline_hash=text_digest(text),
         tokens=tokens,
         injected=injected,
     )
@@ -128,7 +128,7 @@ async def load_baseline(
 ) -> tuple[str, str, Baseline]:
     """The baseline in force: an adopted one (after a retraining) or the spec's ConfigMap key.
 
-    Returns the ConfigMap name, the JSON text and the parsed baseline (cached by text).
+    Returns the ConfigMap name, the JSON text and the parsed baseline (cached by content).
     """
     ref_name, key = spec.baseline.config_map_ref.name, spec.baseline.config_map_ref.key
     adopted = (status.get("baseline") or {}).get("configMap")
@@ -145,19 +145,15 @@ async def load_baseline(
     return ref_name, text, parse_baseline(ctx, (monitor.namespace, ref_name, key), text)
 
 
-def parse_baseline(ctx: OperatorContext, cache_key: tuple[str, str, str], text: str) -> Baseline:
-    """Parse (or reuse) a baseline; raises :class:`NotReadyError` (BaselineInvalid) if it fails."""
-    cached = ctx.baselines.get(cache_key)
-    if cached is not None and cached[0] == text:
-        return cached[1]
+def parse_baseline(ctx: OperatorContext, source: tuple[str, str, str], text: str) -> Baseline:
+    """Parse (or reuse, see :mod:`~kubedrift.controller.baselines`) the baseline read from
+    ``source`` (namespace, ConfigMap, key); raises :class:`NotReadyError` (BaselineInvalid)."""
     try:
-        baseline = Baseline.from_json(text)
+        return ctx.baselines.parse(text)
     except (ValueError, KeyError, TypeError) as error:
         raise NotReadyError(
-            "BaselineInvalid", f"baseline in ConfigMap {cache_key[1]} key {cache_key[2]}: {error}"
+            "BaselineInvalid", f"baseline in ConfigMap {source[1]} key {source[2]}: {error}"
         ) from None
-    ctx.baselines[cache_key] = (text, baseline)
-    return baseline
 
 
 async def ensure_tokens(ctx: OperatorContext, monitor: MonitorRef) -> dict[str, str]:
