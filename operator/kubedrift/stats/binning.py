@@ -12,6 +12,7 @@ Every function here is vectorized: one call per column per batch, never a Python
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -96,6 +97,9 @@ _BYTE_SUM = np.uint64(
 )  # w * _BYTE_SUM holds the sum of w's bytes in its top byte
 _TOP_BYTE = np.uint64(56)
 
+#: Batch layouts whose search tables a :class:`SearchTables` keeps.
+LAYOUTS = 8
+
 
 class EdgeCounter:
     """For every row of a matrix, how many of its values lie above each of that row's edges.
@@ -117,21 +121,25 @@ class EdgeCounter:
 
     Sorting a value costs about as much as comparing it with two edges and counting, where
     counting by comparison needs one pass per edge (11 with the default 10 bins); the search
-    costs a few dozen operations per edge and chunk, whatever the number of values.
+    costs a few dozen operations per edge and chunk, whatever the number of values. The tables the
+    search needs for a batch layout come from a :class:`SearchTables`, which counters over the same
+    edges can share.
 
     >>> counter = EdgeCounter(np.array([[0.0, 1.0], [5.0, np.inf]]))
     >>> counter.above(np.array([[-1.0, 0.5, 2.0, 3.0], [9.0, 1.0, 5.0, -np.inf]])).tolist()
     [[3, 2], [1, 0]]
     """
 
-    def __init__(self, edges: FloatArray) -> None:
+    def __init__(self, edges: FloatArray, tables: SearchTables | None = None) -> None:
+        """``tables``, when given, must be built on the same ``edges``: counters sharing one
+        skip building the search tables of a batch layout each time."""
         self.edges = edges
-        self._layout = (-1, -1)
+        self._tables = SearchTables(edges) if tables is None else tables
+        if self._tables.edges is not edges:
+            raise ValueError("the search tables were built on other edges")
+        self._layout_key = (-1, -1)
+        self._layout: Layout | None = None
         self._block_ends: npt.NDArray[np.complex128] = np.empty((0, 0), dtype=np.complex128)
-        self._queries: npt.NDArray[np.complex128] = np.empty(0, dtype=np.complex128)
-        self._query_edges: FloatArray = np.empty((0, 1), dtype=np.float64)
-        self._last_block: IntArray = np.empty(0, dtype=np.int64)
-        self._chunk_ends: IntArray = np.empty(0, dtype=np.int64)
 
     def above(self, matrix: FloatArray) -> IntArray:
         """``result[i, j]`` counts the values of ``matrix[i]`` greater than ``edges[i, j]``.
@@ -150,36 +158,83 @@ class EdgeCounter:
             values[:, :size] = matrix
             values = values.reshape(rows * chunks, width)
         values.sort(axis=1)
-        self._prepare(rows, chunks, width)
+        layout = self._layout
+        if layout is None or self._layout_key != (chunks, width):
+            self._layout_key = (chunks, width)
+            layout = self._layout = self._tables.layout(chunks, width)
+            # Scratch of this counter: the chunk numbers stay, the block ends change per batch.
+            self._block_ends = np.empty((rows * chunks, width // BLOCK), dtype=np.complex128)
+            self._block_ends.real = layout.chunk_rows
         self._block_ends.imag = values[:, BLOCK - 1 :: BLOCK]
-        first_above = np.searchsorted(self._block_ends.ravel(), self._queries, side="right")
+        first_above = np.searchsorted(self._block_ends.ravel(), layout.queries, side="right")
         # When no block ends above the edge, the chunk's last block (wholly at or below) is used.
-        block = np.minimum(first_above, self._last_block)
-        compared = np.take(values.reshape(-1, BLOCK), block, axis=0) <= self._query_edges
+        block = np.minimum(first_above, layout.last_block)
+        compared = np.take(values.reshape(-1, BLOCK), block, axis=0) <= layout.query_edges
         in_block = ((compared.view(np.uint64).ravel() * _BYTE_SUM) >> _TOP_BYTE).view(np.int64)
         # Values up to the edge sit before position BLOCK * block + in_block of the sorted chunks.
         block *= BLOCK
         block += in_block
-        above: IntArray = self._chunk_ends - block
+        above: IntArray = layout.chunk_ends - block
         if chunks > 1:
             above = above.reshape(rows, chunks, -1).sum(axis=1)
         return above.reshape(rows, -1)
 
-    def _prepare(self, rows: int, chunks: int, width: int) -> None:
-        """Scratch arrays for one batch layout, kept while the batch size stays the same."""
-        if self._layout == (chunks, width):
-            return
-        self._layout = (chunks, width)
+
+class Layout(NamedTuple):
+    """Read-only search tables of :class:`EdgeCounter` for one batch layout."""
+
+    #: Chunk number of every sorted chunk, as a column (the real part of its block ends).
+    chunk_rows: FloatArray
+    #: ``chunk + 1j * edge`` for every edge of every chunk.
+    queries: npt.NDArray[np.complex128]
+    #: The edge of every query, as a column.
+    query_edges: FloatArray
+    #: Index of the last block of each query's chunk, and the end of the chunk in values.
+    last_block: IntArray
+    chunk_ends: IntArray
+
+
+class SearchTables:
+    """The :class:`Layout` of one edge table per batch layout, built on first use.
+
+    Counters over the same edges share one (a window plan holds it for every window of a
+    baseline). The tables are read-only; only the memo changes, keeping the :data:`LAYOUTS`
+    layouts built last, so batches of ever different sizes cannot grow it.
+    """
+
+    def __init__(self, edges: FloatArray) -> None:
+        self.edges = edges
+        self._layouts: dict[tuple[int, int], Layout] = {}
+
+    def __len__(self) -> int:
+        """Layouts kept (at most :data:`LAYOUTS`)."""
+        return len(self._layouts)
+
+    def layout(self, chunks: int, width: int) -> Layout:
+        found = self._layouts.get((chunks, width))
+        if found is None:
+            found = self._build(chunks, width)
+            if len(self._layouts) >= LAYOUTS:
+                del self._layouts[next(iter(self._layouts))]
+            self._layouts[(chunks, width)] = found
+        return found
+
+    def _build(self, chunks: int, width: int) -> Layout:
+        rows, count = self.edges.shape
         chunk_rows = np.arange(rows * chunks)
         blocks = width // BLOCK
-        self._block_ends = np.empty((rows * chunks, blocks), dtype=np.complex128)
-        self._block_ends.real = chunk_rows[:, None]
         # Set the parts separately: 1j * inf would be nan + inf j.
-        queries = np.empty((rows * chunks, self.edges.shape[1]), dtype=np.complex128)
+        queries = np.empty((rows * chunks, count), dtype=np.complex128)
         queries.real = chunk_rows[:, None]
         queries.imag = np.repeat(self.edges, chunks, axis=0)
-        self._queries = queries.ravel()
-        self._query_edges = queries.imag.reshape(-1, 1).copy()
-        first_block = np.repeat(chunk_rows * blocks, self.edges.shape[1])
-        self._last_block = first_block + blocks - 1
-        self._chunk_ends = (self._last_block + 1) * BLOCK
+        last_block = np.repeat(chunk_rows * blocks, count) + blocks - 1
+        layout = Layout(
+            chunk_rows=chunk_rows[:, None].astype(np.float64),
+            queries=queries.ravel(),
+            query_edges=queries.imag.reshape(-1, 1).copy(),
+            last_block=last_block,
+            chunk_ends=(last_block + 1) * BLOCK,
+        )
+        for array in layout:
+            array.flags.writeable = False
+        return layout

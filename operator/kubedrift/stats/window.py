@@ -99,8 +99,8 @@ class Window:
         self.labeled_sample = RowReservoir(settings.labeled_capacity)
         # Each numeric column is binned by counting its values above every edge position of
         # the plan's edge table; ``EdgeCounter`` does it for all columns at once (see
-        # _update_numeric). It keeps scratch arrays, so each window has its own.
-        self._edge_counter = EdgeCounter(plan.edges)
+        # _update_numeric). It keeps a scratch array, so each window has its own.
+        self._edge_counter = EdgeCounter(plan.edges, plan.search_tables)
 
     @property
     def samples(self) -> int:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kubedrift.stats.baseline import Baseline, FeatureProfile
-from kubedrift.stats.binning import FloatArray, IntArray
+from kubedrift.stats.binning import FloatArray, IntArray, SearchTables
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,9 @@ class WindowPlan:
     #: Where the numeric columns sit in the per-column arrays: a slice when they are contiguous
     #: (the usual case), as basic indexing costs less than fancy indexing.
     numeric_index: slice | IntArray
+    #: The binning's search tables per batch layout, built on first use and shared by the
+    #: windows' counters (read-only tables; see ``binning.SearchTables``).
+    search_tables: SearchTables
 
     @classmethod
     def for_baseline(cls, baseline: Baseline) -> WindowPlan:
@@ -69,6 +72,8 @@ class WindowPlan:
         contiguous = bool(numeric_positions) and (
             numeric_positions[-1] - numeric_positions[0] == width - 1
         )
+        edges = np.array(edge_rows, dtype=np.float64).reshape(width, edge_width)
+        edges.flags.writeable = False
         plan = cls(
             baseline=baseline,
             profiles=tuple(profiles),
@@ -76,7 +81,7 @@ class WindowPlan:
             categorical=tuple(i for i, p in enumerate(profiles) if p.type == "categorical"),
             feature_names=tuple(p.name for p in baseline.features),
             widest=max((len(p.counts) for p in profiles), default=1),
-            edges=np.array(edge_rows, dtype=np.float64).reshape(width, edge_width),
+            edges=edges,
             last_position=edge_counts + 1,
             opens_bin=(np.arange(edge_width) <= edge_counts[:, None]).astype(np.int64),
             numeric_rows=np.arange(width),
@@ -85,8 +90,9 @@ class WindowPlan:
                 if contiguous
                 else np.array(numeric_positions, dtype=np.int64)
             ),
+            search_tables=SearchTables(edges),
         )
-        for array in (plan.edges, plan.last_position, plan.opens_bin, plan.numeric_rows):
+        for array in (plan.last_position, plan.opens_bin, plan.numeric_rows):
             array.flags.writeable = False
         if isinstance(plan.numeric_index, np.ndarray):
             plan.numeric_index.flags.writeable = False

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kubedrift.stats.binning import SORT_CHUNK, EdgeCounter
+from kubedrift.stats.binning import LAYOUTS, SORT_CHUNK, EdgeCounter, SearchTables
 
 
 def counted_one_by_one(matrix: np.ndarray, edges: np.ndarray) -> list[list[int]]:
@@ -57,3 +57,34 @@ def test_one_counter_serves_batches_of_changing_size() -> None:
         matrix = rng.normal(size=(3, size))
         expected = counted_one_by_one(matrix, edges)
         assert counter.above(matrix).tolist() == expected
+
+
+def test_counters_sharing_search_tables_count_like_counters_of_their_own() -> None:
+    """Two counters take turns on one set of tables, through more batch sizes than the tables
+    keep, so layouts are built, dropped and built again."""
+    rng = np.random.default_rng(8)
+    edges = edges_for(rng, rows=3)
+    tables = SearchTables(edges)
+    counters = [EdgeCounter(edges, tables), EdgeCounter(edges, tables)]
+    sizes = [*range(1, 8 * (LAYOUTS + 2), 8), SORT_CHUNK + 5, 1, 3 * SORT_CHUNK]
+    for i, size in enumerate(sizes):
+        matrix = rng.normal(size=(3, size))
+        expected = counted_one_by_one(matrix, edges)
+        assert counters[i % 2].above(matrix).tolist() == expected
+        assert len(tables) <= LAYOUTS
+
+
+def test_search_tables_are_read_only() -> None:
+    edges = edges_for(np.random.default_rng(1), rows=3)
+    tables = SearchTables(edges)
+    EdgeCounter(edges, tables).above(np.random.default_rng(2).normal(size=(3, 40)))
+    layout = tables.layout(1, 40)
+    for array in layout:
+        with pytest.raises(ValueError, match="read-only"):
+            array.flat[0] = 0
+
+
+def test_search_tables_of_other_edges_are_rejected() -> None:
+    edges = edges_for(np.random.default_rng(1), rows=3)
+    with pytest.raises(ValueError, match="other edges"):
+        EdgeCounter(edges.copy(), SearchTables(edges))

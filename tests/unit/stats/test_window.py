@@ -219,6 +219,8 @@ def test_windows_sharing_a_plan_hold_exactly_what_windows_with_their_own_plan_ho
         for window in [*shared, *own]:
             window.update(rows, predictions, now=float(i))
     assert [w.to_dict() for w in shared] == [w.to_dict() for w in own]
+    # One layout for 7 and 3 rows (a chunk of 8 values), one for 30 (32); 0 is never binned.
+    assert len(plan.search_tables) == 2
     merged = shared[0].merge(shared[1])
     assert merged.plan is plan
     assert merged.to_dict() == own[0].merge(own[1]).to_dict()
