@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special
 
 from kubedrift.stats.binning import IntArray
+from kubedrift.stats.distributions import normal_quantile
 from kubedrift.stats.labels import LabeledSketch
 from kubedrift.stats.settings import Metric, PerformanceSettings
 
@@ -80,7 +80,7 @@ def metric_interval(
     sketch: LabeledSketch, metric: Metric, confidence: float, positive: str | None = None
 ) -> tuple[float | None, float | None, float | None]:
     """(value, lower, upper) of ``metric``; all ``None`` when it is undefined (no data)."""
-    z = float(special.ndtri(0.5 + confidence / 2))
+    z = normal_quantile(0.5 + confidence / 2)
     if sketch.is_classification:
         return _classification(sketch, metric, z, confidence, positive)
     n, abs_sum, sq, quad, ape_n, ape, ape_sq = sketch.sums.tolist()
