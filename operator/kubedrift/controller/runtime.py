@@ -25,6 +25,7 @@ from kubedrift.controller.context import OperatorContext
 from kubedrift.controller.dataset import DatasetRegistry
 from kubedrift.controller.faults import StaleWrites
 from kubedrift.controller.feedback import FeedbackService, MonitorLookup
+from kubedrift.controller.heap import trim_heap_until
 from kubedrift.controller.injection import SidecarOptions
 from kubedrift.controller.job_policy import JobPolicy
 from kubedrift.controller.metrics import make_metrics
@@ -128,6 +129,7 @@ async def run_operator(options: OperatorOptions) -> None:
         options.listen_host,
         options.listen_port,
     )
+    trimmer = asyncio.create_task(trim_heap_until(stop))
     try:
         await operator_task
     finally:
@@ -136,6 +138,7 @@ async def run_operator(options: OperatorOptions) -> None:
             if not operator_task.done():
                 operator_task.cancel()
                 await operator_task
+        await trimmer
         await runner.cleanup()
         await http.close()
         await client.close()
