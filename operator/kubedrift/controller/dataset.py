@@ -16,12 +16,13 @@ wrong token, 404 for a monitor this operator does not serve.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from kubedrift.bearer import bearer_matches
 
 #: Fetches the merged dataset of one monitor when asked.
 Fetcher = Callable[[], Awaitable[dict[str, Any]]]
@@ -49,7 +50,7 @@ class DatasetRegistry:
         if entry is None:
             return None
         token, fetch = entry
-        if not hmac.compare_digest(header.encode(), f"Bearer {token}".encode()):
+        if not bearer_matches(header, token):
             return None
         return fetch
 

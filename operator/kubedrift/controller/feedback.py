@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import fnmatch
-import hmac
 import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -38,6 +37,7 @@ import aiohttp
 from aiohttp import web
 
 from kubedrift.api.spec import SpecError, parse_spec
+from kubedrift.bearer import bearer_matches
 from kubedrift.controller.client import ApiError, KubeClient, apps, core, monitor_path
 from kubedrift.controller.evaluation import Sidecar, call_sidecar, ready_sidecars
 from kubedrift.controller.names import SIDECAR_TOKEN_KEY, MonitorRef
@@ -244,7 +244,7 @@ async def _answer(service: FeedbackService, request: web.Request) -> dict[str, A
             503, f"monitor {namespace}/{name} has no token Secret yet (its target is not ready)"
         )
     sent = request.headers.get("Authorization", "")
-    if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+    if not bearer_matches(sent, token):
         raise FeedbackError(401, "missing or wrong bearer token")
     items = parse_feedback(await request.read())
     forwarded = [item for item in items if feedback_id(item) is not None]

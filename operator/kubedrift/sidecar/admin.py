@@ -17,7 +17,6 @@ path               auth    what
 
 from __future__ import annotations
 
-import hmac
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -26,6 +25,7 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from kubedrift.bearer import bearer_matches
 from kubedrift.sidecar.labels import FANOUT_HEADER, MAX_FEEDBACK_ITEMS
 from kubedrift.sidecar.metrics import Metrics
 from kubedrift.sidecar.monitor import Monitor
@@ -63,7 +63,7 @@ def admin_app(
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
         if token is not None and request.path not in _OPEN_PATHS:
             sent = request.headers.get("Authorization", "")
-            if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+            if not bearer_matches(sent, token):
                 return web.json_response(
                     {"error": "missing or wrong bearer token"},
                     status=401,
