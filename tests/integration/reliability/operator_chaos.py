@@ -50,9 +50,13 @@ class KillLog:
         )
 
 
-def restart(start_operator: Callable[[], OperatorProcess]) -> tuple[OperatorProcess, float]:
-    """Start a new operator; returns it and when it became healthy."""
-    operator = start_operator()
+def restart(
+    start_operator: Callable[..., OperatorProcess], killed: OperatorProcess | None = None
+) -> tuple[OperatorProcess, float]:
+    """Start a new operator, on the ``killed`` one's port when given (a restarted Pod behind the
+    same Service: a Job created before the kill reaches its dataset at the same address); returns
+    it and when it became healthy."""
+    operator = start_operator(killed.port if killed else None)
     return operator, time.time()
 
 

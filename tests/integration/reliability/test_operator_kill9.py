@@ -40,7 +40,7 @@ def test_kill_9_during_injection_never_injects_twice(
         kube.apps.create_namespaced_deployment(kube.namespace, model_deployment(target, 0))
         kube.create_monitor(model_monitor(f"watch-{trial}", target))
         log.kill_after(operator, 0.0, 2.0)
-        operator, started = restart(start_operator)
+        operator, started = restart(start_operator, operator)
         monitor = f"watch-{trial}"
         wait_for(f"{monitor} to catch up", lambda m=monitor: caught_up(kube.monitor(m)))  # type: ignore[misc]
         log.recoveries.append(time.time() - started)
@@ -66,7 +66,7 @@ def test_kill_9_during_evaluation_lets_status_catch_up_without_touching_pods(
 
     for _ in range(EVALUATION_TRIALS):
         killed = log.kill_after(operator, 0.0, 5.0)  # anywhere in the 5 s evaluation cycle
-        operator, started = restart(start_operator)
+        operator, started = restart(start_operator, operator)
 
         def evaluated_again(killed: float = killed) -> dict[str, Any] | None:
             status = caught_up(kube.monitor("watch"))
@@ -122,7 +122,7 @@ def test_kill_9_during_retraining_never_creates_a_second_job_for_one_trigger(
         token = kube.secret_value("watch-kubedrift-token", "sidecar-token")
         send_traffic(ips, shift=shift, rows=150, seed=trial, admin_token=token, prefix=f"t{trial}")
         log.kill_after(operator, 0.0, 12.0)
-        operator, started = restart(start_operator)
+        operator, started = restart(start_operator, operator)
 
         def finished(n: int = trial) -> dict[str, Any] | None:
             retraining = kube.status("watch").get("retraining") or {}
