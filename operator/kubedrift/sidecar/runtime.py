@@ -22,6 +22,7 @@ uvloop is used when ``event_loop`` is ``auto`` and it is installed, or when aske
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import multiprocessing
 import os
@@ -35,6 +36,8 @@ from typing import Any
 from kubedrift.sidecar.config import ConfigError, SidecarConfig
 
 logger = logging.getLogger("kubedrift.sidecar")
+#: ``prctl`` option: the signal this process gets when its parent ends (linux/prctl.h).
+PR_SET_PDEATHSIG = 1
 #: Seconds the proxy waits for the monitor process to open its ports.
 MONITOR_START_TIMEOUT = 120.0
 #: Added to the monitor process's niceness: under CPU contention it gets about a tenth of the
@@ -59,14 +62,33 @@ def run_loop(main: Coroutine[Any, Any, None], event_loop: str) -> None:
     asyncio.run(main)
 
 
+def die_with_parent(parent: int) -> None:
+    """Have the kernel SIGKILL this process when ``parent`` (the process that forked it) ends;
+    exit at once if it already has. Linux only (``prctl(PR_SET_PDEATHSIG)``); elsewhere the
+    channel's end is the only signal."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            logger.warning("prctl(PR_SET_PDEATHSIG) failed: %s", os.strerror(ctypes.get_errno()))
+    if os.getppid() != parent:  # the parent died before the request above took effect
+        os._exit(0)
+
+
 def monitor_entry(
-    config: SidecarConfig, channel: socket.socket, status: Connection, proxy_end: socket.socket
+    config: SidecarConfig,
+    channel: socket.socket,
+    status: Connection,
+    proxy_end: socket.socket,
+    parent: int,
 ) -> None:
     """The monitor process: report "ok" or the start-up error through ``status``, then serve.
 
     ``proxy_end`` is the proxy's end of the channel, inherited through the fork: closing it here
     makes the channel end (and this process stop) when the proxy process dies, even by SIGKILL.
+    The monitor ignores SIGTERM (the proxy decides when it stops), so it also dies with its
+    ``parent``: a proxy that died before the channel was watched must not leave it running.
     """
+    die_with_parent(parent)
     proxy_end.close()
     os.nice(MONITOR_NICENESS)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the proxy process decides when to stop
@@ -92,7 +114,9 @@ def run_sidecar(config: SidecarConfig) -> int:
     receive, send = context.Pipe(duplex=False)
     proxy_end, monitor_end = socket.socketpair()
     child = context.Process(
-        target=monitor_entry, args=(config, monitor_end, send, proxy_end), name="kubedrift-monitor"
+        target=monitor_entry,
+        args=(config, monitor_end, send, proxy_end, os.getpid()),
+        name="kubedrift-monitor",
     )
     child.start()
     monitor_end.close()

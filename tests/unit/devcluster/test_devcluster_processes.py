@@ -56,6 +56,19 @@ def test_signal_reaches_the_whole_process_group(tmp_path: Path) -> None:
     process.signal(signal.SIGKILL)  # a second signal to a gone group is harmless
 
 
+def test_what_a_container_leaves_behind_dies_with_its_main_process(tmp_path: Path) -> None:
+    """Like a PID namespace ending with its init: a child that ignores SIGTERM (the sidecar's
+    monitor process does) does not outlive the container's main process."""
+    child = tmp_path / "child"
+    script = f"(trap '' TERM; exec sleep 300) & echo $! > {child}; exit 0"
+    _, code = run_to_end(tmp_path, script)
+    assert code == 0
+    child_pid = int(child.read_text())
+    subprocess.run(["sh", "-c", f"while grep -q '^State:.*[RSD]' /proc/{child_pid}/status "
+                    "2>/dev/null; do sleep 0.05; done"], check=True, timeout=10)  # fmt: skip
+    assert not running(child_pid)
+
+
 def running(pid: int) -> bool:
     """Alive and not a zombie (an orphan's zombie waits for init to reap it)."""
     try:

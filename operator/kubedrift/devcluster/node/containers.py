@@ -55,8 +55,17 @@ class ContainerProcess:
         self.pid = self._process.pid
 
     def poll(self) -> int | None:
-        """The raw return code once ended (and reaped), else None."""
-        return self._process.poll()
+        """The raw return code once ended (and reaped), else None.
+
+        When the main process has ended, whatever it left in its process group is killed, as a
+        container runtime does when a container's init process exits (its PID namespace ends):
+        a child that ignores SIGTERM must not outlive its container.
+        """
+        code = self._process.poll()
+        if code is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
+        return code
 
     def signal(self, sig: signal.Signals) -> None:
         """Send ``sig`` to the container's whole process group."""
@@ -65,9 +74,10 @@ class ContainerProcess:
 
     def wait(self, timeout: float) -> int | None:
         try:
-            return self._process.wait(timeout=timeout)
+            self._process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             return None
+        return self.poll()
 
     def termination_message(self, policy: str, exit_code: int) -> str:
         """The message for the terminated state: the termination file's content or, with policy
