@@ -30,7 +30,7 @@ def looks_like(request: Any) -> bool:
     return isinstance(request, Mapping) and ("instances" in request or "inputs" in request)
 
 
-def columns(request: Mapping[str, Any], options: ParseOptions) -> dict[str, list[Value]]:
+def columns(request: Mapping[str, Any], options: ParseOptions) -> Mapping[str, list[Value]]:
     """The columns of an ``instances`` or ``inputs`` request body."""
     if "instances" in request:
         instances = request["instances"]

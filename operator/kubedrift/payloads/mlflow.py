@@ -58,7 +58,7 @@ def parse(request_body: RequestBody, response_body: bytes, options: ParseOptions
     if len(present) != 1:
         raise ParseError("missing_field" if not present else "unsupported_type", "input format")
     if present[0] == "dataframe_split":
-        table = _split(request["dataframe_split"])
+        table: Mapping[str, list[Value]] = _split(request["dataframe_split"])
     elif present[0] == "dataframe_records":
         records = as_list(request["dataframe_records"], "dataframe_records")
         if records and not isinstance(records[0], Mapping):

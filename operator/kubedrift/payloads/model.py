@@ -7,8 +7,9 @@ exchanges into arrays for the window in one go.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 #: The protocols a sidecar can be configured with (``auto`` detects one per exchange).
@@ -57,6 +58,62 @@ class ParseOptions:
     prediction_output: str | None = None
     prediction_reduce: Literal["none", "argmax", "first"] = "argmax"
     json_paths: JsonPaths = field(default_factory=JsonPaths)
+
+
+@dataclass(frozen=True, eq=False)
+class ColumnLayout:
+    """The column names of a row-major block and each one's position; made once per shape (see
+    :func:`column_layout`), so blocks of the same shape share one layout object."""
+
+    names: tuple[str, ...]
+    positions: Mapping[str, int]
+
+
+@lru_cache(maxsize=256)
+def column_layout(names: tuple[str, ...]) -> ColumnLayout:
+    """The shared layout of ``names`` (a tensor's ``<name>-0 ..``, positional names of rows)."""
+    return ColumnLayout(names, {name: index for index, name in enumerate(names)})
+
+
+class RowMajorColumns(Mapping[str, list[Value]]):
+    """Columns as the row-major block they arrived in (an ``[n, d]`` tensor, rows given as lists).
+
+    A column is sliced out only when asked for; the sidecar turns a batch of blocks with one layout
+    into arrays with one conversion instead of ``d`` lists per exchange (``kubedrift.sidecar``'s
+    ``to_columns``). It compares equal to the dict of its columns.
+
+    >>> block = RowMajorColumns(column_layout(("a", "b")), [1, 2, 3, 4])
+    >>> block["b"], block == {"a": [1, 3], "b": [2, 4]}
+    ([2, 4], True)
+    """
+
+    __slots__ = ("cells", "layout", "width")
+
+    def __init__(self, layout: ColumnLayout, cells: list[Value]) -> None:
+        if not layout.names or len(cells) % len(layout.names):
+            raise ValueError("a row-major block needs a whole number of rows")
+        self.layout = layout
+        self.cells = cells  # row after row
+        self.width = len(layout.names)
+
+    @property
+    def rows(self) -> int:
+        return len(self.cells) // self.width
+
+    def __getitem__(self, name: str) -> list[Value]:
+        return self.cells[self.layout.positions[name] :: self.width]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.layout.positions
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.layout.names)
+
+    def __len__(self) -> int:
+        return self.width
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
 
 
 @dataclass(frozen=True)

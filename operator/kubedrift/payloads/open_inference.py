@@ -20,7 +20,14 @@ from functools import lru_cache
 from typing import Any
 
 from kubedrift.payloads.errors import ParseError
-from kubedrift.payloads.model import Parsed, ParseOptions, Value
+from kubedrift.payloads.model import (
+    ColumnLayout,
+    Parsed,
+    ParseOptions,
+    RowMajorColumns,
+    Value,
+    column_layout,
+)
 from kubedrift.payloads.tables import (
     Decoded,
     RequestBody,
@@ -107,7 +114,7 @@ def _tensor_values(tensor: Mapping[str, Any], count: int, tail: _Tail, where: st
     return values
 
 
-def _tensor_columns(tensor: Any, tail: _Tail, where: str) -> tuple[dict[str, list[Value]], int]:
+def _tensor_columns(tensor: Any, tail: _Tail, where: str) -> tuple[Mapping[str, list[Value]], int]:
     tensor = as_object(tensor, where)
     name = tensor.get("name")
     if not isinstance(name, str):
@@ -118,18 +125,14 @@ def _tensor_columns(tensor: Any, tail: _Tail, where: str) -> tuple[dict[str, lis
     values = _tensor_values(tensor, rows * width, tail, where)
     if len(shape) == 1 or width == 1:
         return {name: values}, rows
-    return dict(zip(_column_names(name, width), _strided(values, width), strict=True)), rows
+    return RowMajorColumns(_layout(name, width), values), rows
 
 
 @lru_cache(maxsize=256)
-def _column_names(name: str, width: int) -> tuple[str, ...]:
+def _layout(name: str, width: int) -> ColumnLayout:
     """``<name>-0 .. <name>-(width-1)``, made once per tensor shape rather than per request (the
     monitor parses thousands of requests a second with the same tensors)."""
-    return tuple(f"{name}-{j}" for j in range(width))
-
-
-def _strided(values: list[Value], width: int) -> list[list[Value]]:
-    return [values[j::width] for j in range(width)]
+    return column_layout(tuple(f"{name}-{j}" for j in range(width)))
 
 
 def _predictions(
@@ -188,15 +191,17 @@ def parse(
     if not inputs:
         raise ParseError("empty", "inputs")
     tail = _Tail(request_tail)
-    columns: dict[str, list[Value]] = {}
+    tables: list[Mapping[str, list[Value]]] = []
     rows: int | None = None
     for index, tensor in enumerate(inputs):
         tensor_columns, tensor_rows = _tensor_columns(tensor, tail, f"inputs[{index}]")
         if rows is not None and tensor_rows != rows:
             raise ParseError("row_mismatch", f"inputs[{index}]")
         rows = tensor_rows
-        columns.update(tensor_columns)
+        tables.append(tensor_columns)
     assert rows is not None
+    # One [n, d] tensor (the common request) stays a row-major block; several are merged.
+    columns = tables[0] if len(tables) == 1 else {k: v for t in tables for k, v in t.items()}
     if rows == 0:
         raise ParseError("empty", "inputs")
     try:

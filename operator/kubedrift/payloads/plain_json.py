@@ -39,7 +39,7 @@ def resolve(documents: Mapping[str, Any], path: str) -> Any:
     return node
 
 
-def _columns(features: Any, options: ParseOptions) -> dict[str, list[Value]]:
+def _columns(features: Any, options: ParseOptions) -> Mapping[str, list[Value]]:
     if isinstance(features, list):
         return columns_from_rows(features, options, "features")
     if isinstance(features, Mapping):

@@ -9,10 +9,18 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 from kubedrift.payloads.errors import ParseError
-from kubedrift.payloads.model import ParseOptions, Value
+from kubedrift.payloads.model import (
+    ColumnLayout,
+    ParseOptions,
+    RowMajorColumns,
+    Value,
+    column_layout,
+)
 
 
 def load_json(body: bytes) -> Any:
@@ -94,7 +102,7 @@ def positional_name(index: int, options: ParseOptions) -> str:
 
 def columns_from_rows(
     rows: Sequence[Any], options: ParseOptions, where: str
-) -> dict[str, list[Value]]:
+) -> Mapping[str, list[Value]]:
     """Rows as objects (``{"a": 1}``), lists (``[1, 2]``) or scalars (one column) -> columns.
 
     Object rows may miss keys (``None`` fills the gap); list rows must all have the same length.
@@ -113,6 +121,9 @@ def columns_from_rows(
         return columns
     if isinstance(first, list):
         width = len(first)
+        block = _row_major(rows, width, options)
+        if block is not None:
+            return block
         names = [positional_name(i, options) for i in range(width)]
         for name in names:
             columns[name] = []
@@ -130,6 +141,27 @@ def columns_from_rows(
     }
 
 
+def _row_major(rows: Sequence[Any], width: int, options: ParseOptions) -> RowMajorColumns | None:
+    """List rows of finite numbers, all ``width`` long, as one block (checked at C speed), else
+    None (the general path then checks and converts cell by cell)."""
+    if not width or not all(type(row) is list and len(row) == width for row in rows):
+        return None
+    values = rows[0] if len(rows) == 1 else list(chain.from_iterable(rows))
+    if not set(map(type, values)) <= _NUMBER_TYPES or not math.isfinite(sum(values)):
+        return None
+    layout = _positional_layout(options.feature_names, width)
+    if len(layout.positions) != width:  # configured names repeat: the general path decides
+        return None
+    return RowMajorColumns(layout, values)
+
+
+@lru_cache(maxsize=64)
+def _positional_layout(feature_names: tuple[str, ...], width: int) -> ColumnLayout:
+    return column_layout(
+        tuple(feature_names[i] if i < len(feature_names) else str(i) for i in range(width))
+    )
+
+
 def columns_from_object(value: Mapping[str, Any], where: str) -> dict[str, list[Value]]:
     """Columnar objects ``{"a": [1, 2], "b": [3, 4]}`` -> columns of equal length."""
     columns: dict[str, list[Value]] = {}
@@ -144,6 +176,8 @@ def columns_from_object(value: Mapping[str, Any], where: str) -> dict[str, list[
 
 
 def row_count(columns: Mapping[str, list[Value]]) -> int:
+    if isinstance(columns, RowMajorColumns):
+        return columns.rows
     return len(next(iter(columns.values())))
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from itertools import chain
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from kubedrift.payloads import Value
+from kubedrift.payloads.model import RowMajorColumns
 from kubedrift.stats.baseline import Baseline, FeatureProfile
 
 Columns = dict[str, npt.NDArray[Any]]
@@ -48,10 +50,20 @@ def to_columns(
     baseline: Baseline, rows: Iterable[Mapping[str, Sequence[Any]]], size: int
 ) -> Columns:
     """Concatenate per-exchange column dicts (each of ``rows``' values has the same length
-    within one dict) into one array per baseline feature; absent columns become missing."""
+    within one dict) into one array per baseline feature; absent columns become missing.
+
+    Exchanges that all came as row-major blocks of one layout (``[n, d]`` tensors, list rows;
+    :class:`~kubedrift.payloads.model.RowMajorColumns`) take one conversion for the whole batch;
+    the result is the same as column by column.
+    """
+    tables = list(rows)
+    if tables and isinstance(tables[0], RowMajorColumns):
+        blocks = _from_blocks(baseline, tables, size)
+        if blocks is not None:
+            return blocks
     merged: dict[str, list[Any]] = {name: [] for name in baseline.feature_names}
     filled = 0
-    for table in rows:
+    for table in tables:
         count = len(next(iter(table.values()))) if table else 0
         for name, cells in merged.items():
             found = table.get(name)
@@ -60,6 +72,39 @@ def to_columns(
     if filled != size:
         raise ValueError("row count does not match the columns")
     return {name: column_array(baseline.feature(name), cells) for name, cells in merged.items()}
+
+
+def _from_blocks(
+    baseline: Baseline, tables: list[Mapping[str, Sequence[Any]]], size: int
+) -> Columns | None:
+    """:func:`to_columns` for blocks sharing one layout: numeric features are the columns of one
+    float matrix. None when the batch is not like that, or a cell is not a number (the column by
+    column path then decides, with the same result as ever)."""
+    layout = cast(RowMajorColumns, tables[0]).layout
+    if not all(isinstance(t, RowMajorColumns) and t.layout is layout for t in tables):
+        return None
+    blocks = cast(list[RowMajorColumns], tables)
+    cells = (
+        blocks[0].cells if len(blocks) == 1 else list(chain.from_iterable(b.cells for b in blocks))
+    )
+    width = len(layout.names)
+    if len(cells) != size * width:
+        raise ValueError("row count does not match the columns")
+    try:
+        # Rows to columns in one copy: each feature's column is then contiguous.
+        matrix = np.array(cells, dtype=np.float64).reshape(size, width).T.copy()
+    except (TypeError, ValueError):
+        return None
+    columns: Columns = {}
+    for name in baseline.feature_names:
+        profile, position = baseline.feature(name), layout.positions.get(name)
+        if position is None:
+            columns[name] = column_array(profile, [None] * size)
+        elif profile.type == "numeric":
+            columns[name] = matrix[position]
+        else:
+            columns[name] = column_array(profile, cells[position::width])
+    return columns
 
 
 def prediction_array(baseline: Baseline, predictions: Sequence[Value]) -> npt.NDArray[Any] | None:

@@ -11,6 +11,7 @@ MODULES = [
     "kubedrift.payloads",
     "kubedrift.payloads.detection",
     "kubedrift.payloads.errors",
+    "kubedrift.payloads.model",
     "kubedrift.sidecar.config",
     "kubedrift.sidecar.labels",
     "kubedrift.sidecar.metrics",
