@@ -58,6 +58,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         choices=("auto", "uvloop", "asyncio"),
         help="event loop (default auto: uvloop if installed)",
     )
+    add(
+        "--monitor-priority",
+        choices=("idle", "low"),
+        help="CPU priority of the monitor process (default idle: SCHED_IDLE; low: niceness +10)",
+    )
     add_log_level(parser)
 
 
@@ -82,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         "max_samples_per_second": args.max_samples_per_second,
         "queue_size": args.queue_size,
         "event_loop": args.event_loop,
+        "monitor_priority": args.monitor_priority,
     }
     try:
         config = load_config(args.config, overrides)

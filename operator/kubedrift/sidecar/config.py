@@ -27,6 +27,8 @@ from kubedrift.stats.settings import WindowSettings
 
 Mode = Literal["proxy", "mirror"]
 EventLoop = Literal["auto", "uvloop", "asyncio"]
+#: How the monitor process yields the CPU (``kubedrift.sidecar.runtime.lower_priority``).
+MonitorPriority = Literal["idle", "low"]
 
 
 class ConfigError(ValueError):
@@ -61,6 +63,7 @@ class SidecarConfig:
     token_env: str | None = "KUBEDRIFT_SIDECAR_TOKEN"
     event_loop: EventLoop = "auto"
     score_interval: float = 30.0
+    monitor_priority: MonitorPriority = "idle"
 
     @property
     def upstream_host(self) -> str:
@@ -99,6 +102,7 @@ _TOP = {
     "upstream", "baseline", "listen", "admin", "mode", "protocol", "sampleRate",
     "maxSamplesPerSecond", "queueSize", "maxSampleBytes", "batchSize", "batchInterval",
     "timeouts", "window", "labels", "payload", "auth", "eventLoop", "scoreInterval",
+    "monitorPriority",
 }  # fmt: skip
 
 
@@ -110,7 +114,8 @@ def config_from_mapping(data: Mapping[str, Any]) -> SidecarConfig:
     values: dict[str, Any] = {}
     for key, name in (("upstream", "upstream"), ("baseline", "baseline"), ("listen", "listen"),
                       ("admin", "admin"), ("mode", "mode"), ("protocol", "protocol"),
-                      ("eventLoop", "event_loop")):  # fmt: skip
+                      ("eventLoop", "event_loop"),
+                      ("monitorPriority", "monitor_priority")):  # fmt: skip
         if key in data:
             values[name] = str(data[key])
     for key, name in (("sampleRate", "sample_rate"),):
@@ -180,6 +185,8 @@ def validate(config: SidecarConfig) -> SidecarConfig:
         )
     if config.event_loop not in get_args(EventLoop):
         raise ConfigError(f"eventLoop: expected auto, uvloop or asyncio, got {config.event_loop!r}")
+    if config.monitor_priority not in get_args(MonitorPriority):
+        raise ConfigError(f"monitorPriority: expected idle or low, got {config.monitor_priority!r}")
     if not 0.0 <= config.sample_rate <= 1.0:
         raise ConfigError(f"sampleRate: expected a value in [0, 1], got {config.sample_rate}")
     if config.parse.prediction_reduce not in ("none", "argmax", "first"):

@@ -37,6 +37,7 @@ payload:
   json: {features: request.rows, prediction: response.score, id: request.trace}
 auth: {tokenFile: /var/run/token}
 eventLoop: asyncio
+monitorPriority: low
 """
     )
 
@@ -65,6 +66,7 @@ eventLoop: asyncio
     assert (config.parse.prediction_output, config.parse.prediction_reduce) == ("label", "first")
     assert config.parse.json_paths == JsonPaths("request.rows", "response.score", "request.trace")
     assert (config.token_file, config.event_loop) == ("/var/run/token", "asyncio")
+    assert config.monitor_priority == "low"
 
 
 def test_flags_override_the_file_and_none_means_not_given(tmp_path: Path) -> None:
@@ -91,6 +93,7 @@ def test_no_file_gives_the_defaults() -> None:
         ("timeouts: {drain: soon}", "timeouts.drain: expected a duration"),
         ("listen: nowhere", "address 'nowhere': expected HOST:PORT"),
         ("queueSize: 0", "queue_size: must be positive"),
+        ("monitorPriority: realtime", "monitorPriority: expected idle or low"),
         ("- a list", "expected a mapping at the top"),
     ],
 )

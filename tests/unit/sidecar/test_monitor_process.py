@@ -1,8 +1,10 @@
-"""The monitor process never outlives the proxy process that forked it: it ignores SIGTERM (the
-proxy decides when it stops), so a proxy that dies any other way must take it along."""
+"""The monitor process yields the CPU to the request path, and never outlives the proxy process
+that forked it: it ignores SIGTERM (the proxy decides when it stops), so a proxy that dies any other
+way must take it along."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -10,6 +12,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
 from sidecar_model_server import ModelServer
 from sidecar_process import start_sidecar
 
@@ -71,3 +74,24 @@ def test_die_with_parent_ends_a_child_whose_parent_exits_without_a_word(tmp_path
     child = int(pid_file.read_text())
 
     assert wait_until_gone(child)
+
+
+@pytest.mark.parametrize(
+    ("flags", "policy", "niceness"),
+    [((), os.SCHED_IDLE, 10), (("--monitor-priority", "low"), os.SCHED_OTHER, 10)],
+)
+def test_the_monitor_runs_at_idle_priority_unless_asked_for_low(
+    model: ModelServer, baseline_file: Path, flags: tuple[str, ...], policy: int, niceness: int
+) -> None:
+    sidecar = start_sidecar(model.port, baseline_file, *flags)
+    try:
+        (monitor,) = children(sidecar.process.pid)
+        assert os.sched_getscheduler(monitor) == policy
+        assert (
+            os.getpriority(os.PRIO_PROCESS, monitor)
+            - os.getpriority(os.PRIO_PROCESS, sidecar.process.pid)
+            == niceness
+        )
+        assert os.sched_getscheduler(sidecar.process.pid) == os.SCHED_OTHER  # the proxy
+    finally:
+        sidecar.stop()
