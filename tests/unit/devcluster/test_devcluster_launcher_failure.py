@@ -32,8 +32,11 @@ def test_a_component_exiting_during_startup_fails_start_with_its_log(tmp_path: P
     assert "etcd exited with code 3" in message
     assert "etcd: cannot open data dir" in message
     assert control_plane.processes == []
-    if pid_file.exists():  # the API server stub had started: it must be gone
-        state = Path(f"/proc/{int(pid_file.read_text())}/stat")
+    # The API server stub, if it got as far as writing its pid (the file can exist but be empty
+    # when the stop killed it between the shell's open and its write), must be gone.
+    pid = pid_file.read_text().strip() if pid_file.exists() else ""
+    if pid:
+        state = Path(f"/proc/{int(pid)}/stat")
         assert not state.exists() or state.read_text().split(") ")[1][0] == "Z"
     reservation = RangeReservation()  # the address range is free again
     assert reservation.reserve(control_plane.ranges.index) == control_plane.ranges
