@@ -6,7 +6,8 @@ at 100% sampling, and the sidecar at 10% on the stock asyncio loop (the uvloop d
 
 - saturation: ``wrk`` (one thread, 64 connections) with a Lua check of every response body;
 - latency at a constant 1000 req/s: ``bench/sidecar_loadgen.py`` (open loop, own process), three
-  runs, median of each percentile; "added" latency is the variant's minus direct's;
+  rounds in which every variant runs once in turn (all servers stay up for the whole bench);
+  "added" latency is the median over rounds of the variant's minus direct's in the same round;
 - CPU: the proxy processes' user+system seconds during the latency runs, per 1000 requests; for
   the sidecar also split into its proxy process and its monitor process, and the proxy process's
   CPU per 1000 requests at saturation (what 100% sampling costs the request path itself).
@@ -28,7 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +45,13 @@ TARGET_THROUGHPUT_VS_AIOHTTP = 3.0
 TARGET_LATENCY_VS_NGINX = 2.0
 TARGET_CPU_PER_1000 = 0.15
 TARGET_FULL_SAMPLING_COST = 0.15
+#: The sidecar variants: name, sample rate, event loop, cap on samples per second.
+SIDECARS = (
+    ("sidecar-10%", "0.1", "auto", "1000000"),
+    ("sidecar-100%", "1.0", "auto", "1000000"),
+    ("sidecar-10%-asyncio", "0.1", "asyncio", "1000000"),
+    ("sidecar-100%-cap200", "1.0", "auto", "200"),
+)
 
 
 def free_port() -> int:
@@ -124,6 +132,27 @@ class Result:
     saturated_proxy_cpu: float | None = None
     mismatches: int = 0
     runs: list[dict[str, float]] = field(default_factory=list)
+    #: Latency added over direct, per percentile: the median over rounds of (this variant's run
+    #: minus direct's run of the same round).
+    added: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Variant:
+    """A server under test, started for the whole bench; ``pids`` are the processes whose CPU is
+    counted (for the sidecar: its proxy process, then its monitor process)."""
+
+    name: str
+    port: int
+    pids: list[int]
+    split: bool = False
+    admin: int | None = None
+    result: Result = field(init=False)
+    cpu: float = 0.0
+    proxy_cpu: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.result = Result(self.name)
 
 
 class Bench:
@@ -225,35 +254,49 @@ class Bench:
         ).stdout  # fmt: skip
         return dict(json.loads(out))
 
-    def measure(self, name: str, port: int, pids: list[int], *, split: bool = False) -> Result:
-        """``split``: ``pids`` are the sidecar's proxy process and then its monitor process."""
-        result = Result(name)
+    def saturation(self, variant: Variant) -> None:
+        """Warm up, then saturate with wrk; for the sidecar, its proxy process's CPU per 1000."""
+        result, port = variant.result, variant.port
         warm_up = ["wrk", "-t1", "-c8", "-d1s", "-s", str(self.workdir / "check.lua")]
         subprocess.run([*warm_up, f"http://127.0.0.1:{port}{PATH}"],
                        capture_output=True, check=True)  # fmt: skip  # warm-up
-        proxy_before = cpu_seconds(pids[:1])
+        proxy_before = cpu_seconds(variant.pids[:1])
         result.max_rps, saturated, result.wrk_mismatches = self.saturate(port)
-        if split:
-            result.saturated_proxy_cpu = (cpu_seconds(pids[:1]) - proxy_before) / (saturated / 1000)
-        before = cpu_seconds(pids) if pids else 0.0
-        proxy_before = cpu_seconds(pids[:1])
-        for _ in range(3):
-            result.runs.append(self.latency_run(port))
-        if pids:
-            thousands = sum(run["requests"] for run in result.runs) / 1000
-            result.cpu_per_1000 = (cpu_seconds(pids) - before) / thousands
-            if split:
-                proxy = (cpu_seconds(pids[:1]) - proxy_before) / thousands
-                result.cpu_split = (proxy, result.cpu_per_1000 - proxy)
+        if variant.split:
+            result.saturated_proxy_cpu = (cpu_seconds(variant.pids[:1]) - proxy_before) / (
+                saturated / 1000
+            )
+        print(f"  {variant.name}: {result.max_rps:,.0f} req/s", flush=True)
+
+    def latency(self, variant: Variant) -> dict[str, float]:
+        """One latency run at 1000 req/s, counting the variant's CPU during it."""
+        before, proxy_before = cpu_seconds(variant.pids), cpu_seconds(variant.pids[:1])
+        run = self.latency_run(variant.port)
+        variant.cpu += cpu_seconds(variant.pids) - before
+        variant.proxy_cpu += cpu_seconds(variant.pids[:1]) - proxy_before
+        variant.result.runs.append(run)
+        return run
+
+    def finish(self, variant: Variant, direct: Variant) -> Result:
+        """Medians over the rounds, added latency per round against direct, CPU per 1000."""
+        result = variant.result
         result.p50, result.p90, result.p99 = (
             statistics.median(run[q] for run in result.runs) for q in ("p50", "p90", "p99")
         )
+        result.added = {
+            q: statistics.median(
+                mine[q] - theirs[q]
+                for mine, theirs in zip(result.runs, direct.result.runs, strict=True)
+            )
+            for q in ("p50", "p90", "p99")
+        }
         result.mismatches = int(sum(run["mismatches"] + run["errors"] for run in result.runs))
-        print(
-            f"  {name}: {result.max_rps:,.0f} req/s, "
-            f"p50 {result.p50 * 1e3:.3f} ms, p99 {result.p99 * 1e3:.3f} ms",
-            flush=True,
-        )
+        if variant.pids:
+            thousands = sum(run["requests"] for run in result.runs) / 1000
+            result.cpu_per_1000 = variant.cpu / thousands
+            if variant.split:
+                proxy = variant.proxy_cpu / thousands
+                result.cpu_split = (proxy, result.cpu_per_1000 - proxy)
         return result
 
     def sidecar_command(
@@ -266,64 +309,49 @@ class Bench:
             "--max-samples-per-second", cap, "--event-loop", loop, "--log-level", "WARNING",
         ]  # fmt: skip
 
-    def interleaved(self, rounds: int = 3) -> tuple[float, float, int]:
-        """Median max req/s of the sidecar at 10% and at 100% sampling, and the bad responses.
+    def interleaved(self, ports: tuple[int, int], rounds: int = 3) -> tuple[float, float, int]:
+        """Median max req/s of the sidecar at 10% and at 100% sampling (``ports``), and the bad
+        responses.
 
-        Both sidecars run side by side and are saturated in turn, ``rounds`` times: a change in
-        the machine's load between two sequential measurements (minutes apart on a shared
-        machine) would otherwise decide their ratio. A second's pause before each run lets the
-        other sidecar's monitor work off its queue.
+        The two sidecars are saturated in turn, ``rounds`` times: a change in the machine's load
+        between two sequential measurements (minutes apart on a shared machine) would otherwise
+        decide their ratio. A second's pause before each run lets the other sidecar's monitor
+        work off its queue.
         """
-        ports, bad = (free_port(), free_port()), 0
+        bad = 0
         rates: tuple[list[float], list[float]] = ([], [])
-        commands = [self.sidecar_command(ports[0], free_port(), "0.1", "auto"),
-                    self.sidecar_command(ports[1], free_port(), "1.0", "auto")]  # fmt: skip
-        with self.process(commands[0], ports[0]), self.process(commands[1], ports[1]):
-            for _ in range(rounds):
-                for index, port in enumerate(ports):
-                    time.sleep(1.0)
-                    rps, _, mismatches = self.saturate(port)
-                    rates[index].append(rps)
-                    bad += mismatches
+        for _ in range(rounds):
+            for index, port in enumerate(ports):
+                time.sleep(1.0)
+                rps, _, mismatches = self.saturate(port)
+                rates[index].append(rps)
+                bad += mismatches
         print(f"  10%: {rates[0]}, 100%: {rates[1]} req/s", flush=True)
         return statistics.median(rates[0]), statistics.median(rates[1]), bad
 
-    def sidecar(self, name: str, rate: str, loop: str, cap: str = "1000000") -> Result:
-        port, admin = free_port(), free_port()
-        command = self.sidecar_command(port, admin, rate, loop, cap)
-        with self.process(command, port) as process:
-            # Both sidecar processes: the proxy and the forked monitor.
-            result = self.measure(name, port, process_tree(process.pid), split=True)
-            metrics = subprocess.run(
-                ["curl", "-s", f"http://127.0.0.1:{admin}/metrics"],
-                capture_output=True,
-                text=True,
-                check=False,
-            ).stdout
-        dropped = [
-            line
-            for line in metrics.splitlines()
-            if line.startswith(
-                (
-                    "kubedrift_samples_total",
-                    "kubedrift_samples_dropped_total",
-                    "kubedrift_rows_total",
-                )
-            )
-        ]
-        print("    " + ", ".join(dropped), flush=True)
-        return result
+    def metrics_line(self, variant: Variant) -> str:
+        metrics = subprocess.run(
+            ["curl", "-s", f"http://127.0.0.1:{variant.admin}/metrics"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+        counters = ("kubedrift_samples_total", "kubedrift_samples_dropped_total",
+                    "kubedrift_rows_total")  # fmt: skip
+        return ", ".join(line for line in metrics.splitlines() if line.startswith(counters))
 
     def run(self) -> tuple[list[Result], tuple[float, float, int]]:
+        """Every variant runs for the whole bench. Saturation one variant after the other; latency
+        in rounds of every variant in turn (direct included, the order rotating), so a change in
+        the machine's state between minutes apart shows in every variant's round alike."""
         rng = np.random.default_rng(1)
         columns = {f"x-{i}": rng.normal(size=2000) for i in range(FEATURES)}
         (self.workdir / "baseline.json").write_text(
             build_baseline({**columns, "p": rng.integers(0, 2, 2000)}, prediction="p").to_json()
         )
-        results = []
-        with self.upstream():
-            print("measuring (a) direct", flush=True)
-            results.append(self.measure("direct", self.upstream_port, []))
+        with self.upstream(), ExitStack() as stack:
+            direct = Variant("direct", self.upstream_port, [])
+            variants = [direct]
             port = free_port()
             conf = self.nginx_conf(
                 "proxy",
@@ -332,39 +360,57 @@ class Bench:
                 '      proxy_http_version 1.1; proxy_set_header Connection "";\n'
                 "      proxy_buffering off; } }",
             )
-            print("measuring (b) nginx", flush=True)
-            with self.process(["nginx", "-c", str(conf), "-p", str(self.workdir)], port) as nginx:
-                results.append(self.measure("nginx", port, process_tree(nginx.pid)))
+            nginx = stack.enter_context(
+                self.process(["nginx", "-c", str(conf), "-p", str(self.workdir)], port)
+            )
+            variants.append(Variant("nginx", port, process_tree(nginx.pid)))
             port = free_port()
-            print("measuring (c) aiohttp", flush=True)
-            with self.process(
-                [
-                    sys.executable,
-                    str(HERE / "sidecar_aiohttp_proxy.py"),
-                    str(port),
-                    str(self.upstream_port),
-                ],
-                port,
-            ) as proxy:
-                results.append(self.measure("aiohttp", port, [proxy.pid]))
-            print("measuring (d) sidecar", flush=True)
-            results.append(self.sidecar("sidecar-10%", "0.1", "auto"))
-            results.append(self.sidecar("sidecar-100%", "1.0", "auto"))
-            results.append(self.sidecar("sidecar-10%-asyncio", "0.1", "asyncio"))
-            results.append(self.sidecar("sidecar-100%-cap200", "1.0", "auto", cap="200"))
-            print("measuring (d) sidecar at 10% and 100%, saturated in turn", flush=True)
-            interleaved = self.interleaved()
+            naive = stack.enter_context(
+                self.process(
+                    [
+                        sys.executable,
+                        str(HERE / "sidecar_aiohttp_proxy.py"),
+                        str(port),
+                        str(self.upstream_port),
+                    ],
+                    port,
+                )
+            )
+            variants.append(Variant("aiohttp", port, [naive.pid]))
+            for name, rate, loop, cap in SIDECARS:
+                port, admin = free_port(), free_port()
+                command = self.sidecar_command(port, admin, rate, loop, cap)
+                sidecar = stack.enter_context(self.process(command, port))
+                # Both sidecar processes: the proxy and the forked monitor.
+                pids = process_tree(sidecar.pid)
+                variants.append(Variant(name, port, pids, split=True, admin=admin))
+            print("saturation (wrk), one variant after the other", flush=True)
+            for variant in variants:
+                self.saturation(variant)
+            print("latency at 1000 req/s: rounds of every variant in turn", flush=True)
+            for round_ in range(3):
+                order = variants[round_:] + variants[:round_]
+                runs = {variant.name: self.latency(variant) for variant in order}
+                print("  round " + str(round_ + 1) + ": " + ", ".join(
+                    f"{v.name} p50 {runs[v.name]['p50'] * 1e3:.3f} ms" for v in variants
+                ), flush=True)  # fmt: skip
+            results = [self.finish(variant, direct) for variant in variants]
+            for variant in variants:
+                if variant.admin is not None:
+                    print(f"    {variant.name}: {self.metrics_line(variant)}", flush=True)
+            print("saturated in turn: the sidecar at 10% and at 100% sampling", flush=True)
+            by_name = {variant.name: variant.port for variant in variants}
+            interleaved = self.interleaved((by_name["sidecar-10%"], by_name["sidecar-100%"]))
         return results, interleaved
 
 
 def report(results: list[Result], interleaved: tuple[float, float, int]) -> None:
     by = {r.name: r for r in results}
-    direct = by["direct"]
     print(
         "\nvariant               max req/s   added p50    added p90    added p99   CPU s/1000  bad"
     )
     for r in results:
-        added = [(getattr(r, q) - getattr(direct, q)) * 1e3 for q in ("p50", "p90", "p99")]
+        added = [r.added[q] * 1e3 for q in ("p50", "p90", "p99")]
         cpu = f"{r.cpu_per_1000:.3f}" if r.cpu_per_1000 is not None else "   -"
         bad = r.mismatches + r.wrk_mismatches
         columns = "  ".join(f"{value:8.3f} ms" for value in added)
@@ -372,7 +418,7 @@ def report(results: list[Result], interleaved: tuple[float, float, int]) -> None
     side, full, nginx, naive = by["sidecar-10%"], by["sidecar-100%"], by["nginx"], by["aiohttp"]
 
     def added(r: Result, q: str) -> float:
-        return float(getattr(r, q) - getattr(direct, q))
+        return r.added[q]
 
     side_cpu, full_cpu = side.cpu_per_1000 or float("nan"), full.cpu_per_1000 or float("nan")
     # (target, measured ratio, the ratio's limit, True when the limit is a minimum)
