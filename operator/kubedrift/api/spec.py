@@ -57,6 +57,7 @@ __all__ = [
 ]
 
 CaptureMode = Literal["proxy", "mirror"]
+MonitorPriority = Literal["idle", "low"]
 Protocol = Literal["auto", "open-inference-v2", "kserve-v1", "seldon-v1", "mlflow", "json"]
 Trigger = Literal["DriftDetected", "PerformanceDegraded"]
 RolloutStrategy = Literal["none", "restart"]
@@ -204,6 +205,14 @@ class CaptureSpec:
         default=10000,
         minimum=1,
         maximum=1000000,
+    )
+    monitor_priority: MonitorPriority = prop(
+        "monitorPriority",
+        "CPU priority of the sidecar's monitor process (parsing, windows, admin port): idle "
+        "(Linux SCHED_IDLE: it runs on CPU time the request path leaves and yields at once) or "
+        "low (niceness +10 only; for a container whose CPU stays saturated, where an idle "
+        "monitor answers its liveness probe too slowly).",
+        default="idle",
     )
     listen_port: int = prop(
         "listenPort",

@@ -36,6 +36,7 @@ def render_sidecar_config(spec: ModelMonitorSpec) -> dict[str, Any]:
         "sampleRate": capture.sample_rate,
         "maxSamplesPerSecond": capture.max_samples_per_second,
         "queueSize": capture.queue_size,
+        "monitorPriority": capture.monitor_priority,
         "window": {
             "samples": spec.window.samples,
             "maxAge": spec.window.max_age.seconds,

@@ -79,6 +79,11 @@ CASES = [
     # capture
     case("capture-mode-unknown", {"capture.mode": "tap"}, "capture.mode"),
     case("capture-protocol-unknown", {"capture.protocol": "grpc"}, "capture.protocol"),
+    case(
+        "capture-monitor-priority-unknown",
+        {"capture.monitorPriority": "realtime"},
+        "capture.monitorPriority",
+    ),
     case("sample-rate-zero", {"capture.sampleRate": 0}, "capture.sampleRate"),
     case("sample-rate-above-one", {"capture.sampleRate": 1.5}, "capture.sampleRate"),
     case(

@@ -94,6 +94,7 @@ def test_wire_form_of_the_minimal_spec_spells_out_every_default() -> None:
         "sampleRate": 1.0,
         "maxSamplesPerSecond": 200,
         "queueSize": 10000,
+        "monitorPriority": "idle",
         "listenPort": 8480,
         "adminPort": 8481,
     }

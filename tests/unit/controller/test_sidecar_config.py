@@ -28,7 +28,16 @@ def test_rendered_config_is_accepted_by_the_sidecar_with_the_spec_values(
     assert config.window.min_samples == 50
     assert config.label_ttl == 86400.0
     assert config.token_env == "KUBEDRIFT_SIDECAR_TOKEN"
+    assert config.monitor_priority == "idle"
     assert data["baseline.json"] == '{"baseline": true}'
+
+
+def test_monitor_priority_reaches_the_sidecar() -> None:
+    spec = make_spec(capture={"mode": "proxy", "monitorPriority": "low"})
+
+    config = config_from_mapping(render_sidecar_config(spec))
+
+    assert config.monitor_priority == "low"
 
 
 def test_json_protocol_paths_reach_the_sidecar() -> None:
