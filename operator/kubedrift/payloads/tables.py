@@ -73,8 +73,8 @@ def flatten(data: Any, where: str) -> list[Value]:
     """Row-major flattening of nested lists (OIP ``data`` may be flat or nested)."""
     if not isinstance(data, list):
         return [scalar(data, where)]
-    if set(map(type, data)) <= _NUMBER_TYPES and math.isfinite(sum(data)):
-        return data  # the common case, checked at C speed: finite floats and ints only
+    if finite_numbers(data):
+        return data  # the common case
     if not any(isinstance(item, list) for item in data):
         return [scalar(item, where) for item in data]
     out: list[Value] = []
@@ -92,6 +92,12 @@ def flatten(data: Any, where: str) -> list[Value]:
 
 _END = object()
 _NUMBER_TYPES = frozenset((float, int))
+
+
+def finite_numbers(values: list[Any]) -> bool:
+    """Whether ``values`` holds finite floats and ints only (no bools, strings or None), checked
+    at C speed."""
+    return set(map(type, values)) <= _NUMBER_TYPES and math.isfinite(sum(values))
 
 
 def positional_name(index: int, options: ParseOptions) -> str:
@@ -147,19 +153,17 @@ def _row_major(rows: Sequence[Any], width: int, options: ParseOptions) -> RowMaj
     if not width or not all(type(row) is list and len(row) == width for row in rows):
         return None
     values = rows[0] if len(rows) == 1 else list(chain.from_iterable(rows))
-    if not set(map(type, values)) <= _NUMBER_TYPES or not math.isfinite(sum(values)):
+    if not finite_numbers(values):
         return None
-    layout = _positional_layout(options.feature_names, width)
+    layout = _positional_layout(options, width)
     if len(layout.positions) != width:  # configured names repeat: the general path decides
         return None
     return RowMajorColumns(layout, values)
 
 
 @lru_cache(maxsize=64)
-def _positional_layout(feature_names: tuple[str, ...], width: int) -> ColumnLayout:
-    return column_layout(
-        tuple(feature_names[i] if i < len(feature_names) else str(i) for i in range(width))
-    )
+def _positional_layout(options: ParseOptions, width: int) -> ColumnLayout:
+    return column_layout(tuple(positional_name(i, options) for i in range(width)))
 
 
 def columns_from_object(value: Mapping[str, Any], where: str) -> dict[str, list[Value]]:
