@@ -5,12 +5,22 @@ Variants, each in front of the same upstream (nginx returning a fixed 1 KB-class
 at 100% sampling, and the sidecar at 10% on the stock asyncio loop (the uvloop decision). For each:
 
 - saturation: ``wrk`` (one thread, 64 connections) with a Lua check of every response body;
-- latency at a constant 1000 req/s: ``bench/sidecar_loadgen.py`` (open loop, own process), three
-  rounds in which every variant runs once in turn (all servers stay up for the whole bench);
+- latency at a constant 1000 req/s: ``bench/sidecar_loadgen.py`` (open loop, own process), ten
+  rounds of 3 s runs in which every variant runs once in turn (all servers stay up for the whole
+  bench; single runs of one variant differ by tens of microseconds, more rounds of shorter runs
+  give steadier medians than three long ones);
   "added" latency is the median over rounds of the variant's minus direct's in the same round;
 - CPU: the proxy processes' user+system seconds during the latency runs, per 1000 requests; for
   the sidecar also split into its proxy process and its monitor process, and the proxy process's
   CPU per 1000 requests at saturation (what 100% sampling costs the request path itself).
+
+Placement: with two CPUs or more the load generators (wrk and the open-loop generator) run on one
+CPU and every server (upstream, proxies, both sidecar processes) on another, as a client on its own
+machine and a Pod with one core would; the open-loop generator then spins on its CPU, so requests
+leave on time and responses are seen as they arrive (a sleeping generator wakes up to a millisecond
+late, in bursts, and that lateness showed up as latency). With one CPU nothing is pinned and the
+generator sleeps. A peer the issue does not name, Go's ``httputil.ReverseProxy``
+(``bench/goproxy``), runs when a Go toolchain is on ``PATH``: a compiled proxy of the usual kind.
 
 ``python -m bench.sidecar_proxy [--quick]``; wrk and nginx come from ``bench/sidecar_install.sh``.
 """
@@ -18,6 +28,7 @@ at 100% sampling, and the sidecar at 10% on the stock asyncio loop (the uvloop d
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -52,6 +63,33 @@ SIDECARS = (
     ("sidecar-10%-asyncio", "0.1", "asyncio", "1000000"),
     ("sidecar-100%-cap200", "1.0", "auto", "200"),
 )
+
+
+def placement() -> tuple[list[str], list[str]]:
+    """``taskset`` prefixes for the load generators and for the servers (empty on one CPU)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return [], []
+    return ["taskset", "-c", str(cpus[0])], ["taskset", "-c", str(cpus[1])]
+
+
+def build_goproxy() -> Path | None:
+    """The Go peer, built once per source into ``~/.cache/kubedrift`` (None without Go)."""
+    source = HERE / "goproxy"
+    if shutil.which("go") is None:
+        return None
+    digest = hashlib.sha256(
+        b"".join(path.read_bytes() for path in sorted(source.iterdir()))
+    ).hexdigest()[:16]
+    binary = Path.home() / ".cache" / "kubedrift" / "bench" / f"goproxy-{digest}"
+    if not binary.exists():
+        binary.parent.mkdir(parents=True, exist_ok=True)
+        built = subprocess.run(
+            ["go", "build", "-trimpath", "-o", str(binary), "."], cwd=source, check=False
+        )
+        if built.returncode != 0:
+            return None
+    return binary
 
 
 def free_port() -> int:
@@ -159,12 +197,14 @@ class Bench:
     def __init__(self, workdir: Path, quick: bool) -> None:
         self.workdir = workdir
         self.saturation_seconds = 3 if quick else 8
-        self.latency_seconds = 4 if quick else 10
+        self.latency_seconds = 2 if quick else 3
+        self.latency_rounds = 3 if quick else 10
         self.request, self.response = payloads()
         (workdir / "request.json").write_bytes(self.request)
         (workdir / "response.json").write_bytes(self.response)
         (workdir / "check.lua").write_text(self.lua())
         self.upstream_port = free_port()
+        self.client, self.server = placement()
 
     def lua(self) -> str:
         return (
@@ -195,7 +235,10 @@ class Bench:
     @contextmanager
     def process(self, command: list[str], port: int) -> Iterator[subprocess.Popen[bytes]]:
         process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.workdir
+            [*self.server, *command],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=self.workdir,
         )
         try:
             wait_port(port)
@@ -220,7 +263,7 @@ class Bench:
 
     def saturate(self, port: int) -> tuple[float, int, int]:
         out = subprocess.run(
-            ["wrk", "-t1", "-c64", f"-d{self.saturation_seconds}s",
+            [*self.client, "wrk", "-t1", "-c64", f"-d{self.saturation_seconds}s",
              "-s", str(self.workdir / "check.lua"),
              f"http://127.0.0.1:{port}{PATH}"],
             capture_output=True, text=True, check=True,
@@ -246,7 +289,8 @@ class Bench:
 
     def latency_run(self, port: int) -> dict[str, float]:
         out = subprocess.run(
-            [sys.executable, str(HERE / "sidecar_loadgen.py"), "--port", str(port), "--path", PATH,
+            [*self.client, sys.executable, str(HERE / "sidecar_loadgen.py"),
+             "--port", str(port), "--path", PATH, "--wait", "spin" if self.client else "sleep",
              "--rate", "1000", "--duration", str(self.latency_seconds),
              "--body-file", str(self.workdir / "request.json"),
              "--expect-file", str(self.workdir / "response.json")],
@@ -257,7 +301,7 @@ class Bench:
     def saturation(self, variant: Variant) -> None:
         """Warm up, then saturate with wrk; for the sidecar, its proxy process's CPU per 1000."""
         result, port = variant.result, variant.port
-        warm_up = ["wrk", "-t1", "-c8", "-d1s", "-s", str(self.workdir / "check.lua")]
+        warm_up = [*self.client, "wrk", "-t1", "-c8", "-d1s", "-s", str(self.workdir / "check.lua")]
         subprocess.run([*warm_up, f"http://127.0.0.1:{port}{PATH}"],
                        capture_output=True, check=True)  # fmt: skip  # warm-up
         proxy_before = cpu_seconds(variant.pids[:1])
@@ -377,6 +421,16 @@ class Bench:
                 )
             )
             variants.append(Variant("aiohttp", port, [naive.pid]))
+            goproxy = build_goproxy()
+            if goproxy is None:
+                print("go net/http peer skipped: no Go toolchain on PATH (or its build failed)")
+            else:
+                port = free_port()
+                upstream = f"http://127.0.0.1:{self.upstream_port}"
+                go = stack.enter_context(
+                    self.process([str(goproxy), f"127.0.0.1:{port}", upstream], port)
+                )
+                variants.append(Variant("go net/http", port, [go.pid]))
             for name, rate, loop, cap in SIDECARS:
                 port, admin = free_port(), free_port()
                 command = self.sidecar_command(port, admin, rate, loop, cap)
@@ -388,8 +442,9 @@ class Bench:
             for variant in variants:
                 self.saturation(variant)
             print("latency at 1000 req/s: rounds of every variant in turn", flush=True)
-            for round_ in range(3):
-                order = variants[round_:] + variants[:round_]
+            for round_ in range(self.latency_rounds):
+                shift = round_ % len(variants)
+                order = variants[shift:] + variants[:shift]
                 runs = {variant.name: self.latency(variant) for variant in order}
                 print("  round " + str(round_ + 1) + ": " + ", ".join(
                     f"{v.name} p50 {runs[v.name]['p50'] * 1e3:.3f} ms" for v in variants
@@ -454,6 +509,15 @@ def report(results: list[Result], interleaved: tuple[float, float, int]) -> None
             f"{'yes' if met else 'NO'}"
         )
     print(f"uvloop vs asyncio max req/s: {side.max_rps / asyncio_side.max_rps:.2f}")
+    go = by.get("go net/http")
+    if go is not None:
+        print(
+            "sidecar 10% vs go net/http (not a target): added p50 "
+            f"{added(side, 'p50') / added(go, 'p50'):.2f}x, p90 "
+            f"{added(side, 'p90') / added(go, 'p90'):.2f}x, max req/s "
+            f"{side.max_rps / go.max_rps:.2f}x, CPU s/1000 "
+            f"{side_cpu / (go.cpu_per_1000 or float('nan')):.2f}x"
+        )
     print("\nsidecar CPU s/1000    proxy process   monitor process   proxy at saturation")
     for r in results:
         if r.cpu_split is not None and r.saturated_proxy_cpu is not None:
@@ -480,9 +544,16 @@ def main() -> int:
             "(apt-get install wrk nginx-light)"
         )
         return 2
-    print(f"sidecar bench on {os.cpu_count()} CPUs; load generators and all servers share them")
     with tempfile.TemporaryDirectory(prefix="kubedrift-bench-") as workdir:
-        report(*Bench(Path(workdir), args.quick).run())
+        bench = Bench(Path(workdir), args.quick)
+        if bench.client:
+            print(
+                f"sidecar bench: load generators on CPU {bench.client[-1]}, every server on CPU "
+                f"{bench.server[-1]}; the open-loop generator spins on its CPU"
+            )
+        else:
+            print("sidecar bench on one CPU: nothing pinned, the open-loop generator sleeps")
+        report(*bench.run())
     return 0
 
 

@@ -1,0 +1,3 @@
+module kubedrift.dev/bench/goproxy
+
+go 1.22
