@@ -107,12 +107,11 @@ class Inbox:
             **{**snapshot.__dict__, "queue_depth": depth, "samples_dropped": dropped}
         )
 
-    async def resume_when_drained(self) -> None:
-        while True:
-            await asyncio.sleep(0.05)
-            if self.paused and len(self.queue) < self.queue.capacity // 2:
-                self.paused = False
-                self.channel.resume()
+    def resume_when_drained(self) -> None:
+        """Read the channel again once the queue is half empty (the worker calls this)."""
+        if self.paused and len(self.queue) < self.queue.capacity // 2:
+            self.paused = False
+            self.channel.resume()
 
 
 def mirror_snapshot(queue: SampleQueue[Sample], sampler: Sampler) -> Callable[[], ProxySnapshot]:
@@ -150,20 +149,21 @@ async def serve_monitor(
         baseline, windows, labels, metrics, protocol=config.protocol, options=config.parse,
         parse=parser_from_environ(environ),
     )  # fmt: skip
-    worker = Worker(queue, monitor, batch_size=config.batch_size, interval=config.batch_interval,
-                    score_interval=config.score_interval)  # fmt: skip
     readiness = Readiness()
-    pod = PodIdentity.from_environ(environ, time.time())
     stop = asyncio.Event()
+    inbox = Inbox(queue, readiness, stop) if channel_socket is not None else None
+    worker = Worker(queue, monitor, batch_size=config.batch_size, interval=config.batch_interval,
+                    score_interval=config.score_interval,
+                    after_step=inbox.resume_when_drained if inbox else None)  # fmt: skip
+    pod = PodIdentity.from_environ(environ, time.time())
     runners = [
         await start_site(admin_app(monitor, metrics, pod, readiness, token=token), config.admin)
     ]
     tasks = [loop.create_task(worker.run())]
-    if channel_socket is not None:
-        inbox = Inbox(queue, readiness, stop)
-        await loop.create_unix_connection(lambda: inbox.channel, sock=channel_socket)
+    if channel_socket is not None and inbox is not None:
+        channel = inbox.channel
+        await loop.create_unix_connection(lambda: channel, sock=channel_socket)
         metrics.proxy.attach(inbox.current)
-        tasks.append(loop.create_task(inbox.resume_when_drained()))
         tasks.append(
             loop.create_task(probe_upstream(config.upstream_host, config.upstream_port, readiness))
         )

@@ -31,6 +31,10 @@ from kubedrift.sidecar.upstream import UpstreamPool
 logger = logging.getLogger(__name__)
 
 
+def _nothing() -> None:
+    pass
+
+
 class ProxyContext:
     """Everything the connections of one listening socket share."""
 
@@ -59,6 +63,8 @@ class ProxyContext:
         self.connections: set[ClientConnection] = set()
         self.draining = False
         self.sample_failures = 0
+        #: Called after a sample was queued (the forwarder arms its timer).
+        self.on_queued: Callable[[], None] = _nothing
         self._tasks: set[asyncio.Task[None]] = set()
         self._id_prefix = uuid.uuid4().hex[:16]
         self._id_counter = itertools.count(1)
@@ -75,7 +81,8 @@ class ProxyContext:
     def offer(self, exchange: Exchange) -> None:
         """Queue a finished sampled exchange; a failure here is counted, never raised."""
         try:
-            self.queue.offer(exchange.sample())
+            if self.queue.offer(exchange.sample()):
+                self.on_queued()
         except Exception:
             self.sample_failures += 1
             logger.exception("copying a sampled exchange failed; the request was not affected")

@@ -2,8 +2,8 @@
 
 This process imports neither numpy nor aiohttp: it runs the httptools protocols of
 ``kubedrift.sidecar.proxy`` on the event loop and nothing else, apart from three small tasks:
-the timeout sweep (once a second), the forwarder (every 20 ms it sends queued samples with a
-counter snapshot over the channel, while the monitor keeps up), and the stop handler.
+the timeout sweep (once a second), the :class:`Forwarder` (queued samples go to the monitor at
+most 50 ms after they were queued, with a counter snapshot), and the stop handler.
 
 On SIGTERM or SIGINT it tells the monitor it is draining (``/readyz`` turns 503), closes the
 listening socket and idle connections, lets requests in flight finish for up to
@@ -26,7 +26,8 @@ from kubedrift.sidecar.sampling import SampleFields, SampleQueue, Sampler
 from kubedrift.sidecar.upstream import UpstreamPool
 
 logger = logging.getLogger("kubedrift.sidecar")
-FORWARD_INTERVAL = 0.02
+#: How long a sample may wait in the proxy process before it goes to the monitor.
+FORWARD_INTERVAL = 0.05
 STATS_INTERVAL = 1.0
 
 
@@ -36,27 +37,68 @@ async def sweep(context: ProxyContext) -> None:
         context.sweep(context.loop.time())
 
 
-def forward_once(context: ProxyContext, channel: SendChannel, batch_size: int) -> bool:
-    """Send queued samples while the monitor keeps up; True if anything was sent."""
-    sent = False
-    queue = context.queue
-    while len(queue) and channel.writable():
-        channel.send(("samples", queue.take(batch_size), context.snapshot()))
-        sent = True
-    return sent
+class Forwarder:
+    """Ships queued samples to the monitor process, off the request path.
 
+    The first sample queued after a send arms one timer; ``interval`` later everything queued
+    goes, in frames of at most ``batch_size`` samples, each with a counter snapshot, while the
+    monitor keeps up (what it cannot take yet stays queued, and the timer is armed again). Without
+    samples nothing wakes the process but a snapshot once a second for ``/metrics``. (A timer per
+    20 ms, whether or not anything was queued, cost about a tenth of the proxy's CPU at 1000 req/s
+    and 10% sampling, and each of its wake-ups could delay a request.)
+    """
 
-async def forward(context: ProxyContext, channel: SendChannel, batch_size: int) -> None:
-    """Every 20 ms: samples (each frame carries a snapshot); else a snapshot once a second."""
-    last_stats = 0.0
-    while True:
-        await asyncio.sleep(FORWARD_INTERVAL)
-        now = context.loop.time()
-        if forward_once(context, channel, batch_size):
-            last_stats = now
-        elif now - last_stats >= STATS_INTERVAL:
-            channel.send(("stats", context.snapshot()))
-            last_stats = now
+    def __init__(
+        self,
+        context: ProxyContext,
+        channel: SendChannel,
+        batch_size: int,
+        interval: float = FORWARD_INTERVAL,
+    ) -> None:
+        self.context = context
+        self.channel = channel
+        self.batch_size = batch_size
+        self.interval = interval
+        self._timer: asyncio.TimerHandle | None = None
+        self._stats: asyncio.TimerHandle | None = None
+        self._sent_at = 0.0
+        context.on_queued = self.queued
+
+    def queued(self) -> None:
+        if self._timer is None:
+            self._timer = self.context.loop.call_later(self.interval, self.send_samples)
+
+    def send_samples(self) -> bool:
+        """Send what is queued while the monitor keeps up; True if anything was sent."""
+        self._timer = None
+        context, channel = self.context, self.channel
+        queue = context.queue
+        sent = False
+        while len(queue) and channel.writable():
+            channel.send(("samples", queue.take(self.batch_size), context.snapshot()))
+            sent = True
+        if sent:
+            self._sent_at = context.loop.time()
+        if len(queue):
+            self.queued()  # the monitor is behind: try again later
+        return sent
+
+    def start(self) -> None:
+        self._stats = self.context.loop.call_later(STATS_INTERVAL, self.send_stats)
+
+    def send_stats(self) -> None:
+        """A snapshot, unless a sample frame carried one within the last second."""
+        loop = self.context.loop
+        if loop.time() - self._sent_at >= STATS_INTERVAL * 0.9:
+            self.channel.send(("stats", self.context.snapshot()))
+            self._sent_at = loop.time()
+        self._stats = loop.call_later(STATS_INTERVAL, self.send_stats)
+
+    def stop(self) -> None:
+        for timer in (self._timer, self._stats):
+            if timer is not None:
+                timer.cancel()
+        self._timer = self._stats = None
 
 
 async def drain(server: asyncio.Server, context: ProxyContext, timeout: float) -> None:
@@ -96,10 +138,9 @@ async def serve_proxy(config: SidecarConfig, channel_socket: socket.socket) -> N
     server = await loop.create_server(
         context.protocol_factory(), host, port, reuse_address=True, backlog=2048
     )
-    tasks = [
-        loop.create_task(sweep(context)),
-        loop.create_task(forward(context, channel, config.batch_size)),
-    ]
+    tasks = [loop.create_task(sweep(context))]
+    forwarder = Forwarder(context, channel, config.batch_size)
+    forwarder.start()
     channel.send(("serving",))
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -115,7 +156,8 @@ async def serve_proxy(config: SidecarConfig, channel_socket: socket.socket) -> N
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    forward_once(context, channel, config.batch_size)
+    forwarder.send_samples()
+    forwarder.stop()
     channel.send(("stats", context.snapshot()))
     channel.send(("stop",))
     await channel.drained(timeout=5.0)

@@ -4,8 +4,9 @@ It runs in the monitor process (``kubedrift.sidecar.monitor_service``), never on
 loop: every ``interval`` it takes up to ``batch_size`` samples, parses them ``slice_size`` at a
 time (yielding between slices, so admin requests and incoming samples wait for at most one slice,
 about a millisecond), then updates the window once for the whole batch. It also purges expired
-label entries and refreshes the local drift scores every ``score_interval``. :meth:`Worker.flush`
-processes what is left at shutdown.
+label entries and refreshes the local drift scores every ``score_interval``, and calls
+``after_step`` (the monitor process reads its channel again once the queue has room).
+:meth:`Worker.flush` processes what is left at shutdown.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Worker:
         score_interval: float = 30.0,
         slice_size: int = 16,
         clock: Callable[[], float] = time.time,
+        after_step: Callable[[], None] | None = None,
     ) -> None:
         self.queue = queue
         self.monitor = monitor
@@ -42,6 +44,7 @@ class Worker:
         self.score_interval = score_interval
         self.slice_size = slice_size
         self.clock = clock
+        self.after_step = after_step
         self._next_score = 0.0
 
     async def step(self, slice_size: int | None = None) -> int:
@@ -64,6 +67,8 @@ class Worker:
             self._next_score = now + self.score_interval
             self.monitor.labels.purge(now)
             self.monitor.score(now)
+        if self.after_step is not None:
+            self.after_step()
         return len(samples)
 
     async def run(self) -> None:
