@@ -26,7 +26,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from kubedrift.bearer import bearer_matches
-from kubedrift.sidecar.labels import FANOUT_HEADER, MAX_FEEDBACK_ITEMS
+from kubedrift.sidecar.labels import FANOUT_HEADER, MAX_FEEDBACK_ITEMS, feedback_id
 from kubedrift.sidecar.metrics import Metrics
 from kubedrift.sidecar.monitor import Monitor
 from kubedrift.sidecar.windows import PodIdentity
@@ -56,8 +56,13 @@ def admin_app(
     *,
     token: str | None = None,
     clock: Callable[[], float] = time.time,
+    catch_up: Callable[[], Awaitable[None]] | None = None,
 ) -> web.Application:
-    """The admin application; ``token`` enables bearer authentication of the ``/v1`` paths."""
+    """The admin application; ``token`` enables bearer authentication of the ``/v1`` paths.
+
+    ``catch_up`` (the worker's) runs before labels are joined when one of them names an id the
+    label store does not know: its sample may be parsed but waiting for the next batch.
+    """
 
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -82,6 +87,11 @@ def admin_app(
                 {"error": f"at most {MAX_FEEDBACK_ITEMS} labels per call"}, status=413
             )
         fanout = request.headers.get(FANOUT_HEADER) == "1"
+        if catch_up is not None and any(
+            (request_id := feedback_id(item)) is not None and not monitor.labels.knows(request_id)
+            for item in items
+        ):
+            await catch_up()
         return web.json_response(monitor.feedback(items, clock(), fanout=fanout))
 
     async def window(_: web.Request) -> web.Response:

@@ -96,6 +96,10 @@ class LabelStore:
         while len(self._entries) > self.capacity:
             self._entries.popitem(last=False)
 
+    def knows(self, request_id: str) -> bool:
+        """Whether an exchange is stored under ``request_id`` (expired or not)."""
+        return request_id in self._entries
+
     def join(
         self, request_id: str, label: Value | list[Value], now: float
     ) -> tuple[Outcome, Joined | None]:

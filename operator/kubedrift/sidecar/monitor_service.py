@@ -157,7 +157,10 @@ async def serve_monitor(
                     after_step=inbox.resume_when_drained if inbox else None)  # fmt: skip
     pod = PodIdentity.from_environ(environ, time.time())
     runners = [
-        await start_site(admin_app(monitor, metrics, pod, readiness, token=token), config.admin)
+        await start_site(
+            admin_app(monitor, metrics, pod, readiness, token=token, catch_up=worker.catch_up),
+            config.admin,
+        )
     ]
     tasks = [loop.create_task(worker.run())]
     if channel_socket is not None and inbox is not None:

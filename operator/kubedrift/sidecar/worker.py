@@ -6,6 +6,8 @@ time (yielding between slices, so admin requests and incoming samples wait for a
 about a millisecond), then updates the window once for the whole batch. It also purges expired
 label entries and refreshes the local drift scores every ``score_interval``, and calls
 ``after_step`` (the monitor process reads its channel again once the queue has room).
+:meth:`Worker.catch_up` runs a step at once, for ``/v1/feedback`` when a label names an id the
+label store does not know yet.
 :meth:`Worker.flush` processes what is left at shutdown.
 """
 
@@ -46,9 +48,21 @@ class Worker:
         self.clock = clock
         self.after_step = after_step
         self._next_score = 0.0
+        #: One step at a time: the run loop's, or a catch-up asked for by ``/v1/feedback``.
+        self._stepping = asyncio.Lock()
 
     async def step(self, slice_size: int | None = None) -> int:
         """Process one batch; returns how many samples it took."""
+        async with self._stepping:
+            return await self._step(slice_size)
+
+    async def catch_up(self) -> None:
+        """Process one batch now, not at the next interval: a label may be waiting for a sample
+        this process has received but not parsed yet."""
+        if len(self.queue):
+            await self.step(self.slice_size)
+
+    async def _step(self, slice_size: int | None) -> int:
         samples = self.queue.take(self.batch_size)
         now = self.clock()
         if samples:

@@ -90,6 +90,30 @@ def test_labels_join_by_each_kind_of_request_id_and_outcomes_are_reported(fresh:
     assert fresh.metric("kubedrift_window_labeled") == 5
 
 
+def test_a_label_for_a_received_but_unparsed_sample_is_joined_not_unknown(
+    model: ModelServer, baseline_file: Path, tmp_path: Path
+) -> None:
+    # The worker sleeps a minute between batches: the sample reaches the monitor process at once
+    # but would only be parsed a minute later, so the label has to make the worker catch up.
+    config = tmp_path / "slow-worker.yaml"
+    config.write_text("sampleRate: 1.0\nmaxSamplesPerSecond: null\nbatchInterval: 60s\n")
+    sidecar = start_sidecar(model.port, baseline_file, "--config", str(config))
+    try:
+        infer(sidecar, oip([[1.0, 0, 0]]), [("X-Request-ID", "early-label")])
+        sidecar.wait_metric("kubedrift_queue_depth", 1)  # queued in the monitor, not parsed
+
+        status, body = sidecar.post(
+            "/v1/feedback", [{"id": "early-label", "label": 1}, {"id": "never-sent", "label": 0}]
+        )
+
+        assert status == 200
+        answer = json.loads(body)
+        assert (answer["joined"], answer["unknown"]) == (1, 1)
+        assert sidecar.json("/v1/window")["current"]["samples"] == 1
+    finally:
+        sidecar.stop()
+
+
 def test_window_holds_exactly_the_sampled_rows(fresh: Sidecar, baseline_file: Path) -> None:
     rng = np.random.default_rng(3)
     batches = [rng.normal(size=(int(n), 3)).round(3).tolist() for n in rng.integers(1, 6, size=20)]
