@@ -132,11 +132,13 @@ async def serve_monitor(
     channel_socket: socket.socket | None,
     environ: Mapping[str, str] = os.environ,
     ready: Callable[[], None] = lambda: None,
+    stopping: Callable[[], None] = lambda: None,
 ) -> None:
     """Run until stopped (proxy mode: by the proxy; mirror mode: SIGTERM/SIGINT).
 
     Raises ``OSError``/``ValueError`` on start-up problems (baseline, token, ports); ``ready`` is
-    called once the admin port (and in mirror mode the listen port) accepts connections.
+    called once the admin port (and in mirror mode the listen port) accepts connections,
+    ``stopping`` when the stop begins.
     """
     loop = asyncio.get_running_loop()
     baseline = Baseline.from_json(Path(config.baseline).read_text())
@@ -186,6 +188,7 @@ async def serve_monitor(
     ready()
     logger.info("kubedrift sidecar monitor ready: mode=%s admin=%s", config.mode, config.admin)
     await stop.wait()
+    stopping()
     readiness.draining = True
     for runner in runners[1:]:
         await runner.cleanup()

@@ -40,6 +40,9 @@ logger = logging.getLogger("kubedrift.sidecar")
 PR_SET_PDEATHSIG = 1
 #: Seconds the proxy waits for the monitor process to open its ports.
 MONITOR_START_TIMEOUT = 120.0
+#: Seconds the proxy process, done with its own drain, waits for the monitor to stop (it parses
+#: what is still queued and closes its admin port) before killing it.
+MONITOR_STOP_TIMEOUT = 10.0
 #: Added to the monitor process's niceness: under CPU contention it gets about a tenth of the
 #: proxy's share (CFS weights 110 vs 1024), enough to keep ``/healthz`` and ``/metrics``
 #: answering while the request path keeps the core.
@@ -86,6 +89,20 @@ def lower_priority(priority: str) -> None:
         logger.warning("could not set SCHED_IDLE for the monitor (%s): niceness only", error)
 
 
+def restore_priority() -> None:
+    """Leave ``SCHED_IDLE`` for the stop: on a saturated CPU an idle task gets almost no time,
+    and the proxy process waits for this one. Leaving it needs ``CAP_SYS_NICE`` or a
+    ``RLIMIT_NICE`` that allows the niceness; without them the monitor stays idle and the proxy
+    kills it after ``MONITOR_STOP_TIMEOUT``."""
+    idle = getattr(os, "SCHED_IDLE", None)
+    if idle is None or os.sched_getscheduler(0) != idle:
+        return
+    try:
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+    except OSError as error:
+        logger.info("the monitor stops at idle priority (%s)", error)
+
+
 def die_with_parent(parent: int) -> None:
     """Have the kernel SIGKILL this process when ``parent`` (the process that forked it) ends;
     exit at once if it already has. Linux only (``prctl(PR_SET_PDEATHSIG)``); elsewhere the
@@ -111,16 +128,24 @@ def monitor_entry(
     makes the channel end (and this process stop) when the proxy process dies, even by SIGKILL.
     The monitor ignores SIGTERM (the proxy decides when it stops), so it also dies with its
     ``parent``: a proxy that died before the channel was watched must not leave it running.
+    It starts at normal priority (imports and start-up would take minutes as an idle task on a
+    busy CPU), lowers it once ready and leaves ``SCHED_IDLE`` again when it stops.
     """
     die_with_parent(parent)
     proxy_end.close()
-    lower_priority(config.monitor_priority)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the proxy process decides when to stop
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     from kubedrift.sidecar.monitor_service import serve_monitor  # noqa: PLC0415 - not in the proxy
 
+    def ready() -> None:
+        lower_priority(config.monitor_priority)
+        status.send("ok")
+
     try:
-        run_loop(serve_monitor(config, channel, ready=lambda: status.send("ok")), config.event_loop)
+        run_loop(
+            serve_monitor(config, channel, ready=ready, stopping=restore_priority),
+            config.event_loop,
+        )
     except (OSError, ValueError) as error:
         status.send(f"{error}")
         sys.exit(2)
@@ -163,7 +188,7 @@ def run_sidecar(config: SidecarConfig) -> int:
         return _guarded(lambda: run_loop(serve_proxy(config, proxy_end), config.event_loop))
     finally:
         proxy_end.close()
-        child.join(timeout=config.drain_timeout + 15)
+        child.join(timeout=MONITOR_STOP_TIMEOUT)
         if child.is_alive():
             logger.error("the monitor process did not stop; killing it")
             child.kill()

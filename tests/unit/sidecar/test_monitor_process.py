@@ -95,3 +95,26 @@ def test_the_monitor_runs_at_idle_priority_unless_asked_for_low(
         assert os.sched_getscheduler(sidecar.process.pid) == os.SCHED_OTHER  # the proxy
     finally:
         sidecar.stop()
+
+
+def test_on_a_saturated_cpu_the_monitor_still_starts_and_stops(
+    model: ModelServer, baseline_file: Path
+) -> None:
+    """Busy loops on every CPU leave an idle-priority task almost nothing: the monitor starts at
+    normal priority, turns idle once ready, and leaves idle priority again to stop (as root here;
+    without the privilege the proxy gives it a bounded time and then kills it)."""
+    hogs = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        for _ in range(os.cpu_count() or 1)
+    ]
+    try:
+        sidecar = start_sidecar(model.port, baseline_file)
+        (monitor,) = children(sidecar.process.pid)
+        assert os.sched_getscheduler(monitor) == os.SCHED_IDLE
+
+        assert sidecar.stop() == 0
+        assert wait_until_gone(monitor)
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
