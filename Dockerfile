@@ -1,8 +1,9 @@
 # One image for both roles of kubedrift: `kubedrift operator` (the chart's Deployment) and
 # `kubedrift sidecar` (the container the operator injects into model Pods).
 #
-# Stage 1 builds the wheels of kubedrift and of every dependency; stage 2 installs them from
-# there alone (no index, no compiler) into a virtualenv and runs as a numeric non-root user.
+# Stage 1 builds the wheels of kubedrift and of every dependency, with the `fast` extra (the
+# sidecar's request path needs httptools); stage 2 installs them from there alone (no index, no
+# compiler) into a virtualenv and runs as a numeric non-root user.
 # The root filesystem can be read-only: bytecode is compiled at install time and nothing writes
 # outside /tmp (HOME), which the chart mounts as an emptyDir.
 # tests/unit/delivery/test_image_install.py replays the two pip steps in a clean venv.
@@ -11,7 +12,7 @@ FROM python:3.11-slim-bookworm AS wheels
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY operator ./operator
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+RUN pip wheel --no-cache-dir --wheel-dir /wheels '.[fast]'
 
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -20,7 +21,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PATH=/opt/kubedrift/bin:$PATH
 COPY --from=wheels /wheels /wheels
 RUN python -m venv /opt/kubedrift \
-    && /opt/kubedrift/bin/pip install --no-cache-dir --no-index --find-links=/wheels /wheels/kubedrift-*.whl \
+    && /opt/kubedrift/bin/pip install --no-cache-dir --no-index --find-links=/wheels 'kubedrift[fast]' \
     && rm -rf /wheels
 USER 65532:65532
 ENTRYPOINT ["kubedrift"]

@@ -11,9 +11,15 @@ import re
 import shutil
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from kubedrift.devcluster.network import free_ports
+from kubedrift.stats.baseline import build_baseline
 
 REPO = Path(__file__).resolve().parents[3]
 DOCKERFILE = REPO / "Dockerfile"
@@ -65,19 +71,62 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 shutil.copy(origin, context / source)
     wheels = root / "wheels"
     # Stage 1 (`pip wheel`; the pip cache is used here only to spare the network).
-    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", wheels, ".", cwd=context)
+    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", wheels,
+        pip_target("wheel"), cwd=context)  # fmt: skip
     venv = root / "venv"
     run(sys.executable, "-m", "venv", venv)
-    (wheel,) = wheels.glob("kubedrift-*.whl")
     # Stage 2: from the wheels alone.
-    run(venv / "bin" / "pip", "install", "--quiet", "--no-index", f"--find-links={wheels}", wheel)
+    target = pip_target("install")
+    if target.startswith("/wheels/"):  # a wheel named by its path in the image
+        (path,) = wheels.glob(target.removeprefix("/wheels/"))
+        target = str(path)
+    run(venv / "bin" / "pip", "install", "--quiet", "--no-index", f"--find-links={wheels}", target)
     return venv / "bin"
+
+
+def pip_target(command: str) -> str:
+    """The last argument of the Dockerfile's ``pip <command>`` step, unquoted."""
+    found = re.search(rf"pip {command} [^\n]*?'?([^'\s]+)'?\s*(?:\\)?$", DOCKERFILE.read_text(),
+                      flags=re.MULTILINE)  # fmt: skip
+    assert found, f"no pip {command} step in the Dockerfile"
+    return found.group(1)
 
 
 @pytest.mark.parametrize("role", ["operator", "sidecar"])
 def test_both_roles_start_from_the_installed_wheel(installed: Path, role: str) -> None:
     usage = run(installed / "kubedrift", role, "--help")
     assert usage.startswith(f"usage: kubedrift {role}")
+
+
+def test_the_installed_sidecar_serves(installed: Path, tmp_path: Path) -> None:
+    """``--help`` needs nothing; serving needs the ``fast`` extra's httptools in the image."""
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(build_baseline({"x": np.arange(100.0)}).to_json())
+    listen, admin = free_ports(2)
+    log = tmp_path / "sidecar.log"
+    with log.open("w") as output:
+        sidecar = subprocess.Popen(
+            [installed / "kubedrift", "sidecar", "--listen", f"127.0.0.1:{listen}",
+             "--admin", f"127.0.0.1:{admin}", "--upstream", "http://127.0.0.1:9",
+             "--baseline", baseline],
+            stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and sidecar.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{admin}/healthz", timeout=2) as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            pytest.fail(f"the installed sidecar did not serve: {log.read_text()[-2000:]}")
+    finally:
+        sidecar.terminate()
+        sidecar.wait(timeout=30)
+    imports = "import httptools, uvloop, msgspec; print('ok')"
+    assert run(installed / "python", "-c", imports) == "ok\n"
 
 
 def test_installed_package_is_the_wheel_not_the_source_tree(installed: Path) -> None:
