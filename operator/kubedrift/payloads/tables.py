@@ -150,9 +150,13 @@ def columns_from_rows(
                 columns.setdefault(str(key), [None] * index)
             for key, column in columns.items():
                 column.append(scalar(row_object.get(key), f"{where}[{index}]"))
+        if not columns:
+            raise ParseError("empty", f"{where} rows have no fields")
         return columns
     if isinstance(first, list):
         width = len(first)
+        if width == 0:
+            raise ParseError("empty", f"{where}[0] has no cells")
         block = _row_major(rows, width, options)
         if block is not None:
             return block
