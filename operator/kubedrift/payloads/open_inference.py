@@ -9,6 +9,9 @@ is the request's ``id``, else the response's.
 The binary tensor extension is understood: when the exchange carries
 ``Inference-Header-Content-Length``, the JSON part is that many bytes and tensors with
 ``parameters.binary_data_size`` are read, little-endian and in order, from what follows.
+
+Documents come from :func:`~kubedrift.payloads.tables.load_json`, so JSON objects are ``dict``
+(checked as such: a ``Mapping`` check goes through the ABC machinery, a few per request).
 """
 
 from __future__ import annotations
@@ -50,16 +53,17 @@ _BINARY_FORMATS = {
 
 def looks_like(request: Any) -> bool:
     """True for a body whose ``inputs`` is a list of named tensors carrying ``data`` or a shape."""
-    if not isinstance(request, Mapping):
+    if not isinstance(request, dict):
         return False
     inputs = request.get("inputs")
-    return (
-        isinstance(inputs, list)
-        and bool(inputs)
-        and all(
-            isinstance(t, Mapping) and "name" in t and ("data" in t or "shape" in t) for t in inputs
-        )
-    )
+    if not isinstance(inputs, list) or not inputs:
+        return False
+    for tensor in inputs:
+        if not isinstance(tensor, dict):
+            return False
+        if "name" not in tensor or ("data" not in tensor and "shape" not in tensor):
+            return False
+    return True
 
 
 def split_binary(body: RequestBody, header_length: int | None) -> tuple[Any, bytes]:
@@ -73,8 +77,9 @@ def split_binary(body: RequestBody, header_length: int | None) -> tuple[Any, byt
 
 def _shape(tensor: Mapping[str, Any], where: str) -> list[int]:
     shape = as_list(tensor.get("shape"), f"{where}.shape")
-    if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
-        raise ParseError("bad_shape", f"{where}.shape")
+    for dimension in shape:
+        if type(dimension) is not int or dimension < 0:  # JSON's ints; not bools
+            raise ParseError("bad_shape", f"{where}.shape")
     if len(shape) == 0 or len(shape) > 2:
         raise ParseError("bad_shape", f"{where} has {len(shape)} dimensions")
     return shape
@@ -104,7 +109,7 @@ class _Tail:
 
 def _tensor_values(tensor: Mapping[str, Any], count: int, tail: _Tail, where: str) -> list[Value]:
     parameters = tensor.get("parameters")
-    if isinstance(parameters, Mapping) and "binary_data_size" in parameters:
+    if isinstance(parameters, dict) and "binary_data_size" in parameters:
         return tail.take(tensor, count, where)
     if "data" not in tensor:
         raise ParseError("missing_field", f"{where}.data")
@@ -138,7 +143,7 @@ def _layout(name: str, width: int) -> ColumnLayout:
 def _predictions(
     response: Any, rows: int, tail: _Tail, options: ParseOptions
 ) -> list[Value] | None:
-    if not isinstance(response, Mapping):
+    if not isinstance(response, dict):
         return None
     outputs = response.get("outputs")
     if not isinstance(outputs, list) or not outputs:
@@ -146,9 +151,7 @@ def _predictions(
     chosen = outputs[0]
     if options.prediction_output is not None:
         named = [
-            o
-            for o in outputs
-            if isinstance(o, Mapping) and o.get("name") == options.prediction_output
+            o for o in outputs if isinstance(o, dict) and o.get("name") == options.prediction_output
         ]
         if not named:
             raise ParseError("missing_field", "outputs[name=prediction_output]")
@@ -210,6 +213,6 @@ def parse(
         response, response_tail = None, b""
     predictions = _predictions(response, rows, _Tail(response_tail), options)
     request_id = text_id(request.get("id"))
-    if request_id is None and isinstance(response, Mapping):
+    if request_id is None and isinstance(response, dict):
         request_id = text_id(response.get("id"))
     return Parsed("open-inference-v2", columns, predictions, rows, request_id)

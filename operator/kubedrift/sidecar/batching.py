@@ -96,8 +96,9 @@ def _from_blocks(
     except (TypeError, ValueError):
         return None
     columns: Columns = {}
-    for name in baseline.feature_names:
-        profile, position = baseline.feature(name), layout.positions.get(name)
+    for profile in baseline.features:
+        name = profile.name
+        position = layout.positions.get(name)
         if position is None:
             columns[name] = column_array(profile, [None] * size)
         elif profile.type == "numeric":

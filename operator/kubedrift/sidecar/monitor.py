@@ -65,6 +65,13 @@ class Monitor:
 
     def parse(self, sample: Sample) -> Parsed | None:
         """One sample's rows, or ``None`` (counted by reason)."""
+        parsed = self._parse_one(sample)
+        if parsed is not None:
+            self.metrics.exchanges.labels(protocol=parsed.protocol).inc()
+        return parsed
+
+    def _parse_one(self, sample: Sample) -> Parsed | None:
+        """:meth:`parse` without counting the parsed exchange (callers count them)."""
         if not 200 <= sample.status < 300:
             self.metrics.unparsable.labels(reason="status").inc()
             return None
@@ -87,7 +94,6 @@ class Monitor:
             self.metrics.unparsable.labels(reason="internal").inc()
             logger.exception("payload parser failed on a %s exchange", self.protocol)
             return None
-        self.metrics.exchanges.labels(protocol=parsed.protocol).inc()
         return parsed
 
     def process(self, samples: Sequence[Sample], now: float) -> int:
@@ -97,10 +103,14 @@ class Monitor:
     def parse_many(self, samples: Sequence[Sample]) -> list[tuple[list[str], Parsed]]:
         """Parse samples; each parsed exchange comes with its request ids."""
         batch: list[tuple[list[str], Parsed]] = []
+        protocols: dict[str, int] = {}
         for sample in samples:
-            parsed = self.parse(sample)
+            parsed = self._parse_one(sample)
             if parsed is not None:
                 batch.append((request_ids(sample, parsed), parsed))
+                protocols[parsed.protocol] = protocols.get(parsed.protocol, 0) + 1
+        for protocol, count in protocols.items():  # one counter update per protocol and batch
+            self.metrics.exchanges.labels(protocol=protocol).inc(count)
         return batch
 
     def add(self, batch: Sequence[tuple[list[str], Parsed]], now: float) -> int:

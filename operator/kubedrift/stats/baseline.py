@@ -22,6 +22,7 @@ import base64
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -165,10 +166,11 @@ class Baseline:
         return tuple(profile.name for profile in self.features)
 
     def feature(self, name: str) -> FeatureProfile:
-        for profile in self.features:
-            if profile.name == name:
-                return profile
-        raise KeyError(name)
+        return self._by_name[name]
+
+    @cached_property
+    def _by_name(self) -> dict[str, FeatureProfile]:
+        return {profile.name: profile for profile in self.features}
 
     def to_dict(self) -> dict[str, Any]:
         return {
