@@ -50,7 +50,8 @@ class SidecarConfig:
     queue_size: int = 10_000
     max_sample_bytes: int = 1 << 20
     batch_size: int = 256
-    batch_interval: float = 0.1
+    batch_interval: float = 0.5
+    forward_interval: float = 0.25
     connect_timeout: float = 5.0
     upstream_timeout: float = 60.0
     keepalive_timeout: float = 75.0
@@ -101,8 +102,8 @@ def _section(data: Mapping[str, Any], key: str, allowed: set[str]) -> Mapping[st
 _TOP = {
     "upstream", "baseline", "listen", "admin", "mode", "protocol", "sampleRate",
     "maxSamplesPerSecond", "queueSize", "maxSampleBytes", "batchSize", "batchInterval",
-    "timeouts", "window", "labels", "payload", "auth", "eventLoop", "scoreInterval",
-    "monitorPriority",
+    "forwardInterval", "timeouts", "window", "labels", "payload", "auth", "eventLoop",
+    "scoreInterval", "monitorPriority",
 }  # fmt: skip
 
 
@@ -129,7 +130,8 @@ def config_from_mapping(data: Mapping[str, Any]) -> SidecarConfig:
     ):
         if key in data:
             values[name] = None if data[key] is None else int(data[key])
-    for key, name in (("batchInterval", "batch_interval"), ("scoreInterval", "score_interval")):
+    for key, name in (("batchInterval", "batch_interval"), ("forwardInterval", "forward_interval"),
+                      ("scoreInterval", "score_interval")):  # fmt: skip
         if key in data:
             values[name] = duration(data[key], key)
     timeouts = _section(data, "timeouts", {"connect", "upstream", "keepAlive", "drain"})

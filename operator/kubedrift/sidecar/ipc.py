@@ -1,8 +1,10 @@
 """The channel between the proxy process and the monitor process: pickled frames on a socketpair.
 
 The proxy process sends ``("samples", [SampleFields, ...], ProxySnapshot)`` (samples as plain
-tuples, see ``kubedrift.sidecar.sampling``), ``("stats", ProxySnapshot)``, ``("draining",)`` and
-``("stop",)``. Each frame is a 4-byte big-endian length and a pickle. Both ends are this program,
+tuples, see ``kubedrift.sidecar.sampling``), ``("stats", ProxySnapshot)``, ``("draining",)``,
+``("stop",)`` and ``("synced", n)``. The monitor sends ``("sync", n)``: send what is queued now,
+then ``("synced", n)`` (a label may name a sample still waiting in the proxy process). Each frame
+is a 4-byte big-endian length and a pickle. Both ends are this program,
 started together (the monitor process is forked before any event loop runs), so pickle is safe here;
 the channel is never exposed to the network.
 
@@ -28,13 +30,45 @@ def encode(message: tuple[Any, ...]) -> bytes:
     return len(payload).to_bytes(_LENGTH, "big") + payload
 
 
-class SendChannel(asyncio.Protocol):
-    """The proxy's end. ``closed`` turns true if the monitor process goes away."""
+class FrameReader:
+    """Decodes the frames that arrive in pieces and hands each message to ``on_message``."""
 
-    def __init__(self, high_water: int = 8 << 20) -> None:
+    def __init__(self, on_message: Callable[[tuple[Any, ...]], None]) -> None:
+        self.on_message = on_message
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> None:
+        buffer = self._buffer
+        buffer += data
+        while len(buffer) >= _LENGTH:
+            size = int.from_bytes(buffer[:_LENGTH], "big")
+            if len(buffer) < _LENGTH + size:
+                return
+            message = pickle.loads(buffer[_LENGTH : _LENGTH + size])
+            del buffer[: _LENGTH + size]
+            self.on_message(message)
+
+
+def _ignore(message: tuple[Any, ...]) -> None:
+    logger.warning("unexpected message on the sample channel: %s", message[:1])
+
+
+class SendChannel(asyncio.Protocol):
+    """The proxy's end. ``closed`` turns true if the monitor process goes away; the monitor's
+    few messages go to ``on_message``."""
+
+    def __init__(
+        self,
+        high_water: int = 8 << 20,
+        on_message: Callable[[tuple[Any, ...]], None] = _ignore,
+    ) -> None:
         self.high_water = high_water
         self.transport: asyncio.Transport | None = None
         self.closed = False
+        self.reader = FrameReader(on_message)
+
+    def data_received(self, data: bytes) -> None:
+        self.reader.feed(data)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -77,24 +111,19 @@ class ReceiveChannel(asyncio.Protocol):
     def __init__(
         self, on_message: Callable[[tuple[Any, ...]], None], on_closed: Callable[[], None]
     ):
-        self.on_message = on_message
         self.on_closed = on_closed
         self.transport: asyncio.Transport | None = None
-        self._buffer = bytearray()
+        self.reader = FrameReader(on_message)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
-        buffer = self._buffer
-        buffer += data
-        while len(buffer) >= _LENGTH:
-            size = int.from_bytes(buffer[:_LENGTH], "big")
-            if len(buffer) < _LENGTH + size:
-                return
-            message = pickle.loads(buffer[_LENGTH : _LENGTH + size])
-            del buffer[: _LENGTH + size]
-            self.on_message(message)
+        self.reader.feed(data)
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(encode(message))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.on_closed()

@@ -43,6 +43,8 @@ from kubedrift.stats.baseline import Baseline
 
 logger = logging.getLogger("kubedrift.sidecar")
 PROBE_INTERVAL = 2.0
+#: How long ``/v1/feedback`` waits for the proxy process to send the samples it holds.
+SYNC_TIMEOUT = 2.0
 GC_YOUNG_THRESHOLD = 10_000
 
 
@@ -68,7 +70,8 @@ async def start_site(app: web.Application, address: str) -> web.AppRunner:
 
 
 class Inbox:
-    """Receives the proxy's messages: samples into the local queue, snapshots, drain and stop."""
+    """Receives the proxy's messages: samples into the local queue, snapshots, drain and stop;
+    and asks the proxy for the samples it still holds (:meth:`sync`)."""
 
     def __init__(self, queue: SampleQueue[Sample], readiness: Readiness, stop: asyncio.Event):
         self.queue = queue
@@ -77,6 +80,26 @@ class Inbox:
         self.snapshot = ProxySnapshot()
         self.channel = ReceiveChannel(self.on_message, stop.set)
         self.paused = False
+        self._syncs = 0
+        self._waiting: dict[int, asyncio.Future[None]] = {}
+
+    async def sync(self, timeout: float = SYNC_TIMEOUT) -> None:
+        """Return once every sample the proxy process had queued when this was called is in the
+        local queue (at most ``timeout`` seconds; at once while the channel is paused, when the
+        proxy keeps its samples because this process is behind)."""
+        if self.paused or self.stop.is_set() or self.channel.transport is None:
+            return
+        self._syncs += 1
+        number = self._syncs
+        done = asyncio.get_running_loop().create_future()
+        self._waiting[number] = done
+        self.channel.send(("sync", number))
+        try:
+            await asyncio.wait_for(done, timeout)
+        except TimeoutError:
+            logger.warning("the proxy process did not answer a sync within %.1fs", timeout)
+        finally:
+            self._waiting.pop(number, None)
 
     def on_message(self, message: tuple[Any, ...]) -> None:
         kind = message[0]
@@ -90,6 +113,10 @@ class Inbox:
                 self.channel.pause()
         elif kind == "stats":
             self.snapshot = message[1]
+        elif kind == "synced":
+            done = self._waiting.get(message[1])
+            if done is not None and not done.done():
+                done.set_result(None)
         elif kind == "serving":
             self.readiness.proxy_serving = True
         elif kind == "draining":
@@ -153,21 +180,27 @@ async def serve_monitor(
     )  # fmt: skip
     readiness = Readiness()
     stop = asyncio.Event()
-    inbox = Inbox(queue, readiness, stop) if channel_socket is not None else None
+    inbox = Inbox(queue, readiness, stop)  # in mirror mode it never hears from a proxy
     worker = Worker(queue, monitor, batch_size=config.batch_size, interval=config.batch_interval,
                     score_interval=config.score_interval,
-                    after_step=inbox.resume_when_drained if inbox else None)  # fmt: skip
+                    after_step=inbox.resume_when_drained)  # fmt: skip
+
+    async def catch_up() -> None:
+        """Before labels naming unknown ids are joined: fetch the samples the proxy process still
+        holds, and parse everything received."""
+        await inbox.sync()
+        await worker.catch_up()
+
     pod = PodIdentity.from_environ(environ, time.time())
     runners = [
         await start_site(
-            admin_app(monitor, metrics, pod, readiness, token=token, catch_up=worker.catch_up),
+            admin_app(monitor, metrics, pod, readiness, token=token, catch_up=catch_up),
             config.admin,
         )
     ]
     tasks = [loop.create_task(worker.run())]
-    if channel_socket is not None and inbox is not None:
-        channel = inbox.channel
-        await loop.create_unix_connection(lambda: channel, sock=channel_socket)
+    if channel_socket is not None:
+        await loop.create_unix_connection(lambda: inbox.channel, sock=channel_socket)
         metrics.proxy.attach(inbox.current)
         tasks.append(
             loop.create_task(probe_upstream(config.upstream_host, config.upstream_port, readiness))

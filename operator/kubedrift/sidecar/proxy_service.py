@@ -3,7 +3,8 @@
 This process imports neither numpy nor aiohttp: it runs the httptools protocols of
 ``kubedrift.sidecar.proxy`` on the event loop and nothing else, apart from three small tasks:
 the timeout sweep (once a second), the :class:`Forwarder` (queued samples go to the monitor at
-most 50 ms after they were queued, with a counter snapshot), and the stop handler.
+most ``forwardInterval``, 250 ms, after they were queued, with a counter snapshot, or at once when
+the monitor asks), and the stop handler.
 
 On SIGTERM or SIGINT it tells the monitor it is draining (``/readyz`` turns 503), closes the
 listening socket and idle connections, lets requests in flight finish for up to
@@ -18,6 +19,7 @@ import gc
 import logging
 import signal
 import socket
+from typing import Any
 
 from kubedrift.sidecar.config import SidecarConfig, split_address
 from kubedrift.sidecar.ipc import SendChannel
@@ -26,8 +28,6 @@ from kubedrift.sidecar.sampling import SampleFields, SampleQueue, Sampler
 from kubedrift.sidecar.upstream import UpstreamPool
 
 logger = logging.getLogger("kubedrift.sidecar")
-#: How long a sample may wait in the proxy process before it goes to the monitor.
-FORWARD_INTERVAL = 0.05
 STATS_INTERVAL = 1.0
 
 
@@ -46,14 +46,14 @@ class Forwarder:
     samples nothing wakes the process but a snapshot once a second for ``/metrics``. (A timer per
     20 ms, whether or not anything was queued, cost about a tenth of the proxy's CPU at 1000 req/s
     and 10% sampling, and each of its wake-ups could delay a request.)
+
+    When the monitor sends ``("sync", n)`` (a label names an id it does not know), what is queued
+    goes at once and ``("synced", n)`` follows it. So the interval costs the monitor wake-ups, not
+    labels: at 250 ms instead of 50 ms the monitor process used about a third less CPU per sample.
     """
 
     def __init__(
-        self,
-        context: ProxyContext,
-        channel: SendChannel,
-        batch_size: int,
-        interval: float = FORWARD_INTERVAL,
+        self, context: ProxyContext, channel: SendChannel, batch_size: int, interval: float
     ) -> None:
         self.context = context
         self.channel = channel
@@ -63,6 +63,17 @@ class Forwarder:
         self._stats: asyncio.TimerHandle | None = None
         self._sent_at = 0.0
         context.on_queued = self.queued
+        channel.reader.on_message = self.answer
+
+    def answer(self, message: tuple[Any, ...]) -> None:
+        """The monitor's requests: ``("sync", n)``."""
+        if message[0] == "sync":
+            if self._timer is not None:
+                self._timer.cancel()
+            self.send_samples()
+            self.channel.send(("synced", message[1]))
+        else:
+            logger.warning("unexpected message from the monitor process: %s", message[:1])
 
     def queued(self) -> None:
         if self._timer is None:
@@ -139,7 +150,7 @@ async def serve_proxy(config: SidecarConfig, channel_socket: socket.socket) -> N
         context.protocol_factory(), host, port, reuse_address=True, backlog=2048
     )
     tasks = [loop.create_task(sweep(context))]
-    forwarder = Forwarder(context, channel, config.batch_size)
+    forwarder = Forwarder(context, channel, config.batch_size, config.forward_interval)
     forwarder.start()
     channel.send(("serving",))
     stop = asyncio.Event()

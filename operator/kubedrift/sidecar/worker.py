@@ -6,9 +6,8 @@ time (yielding between slices, so admin requests and incoming samples wait for a
 about a millisecond), then updates the window once for the whole batch. It also purges expired
 label entries and refreshes the local drift scores every ``score_interval``, and calls
 ``after_step`` (the monitor process reads its channel again once the queue has room).
-:meth:`Worker.catch_up` runs a step at once, for ``/v1/feedback`` when a label names an id the
-label store does not know yet.
-:meth:`Worker.flush` processes what is left at shutdown.
+:meth:`Worker.catch_up` parses what is queued at once, for ``/v1/feedback`` when a label names an
+id the label store does not know yet; :meth:`Worker.flush` processes what is left at shutdown.
 """
 
 from __future__ import annotations
@@ -57,10 +56,14 @@ class Worker:
             return await self._step(slice_size)
 
     async def catch_up(self) -> None:
-        """Process one batch now, not at the next interval: a label may be waiting for a sample
-        this process has received but not parsed yet."""
-        if len(self.queue):
-            await self.step(self.slice_size)
+        """Process what is queued now, not at the next interval: a label may be waiting for a
+        sample this process has received but not parsed yet. Samples queued meanwhile wait."""
+        pending = len(self.queue)
+        while pending > 0:
+            taken = await self.step(self.slice_size)
+            if not taken:
+                break
+            pending -= taken
 
     async def _step(self, slice_size: int | None) -> int:
         samples = self.queue.take(self.batch_size)

@@ -26,6 +26,7 @@ queueSize: 10
 maxSampleBytes: 2048
 batchSize: 8
 batchInterval: 250ms
+forwardInterval: 100ms
 scoreInterval: 1m
 timeouts: {connect: 2s, upstream: 90s, keepAlive: 10s, drain: 5s}
 window: {samples: 500, maxAge: 2h, minSamples: 50, reservoirSize: 300, labeledCapacity: 100}
@@ -53,7 +54,7 @@ monitorPriority: low
         90,
         10,
     )
-    assert (config.drain_timeout, config.score_interval) == (5, 60)
+    assert (config.drain_timeout, config.score_interval, config.forward_interval) == (5, 60, 0.1)
     assert config.window.samples == 500
     assert config.window.max_age_seconds == 7200
     assert (

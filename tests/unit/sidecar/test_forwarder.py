@@ -1,6 +1,7 @@
 """The proxy process ships samples to the monitor on a timer armed by the first queued sample,
 never per request, and keeps them while the monitor is behind; without samples only a counter
-snapshot goes, once a second. The channel is a real socketpair between two asyncio protocols."""
+snapshot goes, once a second; when the monitor asks (a sync), what is queued goes at once. The
+channel is a real socketpair between two asyncio protocols."""
 
 from __future__ import annotations
 
@@ -104,3 +105,30 @@ def test_samples_stay_queued_while_the_monitor_is_behind_and_go_once_it_catches_
 
     assert not sent and still_queued == 1
     assert frame[0] == "samples" and [f[0] for f in frame[1]] == ["/late"]
+
+
+def test_a_sync_from_the_monitor_sends_what_is_queued_at_once_then_answers() -> None:
+    async def scenario() -> tuple[list[tuple[Any, ...]], int]:
+        link = Link(asyncio.get_running_loop(), interval=60.0)  # the timer would not fire
+        async with link:
+            for path in ("/a", "/b", "/c"):
+                link.queue.offer(fields(path))
+                link.context.on_queued()
+            link.receive.send(("sync", 7))
+            return await link.received(3), len(link.queue)
+
+    frames, left = asyncio.run(scenario())
+
+    assert [frame[0] for frame in frames] == ["samples", "samples", "synced"]
+    assert [f[0] for frame in frames[:2] for f in frame[1]] == ["/a", "/b", "/c"]
+    assert frames[2] == ("synced", 7) and left == 0
+
+
+def test_a_sync_with_nothing_queued_is_answered() -> None:
+    async def scenario() -> list[tuple[Any, ...]]:
+        link = Link(asyncio.get_running_loop(), interval=60.0)
+        async with link:
+            link.receive.send(("sync", 1))
+            return await link.received(1)
+
+    assert asyncio.run(scenario()) == [("synced", 1)]

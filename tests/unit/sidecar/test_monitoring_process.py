@@ -114,6 +114,31 @@ def test_a_label_for_a_received_but_unparsed_sample_is_joined_not_unknown(
         sidecar.stop()
 
 
+def test_a_label_for_a_sample_still_in_the_proxy_process_is_joined_not_unknown(
+    model: ModelServer, baseline_file: Path, tmp_path: Path
+) -> None:
+    # The proxy process would hold the sample for a minute before sending it to the monitor: the
+    # label has to make the monitor fetch it (and parse it) before joining.
+    config = tmp_path / "slow-forwarder.yaml"
+    config.write_text("sampleRate: 1.0\nmaxSamplesPerSecond: null\nforwardInterval: 60s\n")
+    sidecar = start_sidecar(model.port, baseline_file, "--config", str(config))
+    try:
+        infer(sidecar, oip([[1.0, 0, 0]]), [("X-Request-ID", "label-before-sample")])
+        assert sidecar.json("/v1/window")["current"]["samples"] == 0  # still in the proxy
+
+        status, body = sidecar.post(
+            "/v1/feedback",
+            [{"id": "label-before-sample", "label": 1}, {"id": "never-sent", "label": 0}],
+        )
+
+        assert status == 200
+        answer = json.loads(body)
+        assert (answer["joined"], answer["unknown"]) == (1, 1)
+        assert sidecar.json("/v1/window")["current"]["samples"] == 1
+    finally:
+        sidecar.stop()
+
+
 def test_window_holds_exactly_the_sampled_rows(fresh: Sidecar, baseline_file: Path) -> None:
     rng = np.random.default_rng(3)
     batches = [rng.normal(size=(int(n), 3)).round(3).tolist() for n in rng.integers(1, 6, size=20)]
