@@ -90,45 +90,31 @@ def test_labels_join_by_each_kind_of_request_id_and_outcomes_are_reported(fresh:
     assert fresh.metric("kubedrift_window_labeled") == 5
 
 
-def test_a_label_for_a_received_but_unparsed_sample_is_joined_not_unknown(
-    model: ModelServer, baseline_file: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    ("settings", "in_monitor_queue"),
+    [
+        # The worker sleeps a minute between batches: the sample reaches the monitor process at
+        # once but would only be parsed a minute later, so the label makes the worker catch up.
+        pytest.param("batchInterval: 60s\nforwardInterval: 10ms\n", True, id="received"),
+        # The proxy process would hold the sample for a minute: the label makes the monitor
+        # fetch it (a sync over the socketpair), then parse it.
+        pytest.param("forwardInterval: 60s\n", False, id="in-the-proxy-process"),
+    ],
+)
+def test_a_label_for_a_sample_not_parsed_yet_is_joined_not_unknown(
+    model: ModelServer, baseline_file: Path, tmp_path: Path, settings: str, in_monitor_queue: bool
 ) -> None:
-    # The worker sleeps a minute between batches: the sample reaches the monitor process at once
-    # but would only be parsed a minute later, so the label has to make the worker catch up.
-    config = tmp_path / "slow-worker.yaml"
-    config.write_text("sampleRate: 1.0\nmaxSamplesPerSecond: null\nbatchInterval: 60s\n")
+    config = tmp_path / "slow.yaml"
+    config.write_text("sampleRate: 1.0\nmaxSamplesPerSecond: null\n" + settings)
     sidecar = start_sidecar(model.port, baseline_file, "--config", str(config))
     try:
         infer(sidecar, oip([[1.0, 0, 0]]), [("X-Request-ID", "early-label")])
-        sidecar.wait_metric("kubedrift_queue_depth", 1)  # queued in the monitor, not parsed
+        if in_monitor_queue:
+            sidecar.wait_metric("kubedrift_queue_depth", 1)
+        assert sidecar.json("/v1/window")["current"]["samples"] == 0  # not parsed yet
 
         status, body = sidecar.post(
             "/v1/feedback", [{"id": "early-label", "label": 1}, {"id": "never-sent", "label": 0}]
-        )
-
-        assert status == 200
-        answer = json.loads(body)
-        assert (answer["joined"], answer["unknown"]) == (1, 1)
-        assert sidecar.json("/v1/window")["current"]["samples"] == 1
-    finally:
-        sidecar.stop()
-
-
-def test_a_label_for_a_sample_still_in_the_proxy_process_is_joined_not_unknown(
-    model: ModelServer, baseline_file: Path, tmp_path: Path
-) -> None:
-    # The proxy process would hold the sample for a minute before sending it to the monitor: the
-    # label has to make the monitor fetch it (and parse it) before joining.
-    config = tmp_path / "slow-forwarder.yaml"
-    config.write_text("sampleRate: 1.0\nmaxSamplesPerSecond: null\nforwardInterval: 60s\n")
-    sidecar = start_sidecar(model.port, baseline_file, "--config", str(config))
-    try:
-        infer(sidecar, oip([[1.0, 0, 0]]), [("X-Request-ID", "label-before-sample")])
-        assert sidecar.json("/v1/window")["current"]["samples"] == 0  # still in the proxy
-
-        status, body = sidecar.post(
-            "/v1/feedback",
-            [{"id": "label-before-sample", "label": 1}, {"id": "never-sent", "label": 0}],
         )
 
         assert status == 200
