@@ -55,17 +55,13 @@ def _ignore(message: tuple[Any, ...]) -> None:
 
 class SendChannel(asyncio.Protocol):
     """The proxy's end. ``closed`` turns true if the monitor process goes away; the monitor's
-    few messages go to ``on_message``."""
+    few messages go to ``reader.on_message`` (the proxy's forwarder sets it)."""
 
-    def __init__(
-        self,
-        high_water: int = 8 << 20,
-        on_message: Callable[[tuple[Any, ...]], None] = _ignore,
-    ) -> None:
+    def __init__(self, high_water: int = 8 << 20) -> None:
         self.high_water = high_water
         self.transport: asyncio.Transport | None = None
         self.closed = False
-        self.reader = FrameReader(on_message)
+        self.reader = FrameReader(_ignore)
 
     def data_received(self, data: bytes) -> None:
         self.reader.feed(data)

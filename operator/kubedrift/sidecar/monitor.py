@@ -64,14 +64,8 @@ class Monitor:
         self._rotations = windows.rotations
 
     def parse(self, sample: Sample) -> Parsed | None:
-        """One sample's rows, or ``None`` (counted by reason)."""
-        parsed = self._parse_one(sample)
-        if parsed is not None:
-            self.metrics.exchanges.labels(protocol=parsed.protocol).inc()
-        return parsed
-
-    def _parse_one(self, sample: Sample) -> Parsed | None:
-        """:meth:`parse` without counting the parsed exchange (callers count them)."""
+        """One sample's rows, or ``None`` (counted by reason; :meth:`parse_many` counts the
+        parsed exchanges, once per batch)."""
         if not 200 <= sample.status < 300:
             self.metrics.unparsable.labels(reason="status").inc()
             return None
@@ -105,7 +99,7 @@ class Monitor:
         batch: list[tuple[list[str], Parsed]] = []
         protocols: dict[str, int] = {}
         for sample in samples:
-            parsed = self._parse_one(sample)
+            parsed = self.parse(sample)
             if parsed is not None:
                 batch.append((request_ids(sample, parsed), parsed))
                 protocols[parsed.protocol] = protocols.get(parsed.protocol, 0) + 1
