@@ -127,6 +127,8 @@ def _tensor_columns(tensor: Any, tail: _Tail, where: str) -> tuple[Mapping[str, 
     shape = _shape(tensor, where)
     rows = shape[0]
     width = shape[1] if len(shape) == 2 else 1
+    if width == 0:
+        raise ParseError("empty", f"{where} has no columns")
     values = _tensor_values(tensor, rows * width, tail, where)
     if len(shape) == 1 or width == 1:
         return {name: values}, rows

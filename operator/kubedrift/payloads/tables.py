@@ -122,8 +122,13 @@ _NUMBER_TYPES = frozenset((float, int))
 
 def finite_numbers(values: list[Any]) -> bool:
     """Whether ``values`` holds finite floats and ints only (no bools, strings or None), checked
-    at C speed."""
-    return set(map(type, values)) <= _NUMBER_TYPES and math.isfinite(sum(values))
+    at C speed. False too for a sum beyond the float range (integers of hundreds of digits)."""
+    if not set(map(type, values)) <= _NUMBER_TYPES:
+        return False
+    try:
+        return math.isfinite(sum(values))
+    except OverflowError:
+        return False
 
 
 def positional_name(index: int, options: ParseOptions) -> str:

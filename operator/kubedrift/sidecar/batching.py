@@ -26,11 +26,9 @@ Columns = dict[str, npt.NDArray[Any]]
 def _number(value: Value) -> float:
     if value is None:
         return math.nan
-    if isinstance(value, int | float):
-        return float(value)
     try:
         return float(value)
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, or an integer beyond the float range
         return math.nan
 
 
@@ -39,7 +37,7 @@ def column_array(profile: FeatureProfile, values: Sequence[Value]) -> npt.NDArra
     if profile.type == "numeric":
         try:
             return np.array(values, dtype=np.float64)  # numbers and None (-> NaN) at C speed
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return np.fromiter((_number(v) for v in values), dtype=np.float64, count=len(values))
     array = np.empty(len(values), dtype=object)
     array[:] = [None if v is None else v for v in values]
@@ -93,7 +91,7 @@ def _from_blocks(
     try:
         # Rows to columns in one copy: each feature's column is then contiguous.
         matrix = np.array(cells, dtype=np.float64).reshape(size, width).T.copy()
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     columns: Columns = {}
     for profile in baseline.features:

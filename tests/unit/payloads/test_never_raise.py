@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -55,3 +56,30 @@ def test_any_payload_either_parses_consistently_or_raises_parse_error(
     assert parsed.rows > 0
     assert all(len(column) == parsed.rows for column in parsed.columns.values())
     assert parsed.predictions is None or len(parsed.predictions) == parsed.rows
+
+
+HUGE = "1" + "0" * 400  # an integer JSON allows and no float holds
+
+
+@pytest.mark.parametrize(
+    ("request_body", "response_body"),
+    [
+        (f'{{"inputs": [{{"name": "x", "shape": [1], "data": [{HUGE}]}}]}}', "{}"),
+        (f'{{"instances": [[{HUGE}, 2]]}}', "{}"),
+        ('{"inputs": [{"name": "x", "shape": [2, 0], "data": []}]}', "{}"),
+        (
+            '{"inputs": [{"name": "x", "shape": [2], "data": [1, 2]}]}',
+            '{"outputs": [{"name": "y", "shape": [2, 0], "data": []}]}',
+        ),
+    ],
+    ids=["huge-integer-tensor", "huge-integer-row", "tensor-without-columns", "empty-scores"],
+)
+def test_payloads_hypothesis_rarely_builds_still_parse_or_raise_parse_error(
+    request_body: str, response_body: str
+) -> None:
+    try:
+        parsed = parse_exchange("auto", request_body.encode(), response_body.encode())
+    except ParseError as error:
+        assert error.reason in REASONS
+    else:
+        assert parsed.rows > 0

@@ -128,3 +128,20 @@ def test_label_for_an_unknown_id_sent_to_this_pod_alone_is_counted(monitor: Moni
     monitor.feedback([{"id": "elsewhere", "label": 1}], now=2.0)
 
     assert value(monitor, "kubedrift_labels_total", {"outcome": "unknown"}) == 1
+
+
+def test_an_integer_beyond_the_float_range_is_a_missing_value_not_a_lost_batch(
+    monitor: Monitor,
+) -> None:
+    huge = Sample(
+        path="/v1/models/m:predict",
+        status=200,
+        request_body=b'{"instances": [[1' + b"0" * 400 + b", 2]]}",
+        response_body=b'{"predictions": [1]}',
+    )
+
+    assert monitor.process([kserve([[1, 2]], [1]), huge], now=1.0) == 2
+    window = monitor.windows.current
+    assert window.samples == 2
+    assert window.missing.tolist()[:2] == [1, 0]  # features a and b: "a" of the second row
+    assert value(monitor, "kubedrift_monitor_errors_total", {"stage": "window_update"}) in (None, 0)
