@@ -4,6 +4,10 @@ Detection looks at the request body only, most specific shape first: OIP v2 (``i
 of named tensors), Seldon v1 (``data.ndarray`` / ``data.tensor``), MLflow (``dataframe_split`` /
 ``dataframe_records``), KServe v1 (``instances`` / ``inputs``). A body matching none is
 ``unknown_protocol``; plain JSON is never guessed, it needs configured paths.
+
+With msgspec installed, an ``auto`` or OIP exchange is first decoded against the usual OIP shape
+(:mod:`~kubedrift.payloads.open_inference_typed`); anything else takes the path above, with the
+same results either way.
 """
 
 from __future__ import annotations
@@ -15,7 +19,13 @@ from kubedrift.payloads.errors import ParseError
 from kubedrift.payloads.model import Parsed, ParseOptions, ProtocolName
 from kubedrift.payloads.tables import Decoded, RequestBody, load_json
 
+try:  # the `fast` extra: the usual OIP exchange decoded by type, about 3x faster
+    from kubedrift.payloads import open_inference_typed
+except ImportError:  # pragma: no cover - the test extra installs msgspec
+    open_inference_typed = None  # type: ignore[assignment]
+
 _DEFAULT_OPTIONS = ParseOptions()
+_TYPED_PROTOCOLS = ("auto", "open-inference-v2")
 
 
 def detect(request: Any) -> ProtocolName:
@@ -83,6 +93,15 @@ def _parse(
     response_header_length: str | None,
 ) -> Parsed:
     request_length = _header_length(request_header_length)
+    if (
+        open_inference_typed is not None
+        and protocol in _TYPED_PROTOCOLS
+        and request_length is None
+        and response_header_length is None
+    ):
+        parsed = open_inference_typed.parse(request_body, response_body, options)
+        if parsed is not None:  # an OIP exchange of the usual kind; else the general parsers
+            return parsed
     body: RequestBody = request_body
     if protocol == "auto":
         if request_length is not None:

@@ -132,11 +132,11 @@ def _tensor_columns(tensor: Any, tail: _Tail, where: str) -> tuple[Mapping[str, 
     values = _tensor_values(tensor, rows * width, tail, where)
     if len(shape) == 1 or width == 1:
         return {name: values}, rows
-    return RowMajorColumns(_layout(name, width), values), rows
+    return RowMajorColumns(tensor_layout(name, width), values), rows
 
 
 @lru_cache(maxsize=256)
-def _layout(name: str, width: int) -> ColumnLayout:
+def tensor_layout(name: str, width: int) -> ColumnLayout:
     """``<name>-0 .. <name>-(width-1)``, made once per tensor shape rather than per request (the
     monitor parses thousands of requests a second with the same tensors)."""
     return column_layout(tuple(f"{name}-{j}" for j in range(width)))
@@ -209,12 +209,19 @@ def parse(
     columns = tables[0] if len(tables) == 1 else {k: v for t in tables for k, v in t.items()}
     if rows == 0:
         raise ParseError("empty", "inputs")
-    try:
-        response, response_tail = split_binary(response_body, response_header_length)
-    except ParseError:
-        response, response_tail = None, b""
-    predictions = _predictions(response, rows, _Tail(response_tail), options)
+    predictions, response_id = parse_response(response_body, response_header_length, rows, options)
     request_id = text_id(request.get("id"))
-    if request_id is None and isinstance(response, dict):
-        request_id = text_id(response.get("id"))
-    return Parsed("open-inference-v2", columns, predictions, rows, request_id)
+    return Parsed("open-inference-v2", columns, predictions, rows, request_id or response_id)
+
+
+def parse_response(
+    response_body: bytes, header_length: int | None, rows: int, options: ParseOptions
+) -> tuple[list[Value] | None, str | None]:
+    """The predictions for ``rows`` rows (None if the response has none to use) and the response's
+    id; an unparsable response is one without predictions."""
+    try:
+        response, tail = split_binary(response_body, header_length)
+    except ParseError:
+        return None, None
+    predictions = _predictions(response, rows, _Tail(tail), options)
+    return predictions, text_id(response.get("id")) if isinstance(response, dict) else None

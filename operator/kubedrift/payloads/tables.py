@@ -233,12 +233,10 @@ def reduce_prediction(value: Any, options: ParseOptions, names: Sequence[Any] = 
         return None
     if options.prediction_reduce == "first":
         return cells[0]
-    numbers = [
-        float(c) if isinstance(c, int | float) and not isinstance(c, bool) else None for c in cells
-    ]
-    if any(number is None for number in numbers):
+    if not all(isinstance(c, int | float) and not isinstance(c, bool) for c in cells):
         raise ParseError("unsupported_type", "scores are not numbers")
-    best = max(range(len(numbers)), key=lambda i: numbers[i])  # type: ignore[arg-type,return-value]
+    # Compared as they are: Python orders ints and floats exactly, and no float holds some ints.
+    best = max(range(len(cells)), key=cells.__getitem__)  # type: ignore[arg-type]
     if len(names) == len(cells):
         return scalar(names[best], "names")
     return best
