@@ -71,8 +71,18 @@ HUGE = "1" + "0" * 400  # an integer JSON allows and no float holds
             '{"inputs": [{"name": "x", "shape": [2], "data": [1, 2]}]}',
             '{"outputs": [{"name": "y", "shape": [2, 0], "data": []}]}',
         ),
+        (
+            '{"inputs": [{"name": "x", "shape": [1], "data": [1]}]}',
+            f'{{"outputs": [{{"name": "y", "shape": [1, 2], "data": [0, {HUGE}]}}]}}',
+        ),
     ],
-    ids=["huge-integer-tensor", "huge-integer-row", "tensor-without-columns", "empty-scores"],
+    ids=[
+        "huge-integer-tensor",
+        "huge-integer-row",
+        "tensor-without-columns",
+        "empty-scores",
+        "huge-integer-score",
+    ],
 )
 def test_payloads_hypothesis_rarely_builds_still_parse_or_raise_parse_error(
     request_body: str, response_body: str
