@@ -10,6 +10,12 @@ from hypothesis import strategies as st
 
 from kubedrift.stats.reservoir import REFERENCED_ROWS, ArrayReservoir
 
+#: Streams cut into batches from empty to larger than the capacity, and reservoir capacities.
+BATCH_SIZE = st.integers(0, 40)
+BATCH_SIZES = st.lists(BATCH_SIZE, max_size=30)
+CAPACITIES = st.integers(1, 25)
+SEEDS = st.integers(0, 2**16)
+
 
 def bottom_k(keys: np.ndarray, rows: np.ndarray, capacity: int) -> tuple[list[float], list[float]]:
     """The specification: the ``capacity`` rows with the smallest keys, in key order."""
@@ -18,11 +24,7 @@ def bottom_k(keys: np.ndarray, rows: np.ndarray, capacity: int) -> tuple[list[fl
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    st.lists(st.integers(0, 40), max_size=30),
-    st.integers(1, 25),
-    st.integers(0, 2**16),
-)
+@given(BATCH_SIZES, CAPACITIES, SEEDS)
 def test_batches_keep_the_smallest_keys_of_the_whole_stream(
     sizes: list[int], capacity: int, seed: int
 ) -> None:
@@ -61,11 +63,7 @@ def test_read_arrays_are_copies() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    st.lists(st.tuples(st.integers(0, 40), st.booleans()), max_size=30),
-    st.integers(1, 25),
-    st.integers(0, 2**16),
-)
+@given(st.lists(st.tuples(BATCH_SIZE, st.booleans()), max_size=30), CAPACITIES, SEEDS)
 def test_reading_between_batches_does_not_change_what_is_kept(
     batches: list[tuple[int, bool]], capacity: int, seed: int
 ) -> None:
@@ -109,11 +107,7 @@ def test_a_reservoir_restored_below_capacity_keeps_filling() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    st.lists(st.integers(0, 40), max_size=30),
-    st.integers(1, 25),
-    st.integers(0, 2**16),
-)
+@given(BATCH_SIZES, CAPACITIES, SEEDS)
 def test_batches_handed_over_keep_the_same_sample_as_copied_ones(
     sizes: list[int], capacity: int, seed: int
 ) -> None:
