@@ -23,6 +23,7 @@ from typing import Any
 import aiohttp
 
 from kubedrift.controller.client import KubeClient, core
+from kubedrift.controller.label_selectors import selector_query
 from kubedrift.controller.names import CONFIG_HASH_ANNOTATION, MODEL_VERSION_ANNOTATION
 from kubedrift.controller.status import Observation
 from kubedrift.stats.baseline import Baseline
@@ -76,9 +77,8 @@ def sidecars(pods: Iterable[Mapping[str, Any]], admin_port: int) -> list[Sidecar
 async def ready_sidecars(
     client: KubeClient, namespace: str, deployment: Mapping[str, Any], admin_port: int
 ) -> list[Sidecar]:
-    """The sidecars of the target Deployment's Pods (its ``matchLabels``) that should report."""
-    labels = deployment.get("spec", {}).get("selector", {}).get("matchLabels") or {}
-    selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+    """The sidecars of the target Deployment's Pods (its selector) that should report."""
+    selector = selector_query(deployment.get("spec", {}).get("selector") or {})
     pods = await client.list_items(core(namespace, "pods"), selector)
     return sidecars(reporting_pods(pods, deployment), admin_port)
 
