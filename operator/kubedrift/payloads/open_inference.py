@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -135,6 +135,12 @@ def _tensor_columns(tensor: Any, tail: _Tail, where: str) -> tuple[Mapping[str, 
     return RowMajorColumns(tensor_layout(name, width), values), rows
 
 
+def merge_tensors(tables: Sequence[Mapping[str, list[Value]]]) -> Mapping[str, list[Value]]:
+    """The columns of all input tensors: one ``[n, d]`` tensor (the common request) stays a
+    row-major block; several are merged, a later tensor's column replacing an earlier namesake."""
+    return tables[0] if len(tables) == 1 else {k: v for t in tables for k, v in t.items()}
+
+
 @lru_cache(maxsize=256)
 def tensor_layout(name: str, width: int) -> ColumnLayout:
     """``<name>-0 .. <name>-(width-1)``, made once per tensor shape rather than per request (the
@@ -205,8 +211,7 @@ def parse(
         rows = tensor_rows
         tables.append(tensor_columns)
     assert rows is not None
-    # One [n, d] tensor (the common request) stays a row-major block; several are merged.
-    columns = tables[0] if len(tables) == 1 else {k: v for t in tables for k, v in t.items()}
+    columns = merge_tensors(tables)
     if rows == 0:
         raise ParseError("empty", "inputs")
     predictions, response_id = parse_response(response_body, response_header_length, rows, options)

@@ -16,12 +16,13 @@ parser reads everything.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, cast
 
 import msgspec
 
 from kubedrift.payloads.model import Parsed, ParseOptions, RowMajorColumns, Value
-from kubedrift.payloads.open_inference import parse_response, tensor_layout
+from kubedrift.payloads.open_inference import merge_tensors, parse_response, tensor_layout
 from kubedrift.payloads.tables import reduce_prediction, text_id
 
 
@@ -79,9 +80,9 @@ def parse(request_body: bytes, response_body: bytes, options: ParseOptions) -> P
     return Parsed("open-inference-v2", table, predictions, rows, text_id(request.id) or response_id)
 
 
-def _columns(inputs: list[Tensor]) -> tuple[dict[str, list[Value]] | RowMajorColumns, int] | None:
+def _columns(inputs: list[Tensor]) -> tuple[Mapping[str, list[Value]], int] | None:
     """The request's columns and row count, or None where the general parser must look."""
-    tables: list[dict[str, list[Value]] | RowMajorColumns] = []
+    tables: list[Mapping[str, list[Value]]] = []
     rows = -1
     for tensor in inputs:
         shape = tensor.shape
@@ -106,9 +107,7 @@ def _columns(inputs: list[Tensor]) -> tuple[dict[str, list[Value]] | RowMajorCol
             tables.append(RowMajorColumns(tensor_layout(tensor.name, width), data))
     if not tables:
         return None
-    if len(tables) == 1:
-        return tables[0], rows
-    return {name: cells for table in tables for name, cells in table.items()}, rows
+    return merge_tensors(tables), rows
 
 
 def _predictions(response: Response, rows: int, options: ParseOptions) -> list[Value] | None:
