@@ -22,6 +22,7 @@ Phase = Literal[
     "Pending", "Healthy", "Warning", "Drifting", "Degraded", "Retraining", "NoData", "Invalid"
 ]
 ConditionStatus = Literal["True", "False", "Unknown"]
+KnownStatus = Literal["True", "False"]
 RetrainingResult = Literal["Running", "Succeeded", "Failed"]
 RetrainingTrigger = Literal["DriftDetected", "PerformanceDegraded"]
 
@@ -97,6 +98,11 @@ class RetrainingStatus(TypedDict):
     failures: NotRequired[int]
 
 
+class LastKnownStatus(TypedDict):
+    driftDetected: NotRequired[KnownStatus]
+    performanceDegraded: NotRequired[KnownStatus]
+
+
 class BaselineStatus(TypedDict):
     configMap: str
     hash: str
@@ -113,6 +119,7 @@ class ModelMonitorStatus(TypedDict):
     retraining: NotRequired[RetrainingStatus]
     lastEvaluationTime: NotRequired[Timestamp]
     baseline: NotRequired[BaselineStatus]
+    lastKnown: NotRequired[LastKnownStatus]
 
 
 #: Every status key (dotted path) and why it exists.
@@ -177,6 +184,11 @@ DOCS: dict[str, str] = {
     "baseline": "The baseline the last evaluation used.",
     "baseline.configMap": "ConfigMap name.",
     "baseline.hash": "SHA-256 of the baseline JSON, to notice when it changes.",
+    "lastKnown": "The last True or False status of each alarm condition, kept while the "
+    "condition is Unknown (fresh windows after a rollout), so that a recovery is announced "
+    "when the evidence returns.",
+    "lastKnown.driftDetected": "DriftDetected's last known status.",
+    "lastKnown.performanceDegraded": "PerformanceDegraded's last known status.",
 }
 
 __doc__ = (__doc__ or "") + "\n".join(f"- ``{key}``: {text}" for key, text in DOCS.items())

@@ -3,7 +3,9 @@
 :func:`transition_events` compares the conditions before and after a status change and returns
 the Events to post. A condition that stays ``True`` for a hundred evaluations yields one Event,
 when it became ``True``. ``Unknown`` (too little data, e.g. fresh windows after a rollout)
-posts nothing; ``Unknown -> True`` is a new alarm, since it needed new evidence. Retraining
+posts nothing; ``Unknown -> True`` is a new alarm, since it needed new evidence, and
+``Unknown -> False`` is a recovery when the condition's last known status (``status.lastKnown``)
+was ``True``: the usual way a retrained model's rollout ends an alarm. Retraining
 Events (``RetrainingStarted``, ``RetrainingSucceeded``, ``RetrainingFailed``) and
 ``SidecarInjected`` are posted where those actions happen, transitions by construction.
 ``Ready=False`` posts its reason when it starts and whenever the reason changes.
@@ -11,13 +13,13 @@ Events (``RetrainingStarted``, ``RetrainingSucceeded``, ``RetrainingFailed``) an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from kubedrift.api.conditions import find_condition
 from kubedrift.api.status import Condition
-from kubedrift.controller.status import condition_status
+from kubedrift.controller.status import ALARMS, condition_status
 
 EventType = Literal["Normal", "Warning"]
 
@@ -29,8 +31,13 @@ class Event:
     message: str
 
 
-def transition_events(before: Sequence[Condition], after: Sequence[Condition]) -> list[Event]:
-    """Events for the conditions that changed between ``before`` and ``after``."""
+def transition_events(
+    before: Sequence[Condition],
+    after: Sequence[Condition],
+    last_known: Mapping[str, str] | None = None,
+) -> list[Event]:
+    """Events for the conditions that changed between ``before`` and ``after``; ``last_known``
+    is the ``status.lastKnown`` that went with ``before``."""
     events: list[Event] = []
     for condition in after:
         kind = condition["type"]
@@ -43,10 +50,11 @@ def transition_events(before: Sequence[Condition], after: Sequence[Condition]) -
                 events.append(Event("Warning", condition["reason"], message))
             elif new == "True" and old == "False":
                 events.append(Event("Normal", "Ready", message))
-        elif kind in ("DriftDetected", "PerformanceDegraded"):
+        elif kind in ALARMS:
+            was_true = last_known is not None and last_known.get(ALARMS[kind]) == "True"
             if new == "True" and old != "True":
                 events.append(Event("Warning", kind, message))
-            elif new == "False" and old == "True":
+            elif new == "False" and (old == "True" or (old == "Unknown" and was_true)):
                 resolved = "DriftResolved" if kind == "DriftDetected" else "PerformanceRecovered"
                 events.append(Event("Normal", resolved, message))
     return events

@@ -129,7 +129,12 @@ async def reconcile(ctx: OperatorContext, body: Mapping[str, Any]) -> dict[str, 
             status = _with_progress(status, started_job, generation, now)
             status["phase"] = "Retraining"
             events.extend(started_job.events)
-    events = transition_events(previous.get("conditions") or [], status["conditions"]) + events
+    events = (
+        transition_events(
+            previous.get("conditions") or [], status["conditions"], previous.get("lastKnown")
+        )
+        + events
+    )
     for key in _VOLATILE_KEYS:
         status.setdefault(key, None)
     await ctx.client.write_monitor_status(body, status, base=previous)
@@ -248,7 +253,9 @@ async def _invalid(
         if progress.baseline is not None:
             status["baseline"] = progress.baseline
     await ctx.client.write_monitor_status(body, status, base=previous)
-    events += transition_events(previous.get("conditions") or [], status["conditions"])
+    events += transition_events(
+        previous.get("conditions") or [], status["conditions"], previous.get("lastKnown")
+    )
     for event in events:
         await post_event(ctx, monitor, event, now)
     ctx.metrics.evaluations.labels("error").inc()

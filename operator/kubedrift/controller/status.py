@@ -20,7 +20,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from kubedrift.api.conditions import find_condition, set_condition
 from kubedrift.api.spec import ModelMonitorSpec
@@ -29,6 +29,7 @@ from kubedrift.api.status import (
     ConditionStatus,
     DriftStatus,
     FeatureDriftStatus,
+    LastKnownStatus,
     ModelMonitorStatus,
     PerformanceStatus,
     Phase,
@@ -126,7 +127,34 @@ def evaluated_status(
     for key in ("retraining", "baseline"):
         if key in previous:
             status[key] = previous[key]
+    last_known = last_known_status(previous.get("lastKnown"), conditions)
+    if last_known:
+        status["lastKnown"] = last_known
     return status
+
+
+#: Alarm conditions and their key in ``status.lastKnown``.
+ALARMS = {"DriftDetected": "driftDetected", "PerformanceDegraded": "performanceDegraded"}
+
+
+def last_known_status(
+    previous: Mapping[str, Any] | None, conditions: Sequence[Condition]
+) -> LastKnownStatus:
+    """``status.lastKnown``: each alarm condition's latest True/False, kept while it is Unknown.
+
+    >>> last_known_status({"driftDetected": "True"}, [
+    ...     {"type": "DriftDetected", "status": "Unknown", "reason": "NotEnoughData",
+    ...      "message": "", "lastTransitionTime": "2026-01-01T00:00:00Z"}])
+    {'driftDetected': 'True'}
+    """
+    known: dict[str, str] = {}
+    for kind, key in ALARMS.items():
+        status = condition_status(conditions, kind)
+        if status in {"True", "False"}:
+            known[key] = status
+        elif previous and previous.get(key) in {"True", "False"}:
+            known[key] = previous[key]
+    return cast(LastKnownStatus, known)
 
 
 def invalid_status(

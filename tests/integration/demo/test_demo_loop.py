@@ -73,7 +73,7 @@ def test_each_shift_is_detected_retrained_on_and_rolled_out_and_monitoring_goes_
     assert final["retraining"]["modelVersion"] == "3"
     assert final["baseline"]["configMap"] == f"{MONITOR}-kubedrift-baseline"
     events = reasons(demo)
-    for reason in ("RetrainingStarted", "RetrainingSucceeded"):
+    for reason in ("RetrainingStarted", "RetrainingSucceeded", "DriftDetected", "DriftResolved"):
         assert events.count(reason) == 2, reason
     assert "RetrainingFailed" not in events
 

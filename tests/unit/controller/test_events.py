@@ -35,6 +35,47 @@ def test_drift_events_only_on_transitions(
     assert transition_events(old, [cond("DriftDetected", after)]) == expected
 
 
+@pytest.mark.parametrize(
+    ("last_known", "expected"),
+    [
+        ({"driftDetected": "True"}, [Event("Normal", "DriftResolved", "m")]),
+        ({"driftDetected": "False"}, []),
+        ({"performanceDegraded": "True"}, []),  # another condition's alarm
+        ({}, []),
+        (None, []),
+    ],
+)
+def test_recovery_after_a_stretch_of_unknown_is_announced_only_after_an_alarm(
+    last_known: dict[str, str] | None, expected: list[Event]
+) -> None:
+    # After a rollout the windows are fresh: True -> Unknown -> False is the usual recovery.
+    events = transition_events(
+        [cond("DriftDetected", "Unknown")], [cond("DriftDetected", "False")], last_known
+    )
+
+    assert events == expected
+
+
+def test_an_alarm_after_a_stretch_of_unknown_is_posted_again() -> None:
+    events = transition_events(
+        [cond("DriftDetected", "Unknown")],
+        [cond("DriftDetected", "True")],
+        {"driftDetected": "True"},
+    )
+
+    assert events == [Event("Warning", "DriftDetected", "m")]
+
+
+def test_performance_recovery_after_a_stretch_of_unknown_is_announced() -> None:
+    events = transition_events(
+        [cond("PerformanceDegraded", "Unknown")],
+        [cond("PerformanceDegraded", "False")],
+        {"performanceDegraded": "True"},
+    )
+
+    assert events == [Event("Normal", "PerformanceRecovered", "m")]
+
+
 def test_performance_recovery_is_announced() -> None:
     events = transition_events(
         [cond("PerformanceDegraded", "True")], [cond("PerformanceDegraded", "False")]

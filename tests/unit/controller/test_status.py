@@ -96,6 +96,24 @@ def test_a_running_retraining_outranks_the_verdict(
     assert phase_of(observe(shift, 400, spec), running) == phase
 
 
+def test_last_known_alarm_status_survives_a_stretch_of_unknown(spec: ModelMonitorSpec) -> None:
+    drifted = evaluated_status({}, observe(3.0, 400, spec), spec, generation=1, now=NOW)
+    assert drifted["lastKnown"] == {"driftDetected": "True", "performanceDegraded": "True"}
+
+    fresh = evaluated_status(drifted, observe(0.0, 30, spec), spec, generation=1, now=NOW)
+    assert conditions(fresh)["DriftDetected"][0] == "Unknown"
+    assert fresh["lastKnown"] == drifted["lastKnown"]
+
+    recovered = evaluated_status(fresh, observe(0.0, 400, spec), spec, generation=1, now=NOW)
+    assert recovered["lastKnown"] == {"driftDetected": "False", "performanceDegraded": "False"}
+
+
+def test_no_last_known_status_before_the_first_verdict(spec: ModelMonitorSpec) -> None:
+    status = evaluated_status({}, observe(0.0, 30, spec), spec, generation=1, now=NOW)
+
+    assert "lastKnown" not in status
+
+
 def test_retraining_and_baseline_survive_an_evaluation(spec: ModelMonitorSpec) -> None:
     previous = {
         "retraining": {"count": 1, "lastResult": "Running"},
