@@ -209,7 +209,7 @@ class FeedbackService:
     lookup: MonitorLookup
     http: aiohttp.ClientSession
     timeout: float
-    record: Callable[[Mapping[str, int]], None]
+    record: Callable[[str, str, Mapping[str, int]], None]
 
 
 def add_routes(app: web.Application, service: FeedbackService) -> None:
@@ -260,5 +260,5 @@ async def _answer(service: FeedbackService, request: web.Request) -> dict[str, A
         raise FeedbackError(
             503, f"none of the {len(targets)} sidecars of {namespace}/{name} answered"
         )
-    service.record({outcome: merged[outcome] for outcome in OUTCOMES})
+    service.record(namespace, name, {outcome: merged[outcome] for outcome in OUTCOMES})
     return {**merged, "sidecars": {"desired": len(targets), "reporting": reporting}}

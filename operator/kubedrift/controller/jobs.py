@@ -60,7 +60,7 @@ async def follow(ctx: OperatorContext, monitor: MonitorRef, status: Mapping[str,
     updated = RetrainingStatus(**retraining)
     if outcome == "Failed":
         why = "was deleted" if job is None else "failed"
-        return _failed(ctx, updated, baseline, f"retraining Job {name} {why}")
+        return _failed(ctx, monitor, updated, baseline, f"retraining Job {name} {why}")
     pods = await ctx.client.list_items(
         core(monitor.namespace, "pods"), f"batch.kubernetes.io/job-name={name}"
     )
@@ -71,11 +71,13 @@ async def follow(ctx: OperatorContext, monitor: MonitorRef, status: Mapping[str,
                 ctx, monitor, result.baseline.config_map, result.baseline.key
             )
     except (ResultError, NotReadyError) as error:
-        return _failed(ctx, updated, baseline, f"retraining Job {name} succeeded but {error}")
+        return _failed(
+            ctx, monitor, updated, baseline, f"retraining Job {name} succeeded but {error}"
+        )
     updated["lastResult"] = "Succeeded"
     updated["failures"] = 0  # a merge patch keeps keys that are left out
     updated["modelVersion"] = result.model_version
-    ctx.metrics.record_retraining("succeeded")
+    ctx.metrics.record_retraining(monitor.namespace, monitor.name, "succeeded")
     message = f"Job {name} produced model version {result.model_version}"
     if result.baseline is not None:
         message += f" and baseline {result.baseline.config_map}/{result.baseline.key}"
@@ -120,7 +122,7 @@ async def start(
     how = "created" if fresh else "adopted (created before a restart)"
     message = f"Job {name} {how} because of {trigger.reason}"
     if fresh:
-        ctx.metrics.record_retraining("started")
+        ctx.metrics.record_retraining(monitor.namespace, monitor.name, "started")
     return Progress(
         retraining,
         status.get("baseline"),
@@ -131,13 +133,14 @@ async def start(
 
 def _failed(
     ctx: OperatorContext,
+    monitor: MonitorRef,
     retraining: RetrainingStatus,
     baseline: BaselineStatus | None,
     message: str,
 ) -> Progress:
     retraining["lastResult"] = "Failed"
     retraining["failures"] = retraining.get("failures", 0) + 1  # lengthens the cooldown
-    ctx.metrics.record_retraining("failed")
+    ctx.metrics.record_retraining(monitor.namespace, monitor.name, "failed")
     return Progress(
         retraining,
         baseline,

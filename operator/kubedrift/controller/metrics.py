@@ -6,14 +6,16 @@ Use :func:`make_metrics` once per process with the registry to expose (tests pas
     metrics = make_metrics(CollectorRegistry())
     metrics.record_evaluation("ml", "fraud-model", result="drift", seconds=0.2, ...)
 
-Labels are namespace and monitor names only (bounded by the number of monitors), never payload
-values. Per-monitor series are removed when the monitor is deleted (:meth:`forget`).
+Per-monitor series carry the namespace and monitor names (bounded by the number of monitors),
+never payload values, so an alert can name the model. A monitor's counters start at zero for
+every result the first time it is recorded (``increase()`` then sees its first event), and all
+its series are removed when the monitor is deleted (:meth:`forget`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -37,6 +39,8 @@ class OperatorMetrics:
     sidecars: Gauge
     conflicts: Counter
     labels: Counter
+    #: (namespace, monitor) pairs whose counters exist, every result at zero or more.
+    _known: set[tuple[str, str]] = field(default_factory=set)
 
     def record_evaluation(
         self,
@@ -52,7 +56,8 @@ class OperatorMetrics:
         metric_value: float | None = None,
     ) -> None:
         """Count one evaluation and update the monitor's gauges."""
-        self.evaluations.labels(result).inc()
+        self._start(namespace, monitor)
+        self.evaluations.labels(namespace, monitor, result).inc()
         self.evaluation_duration.observe(seconds)
         self.sidecars.labels(namespace, monitor, "desired").set(desired)
         self.sidecars.labels(namespace, monitor, "reporting").set(reporting)
@@ -61,25 +66,48 @@ class OperatorMetrics:
         if metric is not None and metric_value is not None:
             self.metric_value.labels(namespace, monitor, metric).set(metric_value)
 
-    def record_retraining(self, result: str) -> None:
-        self.retrainings.labels(result).inc()
+    def record_retraining(self, namespace: str, monitor: str, result: str) -> None:
+        self._start(namespace, monitor)
+        self.retrainings.labels(namespace, monitor, result).inc()
 
     def record_conflict(self, write: str) -> None:
         """Count a 409 Conflict answered to the read-modify-write ``write`` (see ``WRITES``)."""
         self.conflicts.labels(write).inc()
 
-    def record_labels(self, counts: Mapping[str, int]) -> None:
+    def record_labels(self, namespace: str, monitor: str, counts: Mapping[str, int]) -> None:
         """Count the merged outcomes of one ``POST /v1/feedback/{namespace}/{monitor}``."""
+        self._start(namespace, monitor)
         for outcome, count in counts.items():
             if count:
-                self.labels.labels(outcome).inc(count)
+                self.labels.labels(namespace, monitor, outcome).inc(count)
 
     def forget(self, namespace: str, monitor: str) -> None:
         """Drop the per-monitor series of a deleted monitor."""
-        for gauge in (self.drift_share, self.metric_value, self.sidecars):
-            for labels in list(_label_sets(gauge)):
+        self._known.discard((namespace, monitor))
+        for family in (
+            self.drift_share,
+            self.metric_value,
+            self.sidecars,
+            self.evaluations,
+            self.retrainings,
+            self.labels,
+        ):
+            for labels in list(_label_sets(family)):
                 if labels[:2] == (namespace, monitor):
-                    gauge.remove(*labels)
+                    family.remove(*labels)
+
+    def _start(self, namespace: str, monitor: str) -> None:
+        """Create the monitor's counters at zero for every result, once."""
+        if (namespace, monitor) in self._known:
+            return
+        self._known.add((namespace, monitor))
+        for counter, values in (
+            (self.evaluations, EVALUATION_RESULTS),
+            (self.retrainings, RETRAINING_RESULTS),
+            (self.labels, LABEL_OUTCOMES),
+        ):
+            for value in values:
+                counter.labels(namespace, monitor, value)
 
 
 def make_metrics(registry: CollectorRegistry) -> OperatorMetrics:
@@ -87,8 +115,8 @@ def make_metrics(registry: CollectorRegistry) -> OperatorMetrics:
     metrics = OperatorMetrics(
         evaluations=Counter(
             "kubedrift_operator_evaluations",
-            "Evaluations of ModelMonitors, by result.",
-            ["result"],
+            "Evaluations of ModelMonitors, by monitor and result.",
+            ["namespace", "monitor", "result"],
             registry=registry,
         ),
         evaluation_duration=Histogram(
@@ -111,8 +139,8 @@ def make_metrics(registry: CollectorRegistry) -> OperatorMetrics:
         ),
         retrainings=Counter(
             "kubedrift_operator_retrainings",
-            "Retraining Jobs, by result (started, succeeded, failed).",
-            ["result"],
+            "Retraining Jobs, by monitor and result (started, succeeded, failed).",
+            ["namespace", "monitor", "result"],
             registry=registry,
         ),
         sidecars=Gauge(
@@ -130,26 +158,22 @@ def make_metrics(registry: CollectorRegistry) -> OperatorMetrics:
         ),
         labels=Counter(
             "kubedrift_operator_labels",
-            "Labels posted to the operator's feedback endpoint, by merged outcome over the "
-            "monitor's sidecars (joined, unknown, expired, duplicate, invalid).",
-            ["outcome"],
+            "Labels posted to the operator's feedback endpoint, by monitor and merged outcome "
+            "over the monitor's sidecars (joined, unknown, expired, duplicate, invalid).",
+            ["namespace", "monitor", "outcome"],
             registry=registry,
         ),
     )
-    for result in EVALUATION_RESULTS:
-        metrics.evaluations.labels(result)
-    for result in RETRAINING_RESULTS:
-        metrics.retrainings.labels(result)
     for write in WRITES:
         metrics.conflicts.labels(write)
-    for outcome in LABEL_OUTCOMES:
-        metrics.labels.labels(outcome)
     return metrics
 
 
-def _label_sets(gauge: Gauge) -> list[tuple[str, ...]]:
-    return [
-        tuple(sample.labels[name] for name in gauge._labelnames)
-        for metric in gauge.collect()
+def _label_sets(family: Counter | Gauge) -> set[tuple[str, ...]]:
+    """The label values of a family's series (a counter's ``_total`` and ``_created`` samples
+    give one series)."""
+    return {
+        tuple(sample.labels[name] for name in family._labelnames)
+        for metric in family.collect()
         for sample in metric.samples
-    ]
+    }

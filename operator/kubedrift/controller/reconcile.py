@@ -258,7 +258,7 @@ async def _invalid(
     )
     for event in events:
         await post_event(ctx, monitor, event, now)
-    ctx.metrics.evaluations.labels("error").inc()
+    ctx.metrics.evaluations.labels(monitor.namespace, monitor.name, "error").inc()
     return status
 
 

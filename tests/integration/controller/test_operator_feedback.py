@@ -17,14 +17,20 @@ from controller_harness import (
     wait_for,
 )
 from controller_traffic import post
+from prometheus_client.parser import text_string_to_metric_families
 
 ROWS = 240
 
 
-def metric(text: str, name: str, labels: str = "") -> float:
-    """The value of ``name{labels}`` in a Prometheus exposition."""
-    prefix = f"{name}{{{labels}}} " if labels else f"{name} "
-    return sum(float(line[len(prefix) :]) for line in text.splitlines() if line.startswith(prefix))
+def metric(text: str, name: str, **labels: str) -> float:
+    """The sum of the ``name`` samples whose labels include ``labels``, read by the Prometheus
+    client's exposition parser."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and labels.items() <= sample.labels.items()
+    )
 
 
 def scrape(url: str) -> str:
@@ -86,11 +92,16 @@ def test_labels_posted_to_the_operator_join_on_the_replica_that_served_them(
     assert (again["joined"], again["duplicate"]) == (0, 10)
     for ip in ips:
         page = scrape(f"http://{ip}:8481/metrics")
-        assert metric(page, "kubedrift_labels_total", 'outcome="unknown"') == 0
-        assert metric(page, "kubedrift_labels_total", 'outcome="joined"') == ROWS / 2
+        assert metric(page, "kubedrift_labels_total", outcome="unknown") == 0
+        assert metric(page, "kubedrift_labels_total", outcome="joined") == ROWS / 2
     operator_page = scrape(f"http://127.0.0.1:{operator.port}/metrics")
-    assert metric(operator_page, "kubedrift_operator_labels_total", 'outcome="joined"') == ROWS
-    assert metric(operator_page, "kubedrift_operator_labels_total", 'outcome="duplicate"') == 10
+    ours = {"namespace": kube.namespace, "monitor": "watch"}
+    assert (
+        metric(operator_page, "kubedrift_operator_labels_total", **ours, outcome="joined") == ROWS
+    )
+    assert (
+        metric(operator_page, "kubedrift_operator_labels_total", **ours, outcome="duplicate") == 10
+    )
 
     def all_labels_evaluated() -> dict[str, Any] | None:
         performance = kube.status("watch").get("performance") or {}

@@ -143,10 +143,13 @@ def test_merged_outcomes_are_counted_in_the_operator_metric() -> None:
     registry = CollectorRegistry()
     metrics = make_metrics(registry)
 
-    metrics.record_labels({"joined": 3, "unknown": 1, "expired": 0})
+    metrics.record_labels("ml", "fraud", {"joined": 3, "unknown": 1, "expired": 0})
 
     def value(outcome: str) -> float | None:
-        return registry.get_sample_value("kubedrift_operator_labels_total", {"outcome": outcome})
+        return registry.get_sample_value(
+            "kubedrift_operator_labels_total",
+            {"namespace": "ml", "monitor": "fraud", "outcome": outcome},
+        )
 
     assert (value("joined"), value("unknown"), value("expired"), value("duplicate")) == (3, 1, 0, 0)
 

@@ -17,8 +17,9 @@ def test_evaluation_updates_counters_and_per_monitor_gauges() -> None:
     )  # fmt: skip
 
     value = registry.get_sample_value
-    assert value("kubedrift_operator_evaluations_total", {"result": "drift"}) == 1
-    assert value("kubedrift_operator_evaluations_total", {"result": "ok"}) == 0
+    fraud = {"namespace": "ml", "monitor": "fraud"}
+    assert value("kubedrift_operator_evaluations_total", {**fraud, "result": "drift"}) == 1
+    assert value("kubedrift_operator_evaluations_total", {**fraud, "result": "ok"}) == 0
     assert value("kubedrift_operator_evaluation_duration_seconds_count") == 1
     assert value("kubedrift_monitor_drift_share", {"namespace": "ml", "monitor": "fraud"}) == 0.5
     assert (
@@ -29,17 +30,21 @@ def test_evaluation_updates_counters_and_per_monitor_gauges() -> None:
                  {"namespace": "ml", "monitor": "fraud", "state": "reporting"}) == 2  # fmt: skip
 
 
-def test_retrainings_are_counted_by_result() -> None:
+def test_retrainings_are_counted_by_monitor_and_result() -> None:
     registry = CollectorRegistry()
     metrics = make_metrics(registry)
 
-    metrics.record_retraining("started")
-    metrics.record_retraining("failed")
+    metrics.record_retraining("ml", "fraud", "started")
+    metrics.record_retraining("ml", "fraud", "failed")
+    metrics.record_retraining("ml", "churn", "started")
 
-    assert registry.get_sample_value("kubedrift_operator_retrainings_total",
-                                     {"result": "started"}) == 1  # fmt: skip
-    assert registry.get_sample_value("kubedrift_operator_retrainings_total",
-                                     {"result": "succeeded"}) == 0  # fmt: skip
+    def value(monitor: str, result: str) -> float | None:
+        labels = {"namespace": "ml", "monitor": monitor, "result": result}
+        return registry.get_sample_value("kubedrift_operator_retrainings_total", labels)
+
+    assert (value("fraud", "started"), value("fraud", "failed")) == (1, 1)
+    assert (value("churn", "started"), value("churn", "failed")) == (1, 0)
+    assert value("fraud", "succeeded") == 0  # every result starts at zero: increase() sees 0 -> 1
 
 
 def test_forgetting_a_monitor_drops_only_its_series() -> None:
@@ -48,9 +53,29 @@ def test_forgetting_a_monitor_drops_only_its_series() -> None:
     for name in ("fraud", "churn"):
         metrics.record_evaluation("ml", name, result="ok", seconds=0.1, desired=1, reporting=1,
                                   drift_share=0.0)  # fmt: skip
+        metrics.record_retraining("ml", name, "started")
+        metrics.record_labels("ml", name, {"joined": 2})
 
     metrics.forget("ml", "fraud")
 
+    def series(monitor: str) -> list[str]:
+        return sorted(
+            sample.name
+            for family in registry.collect()
+            for sample in family.samples
+            if sample.labels.get("monitor") == monitor and not sample.name.endswith("_created")
+        )
+
+    assert series("fraud") == []
+    assert series("churn") == sorted(
+        ["kubedrift_monitor_drift_share"]
+        + ["kubedrift_monitor_sidecars"] * 2
+        + ["kubedrift_operator_evaluations_total"] * 6
+        + ["kubedrift_operator_retrainings_total"] * 3
+        + ["kubedrift_operator_labels_total"] * 5
+    )
+
+    metrics.record_evaluation("ml", "fraud", result="ok", seconds=0.1, desired=1, reporting=1)
     value = registry.get_sample_value
-    assert value("kubedrift_monitor_drift_share", {"namespace": "ml", "monitor": "fraud"}) is None
-    assert value("kubedrift_monitor_drift_share", {"namespace": "ml", "monitor": "churn"}) == 0.0
+    fraud = {"namespace": "ml", "monitor": "fraud"}
+    assert value("kubedrift_operator_retrainings_total", {**fraud, "result": "started"}) == 0
