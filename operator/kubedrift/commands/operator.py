@@ -74,6 +74,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="the API server ends each watch request after this long and the operator resumes "
         "it (default 300)",
     )
+    add(
+        "--recheck-interval",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="how often the operator reads each monitor's sidecar ConfigMap and token Secret "
+        "again, restoring them if deleted or edited by hand (default 300)",
+    )
     add_log_level(parser)
 
 
@@ -90,6 +98,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.watch_timeout < 1:
         print("--watch-timeout: expected a positive number of seconds", file=sys.stderr)
+        return 2
+    if not args.recheck_interval > 0:
+        print("--recheck-interval: expected a positive number of seconds", file=sys.stderr)
         return 2
     try:
         faults = StaleWrites.from_environ(os.environ)
@@ -108,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
         sidecar_timeout=args.sidecar_timeout,
         retraining_service_accounts=tuple(args.retraining_service_account),
         watch_timeout=args.watch_timeout,
+        recheck_interval=args.recheck_interval,
         faults=faults,
     )
     asyncio.run(run_operator(options))

@@ -14,6 +14,7 @@ import aiohttp
 from kubedrift.controller.baselines import BaselineCache
 from kubedrift.controller.client import KubeClient
 from kubedrift.controller.dataset import DatasetRegistry
+from kubedrift.controller.event_recorder import EventRecorder
 from kubedrift.controller.injection import SidecarOptions
 from kubedrift.controller.job_policy import JobPolicy
 from kubedrift.controller.metrics import OperatorMetrics
@@ -47,5 +48,15 @@ class OperatorContext:
     tokens: dict[str, dict[str, str]] = field(default_factory=dict)
     #: Config hash last applied to each monitor's sidecar ConfigMap, by monitor uid.
     applied: dict[str, str] = field(default_factory=dict)
+    #: Seconds between checks that a monitor's sidecar ConfigMap and token Secret still exist
+    #: (in between, both are taken as written; ``--recheck-interval``).
+    recheck_interval: float = 300.0
+    #: When each monitor's ConfigMap and Secret were last checked, by monitor uid.
+    checked: dict[str, float] = field(default_factory=dict)
+    #: Posts the monitors' Events, counting repeats on one Event.
+    events: EventRecorder = field(init=False)
     #: Webhook deliveries in flight (kept so they are not garbage-collected mid-way).
     background: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.events = EventRecorder(self.client, self.reporter)

@@ -14,6 +14,7 @@ evaluation round tries again, so the monitor recovers by itself once the missing
 from __future__ import annotations
 
 import base64
+import math
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -78,12 +79,18 @@ async def prepare(
     if deployment is None:
         raise _deployment_not_found(monitor, spec)
     source, text, baseline = await load_baseline(ctx, monitor, spec, status)
-    tokens = await ensure_tokens(ctx, monitor)
+    # The ConfigMap and the Secret are written once and then remembered; every
+    # recheck_interval they are read again, so one deleted or edited by hand comes back.
+    now = ctx.clock()
+    recheck = now - ctx.checked.get(monitor.uid, -math.inf) >= ctx.recheck_interval
+    tokens = await ensure_tokens(ctx, monitor, recheck=recheck)
     data = render_config_map_data(spec, text)
     digest = config_hash(data)
-    if ctx.applied.get(monitor.uid) != digest:
+    if recheck or ctx.applied.get(monitor.uid) != digest:
         await ctx.client.apply_config_map(build_config_map(monitor, data))
         ctx.applied[monitor.uid] = digest
+    if recheck:
+        ctx.checked[monitor.uid] = now
     version = (status.get("retraining") or {}).get("modelVersion")
     injected = False
 
@@ -156,11 +163,17 @@ def parse_baseline(ctx: OperatorContext, source: tuple[str, str, str], text: str
         ) from None
 
 
-async def ensure_tokens(ctx: OperatorContext, monitor: MonitorRef) -> dict[str, str]:
+async def ensure_tokens(
+    ctx: OperatorContext, monitor: MonitorRef, *, recheck: bool = False
+) -> dict[str, str]:
     """The monitor's Secret with the sidecar and dataset tokens, created on first use and
-    remembered afterwards (tokens are never rotated by the operator)."""
+    remembered afterwards (tokens are never rotated by the operator).
+
+    ``recheck`` reads the Secret even when its tokens are remembered; one deleted by hand is
+    written again with those tokens, which the running sidecars still hold.
+    """
     known = ctx.tokens.get(monitor.uid)
-    if known is not None:
+    if known is not None and not recheck:
         return known
     body = {
         "apiVersion": "v1",
@@ -172,7 +185,8 @@ async def ensure_tokens(ctx: OperatorContext, monitor: MonitorRef) -> dict[str, 
             "labels": monitor.labels(),
             "ownerReferences": [monitor.owner_reference()],
         },
-        "stringData": {
+        "stringData": known
+        or {
             SIDECAR_TOKEN_KEY: secrets.token_urlsafe(32),
             DATASET_TOKEN_KEY: secrets.token_urlsafe(32),
         },
@@ -211,6 +225,8 @@ async def teardown(ctx: OperatorContext, monitor: MonitorRef, raw_spec: Mapping[
     ctx.datasets.unregister(monitor.namespace, monitor.name)
     ctx.tokens.pop(monitor.uid, None)
     ctx.applied.pop(monitor.uid, None)
+    ctx.checked.pop(monitor.uid, None)
+    ctx.events.forget(monitor)
     ctx.metrics.forget(monitor.namespace, monitor.name)
 
 

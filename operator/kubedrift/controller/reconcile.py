@@ -44,7 +44,6 @@ from kubedrift.controller.preparation import NotReadyError, Prepared, prepare
 from kubedrift.controller.retraining import RetrainingTrigger, due_trigger
 from kubedrift.controller.rollout import current_model_version
 from kubedrift.controller.status import Observation, evaluated_status, invalid_status
-from kubedrift.controller.timestamps import to_timestamp
 from kubedrift.controller.webhook import build_payload, deliver
 
 #: Status keys an evaluation may drop (JSON merge patch needs an explicit null to remove them).
@@ -303,30 +302,8 @@ async def _announce(
 async def post_event(
     ctx: OperatorContext, monitor: MonitorRef, event: Event, now: datetime
 ) -> None:
-    """Post one core/v1 Event about the monitor."""
-    stamp = to_timestamp(now.timestamp())
-    body = {
-        "apiVersion": "v1",
-        "kind": "Event",
-        "metadata": {"generateName": f"{monitor.name}.", "namespace": monitor.namespace},
-        "involvedObject": {
-            "apiVersion": "kubedrift.io/v1alpha1",
-            "kind": "ModelMonitor",
-            "name": monitor.name,
-            "namespace": monitor.namespace,
-            "uid": monitor.uid,
-        },
-        "type": event.type,
-        "reason": event.reason,
-        "message": event.message[:1024],
-        "source": {"component": ctx.reporter},
-        "reportingComponent": ctx.reporter,
-        "reportingInstance": ctx.reporter,
-        "firstTimestamp": stamp,
-        "lastTimestamp": stamp,
-        "count": 1,
-    }
-    await ctx.client.request("POST", core(monitor.namespace, "events"), body=body)
+    """Post one core/v1 Event about the monitor (a repeat is counted on the earlier one)."""
+    await ctx.events.post(monitor, event, now)
 
 
 def _record(

@@ -52,6 +52,8 @@ class OperatorOptions:
     retraining_service_accounts: Sequence[str] = ()
     #: Seconds after which the API server ends each watch request (kopf then resumes it).
     watch_timeout: int = handlers.WATCH_TIMEOUT
+    #: Seconds between checks that each monitor's sidecar ConfigMap and token Secret exist.
+    recheck_interval: float = 300.0
     #: Test-only fault injection (:mod:`kubedrift.controller.faults`); none in production.
     faults: StaleWrites | None = None
 
@@ -91,6 +93,7 @@ async def run_operator(options: OperatorOptions) -> None:
         sidecar_timeout=options.sidecar_timeout,
         reporter=options.reporter,
         job_policy=JobPolicy(frozenset(options.retraining_service_accounts)),
+        recheck_interval=options.recheck_interval,
     )
     kopf_registry = kopf.OperatorRegistry()
     handlers.register(kopf_registry)

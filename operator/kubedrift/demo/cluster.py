@@ -75,7 +75,8 @@ class DemoCluster:
         return sorted(str(job["metadata"]["name"]) for job in listed["items"])
 
     def events(self) -> list[tuple[str, str, str]]:
-        """(reason, type, message) of the namespace's Events, oldest first."""
+        """(reason, type, message) of the namespace's Events, oldest first, each as often as it
+        happened (a repeat raises an Event's count)."""
         listed = self._plain(self.core.list_namespaced_event(self.namespace))["items"]
         listed.sort(
             key=lambda e: str(
@@ -84,7 +85,11 @@ class DemoCluster:
                 or e["metadata"].get("creationTimestamp")
             )
         )
-        return [(str(e.get("reason")), str(e.get("type")), str(e.get("message"))) for e in listed]
+        return [
+            (str(e.get("reason")), str(e.get("type")), str(e.get("message")))
+            for e in listed
+            for _ in range(int(e.get("count") or 1))
+        ]
 
     def secret_value(self, name: str, key: str) -> str | None:
         """A key of a Secret, None while the Secret does not exist."""

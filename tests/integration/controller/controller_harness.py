@@ -265,8 +265,10 @@ class Kube:
         return sorted(j.metadata.name for j in self.batch.list_namespaced_job(self.namespace).items)
 
     def events(self, reason: str) -> list[str]:
+        """Messages of the namespace's Events with ``reason``, each as often as it happened (a
+        repeat raises an Event's count)."""
         found = self.core.list_namespaced_event(self.namespace).items
-        return [e.message for e in found if e.reason == reason]
+        return [e.message for e in found if e.reason == reason for _ in range(e.count or 1)]
 
     def secret_value(self, name: str, key: str) -> str:
         import base64  # noqa: PLC0415

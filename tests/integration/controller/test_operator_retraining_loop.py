@@ -52,8 +52,40 @@ def test_drift_and_degradation_lead_to_one_retraining_and_a_rollout(
     assert final["drift"]["drifted"] is False
     assert kube.condition("watch", "Retraining") == ("False", "Succeeded")
     assert kube.jobs() == ["watch-retrain-1"]
+    # The rollout's fresh windows pass through Unknown (NoData); the recovery is announced when
+    # they hold enough data again.
     for reason in ("DriftDetected", "PerformanceDegraded", "RetrainingStarted",
-                   "RetrainingSucceeded"):  # fmt: skip
+                   "RetrainingSucceeded", "DriftResolved", "PerformanceRecovered"):  # fmt: skip
         assert len(kube.events(reason)) == 1, reason
-    # The rollout's fresh windows pass through Unknown (NoData), which announces nothing.
     assert kube.events("RetrainingFailed") == []
+
+
+def test_a_job_name_taken_by_another_owner_is_one_warning_counted_every_round(
+    kube: Any, operator: Any
+) -> None:
+    foreign = {
+        "metadata": {"name": "watch-retrain-1"},
+        "spec": {
+            "suspend": True,  # never runs
+            "template": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "other", "image": "other:1"}],
+                }
+            },
+        },
+    }
+    kube.batch.create_namespaced_job(kube.namespace, foreign)
+    start_drifted_retraining_scenario(kube)
+
+    def warned_three_times() -> list[Any] | None:
+        found = kube.core.list_namespaced_event(kube.namespace).items
+        taken = [e for e in found if e.reason == "JobNameTaken"]
+        return taken if taken and sum(e.count for e in taken) >= 3 else None
+
+    taken = wait_for("three rounds of JobNameTaken", warned_three_times)
+    assert len(taken) == 1
+    assert taken[0].type == "Warning"
+    assert "watch-retrain-1 exists and belongs to another owner" in taken[0].message
+    assert kube.jobs() == ["watch-retrain-1"]
+    assert kube.events("RetrainingStarted") == []
