@@ -24,6 +24,7 @@ from kubedrift.controller.names import (
     CONFIG_MOUNT_PATH,
     CONFIG_VOLUME,
     MONITOR_ANNOTATION,
+    MONITOR_LABEL,
     ORIGINAL_TARGET_PORTS_ANNOTATION,
     SIDECAR_CONTAINER,
     SIDECAR_TOKEN_KEY,
@@ -163,10 +164,12 @@ def plan_injection(
     current_hash = (template.get("metadata", {}).get("annotations") or {}).get(
         CONFIG_HASH_ANNOTATION
     )
+    pod_labels = template.get("metadata", {}).get("labels") or {}
     pod_spec = _pod_spec(deployment)
     if (
         owner == monitor.name
         and current_hash == config_hash
+        and pod_labels.get(MONITOR_LABEL) == monitor.name
         and _contains(_named(pod_spec.get("containers"), SIDECAR_CONTAINER), sidecar)
         and _contains(_named(pod_spec.get("volumes"), CONFIG_VOLUME), volume)
     ):
@@ -175,7 +178,10 @@ def plan_injection(
         "metadata": {"annotations": {MONITOR_ANNOTATION: monitor.name}},
         "spec": {
             "template": {
-                "metadata": {"annotations": {CONFIG_HASH_ANNOTATION: config_hash}},
+                "metadata": {
+                    "labels": {MONITOR_LABEL: monitor.name},
+                    "annotations": {CONFIG_HASH_ANNOTATION: config_hash},
+                },
                 "spec": {"containers": [sidecar], "volumes": [volume]},
             }
         },
@@ -191,9 +197,9 @@ def plan_removal(deployment: Mapping[str, Any], monitor: MonitorRef) -> dict[str
     if annotations.get(MONITOR_ANNOTATION) not in (None, monitor.name):
         return None
     pod_spec = _pod_spec(deployment)
-    template_annotations = (
-        deployment.get("spec", {}).get("template", {}).get("metadata", {}).get("annotations") or {}
-    )
+    template_metadata = deployment.get("spec", {}).get("template", {}).get("metadata", {})
+    template_annotations = template_metadata.get("annotations") or {}
+    labelled = MONITOR_LABEL in (template_metadata.get("labels") or {})
     has_sidecar = _named(pod_spec.get("containers"), SIDECAR_CONTAINER) is not None
     has_volume = _named(pod_spec.get("volumes"), CONFIG_VOLUME) is not None
     if not (
@@ -201,6 +207,7 @@ def plan_removal(deployment: Mapping[str, Any], monitor: MonitorRef) -> dict[str
         or has_volume
         or MONITOR_ANNOTATION in annotations
         or CONFIG_HASH_ANNOTATION in template_annotations
+        or labelled
     ):
         return None
     template_spec: dict[str, Any] = {}
@@ -212,7 +219,10 @@ def plan_removal(deployment: Mapping[str, Any], monitor: MonitorRef) -> dict[str
         "metadata": {"annotations": {MONITOR_ANNOTATION: None}},
         "spec": {
             "template": {
-                "metadata": {"annotations": {CONFIG_HASH_ANNOTATION: None}},
+                "metadata": {
+                    "annotations": {CONFIG_HASH_ANNOTATION: None},
+                    **({"labels": {MONITOR_LABEL: None}} if labelled else {}),
+                },
                 "spec": template_spec,
             }
         },

@@ -37,7 +37,13 @@ def test_sidecar_is_injected_once_updated_in_place_and_removed_on_delete(
     first_hash = deployment["spec"]["template"]["metadata"]["annotations"][
         "kubedrift.io/config-hash"
     ]
-    wait_for("a Pod running model and sidecar", lambda: ready_pods_with_sidecar(kube, "model"))
+    (pod,) = wait_for(
+        "a Pod running model and sidecar", lambda: ready_pods_with_sidecar(kube, "model")
+    )
+    assert pod["metadata"]["labels"]["kubedrift.io/monitor"] == "watch"
+    assert [p["metadata"]["name"] for p in kube.pods("kubedrift.io/monitor=watch")] == [
+        pod["metadata"]["name"]
+    ]
     assert "finalizer" in str(kube.monitor("watch")["metadata"].get("finalizers"))
 
     kube.custom.patch_namespaced_custom_object(
@@ -65,6 +71,7 @@ def test_sidecar_is_injected_once_updated_in_place_and_removed_on_delete(
     assert sidecars_in(cleaned) == []
     assert "volumes" not in template["spec"]
     assert "kubedrift.io/config-hash" not in (template["metadata"].get("annotations") or {})
+    assert "kubedrift.io/monitor" not in template["metadata"]["labels"]
     assert "kubedrift.io/monitor" not in (cleaned["metadata"].get("annotations") or {})
     names = {c.metadata.name for c in kube.core.list_namespaced_config_map(kube.namespace).items}
     assert "watch-kubedrift-sidecar" not in names

@@ -102,6 +102,8 @@ def test_injection_adds_container_volume_and_hash(spec: ModelMonitorSpec) -> Non
     template = patch["spec"]["template"]
     assert patch["metadata"]["annotations"] == {"kubedrift.io/monitor": "fraud"}
     assert template["metadata"]["annotations"] == {"kubedrift.io/config-hash": "abc"}
+    # The Pods carry the monitor's name, for NetworkPolicies, PodMonitors and kubectl -l.
+    assert template["metadata"]["labels"] == {"kubedrift.io/monitor": "fraud"}
     assert [c["name"] for c in template["spec"]["containers"]] == ["kubedrift-sidecar"]
     assert template["spec"]["volumes"] == [
         {"name": "kubedrift-config", "configMap": {"name": "fraud-kubedrift-sidecar"}}
@@ -129,6 +131,18 @@ def test_server_defaults_do_not_make_the_sidecar_look_outdated(spec: ModelMonito
     sidecar["readinessProbe"]["timeoutSeconds"] = 1
 
     assert plan_injection(deployment, spec, MONITOR, OPTIONS, "abc") is None
+
+
+def test_a_pod_label_removed_by_hand_is_put_back(spec: ModelMonitorSpec) -> None:
+    deployment = apply_patch(
+        make_deployment(), plan_injection(make_deployment(), spec, MONITOR, OPTIONS, "abc") or {}
+    )
+    del deployment["spec"]["template"]["metadata"]["labels"]["kubedrift.io/monitor"]
+
+    patch = plan_injection(deployment, spec, MONITOR, OPTIONS, "abc")
+
+    assert patch is not None
+    assert patch["spec"]["template"]["metadata"]["labels"] == {"kubedrift.io/monitor": "fraud"}
 
 
 def test_changed_config_hash_updates_the_sidecar_in_place(spec: ModelMonitorSpec) -> None:
@@ -175,7 +189,9 @@ def test_removal_restores_the_original_pod_template(spec: ModelMonitorSpec) -> N
 
     assert removal is not None
     restored = apply_patch(injected, removal)
-    assert restored["spec"]["template"]["spec"] == original["spec"]["template"]["spec"]
+    assert restored["spec"]["template"] == original["spec"]["template"] | {
+        "metadata": {"labels": {"app": "fraud"}, "annotations": {}}
+    }
     assert restored["metadata"]["annotations"] == {}
     assert restored["spec"]["template"]["metadata"].get("annotations") == {}
     assert plan_removal(restored, MONITOR) is None
