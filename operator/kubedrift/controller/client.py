@@ -54,6 +54,7 @@ class KubeClient:
     """Async access to the handful of resources the operator reads and writes.
 
     ``on_conflict`` is called with the write path's name on every 409 Conflict (the metric);
+    ``on_request`` with the HTTP method and :func:`resource_of` the path on every request;
     ``faults`` is the test-only fault hook (:mod:`kubedrift.controller.faults`).
     """
 
@@ -63,10 +64,12 @@ class KubeClient:
         timeout: float = 30.0,
         *,
         on_conflict: Callable[[str], None] = lambda write: None,
+        on_request: Callable[[str, str], None] = lambda method, resource: None,
         faults: StaleWrites | None = None,
     ) -> None:
         self._config = configuration
         self.on_conflict = on_conflict
+        self.on_request = on_request
         self._faults = faults or StaleWrites()
         context = ssl.create_default_context(cafile=configuration.ssl_ca_cert)
         if configuration.cert_file:
@@ -129,6 +132,7 @@ class KubeClient:
         content_type: str = "application/json",
         params: Mapping[str, str] | None = None,
     ) -> Any:
+        self.on_request(method, resource_of(path))
         headers = {"Accept": "application/json"}
         token = self.token()
         if token:
@@ -270,6 +274,24 @@ class KubeClient:
         """The test fault: a blind change of the object, so the version just read is stale."""
         touch = {"metadata": {"annotations": {STALE_WRITE_ANNOTATION: uuid.uuid4().hex}}}
         await self.patch(path, touch, MERGE)
+
+
+def resource_of(path: str) -> str:
+    """The resource an API path names, with its subresource: ``pods``, ``modelmonitors/status``.
+
+    >>> resource_of("/apis/apps/v1/namespaces/ml/deployments/fraud")
+    'deployments'
+    >>> resource_of("/apis/kubedrift.io/v1alpha1/namespaces/ml/modelmonitors/fraud/status")
+    'modelmonitors/status'
+    >>> resource_of("/api/v1/namespaces/ml/pods")
+    'pods'
+    """
+    parts = path.split("?", 1)[0].strip("/").split("/")
+    # /api/v1/... or /apis/group/version/...; then namespaces/NS/ for namespaced resources.
+    rest = parts[2:] if parts[0] == "api" else parts[3:]
+    if len(rest) > 2 and rest[0] == "namespaces":
+        rest = rest[2:]
+    return "/".join(rest[:1] + rest[2:3])
 
 
 def core(namespace: str, resource: str, name: str | None = None) -> str:

@@ -15,8 +15,9 @@ on; unknown only when no sidecar knows the id. The answer is the sidecar's shape
 ``"sidecars": {"desired", "reporting"}``. Items the sidecar would call invalid (no string or
 integer ``id``, no ``label``) are answered invalid here and not forwarded.
 
-The sidecars are looked up at request time (the monitor, its Secret, the target Deployment's
-Pods), the way an evaluation round finds them; nothing is kept per monitor between requests.
+The sidecars are looked up the way an evaluation round finds them (the monitor, its Secret, the
+target Deployment's Pods) and the answer is kept for two seconds (:class:`MonitorLookup`), so
+labels posted one by one do not cost four API reads each.
 Status codes: 400 malformed body (nothing forwarded), 401 wrong token, 404 unknown monitor,
 413 too many labels, 503 no token Secret yet, no ready sidecar, none answered, or the API
 server could not be read.
@@ -28,7 +29,8 @@ import asyncio
 import base64
 import fnmatch
 import json
-from collections import Counter
+import time
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +51,10 @@ from kubedrift.sidecar.labels import (
     feedback_id,
 )
 
+#: Seconds a monitor's token and sidecars are kept between feedback calls (``MonitorLookup``).
+LOOKUP_TTL = 2.0
+#: Monitors whose lookup is kept at most (the least recently looked up are dropped first).
+LOOKUP_CAPACITY = 4096
 #: Largest feedback body accepted (as the sidecar's admin port).
 MAX_BODY_BYTES = 16 << 20
 #: Merge order: the first outcome any sidecar gave, in this order, is the label's outcome.
@@ -159,28 +165,75 @@ async def fan_out(
 
 
 @dataclass(frozen=True)
-class MonitorLookup:
-    """Finds a monitor's token and ready sidecars through the API server, once per request.
+class Target:
+    """What a feedback call needs to know about its monitor: the token and the ready sidecars."""
 
-    ``namespaces`` are the operator's ``--namespace`` names or patterns (``None``: all); a
-    monitor elsewhere is not served, so it is unknown here.
+    token: str | None
+    sidecars: list[Sidecar]
+
+
+class MonitorLookup:
+    """Finds a monitor's token and ready sidecars through the API server (four reads: the
+    monitor, its Secret, the target Deployment and its Pods).
+
+    The answer is kept ``ttl`` seconds per monitor (also "no such monitor"), and concurrent
+    calls for one monitor share one lookup, so a client posting labels one by one costs the API
+    server at most four reads per monitor and ``ttl``, not four per call. A Pod that became
+    ready within the last ``ttl`` seconds gets labels from the next lookup on. ``namespaces``
+    are the operator's ``--namespace`` names or patterns (``None``: all); a monitor elsewhere
+    is not served, so it is unknown here.
     """
 
-    client: KubeClient
-    namespaces: tuple[str, ...] | None = None
+    def __init__(
+        self,
+        client: KubeClient,
+        namespaces: tuple[str, ...] | None = None,
+        *,
+        ttl: float = LOOKUP_TTL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.namespaces = namespaces
+        self.ttl = ttl
+        self.clock = clock
+        self._known: OrderedDict[tuple[str, str], tuple[float, Target | None]] = OrderedDict()
+        self._pending: dict[tuple[str, str], asyncio.Future[Target | None]] = {}
 
     def serves(self, namespace: str) -> bool:
         return self.namespaces is None or any(
             fnmatch.fnmatchcase(namespace, pattern) for pattern in self.namespaces
         )
 
-    async def monitor(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+    async def target(self, namespace: str, name: str) -> Target | None:
+        """The monitor's token and ready sidecars; ``None`` when there is no such monitor here."""
         if not self.serves(namespace):
             return None
-        found: Mapping[str, Any] | None = await self.client.get(monitor_path(namespace, name))
+        key = (namespace, name)
+        known = self._known.get(key)
+        if known is not None and self.clock() < known[0]:
+            return known[1]
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._look_up(namespace, name))
+            self._pending[key] = pending
+            pending.add_done_callback(lambda _: self._pending.pop(key, None))
+        found = await asyncio.shield(pending)
+        self._remember(key, found)
         return found
 
-    async def token(self, monitor: Mapping[str, Any]) -> str | None:
+    def _remember(self, key: tuple[str, str], found: Target | None) -> None:
+        self._known[key] = (self.clock() + self.ttl, found)
+        self._known.move_to_end(key)
+        while len(self._known) > LOOKUP_CAPACITY:
+            self._known.popitem(last=False)
+
+    async def _look_up(self, namespace: str, name: str) -> Target | None:
+        monitor: Mapping[str, Any] | None = await self.client.get(monitor_path(namespace, name))
+        if monitor is None:
+            return None
+        return Target(await self._token(monitor), await self._sidecars(monitor))
+
+    async def _token(self, monitor: Mapping[str, Any]) -> str | None:
         """The ``sidecar-token`` of the monitor's Secret, ``None`` while there is none."""
         metadata = monitor["metadata"]
         ref = MonitorRef(metadata["namespace"], metadata["name"], metadata["uid"])
@@ -188,7 +241,7 @@ class MonitorLookup:
         value = ((secret or {}).get("data") or {}).get(SIDECAR_TOKEN_KEY)
         return base64.b64decode(value).decode() if value else None
 
-    async def sidecars(self, monitor: Mapping[str, Any]) -> list[Sidecar]:
+    async def _sidecars(self, monitor: Mapping[str, Any]) -> list[Sidecar]:
         """The ready sidecars of the monitor's target (none when its spec or target is gone)."""
         try:
             spec = parse_spec(monitor.get("spec") or {})
@@ -234,11 +287,10 @@ def add_routes(app: web.Application, service: FeedbackService) -> None:
 
 async def _answer(service: FeedbackService, request: web.Request) -> dict[str, Any]:
     namespace, name = request.match_info["namespace"], request.match_info["name"]
-    lookup = service.lookup
-    monitor = await lookup.monitor(namespace, name)
-    if monitor is None:
+    target = await service.lookup.target(namespace, name)
+    if target is None:
         raise FeedbackError(404, f"no monitor {namespace}/{name}")
-    token = await lookup.token(monitor)
+    token = target.token
     if token is None:
         raise FeedbackError(
             503, f"monitor {namespace}/{name} has no token Secret yet (its target is not ready)"
@@ -248,7 +300,7 @@ async def _answer(service: FeedbackService, request: web.Request) -> dict[str, A
         raise FeedbackError(401, "missing or wrong bearer token")
     items = parse_feedback(await request.read())
     forwarded = [item for item in items if feedback_id(item) is not None]
-    targets = await lookup.sidecars(monitor)
+    targets = target.sidecars
     if forwarded and not targets:
         raise FeedbackError(503, f"monitor {namespace}/{name} has no ready sidecar")
     answers = (

@@ -39,6 +39,7 @@ class OperatorMetrics:
     sidecars: Gauge
     conflicts: Counter
     labels: Counter
+    api_requests: Counter
     #: (namespace, monitor) pairs whose counters exist, every result at zero or more.
     _known: set[tuple[str, str]] = field(default_factory=set)
 
@@ -73,6 +74,10 @@ class OperatorMetrics:
     def record_conflict(self, write: str) -> None:
         """Count a 409 Conflict answered to the read-modify-write ``write`` (see ``WRITES``)."""
         self.conflicts.labels(write).inc()
+
+    def record_request(self, method: str, resource: str) -> None:
+        """Count one request of the operator to the API server."""
+        self.api_requests.labels(method, resource).inc()
 
     def record_labels(self, namespace: str, monitor: str, counts: Mapping[str, int]) -> None:
         """Count the merged outcomes of one ``POST /v1/feedback/{namespace}/{monitor}``."""
@@ -161,6 +166,13 @@ def make_metrics(registry: CollectorRegistry) -> OperatorMetrics:
             "Labels posted to the operator's feedback endpoint, by monitor and merged outcome "
             "over the monitor's sidecars (joined, unknown, expired, duplicate, invalid).",
             ["namespace", "monitor", "outcome"],
+            registry=registry,
+        ),
+        api_requests=Counter(
+            "kubedrift_operator_api_requests",
+            "Requests of the operator to the API server (kopf's watches not included), by HTTP "
+            "method and resource.",
+            ["method", "resource"],
             registry=registry,
         ),
     )

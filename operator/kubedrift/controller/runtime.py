@@ -83,6 +83,7 @@ async def run_operator(options: OperatorOptions) -> None:
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(keepalive_timeout=2))
     metrics = make_metrics(registry)
     client.on_conflict = metrics.record_conflict
+    client.on_request = metrics.record_request
     ctx = OperatorContext(
         client=client,
         http=http,

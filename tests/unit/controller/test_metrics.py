@@ -47,6 +47,21 @@ def test_retrainings_are_counted_by_monitor_and_result() -> None:
     assert value("fraud", "succeeded") == 0  # every result starts at zero: increase() sees 0 -> 1
 
 
+def test_api_requests_are_counted_by_method_and_resource() -> None:
+    registry = CollectorRegistry()
+    metrics = make_metrics(registry)
+
+    for method, resource in [("GET", "pods"), ("GET", "pods"), ("PATCH", "modelmonitors/status")]:
+        metrics.record_request(method, resource)
+
+    def value(method: str, resource: str) -> float | None:
+        labels = {"method": method, "resource": resource}
+        return registry.get_sample_value("kubedrift_operator_api_requests_total", labels)
+
+    assert value("GET", "pods") == 2
+    assert value("PATCH", "modelmonitors/status") == 1
+
+
 def test_forgetting_a_monitor_drops_only_its_series() -> None:
     registry = CollectorRegistry()
     metrics = make_metrics(registry)
