@@ -64,5 +64,5 @@ the monitors, Events). Kept in one place for the ClusterRole and the per-namespa
   verbs: ["get", "create"]
 - apiGroups: [""]
   resources: ["events"]
-  verbs: ["create"]
+  verbs: ["create", "patch"]
 {{- end -}}

@@ -6,12 +6,13 @@ round and the Job still cannot start) would otherwise add one Event per evaluati
 recorder remembers the last Event it posted for each (monitor, type, reason, message) and, on a
 repeat, raises that Event's ``count`` and ``lastTimestamp`` instead; ``kubectl describe`` then
 shows ``(x12 over 6m)``. When that Event has expired on the API server (``--event-ttl``, one
-hour by default) or was deleted, a new one is created. Memory is bounded: the least recently
-posted keys are forgotten first.
+hour by default), was deleted or cannot be patched, a new one is created. Memory is bounded:
+the least recently posted keys are forgotten first.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,8 @@ from kubedrift.controller.client import MERGE, ApiError, KubeClient, core
 from kubedrift.controller.events import Event
 from kubedrift.controller.names import GROUP, KIND, VERSION, MonitorRef
 from kubedrift.controller.timestamps import to_timestamp
+
+logger = logging.getLogger(__name__)
 
 #: Distinct Events remembered for counting repeats (client-go's correlator keeps as many).
 CAPACITY = 4096
@@ -54,8 +57,10 @@ class EventRecorder:
                     MERGE,
                 )
             except ApiError as error:
+                # 404: the Event expired or was deleted. Anything else (403: an operator role
+                # without "patch" on events) must not cost the Event either.
                 if error.status != 404:
-                    raise
+                    logger.warning("could not count a repeat on Event %s (%s)", name, error)
             else:
                 self._remember(key, name, count + 1)
                 return

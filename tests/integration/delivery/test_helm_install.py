@@ -242,3 +242,25 @@ def test_retraining_service_account_off_the_allow_list_is_refused_with_an_event(
     )
     messages = wait_for("the Event", lambda: installed.events("RetrainingForbidden"))
     assert messages == [condition["message"]]
+
+    # Allowed, then refused again: the same Event again, counted on the first one (the
+    # operator's role lets it patch Events).
+    for account, reason in [("trainer", "DeploymentNotFound"),
+                            ("cluster-admin", "RetrainingForbidden")]:  # fmt: skip
+        installed.custom.patch_namespaced_custom_object(
+            "kubedrift.io", "v1alpha1", installed.name, "modelmonitors", "escalating",
+            {"spec": {"retraining": {"serviceAccountName": account}}},
+        )  # fmt: skip
+
+        def ready_reason(wanted: str = reason) -> bool:
+            return (installed.condition("escalating", "Ready") or {}).get("reason") == wanted
+
+        wait_for(f"Ready=False for {reason}", ready_reason)
+
+    def counted_twice() -> list[Any] | None:
+        found = installed.core.list_namespaced_event(installed.name).items
+        refused = [e for e in found if e.reason == "RetrainingForbidden"]
+        return refused if sum(e.count or 1 for e in refused) == 2 else None
+
+    refused = wait_for("the repeat counted", counted_twice)
+    assert [e.count for e in refused] == [2]
