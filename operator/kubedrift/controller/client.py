@@ -225,15 +225,19 @@ class KubeClient:
         ``None`` when it does not exist.
         """
 
+        # A status subresource is read through its object (same body and resourceVersion): the
+        # operator's role may patch a status but has no reason to read it separately.
+        read_path = path.removesuffix("/status")
+
         async def attempt(number: int) -> Mapping[str, Any] | None:
-            found = current if number == 0 and current is not None else await self.get(path)
+            found = current if number == 0 and current is not None else await self.get(read_path)
             if found is None:
                 return None
             patch = plan(found)
             if patch is None:
                 return found
             if self._faults.take(write):
-                await self._touch(path.removesuffix("/status"), write)
+                await self._touch(read_path, write)
             version = found["metadata"]["resourceVersion"]
             try:
                 written: Mapping[str, Any] = await self.patch(

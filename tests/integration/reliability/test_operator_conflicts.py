@@ -33,17 +33,30 @@ pytestmark = pytest.mark.chaos
 LISTEN_PORT = 8480
 
 
-def conflicts(operator: Any) -> dict[str, float]:
-    """``kubedrift_operator_api_conflicts_total`` by write path, from the operator's /metrics."""
+def operator_samples(operator: Any, name: str) -> list[Any]:
+    """The samples called ``name`` on the operator's /metrics, read by the Prometheus parser."""
     url = f"http://127.0.0.1:{operator.port}/metrics"
     with urllib.request.urlopen(url, timeout=10) as answer:
         text = answer.read().decode()
-    return {
-        sample.labels["write"]: sample.value
+    return [
+        sample
         for family in text_string_to_metric_families(text)
         for sample in family.samples
-        if sample.name == "kubedrift_operator_api_conflicts_total"
-    }
+        if sample.name == name
+    ]
+
+
+def conflicts(operator: Any) -> dict[str, float]:
+    """``kubedrift_operator_api_conflicts_total`` by write path."""
+    samples = operator_samples(operator, "kubedrift_operator_api_conflicts_total")
+    return {sample.labels["write"]: sample.value for sample in samples}
+
+
+def requests(operator: Any, method: str, resource: str) -> float:
+    """``kubedrift_operator_api_requests_total{method, resource}``."""
+    samples = operator_samples(operator, "kubedrift_operator_api_requests_total")
+    wanted = {"method": method, "resource": resource}
+    return sum(sample.value for sample in samples if sample.labels == wanted)
 
 
 def create_target(kube: Any, *, extra_port: bool = False) -> None:
@@ -100,6 +113,10 @@ def test_a_stale_first_write_on_every_path_gets_a_real_409_and_the_operator_conv
     counted = wait_for(
         "the conflicts counted", lambda: _all_counted(operator, ("inject", "takeover", "status"))
     )
+    # The status was read again through the monitor itself: the chart's role may patch
+    # modelmonitors/status but not get it.
+    assert requests(operator, "GET", "modelmonitors/status") == 0
+    assert requests(operator, "GET", "modelmonitors") >= 1
 
     delete_monitor(kube)
     deleted = time.monotonic()
