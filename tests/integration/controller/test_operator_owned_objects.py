@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from controller_harness import baseline_json, model_deployment, model_monitor, wait_for
 from kubernetes.client import ApiException
 
@@ -22,14 +23,21 @@ def read_or_none(read: Any, name: str, namespace: str) -> Any:
         raise
 
 
-def test_a_deleted_config_map_and_secret_are_written_back_with_the_same_content(
-    kube: Any, start_operator: Any
-) -> None:
+@pytest.fixture
+def ready(kube: Any, start_operator: Any) -> Any:
+    """The monitor ``watch`` Ready, its operator reading the objects again every second."""
     start_operator(args=("--recheck-interval", "1"))
     kube.create_baseline("model-baseline", baseline_json(0.0, seed=1))
     kube.apps.create_namespaced_deployment(kube.namespace, model_deployment("model"))
     kube.create_monitor(model_monitor("watch", "model"))
     wait_for("Ready=True", lambda: kube.condition("watch", "Ready") == ("True", "Monitoring"))
+    return kube
+
+
+def test_a_deleted_config_map_and_secret_are_written_back_with_the_same_content(
+    ready: Any,
+) -> None:
+    kube = ready
     config = kube.core.read_namespaced_config_map(CONFIG_MAP, kube.namespace).data
     tokens = kube.core.read_namespaced_secret(SECRET, kube.namespace).data
 
@@ -49,14 +57,8 @@ def test_a_deleted_config_map_and_secret_are_written_back_with_the_same_content(
     assert secret.metadata.owner_references[0].name == "watch"
 
 
-def test_a_config_map_edited_by_hand_gets_the_rendered_config_back(
-    kube: Any, start_operator: Any
-) -> None:
-    start_operator(args=("--recheck-interval", "1"))
-    kube.create_baseline("model-baseline", baseline_json(0.0, seed=1))
-    kube.apps.create_namespaced_deployment(kube.namespace, model_deployment("model"))
-    kube.create_monitor(model_monitor("watch", "model"))
-    wait_for("Ready=True", lambda: kube.condition("watch", "Ready") == ("True", "Monitoring"))
+def test_a_config_map_edited_by_hand_gets_the_rendered_config_back(ready: Any) -> None:
+    kube = ready
     rendered = kube.core.read_namespaced_config_map(CONFIG_MAP, kube.namespace).data
 
     kube.core.patch_namespaced_config_map(

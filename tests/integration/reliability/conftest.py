@@ -20,3 +20,4 @@ _spec.loader.exec_module(_controller)
 
 kube = _controller.kube
 start_operator = _controller.start_operator
+operator_identity = _controller.operator_identity

@@ -57,7 +57,10 @@ def test_operator_resumes_by_itself_after_its_watch_expires_with_410_gone(
 def _expire_and_recover(
     control_plane: Any, kube: Any, start_operator: Callable[..., Any]
 ) -> tuple[float, float, float]:
-    operator = start_operator(args=("--watch-timeout", str(WATCH_TIMEOUT)))
+    operator = start_operator(
+        args=("--watch-timeout", str(WATCH_TIMEOUT)),
+        refusals_expected="the API server restarts; its RBAC cache is empty for a moment",
+    )
     kube.create_baseline("model-baseline", baseline_json(0.0, seed=1))
     kube.create_baseline("later-baseline", baseline_json(0.0, seed=2))
     kube.apps.create_namespaced_deployment(kube.namespace, model_deployment("model", 0))
