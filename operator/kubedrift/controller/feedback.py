@@ -216,10 +216,15 @@ class MonitorLookup:
         if pending is None:
             pending = asyncio.ensure_future(self._look_up(namespace, name))
             self._pending[key] = pending
-            pending.add_done_callback(lambda _: self._pending.pop(key, None))
+            pending.add_done_callback(lambda done: self._settled(key, done))
         found = await asyncio.shield(pending)
         self._remember(key, found)
         return found
+
+    def _settled(self, key: tuple[str, str], done: asyncio.Future[Target | None]) -> None:
+        self._pending.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved: every waiter may have gone (clients hung up)
 
     def _remember(self, key: tuple[str, str], found: Target | None) -> None:
         self._known[key] = (self.clock() + self.ttl, found)
@@ -300,17 +305,19 @@ async def _answer(service: FeedbackService, request: web.Request) -> dict[str, A
         raise FeedbackError(401, "missing or wrong bearer token")
     items = parse_feedback(await request.read())
     forwarded = [item for item in items if feedback_id(item) is not None]
-    targets = target.sidecars
-    if forwarded and not targets:
+    sidecars = target.sidecars
+    if forwarded and not sidecars:
         raise FeedbackError(503, f"monitor {namespace}/{name} has no ready sidecar")
     answers = (
-        await fan_out(service.http, targets, forwarded, token, service.timeout) if forwarded else []
+        await fan_out(service.http, sidecars, forwarded, token, service.timeout)
+        if forwarded
+        else []
     )
     merged = merge_answers(items, answers)
     reporting = merged.pop("reporting")
     if forwarded and reporting == 0:
         raise FeedbackError(
-            503, f"none of the {len(targets)} sidecars of {namespace}/{name} answered"
+            503, f"none of the {len(sidecars)} sidecars of {namespace}/{name} answered"
         )
     service.record(namespace, name, {outcome: merged[outcome] for outcome in OUTCOMES})
-    return {**merged, "sidecars": {"desired": len(targets), "reporting": reporting}}
+    return {**merged, "sidecars": {"desired": len(sidecars), "reporting": reporting}}

@@ -67,6 +67,11 @@ class OperatorMetrics:
         if metric is not None and metric_value is not None:
             self.metric_value.labels(namespace, monitor, metric).set(metric_value)
 
+    def record_failed_evaluation(self, namespace: str, monitor: str) -> None:
+        """Count an evaluation that could not be made (the monitor is not Ready)."""
+        self._start(namespace, monitor)
+        self.evaluations.labels(namespace, monitor, "error").inc()
+
     def record_retraining(self, namespace: str, monitor: str, result: str) -> None:
         self._start(namespace, monitor)
         self.retrainings.labels(namespace, monitor, result).inc()

@@ -257,7 +257,7 @@ async def _invalid(
     )
     for event in events:
         await post_event(ctx, monitor, event, now)
-    ctx.metrics.evaluations.labels(monitor.namespace, monitor.name, "error").inc()
+    ctx.metrics.record_failed_evaluation(monitor.namespace, monitor.name)
     return status
 
 

@@ -47,6 +47,19 @@ def test_retrainings_are_counted_by_monitor_and_result() -> None:
     assert value("fraud", "succeeded") == 0  # every result starts at zero: increase() sees 0 -> 1
 
 
+def test_a_monitor_whose_first_evaluation_failed_has_every_result_from_zero() -> None:
+    registry = CollectorRegistry()
+    metrics = make_metrics(registry)
+
+    metrics.record_failed_evaluation("ml", "fraud")
+
+    def value(result: str) -> float | None:
+        labels = {"namespace": "ml", "monitor": "fraud", "result": result}
+        return registry.get_sample_value("kubedrift_operator_evaluations_total", labels)
+
+    assert (value("error"), value("ok"), value("degraded")) == (1, 0, 0)
+
+
 def test_api_requests_are_counted_by_method_and_resource() -> None:
     registry = CollectorRegistry()
     metrics = make_metrics(registry)
