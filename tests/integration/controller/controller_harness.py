@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from cluster_waiting import wait_for
 from controller_traffic import send_traffic
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
 from kubedrift.stats.baseline import build_baseline
 
@@ -55,6 +57,26 @@ def healthy(port: int) -> bool:
             return bool(answer.status == 200)
     except OSError:
         return False
+
+
+def scrape(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return str(response.read().decode())
+
+
+def samples(text: str, name: str) -> list[Sample]:
+    """The ``name`` samples of a Prometheus exposition, read by the client's own parser."""
+    return [
+        sample
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    ]
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The sum of the ``name`` samples whose labels include ``labels``."""
+    return sum(s.value for s in samples(text, name) if labels.items() <= s.labels.items())
 
 
 def baseline_json(shift: float, seed: int) -> str:

@@ -12,30 +12,15 @@ import numpy as np
 from controller_harness import (
     baseline_json,
     current_pod_ips,
+    metric,
     model_deployment,
     model_monitor,
+    scrape,
     wait_for,
 )
 from controller_traffic import post
-from prometheus_client.parser import text_string_to_metric_families
 
 ROWS = 240
-
-
-def metric(text: str, name: str, **labels: str) -> float:
-    """The sum of the ``name`` samples whose labels include ``labels``, read by the Prometheus
-    client's exposition parser."""
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == name and labels.items() <= sample.labels.items()
-    )
-
-
-def scrape(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return str(response.read().decode())
 
 
 def send(url: str, body: bytes, token: str) -> tuple[int, dict[str, Any]]:

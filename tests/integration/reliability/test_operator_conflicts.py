@@ -14,15 +14,21 @@ Conflicts are read from the operator's ``kubedrift_operator_api_conflicts_total`
 from __future__ import annotations
 
 import time
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from api_faults import ConcurrentWriter
-from controller_harness import baseline_json, model_deployment, model_monitor, wait_for
+from controller_harness import (
+    baseline_json,
+    metric,
+    model_deployment,
+    model_monitor,
+    samples,
+    scrape,
+    wait_for,
+)
 from operator_chaos import assert_injected_once, caught_up, sidecar_count
-from prometheus_client.parser import text_string_to_metric_families
 
 from kubedrift.controller.conflicts import WRITES
 from kubedrift.controller.faults import ENV, STALE_WRITE_ANNOTATION
@@ -33,30 +39,17 @@ pytestmark = pytest.mark.chaos
 LISTEN_PORT = 8480
 
 
-def operator_samples(operator: Any, name: str) -> list[Any]:
-    """The samples called ``name`` on the operator's /metrics, read by the Prometheus parser."""
-    url = f"http://127.0.0.1:{operator.port}/metrics"
-    with urllib.request.urlopen(url, timeout=10) as answer:
-        text = answer.read().decode()
-    return [
-        sample
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == name
-    ]
-
-
 def conflicts(operator: Any) -> dict[str, float]:
-    """``kubedrift_operator_api_conflicts_total`` by write path."""
-    samples = operator_samples(operator, "kubedrift_operator_api_conflicts_total")
-    return {sample.labels["write"]: sample.value for sample in samples}
+    """``kubedrift_operator_api_conflicts_total`` by write path, from the operator's /metrics."""
+    text = scrape(f"http://127.0.0.1:{operator.port}/metrics")
+    found = samples(text, "kubedrift_operator_api_conflicts_total")
+    return {sample.labels["write"]: sample.value for sample in found}
 
 
 def requests(operator: Any, method: str, resource: str) -> float:
     """``kubedrift_operator_api_requests_total{method, resource}``."""
-    samples = operator_samples(operator, "kubedrift_operator_api_requests_total")
-    wanted = {"method": method, "resource": resource}
-    return sum(sample.value for sample in samples if sample.labels == wanted)
+    text = scrape(f"http://127.0.0.1:{operator.port}/metrics")
+    return metric(text, "kubedrift_operator_api_requests_total", method=method, resource=resource)
 
 
 def create_target(kube: Any, *, extra_port: bool = False) -> None:

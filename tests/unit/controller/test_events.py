@@ -14,56 +14,36 @@ def cond(type_: str, status: str, reason: str = "R", message: str = "m") -> Any:
             "lastTransitionTime": "2027-01-01T00:00:00Z"}  # fmt: skip
 
 
+DRIFTED = {"driftDetected": "True"}
+
+
 @pytest.mark.parametrize(
-    ("before", "after", "expected"),
+    ("before", "after", "last_known", "expected"),
     [
-        (None, "True", [Event("Warning", "DriftDetected", "m")]),
-        ("False", "True", [Event("Warning", "DriftDetected", "m")]),
-        ("Unknown", "True", [Event("Warning", "DriftDetected", "m")]),
-        ("True", "True", []),
-        ("True", "Unknown", []),
-        ("True", "False", [Event("Normal", "DriftResolved", "m")]),
-        ("Unknown", "False", []),
-        (None, "False", []),
+        (None, "True", None, [Event("Warning", "DriftDetected", "m")]),
+        ("False", "True", None, [Event("Warning", "DriftDetected", "m")]),
+        ("Unknown", "True", None, [Event("Warning", "DriftDetected", "m")]),
+        # A new alarm after a stretch of Unknown needed new evidence: posted again.
+        ("Unknown", "True", DRIFTED, [Event("Warning", "DriftDetected", "m")]),
+        ("True", "True", None, []),
+        ("True", "Unknown", None, []),
+        ("True", "False", None, [Event("Normal", "DriftResolved", "m")]),
+        (None, "False", None, []),
+        # After a rollout the windows are fresh: True -> Unknown -> False is the usual recovery,
+        # announced only when the last known status was an alarm.
+        ("Unknown", "False", DRIFTED, [Event("Normal", "DriftResolved", "m")]),
+        ("Unknown", "False", {"driftDetected": "False"}, []),
+        ("Unknown", "False", {"performanceDegraded": "True"}, []),  # another condition's
+        ("Unknown", "False", {}, []),
+        ("Unknown", "False", None, []),
     ],
 )
 def test_drift_events_only_on_transitions(
-    before: str | None, after: str, expected: list[Event]
+    before: str | None, after: str, last_known: dict[str, str] | None, expected: list[Event]
 ) -> None:
     old = [] if before is None else [cond("DriftDetected", before)]
 
-    assert transition_events(old, [cond("DriftDetected", after)]) == expected
-
-
-@pytest.mark.parametrize(
-    ("last_known", "expected"),
-    [
-        ({"driftDetected": "True"}, [Event("Normal", "DriftResolved", "m")]),
-        ({"driftDetected": "False"}, []),
-        ({"performanceDegraded": "True"}, []),  # another condition's alarm
-        ({}, []),
-        (None, []),
-    ],
-)
-def test_recovery_after_a_stretch_of_unknown_is_announced_only_after_an_alarm(
-    last_known: dict[str, str] | None, expected: list[Event]
-) -> None:
-    # After a rollout the windows are fresh: True -> Unknown -> False is the usual recovery.
-    events = transition_events(
-        [cond("DriftDetected", "Unknown")], [cond("DriftDetected", "False")], last_known
-    )
-
-    assert events == expected
-
-
-def test_an_alarm_after_a_stretch_of_unknown_is_posted_again() -> None:
-    events = transition_events(
-        [cond("DriftDetected", "Unknown")],
-        [cond("DriftDetected", "True")],
-        {"driftDetected": "True"},
-    )
-
-    assert events == [Event("Warning", "DriftDetected", "m")]
+    assert transition_events(old, [cond("DriftDetected", after)], last_known) == expected
 
 
 def test_performance_recovery_after_a_stretch_of_unknown_is_announced() -> None:

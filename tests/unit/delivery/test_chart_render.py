@@ -152,12 +152,14 @@ def test_operator_env_carries_no_secret_as_a_plain_value(helm: Helm) -> None:
                 assert "value" not in env, env
 
 
+#: The Pods the operator injected: it labels them with their monitor's name.
+INJECTED_PODS = {"matchExpressions": [{"key": "kubedrift.io/monitor", "operator": "Exists"}]}
+
+
 def test_the_pod_monitor_scrapes_the_injected_pods_and_names_their_monitor(helm: Helm) -> None:
     (pods,) = find(helm.manifests(ALL_TOGGLES), "PodMonitor")
 
-    assert pods["spec"]["selector"] == {
-        "matchExpressions": [{"key": "kubedrift.io/monitor", "operator": "Exists"}]
-    }
+    assert pods["spec"]["selector"] == INJECTED_PODS
     assert pods["spec"]["podTargetLabels"] == ["kubedrift.io/monitor"]
     assert [e["port"] for e in pods["spec"]["podMetricsEndpoints"]] == ["kd-admin"]
 
@@ -185,8 +187,7 @@ def test_network_policy_opens_the_admin_port_to_the_operator_and_prometheus_only
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}},
     ]
     assert "from" not in others
-    injected = {"matchExpressions": [{"key": "kubedrift.io/monitor", "operator": "Exists"}]}
-    assert policy["spec"]["podSelector"] == injected  # the Pods the operator labelled
+    assert policy["spec"]["podSelector"] == INJECTED_PODS
     assert others["ports"] == [
         {"protocol": "TCP", "port": 1, "endPort": 8480},
         {"protocol": "TCP", "port": 8482, "endPort": 65535},
