@@ -12,34 +12,20 @@ promtool).
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from helm_tools import Tools
+from helm_tools import Tools, tools_for
 
-from kubedrift.devcluster import locate_binaries
-
-REPO = Path(__file__).resolve().parents[3]
 STAND_INS = {"ServiceMonitor": "servicemonitors", "PodMonitor": "podmonitors",
              "PrometheusRule": "prometheusrules"}  # fmt: skip
 
 
 @pytest.fixture(scope="session")
 def tools(cluster: Any) -> Tools:
-    built = subprocess.run(
-        ["bash", str(REPO / "tests" / "tools" / "build.sh")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if built.returncode != 0:
-        pytest.fail(f"tests/tools/build.sh could not build helm:\n{built.stderr[-4000:]}")
-    helm = Path(built.stdout.strip().splitlines()[-1]) / "helm"
-    return Tools(helm, locate_binaries(repo_root=REPO) / "kubectl", cluster.kubeconfig)
+    return tools_for(cluster.kubeconfig)
 
 
 def _stand_in(kind: str, plural: str) -> dict[str, Any]:

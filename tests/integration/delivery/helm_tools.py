@@ -8,7 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-CHART = Path(__file__).resolve().parents[3] / "charts" / "kubedrift"
+import pytest
+
+from kubedrift.devcluster import locate_binaries
+
+REPO = Path(__file__).resolve().parents[3]
+CHART = REPO / "charts" / "kubedrift"
 
 
 @dataclass(frozen=True)
@@ -37,3 +42,18 @@ class Tools:
             "helm", "template", release, str(CHART), "-n", namespace, "-f", "-",
             stdin=json.dumps(values),
         )  # fmt: skip
+
+
+def tools_for(kubeconfig: Path) -> Tools:
+    """helm (built or reused by ``tests/tools/build.sh``) and the control plane's kubectl, bound
+    to ``kubeconfig``."""
+    built = subprocess.run(
+        ["bash", str(REPO / "tests" / "tools" / "build.sh")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if built.returncode != 0:
+        pytest.fail(f"tests/tools/build.sh could not build helm:\n{built.stderr[-4000:]}")
+    helm = Path(built.stdout.strip().splitlines()[-1]) / "helm"
+    return Tools(helm, locate_binaries(repo_root=REPO) / "kubectl", kubeconfig)
