@@ -55,10 +55,12 @@ class LoopRunner:
         settings: DemoSettings,
         *,
         emit: Callable[[Row], None],
+        labels_url: str,
         seed: int = 100,
         patience: float = 240.0,
     ) -> None:
         self.cluster = cluster
+        self.labels_url = labels_url
         self.settings = settings
         self.emit = emit
         self.seed = seed
@@ -131,6 +133,7 @@ class LoopRunner:
             seed=self.seed + self.step,
             token=self.token,
             prefix=f"step{self.step}",
+            labels_url=self.labels_url,
         )
         self.sent += traffic.rows
         status = self.evaluation_after(time.time())

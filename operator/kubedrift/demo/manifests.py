@@ -37,6 +37,11 @@ class DemoSettings:
     cooldown_seconds: int = 20
 
 
+def labels_url(operator_url: str, namespace: str) -> str:
+    """The operator's feedback endpoint for the demo's monitor."""
+    return f"{operator_url}/v1/feedback/{namespace}/{MONITOR}"
+
+
 def _meta(name: str) -> dict[str, Any]:
     return {"name": name, "labels": {"app.kubernetes.io/part-of": "kubedrift-demo"}}
 

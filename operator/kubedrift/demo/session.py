@@ -23,7 +23,11 @@ from kubedrift.demo.operator_process import OperatorProcess
 from kubedrift.demo.outcome import Outcome
 from kubedrift.demo.report import TablePrinter, plot, summary
 
-METRIC_PREFIXES = ("kubedrift_monitor_", "kubedrift_operator_retrainings_total")
+METRIC_PREFIXES = (
+    "kubedrift_monitor_",
+    "kubedrift_operator_retrainings_total",
+    "kubedrift_operator_labels_total",
+)
 
 
 class Operator(Protocol):
@@ -140,7 +144,12 @@ class DemoSession:
         self.write(f"operator: {self.operator.description}; /metrics on {self.operator.url}")
         deploy(cluster, self.settings, self.work_dir, self.write)
         self.write("")
-        runner = LoopRunner(cluster, self.settings, emit=TablePrinter(self.write))
+        runner = LoopRunner(
+            cluster,
+            self.settings,
+            emit=TablePrinter(self.write),
+            labels_url=manifests.labels_url(self.operator.url, self.namespace),
+        )
         outcome = runner.run(SHIFT_PLAN if scenario == "shift" else STEADY_PLAN)
         self.write("")
         for line in summary(outcome, self.settings.accuracy_threshold):

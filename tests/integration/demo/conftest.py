@@ -1,6 +1,7 @@
 """Fixtures of the demo's end-to-end test: the demo deployed in the test's namespace (model v1
 trained on A, its baseline, the ModelMonitor, the retraining RBAC) with the operator running as
-a real ``kubedrift operator`` process, exactly as ``kubedrift demo`` sets it up."""
+a real ``kubedrift operator`` process, exactly as ``kubedrift demo`` sets it up; the labels go to
+that operator's feedback endpoint (``labels_url``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from kubedrift.demo import manifests
 from kubedrift.demo.cluster import DemoCluster
 from kubedrift.demo.deploy import deploy
 from kubedrift.demo.manifests import TRAINER, DemoSettings
@@ -22,23 +24,36 @@ def settings() -> DemoSettings:
 
 
 @pytest.fixture
+def operator(
+    cluster: Any, namespace: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[OperatorProcess]:
+    running = OperatorProcess(
+        cluster.kubeconfig, namespace, tmp_path / "operator.log", service_accounts=(TRAINER,)
+    )
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+        if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
+            print(f"--- operator log ---\n{running.log.read_text()[-20000:]}")
+
+
+@pytest.fixture
 def demo(  # noqa: PLR0917 - pytest fixtures
     cluster: Any,
     namespace: str,
     modelmonitor_crd: str,
     settings: DemoSettings,
     tmp_path: Path,
-    request: pytest.FixtureRequest,
-) -> Iterator[DemoCluster]:
-    operator = OperatorProcess(
-        cluster.kubeconfig, namespace, tmp_path / "operator.log", service_accounts=(TRAINER,)
-    )
-    operator.start()
-    try:
-        view = DemoCluster(cluster.api_client(), namespace)
-        deploy(view, settings, tmp_path, lambda line: None)
-        yield view
-    finally:
-        operator.stop()
-        if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
-            print(f"--- operator log ---\n{operator.log.read_text()[-20000:]}")
+    operator: OperatorProcess,
+) -> DemoCluster:
+    view = DemoCluster(cluster.api_client(), namespace)
+    deploy(view, settings, tmp_path, lambda line: None)
+    return view
+
+
+@pytest.fixture
+def labels_url(operator: OperatorProcess, namespace: str) -> str:
+    """Where the demo's traffic posts its labels: the operator's feedback endpoint."""
+    return manifests.labels_url(operator.url, namespace)

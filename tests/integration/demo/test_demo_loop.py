@@ -8,27 +8,49 @@ traffic raises both alerts. The no-shift scenario sends A for the same number of
 
 from __future__ import annotations
 
+import math
+import urllib.request
+
+from prometheus_client.parser import text_string_to_metric_families
+
 from kubedrift.demo.cluster import DemoCluster
-from kubedrift.demo.loop import SHIFT_PLAN, STEADY_PLAN, LoopRunner
+from kubedrift.demo.loop import REQUEST_ROWS, SHIFT_PLAN, STEADY_PLAN, LoopRunner
 from kubedrift.demo.manifests import MONITOR, DemoSettings
 from kubedrift.demo.outcome import Outcome, Row
 
 RETRAIN_1, RETRAIN_2 = f"{MONITOR}-retrain-1", f"{MONITOR}-retrain-2"
 
 
-def run(demo: DemoCluster, settings: DemoSettings, plan: tuple[tuple[str, int], ...]) -> Outcome:
+def run(
+    demo: DemoCluster, settings: DemoSettings, labels_url: str, plan: tuple[tuple[str, int], ...]
+) -> Outcome:
     rows: list[Row] = []
-    return LoopRunner(demo, settings, emit=rows.append).run(plan)
+    return LoopRunner(demo, settings, emit=rows.append, labels_url=labels_url).run(plan)
 
 
 def reasons(demo: DemoCluster) -> list[str]:
     return [reason for reason, _, _ in demo.events()]
 
 
+def labels_joined(labels_url: str) -> float:
+    """``kubedrift_operator_labels_total{outcome="joined"}`` of the demo's monitor."""
+    operator_url, _, path = labels_url.partition("/v1/feedback/")
+    namespace, monitor = path.split("/")
+    with urllib.request.urlopen(f"{operator_url}/metrics", timeout=10) as answer:
+        page = answer.read().decode()
+    wanted = {"namespace": namespace, "monitor": monitor, "outcome": "joined"}
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(page)
+        for sample in family.samples
+        if sample.name == "kubedrift_operator_labels_total" and sample.labels == wanted
+    )
+
+
 def test_each_shift_is_detected_retrained_on_and_rolled_out_and_monitoring_goes_on(
-    demo: DemoCluster, settings: DemoSettings
+    demo: DemoCluster, settings: DemoSettings, labels_url: str
 ) -> None:
-    outcome = run(demo, settings, SHIFT_PLAN)
+    outcome = run(demo, settings, labels_url, SHIFT_PLAN)
     points = {world: [p for p in outcome.points if p.world == world] for world in "ABC"}
 
     # Phase A: the model trained on A is accurate and the operator agrees; nothing is raised.
@@ -76,12 +98,15 @@ def test_each_shift_is_detected_retrained_on_and_rolled_out_and_monitoring_goes_
     for reason in ("RetrainingStarted", "RetrainingSucceeded", "DriftDetected", "DriftResolved"):
         assert events.count(reason) == 2, reason
     assert "RetrainingFailed" not in events
+    # Every request's labels went through the operator's endpoint and joined there, once.
+    requests_per_step = math.ceil((settings.window_samples - 1) / REQUEST_ROWS) + 1
+    assert labels_joined(labels_url) == len(outcome.points) * requests_per_step
 
 
 def test_traffic_that_never_shifts_raises_no_alert_and_starts_no_job(
-    demo: DemoCluster, settings: DemoSettings
+    demo: DemoCluster, settings: DemoSettings, labels_url: str
 ) -> None:
-    outcome = run(demo, settings, STEADY_PLAN)
+    outcome = run(demo, settings, labels_url, STEADY_PLAN)
 
     assert len(outcome.points) == sum(steps for _, steps in SHIFT_PLAN) == 9
     assert [(p.phase, p.drift, p.degraded) for p in outcome.points] == [
