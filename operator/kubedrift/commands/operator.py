@@ -122,5 +122,8 @@ def run(args: argparse.Namespace) -> int:
         recheck_interval=args.recheck_interval,
         faults=faults,
     )
-    asyncio.run(run_operator(options))
+    problem = asyncio.run(run_operator(options))
+    if problem is not None:
+        print(f"kubedrift operator: {problem}", file=sys.stderr)
+        return 1
     return 0

@@ -1,7 +1,8 @@
 """Assemble and run one operator process: kopf, the HTTP server, shared clients.
 
 :func:`run_operator` is what ``kubedrift operator`` calls. It stops cleanly on SIGINT/SIGTERM:
-kopf stops the per-monitor daemons, then the server and the HTTP sessions close.
+kopf stops the per-monitor daemons, then the server and the HTTP sessions close. It stops the same
+way when kopf gave up a watch (``watch_health``), and the command exits with status 1.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from kubedrift.controller.injection import SidecarOptions
 from kubedrift.controller.job_policy import JobPolicy
 from kubedrift.controller.metrics import make_metrics
 from kubedrift.controller.server import operator_app
+from kubedrift.controller.watch_health import KopfTaskFailures
 
 logger = logging.getLogger("kubedrift.operator")
 
@@ -67,8 +69,8 @@ def default_dataset_url(options: OperatorOptions) -> str:
     return f"http://{host}:{options.listen_port}"
 
 
-async def run_operator(options: OperatorOptions) -> None:
-    """Run until SIGINT/SIGTERM."""
+async def run_operator(options: OperatorOptions) -> str | None:
+    """Run until SIGINT/SIGTERM, or until kopf gave up a watch: then answer what it gave up."""
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
     datasets = DatasetRegistry()
@@ -105,6 +107,7 @@ async def run_operator(options: OperatorOptions) -> None:
         reporter=options.reporter,
         watch_timeout=options.watch_timeout,
     )
+    kopf_tasks = KopfTaskFailures(on_failure=stop.set).attach()
     operator_task = asyncio.create_task(
         kopf.operator(
             registry=kopf_registry,
@@ -123,7 +126,11 @@ async def run_operator(options: OperatorOptions) -> None:
         timeout=options.sidecar_timeout,
         record=metrics.record_labels,
     )
-    app = operator_app(registry, datasets, lambda: not operator_task.done(), labels=labels)
+
+    def problem() -> str | None:
+        return "operator stopped" if operator_task.done() else kopf_tasks.problem()
+
+    app = operator_app(registry, datasets, problem, labels=labels)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, options.listen_host, options.listen_port)
@@ -136,6 +143,10 @@ async def run_operator(options: OperatorOptions) -> None:
     trimmer = asyncio.create_task(trim_heap_until(stop))
     try:
         await operator_task
+    except Exception:
+        if kopf_tasks.problem() is None:
+            raise
+        # kopf may also re-raise what ended the watcher: already logged, and answered below.
     finally:
         stop.set()
         with contextlib.suppress(asyncio.CancelledError):
@@ -146,3 +157,5 @@ async def run_operator(options: OperatorOptions) -> None:
         await runner.cleanup()
         await http.close()
         await client.close()
+        kopf_tasks.detach()
+    return kopf_tasks.problem()

@@ -3,7 +3,7 @@
 =================================  ======  ===================================================
 path                               auth    what
 =================================  ======  ===================================================
-/healthz                           none    200 while the kopf operator task runs (liveness)
+/healthz                           none    200 while kopf runs and watches (liveness, readiness)
 /metrics                           none    Prometheus exposition of the operator's registry
 /v1/datasets/{namespace}/{name}    token   dataset B for a retraining Job (see ``dataset``)
 /v1/feedback/{namespace}/{name}    token   POST labels, fanned out to every sidecar (``feedback``)
@@ -24,17 +24,19 @@ from kubedrift.controller.dataset import DatasetRegistry, add_routes
 def operator_app(
     registry: CollectorRegistry,
     datasets: DatasetRegistry,
-    alive: Callable[[], bool],
+    problem: Callable[[], str | None],
     *,
     labels: feedback.FeedbackService | None = None,
 ) -> web.Application:
-    """The application; ``alive`` tells whether the operator's main task still runs, ``labels``
-    serves the feedback endpoint (not mounted without it)."""
+    """The application; ``problem`` says why the operator is not healthy (``None`` while it is:
+    kopf runs and watches, see ``watch_health``), ``labels`` serves the feedback endpoint (not
+    mounted without it)."""
 
     async def healthz(_: web.Request) -> web.Response:
-        if alive():
+        trouble = problem()
+        if trouble is None:
             return web.Response(text="ok\n")
-        return web.Response(text="operator stopped\n", status=503)
+        return web.Response(text=f"{trouble}\n", status=503)
 
     async def metrics(_: web.Request) -> web.Response:
         return web.Response(

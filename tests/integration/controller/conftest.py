@@ -35,7 +35,8 @@ def start_operator(
     permissions (``operator_identity``); every process is stopped at teardown and its log
     attached to a failing test's report. ``start(port)`` reuses a killed one's port, as a
     restarted Pod behind the same Service would; ``args`` are more flags, ``env`` more
-    environment variables (the reliability suite's ``KUBEDRIFT_TEST_FAULTS``).
+    environment variables (the reliability suite's ``KUBEDRIFT_TEST_FAULTS``), ``scope`` replaces
+    ``--namespace <ns>`` (``("--all-namespaces",)``).
     ``refusals_expected`` names why the API server may refuse this operator for a while (its
     restart: the RBAC authorizer's cache starts empty); otherwise a refusal fails the test."""
     started: list[OperatorProcess] = []
@@ -48,14 +49,14 @@ def start_operator(
         args: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
         refusals_expected: str | None = None,
+        scope: tuple[str, ...] | None = None,
     ) -> OperatorProcess:
         port = port or free_port()
         log = tmp_path / f"operator-{len(started)}.log"
         command = [
             KUBEDRIFT,
             "operator",
-            "--namespace",
-            namespace,
+            *(scope or ("--namespace", namespace)),
             "--kubeconfig",
             str(operator_identity.kubeconfig),
             "--listen",

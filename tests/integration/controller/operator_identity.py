@@ -98,5 +98,12 @@ class OperatorIdentity:
         )  # fmt: skip
 
     def remove(self) -> None:
-        self._rbac.delete_cluster_role_binding(self._cluster_name)
-        self._rbac.delete_cluster_role(self._cluster_name)
+        """Delete the cluster-scoped objects (again: nothing happens)."""
+        from kubernetes.client import ApiException  # noqa: PLC0415
+
+        for delete in (self._rbac.delete_cluster_role_binding, self._rbac.delete_cluster_role):
+            try:
+                delete(self._cluster_name)
+            except ApiException as error:
+                if error.status != 404:
+                    raise

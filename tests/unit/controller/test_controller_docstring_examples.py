@@ -7,7 +7,11 @@ import importlib
 
 import pytest
 
-MODULES = ["kubedrift.controller.client", "kubedrift.controller.status"]
+MODULES = [
+    "kubedrift.controller.client",
+    "kubedrift.controller.status",
+    "kubedrift.controller.watch_health",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

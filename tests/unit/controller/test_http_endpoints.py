@@ -39,7 +39,7 @@ def test_dataset_needs_the_monitors_token() -> None:
         datasets.register("ml", "fraud", "s3cret", fetch)
         registry = CollectorRegistry()
         make_metrics(registry)
-        runner, url = await serve(operator_app(registry, datasets, lambda: True))
+        runner, url = await serve(operator_app(registry, datasets, lambda: None))
         try:
             async with aiohttp.ClientSession() as session:
                 path = f"{url}/v1/datasets/ml/fraud"
@@ -62,14 +62,14 @@ def test_dataset_needs_the_monitors_token() -> None:
     run(scenario)
 
 
-def test_healthz_fails_once_the_operator_task_stopped() -> None:
+def test_healthz_fails_naming_the_problem() -> None:
     async def scenario() -> None:
         runner, url = await serve(
-            operator_app(CollectorRegistry(), DatasetRegistry(), lambda: False)
+            operator_app(CollectorRegistry(), DatasetRegistry(), lambda: "operator stopped")
         )
         try:
             async with aiohttp.ClientSession() as session, session.get(f"{url}/healthz") as r:
-                assert r.status == 503
+                assert (r.status, await r.text()) == (503, "operator stopped\n")
         finally:
             await runner.cleanup()
 
