@@ -8,12 +8,12 @@ of the same types, or the same refusal.
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strict_equality import same
 
 from kubedrift.payloads import ParseError, tables
 from kubedrift.payloads.tables import load_json, load_json_stdlib
@@ -31,21 +31,6 @@ DOCUMENTS = st.recursive(
     lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=4), inner),
     max_leaves=30,
 )
-
-
-def same(left: Any, right: Any) -> bool:
-    """Equal values of equal types all the way down (NaN equals NaN, -0.0 differs from 0.0)."""
-    if type(left) is not type(right):
-        return False
-    if isinstance(left, float):
-        return (math.isnan(left) and math.isnan(right)) or (
-            left == right and math.copysign(1, left) == math.copysign(1, right)
-        )
-    if isinstance(left, list):
-        return len(left) == len(right) and all(map(same, left, right))
-    if isinstance(left, dict):
-        return list(left) == list(right) and all(same(left[k], right[k]) for k in left)
-    return bool(left == right)
 
 
 def outcome(decode: Any, body: bytes) -> tuple[str, Any]:

@@ -8,12 +8,12 @@ columns, predictions, rows and id, value for value and type for type.
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strict_equality import same
 
 from kubedrift.payloads import (
     Parsed,
@@ -24,17 +24,6 @@ from kubedrift.payloads import (
     open_inference_typed,
 )
 from kubedrift.payloads.tables import Decoded, load_json
-
-
-def same(left: Any, right: Any) -> bool:
-    """Equal values of equal types all the way down (-0.0 differs from 0.0)."""
-    if type(left) is not type(right):
-        return False
-    if isinstance(left, float):
-        return left == right and math.copysign(1, left) == math.copysign(1, right)
-    if isinstance(left, list | tuple):
-        return len(left) == len(right) and all(map(same, left, right))
-    return bool(left == right)
 
 
 def assert_same_parse(typed: Parsed, general: Parsed) -> None:
