@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
+from helm_build import build_helm
 from kubedrift.devcluster import locate_binaries
 
 REPO = Path(__file__).resolve().parents[3]
@@ -47,13 +46,4 @@ class Tools:
 def tools_for(kubeconfig: Path) -> Tools:
     """helm (built or reused by ``tests/tools/build.sh``) and the control plane's kubectl, bound
     to ``kubeconfig``."""
-    built = subprocess.run(
-        ["bash", str(REPO / "tests" / "tools" / "build.sh")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if built.returncode != 0:
-        pytest.fail(f"tests/tools/build.sh could not build helm:\n{built.stderr[-4000:]}")
-    helm = Path(built.stdout.strip().splitlines()[-1]) / "helm"
-    return Tools(helm, locate_binaries(repo_root=REPO) / "kubectl", kubeconfig)
+    return Tools(build_helm(), locate_binaries(repo_root=REPO) / "kubectl", kubeconfig)
