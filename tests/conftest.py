@@ -14,41 +14,16 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from cluster_view import Cluster
 from kubedrift.devcluster import ControlPlane, locate_binaries
 
 REPO = Path(__file__).resolve().parents[1]
 INTEGRATION = REPO / "tests" / "integration"
-LOG_TAIL_LINES = 60
-
-
-@dataclass
-class Cluster:
-    """A cluster to test against. ``control_plane`` is None for an external cluster."""
-
-    kubeconfig: Path
-    control_plane: ControlPlane | None = None
-
-    def api_client(self) -> Any:
-        """A new ``kubernetes.client.ApiClient`` for this cluster (admin)."""
-        from kubernetes import config  # noqa: PLC0415 - keep unit-only runs light
-
-        return config.new_client_from_config(config_file=str(self.kubeconfig))
-
-    def container_logs(self, namespace: str) -> dict[str, str]:
-        """Tails of the container logs of Pods in ``namespace`` (local control plane only)."""
-        if self.control_plane is None:
-            return {}
-        logs = {}
-        for path in sorted((self.control_plane.node_dir / "pods").glob(f"{namespace}_*/*.log")):
-            lines = path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
-            logs[str(path)] = "\n".join(lines)
-        return logs
 
 
 def _external_kubeconfig() -> Path | None:

@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from typing import Any
 
 import numpy as np
-
-
-def post(url: str, document: Any, token: str | None = None) -> Any:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(url, json.dumps(document).encode(), headers)
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
+from json_post import post
 
 
 def send_traffic(

@@ -18,7 +18,7 @@ from controller_harness import (
     scrape,
     wait_for,
 )
-from controller_traffic import post
+from json_post import post
 
 ROWS = 240
 

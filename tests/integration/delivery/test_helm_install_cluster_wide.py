@@ -12,18 +12,17 @@ operator nothing.
 from __future__ import annotations
 
 import base64
-import json
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from cluster_waiting import wait_for
 from crd_install import install_crd
 from helm_tools import CHART, Tools, tools_for
+from json_post import post
 from model_objects import OPERATOR, Namespace, create_monitored_model, ready, running
 
+from cluster_view import Cluster
 from kubedrift.devcluster import ControlPlane, locate_binaries
 
 REPO = Path(__file__).resolve().parents[3]
@@ -32,38 +31,13 @@ SYSTEM_NAMESPACE = "kubedrift-system"
 TEAMS = ("team-a", "team-b")
 
 
-def post(url: str, document: Any, token: str | None = None) -> Any:
-    headers = {"Content-Type": "application/json"}
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(url, json.dumps(document).encode(), headers)
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
-
-
-class OwnCluster:
-    """The module's control plane, seen as the ``cluster`` fixture's clusters are."""
-
-    def __init__(self, control_plane: ControlPlane) -> None:
-        self.control_plane = control_plane
-        self.kubeconfig = control_plane.kubeconfig
-
-    def api_client(self) -> Any:
-        return self.control_plane.api_client()
-
-    def logs(self, namespace: str) -> dict[str, str]:
-        """Whole container logs of the Pods in ``namespace``."""
-        found = sorted((self.control_plane.node_dir / "pods").glob(f"{namespace}_*/*.log"))
-        return {str(path): path.read_text(errors="replace") for path in found}
-
-
 @pytest.fixture(scope="module")
-def own_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnCluster]:
+def own_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     control_plane = ControlPlane(locate_binaries(repo_root=REPO),
                                  tmp_path_factory.mktemp("cluster-wide"))  # fmt: skip
     control_plane.start()
     try:
-        cluster = OwnCluster(control_plane)
+        cluster = Cluster(control_plane.kubeconfig, control_plane)
         install_crd(cluster.api_client())
         yield cluster
     finally:
@@ -71,7 +45,7 @@ def own_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnCluster
 
 
 @pytest.fixture(scope="module")
-def installed(own_cluster: OwnCluster) -> Iterator[Tools]:
+def installed(own_cluster: Cluster) -> Iterator[Tools]:
     """The chart installed with its default values; yields helm and kubectl for the cluster."""
     tools = tools_for(own_cluster.kubeconfig)
     system = Namespace(own_cluster, SYSTEM_NAMESPACE)
@@ -84,12 +58,12 @@ def installed(own_cluster: OwnCluster) -> Iterator[Tools]:
         )
         yield tools
     finally:
-        for path, text in own_cluster.logs(SYSTEM_NAMESPACE).items():
+        for path, text in own_cluster.container_logs(SYSTEM_NAMESPACE, tail=None).items():
             print(f"--- {path}\n{text[-20000:]}")
 
 
 def test_default_install_watches_every_namespace_under_a_cluster_role(
-    installed: Tools, own_cluster: OwnCluster
+    installed: Tools, own_cluster: Cluster
 ) -> None:
     rendered = installed.run("helm", "get", "manifest", RELEASE, "-n", SYSTEM_NAMESPACE)
     assert "kind: Role\n" not in rendered
@@ -134,7 +108,7 @@ def test_default_install_watches_every_namespace_under_a_cluster_role(
 
     refused = [
         line
-        for text in own_cluster.logs(SYSTEM_NAMESPACE).values()
+        for text in own_cluster.container_logs(SYSTEM_NAMESPACE, tail=None).values()
         for line in text.splitlines()
         if f'User "system:serviceaccount:{SYSTEM_NAMESPACE}:' in line
     ]
