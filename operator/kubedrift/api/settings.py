@@ -8,6 +8,7 @@ not expose (``reservoir_size``, ``labeled_capacity``) keep the core's defaults.
 from __future__ import annotations
 
 from kubedrift.api.spec import ModelMonitorSpec, PerformanceSpec
+from kubedrift.stats.engine.contract import Contract
 from kubedrift.stats.settings import (
     DriftSettings,
     EvaluationSettings,
@@ -68,4 +69,20 @@ def _performance(performance: PerformanceSpec | None) -> PerformanceSettings | N
         min_labeled_samples=performance.min_labeled_samples,
         confidence=performance.confidence,
         positive_label=performance.positive_label,
+    )
+
+
+def engine_contract(spec: ModelMonitorSpec) -> Contract:
+    """The false-alarm contract ``spec.evaluation`` states, for the decision engine.
+
+    >>> from kubedrift.api.spec import parse_spec
+    >>> spec = parse_spec({"target": {"deployment": "m", "port": 8080},
+    ...                    "baseline": {"configMapRef": {"name": "b"}}})
+    >>> contract = engine_contract(spec)
+    >>> contract.mean_time_between_false_alarms / 86400, contract.interval
+    (30.0, 30.0)
+    """
+    return Contract(
+        mean_time_between_false_alarms=spec.evaluation.mean_time_between_false_alarms.seconds,
+        interval=spec.evaluation.interval.seconds,
     )

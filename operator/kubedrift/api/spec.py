@@ -460,13 +460,21 @@ class PerformanceSpec:
 
 @dataclass(frozen=True, kw_only=True)
 class EvaluationSpec:
-    """``spec.evaluation``: how often the operator evaluates the merged window."""
+    """``spec.evaluation``: how often the operator evaluates, and how rarely it may cry wolf."""
 
     interval: Duration = prop(
         "interval",
         "Time between evaluations; at least 5s.",
         default=Duration("30s"),
         min_duration="5s",
+    )
+    mean_time_between_false_alarms: Duration = prop(
+        "meanTimeBetweenFalseAlarms",
+        "The false-alarm contract: on traffic like the training data, alarms (drift, "
+        "performance, data quality together) come at most once per this time on average, "
+        "whatever the traffic rate, interval and number of features; at least 1h.",
+        default=Duration("720h"),
+        min_duration="1h",
     )
 
 
@@ -543,7 +551,8 @@ class SecretKeyRef:
 
 @dataclass(frozen=True, kw_only=True)
 class WebhookSpec:
-    """``spec.alerts.webhook``: a JSON POST on every phase transition."""
+    """``spec.alerts.webhook``: a JSON POST on every alarm transition (a condition among
+    DriftDetected, PerformanceDegraded and DataQualityDegraded turning True or False)."""
 
     url: str = prop("url", "http(s) URL to post to.", pattern=r"^https?://\S+$", max_length=2048)
     timeout: Duration = prop(
@@ -555,6 +564,12 @@ class WebhookSpec:
     )
     secret_ref: SecretKeyRef | None = prop(
         "secretRef", "Secret key sent as a bearer token (Authorization header).", default=None
+    )
+    warnings: bool = prop(
+        "warnings",
+        "Also post phase changes between Healthy and Warning (some features drifted, below "
+        "driftShare); by default only alarm transitions are posted.",
+        default=False,
     )
 
 

@@ -27,7 +27,13 @@ RetrainingResult = Literal["Running", "Succeeded", "Failed"]
 RetrainingTrigger = Literal["DriftDetected", "PerformanceDegraded"]
 
 #: Condition types the operator maintains (``status.conditions[].type``).
-CONDITION_TYPES = ("Ready", "DriftDetected", "PerformanceDegraded", "Retraining")
+CONDITION_TYPES = (
+    "Ready",
+    "DriftDetected",
+    "PerformanceDegraded",
+    "DataQualityDegraded",
+    "Retraining",
+)
 #: Status lists keyed by one field (``x-kubernetes-list-type: map`` in the CRD).
 LIST_MAP_KEYS = {"conditions": "type", "drift.features": "name"}
 
@@ -56,6 +62,7 @@ class FeatureDriftStatus(TypedDict):
     pValue: NotRequired[float]
     threshold: float
     drifted: bool
+    evidence: NotRequired[float]
 
 
 class PredictionDriftStatus(TypedDict):
@@ -64,6 +71,7 @@ class PredictionDriftStatus(TypedDict):
     pValue: NotRequired[float]
     threshold: float
     drifted: bool
+    evidence: NotRequired[float]
 
 
 class DriftStatus(TypedDict):
@@ -71,6 +79,7 @@ class DriftStatus(TypedDict):
     drifted: bool
     features: list[FeatureDriftStatus]
     prediction: NotRequired[PredictionDriftStatus]
+    evidenceThreshold: NotRequired[float]
 
 
 class PerformanceStatus(TypedDict):
@@ -101,6 +110,7 @@ class RetrainingStatus(TypedDict):
 class LastKnownStatus(TypedDict):
     driftDetected: NotRequired[KnownStatus]
     performanceDegraded: NotRequired[KnownStatus]
+    dataQualityDegraded: NotRequired[KnownStatus]
 
 
 class BaselineStatus(TypedDict):
@@ -130,7 +140,9 @@ DOCS: dict[str, str] = {
     "(warningShare reached), Drifting, Degraded (performance below threshold), Retraining, "
     "NoData (too few samples or no sidecar reporting), Invalid (spec or baseline unusable).",
     "conditions": "metav1.Condition list (Ready, DriftDetected, PerformanceDegraded, "
-    "Retraining); lastTransitionTime changes only when a condition's status flips.",
+    "DataQualityDegraded, Retraining); lastTransitionTime changes only when a condition's status "
+    "flips. The three alarm conditions are the decision engine's (docs/statistics.md, The "
+    "false-alarm contract): an alarm holds until evidence of recovery.",
     "conditions.type": "Condition type.",
     "conditions.status": "True, False or Unknown.",
     "conditions.reason": "CamelCase reason for the last transition.",
@@ -143,8 +155,11 @@ DOCS: dict[str, str] = {
     "window.start": "Oldest sample's time.",
     "window.end": "Newest sample's time.",
     "drift": "Result of the last drift evaluation.",
-    "drift.share": "Share of tested features that drifted (what driftShare is compared with).",
-    "drift.drifted": "Whether the dataset as a whole drifted.",
+    "drift.share": "Share of watched features whose drift alarm holds (what driftShare is "
+    "compared with).",
+    "drift.drifted": "Whether the dataset as a whole drifted (DriftDetected is True).",
+    "drift.evidenceThreshold": "Log e-value every detector must reach to alarm: ln(A T / "
+    "interval) for A detector alternatives and the contract's mean time T between false alarms.",
     "drift.features": "Per-feature results, keyed by name, so users see which feature moved.",
     "drift.features.name": "Feature name.",
     "drift.features.type": "numeric or categorical.",
@@ -152,13 +167,17 @@ DOCS: dict[str, str] = {
     "drift.features.statistic": "Test statistic or distance.",
     "drift.features.pValue": "p-value (corrected) for p-value tests; absent for distances.",
     "drift.features.threshold": "Threshold the feature was judged against.",
-    "drift.features.drifted": "Whether this feature drifted.",
+    "drift.features.drifted": "Whether this feature's drift alarm holds (the engine's verdict; "
+    "statistic and pValue describe the current window).",
+    "drift.features.evidence": "Largest CUSUM statistic (log e-value) of the feature's "
+    "detectors; it alarms at drift.evidenceThreshold.",
     "drift.prediction": "Drift of the model's predictions.",
     "drift.prediction.method": "Test or distance that was used.",
     "drift.prediction.statistic": "Test statistic or distance.",
     "drift.prediction.pValue": "p-value for p-value tests; absent for distances.",
     "drift.prediction.threshold": "Threshold the predictions were judged against.",
-    "drift.prediction.drifted": "Whether the predictions drifted.",
+    "drift.prediction.drifted": "Whether the predictions' drift alarm holds.",
+    "drift.prediction.evidence": "Largest CUSUM statistic of the predictions' detectors.",
     "performance": "Metric computed from labeled predictions in the window.",
     "performance.metric": "Metric name, as in spec.performance.metric.",
     "performance.value": "Point estimate.",
@@ -189,6 +208,7 @@ DOCS: dict[str, str] = {
     "when the evidence returns.",
     "lastKnown.driftDetected": "DriftDetected's last known status.",
     "lastKnown.performanceDegraded": "PerformanceDegraded's last known status.",
+    "lastKnown.dataQualityDegraded": "DataQualityDegraded's last known status.",
 }
 
 __doc__ = (__doc__ or "") + "\n".join(f"- ``{key}``: {text}" for key, text in DOCS.items())

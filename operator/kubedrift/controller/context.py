@@ -18,6 +18,7 @@ from kubedrift.controller.event_recorder import EventRecorder
 from kubedrift.controller.injection import SidecarOptions
 from kubedrift.controller.job_policy import JobPolicy
 from kubedrift.controller.metrics import OperatorMetrics
+from kubedrift.stats.engine.session import Session
 
 
 @dataclass
@@ -53,6 +54,9 @@ class OperatorContext:
     recheck_interval: float = 300.0
     #: When each monitor's ConfigMap and Secret were last checked, by monitor uid.
     checked: dict[str, float] = field(default_factory=dict)
+    #: Each monitor's decision engine and the Pods' last tallies, by monitor uid (in memory: an
+    #: operator restart starts the detectors again from nothing, which only delays alarms).
+    engines: dict[str, Session] = field(default_factory=dict)
     #: Posts the monitors' Events, counting repeats on one Event.
     events: EventRecorder = field(init=False)
     #: Webhook deliveries in flight (kept so they are not garbage-collected mid-way).

@@ -7,9 +7,13 @@ or a config change do not mix old windows into new ones) and how reports merge
 once, each with a timeout. An unreachable sidecar, or one whose window does not fit the
 baseline, is counted as not reporting; it never fails the evaluation.
 
-Each sidecar reports its ``current`` window and its last ``completed`` one. The merged current
-windows are evaluated when they hold at least ``window.minSamples`` samples; otherwise the
-completed windows are merged in, so a window that has just rotated does not read as NoData.
+Each sidecar reports its ``current`` window, its last ``completed`` one and its ``cumulative``
+counts. The merged current windows are evaluated when they hold at least ``window.minSamples``
+samples; otherwise the completed windows are merged in, so a window that has just rotated does not
+read as NoData (``stats.window.judged_window``). The decision is the engine's
+(``stats.engine``): the monitor's :class:`~kubedrift.stats.engine.session.Session` takes the
+increment of the cumulative counts since its previous round; the window evaluation is what users
+read (per-feature tests, the metric and its interval).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -27,9 +31,11 @@ from kubedrift.controller.label_selectors import selector_query
 from kubedrift.controller.names import CONFIG_HASH_ANNOTATION, MODEL_VERSION_ANNOTATION
 from kubedrift.controller.status import Observation
 from kubedrift.stats.baseline import Baseline
+from kubedrift.stats.engine.session import Session
+from kubedrift.stats.engine.tally import Tally
 from kubedrift.stats.evaluation import evaluate
 from kubedrift.stats.settings import EvaluationSettings
-from kubedrift.stats.window import Window
+from kubedrift.stats.window import Window, judged_window
 
 #: Pod-template annotations that must match for a Pod to count as current.
 _TEMPLATE_KEYS = (CONFIG_HASH_ANNOTATION, MODEL_VERSION_ANNOTATION)
@@ -90,14 +96,12 @@ class Merged:
     current: Window | None
     completed: Window | None
     reporting: int
+    #: Each reporting Pod's cumulative counts, by Pod name.
+    tallies: Mapping[str, Tally] = field(default_factory=dict)
 
     def chosen(self, min_samples: int) -> Window | None:
         """The window to evaluate; see the module docstring."""
-        if self.current is None or self.current.samples >= min_samples:
-            return self.current
-        if self.completed is None:
-            return self.current
-        return self.current.merge(self.completed)
+        return judged_window(self.current, self.completed, min_samples)
 
 
 def merge_reports(
@@ -109,6 +113,7 @@ def merge_reports(
     current: Window | None = None
     completed: Window | None = None
     reporting = 0
+    tallies: dict[str, Tally] = {}
     for report in reports:
         if report is None:
             continue
@@ -118,24 +123,35 @@ def merge_reports(
             finished = (
                 Window.from_dict(done, baseline, settings.window) if done is not None else None
             )
+            cumulative = report.get("cumulative")
+            tally = Tally.from_dict(cumulative, mine.profiles) if cumulative is not None else None
         except (KeyError, TypeError, ValueError):
             continue
         reporting += 1
+        if tally is not None:
+            tallies[str((report.get("pod") or {}).get("name", reporting))] = tally
         current = mine if current is None else current.merge(mine)
         if finished is not None:
             completed = finished if completed is None else completed.merge(finished)
-    return Merged(current, completed, reporting)
+    return Merged(current, completed, reporting, tallies)
 
 
-def observation_from(
-    merged: Merged, desired: int, baseline: Baseline, settings: EvaluationSettings
+def observation_from(  # noqa: PLR0917 - the session and clock come last, optional
+    merged: Merged,
+    desired: int,
+    baseline: Baseline,
+    settings: EvaluationSettings,
+    session: Session | None = None,
+    now: float = 0.0,
 ) -> Observation:
-    """Evaluate the chosen merged window (no window, no evaluation: NoData)."""
+    """Evaluate the chosen merged window (no window, no evaluation: NoData) and, with a
+    ``session``, step its engine on the round's increment."""
     window = merged.chosen(settings.window.min_samples)
+    decision = None if session is None else session.decide(merged.tallies, window, now=now)
     if window is None:
-        return Observation(None, desired, merged.reporting)
+        return Observation(None, desired, merged.reporting, decision=decision)
     result = evaluate(baseline, window, settings)
-    return Observation(result, desired, merged.reporting, window.start, window.end)
+    return Observation(result, desired, merged.reporting, window.start, window.end, decision)
 
 
 async def call_sidecar(
@@ -190,20 +206,27 @@ async def observe(
     token: str | None,
     timeout: float,
     executor: Executor | None = None,
+    engine: Session | None = None,
+    now: float = 0.0,
 ) -> Observation:
-    """Pull every sidecar's window, merge and evaluate; the numeric work runs on ``executor``
-    (a thread pool; the default one when ``None``), off the event loop."""
+    """Pull every sidecar's window, merge, evaluate and step ``engine``; the numeric work runs
+    on ``executor`` (a thread pool; the default one when ``None``), off the event loop."""
     reports = await pull(session, targets, "/v1/window", token, timeout)
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(
-        executor, _merge_and_evaluate, reports, len(targets), baseline, settings
+        executor, _merge_and_evaluate, reports, len(targets), baseline, settings, engine, now
     )
 
 
-def _merge_and_evaluate(
-    reports: Sequence[Any], desired: int, baseline: Baseline, settings: EvaluationSettings
+def _merge_and_evaluate(  # noqa: PLR0917 - private, one caller through run_in_executor
+    reports: Sequence[Any],
+    desired: int,
+    baseline: Baseline,
+    settings: EvaluationSettings,
+    engine: Session | None,
+    now: float,
 ) -> Observation:
     merged = merge_reports(
         [r if isinstance(r, Mapping) else None for r in reports], baseline, settings
     )
-    return observation_from(merged, desired, baseline, settings)
+    return observation_from(merged, desired, baseline, settings, engine, now)

@@ -22,6 +22,12 @@ from kubedrift.api.status import Condition
 from kubedrift.controller.status import ALARMS, condition_status
 
 EventType = Literal["Normal", "Warning"]
+#: The Event reason that announces each alarm condition's recovery.
+RESOLVED = {
+    "DriftDetected": "DriftResolved",
+    "PerformanceDegraded": "PerformanceRecovered",
+    "DataQualityDegraded": "DataQualityRecovered",
+}
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,7 @@ def transition_events(
             if new == "True" and old != "True":
                 events.append(Event("Warning", kind, message))
             elif new == "False" and (old == "True" or (old == "Unknown" and was_true)):
-                resolved = "DriftResolved" if kind == "DriftDetected" else "PerformanceRecovered"
+                resolved = RESOLVED[kind]
                 events.append(Event("Normal", resolved, message))
     return events
 

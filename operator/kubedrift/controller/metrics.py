@@ -14,8 +14,9 @@ its series are removed when the monitor is deleted (:meth:`forget`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -25,6 +26,9 @@ from kubedrift.controller.conflicts import WRITES
 EVALUATION_RESULTS = ("ok", "warning", "drift", "degraded", "nodata", "error")
 #: Retraining results counted by ``kubedrift_operator_retrainings_total``.
 RETRAINING_RESULTS = ("started", "succeeded", "failed")
+#: Conditions exported by ``kubedrift_monitor_condition`` and the states each can take.
+ALARM_CONDITIONS = ("DriftDetected", "PerformanceDegraded", "DataQualityDegraded")
+CONDITION_STATES = ("True", "False", "Unknown")
 #: Merged label outcomes counted by ``kubedrift_operator_labels_total`` (the sidecar's outcomes).
 LABEL_OUTCOMES = ("joined", "unknown", "expired", "duplicate", "invalid")
 
@@ -40,6 +44,7 @@ class OperatorMetrics:
     conflicts: Counter
     labels: Counter
     api_requests: Counter
+    condition: Gauge
     #: (namespace, monitor) pairs whose counters exist, every result at zero or more.
     _known: set[tuple[str, str]] = field(default_factory=set)
 
@@ -66,6 +71,22 @@ class OperatorMetrics:
             self.drift_share.labels(namespace, monitor).set(drift_share)
         if metric is not None and metric_value is not None:
             self.metric_value.labels(namespace, monitor, metric).set(metric_value)
+
+    def record_conditions(
+        self, namespace: str, monitor: str, conditions: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Export each alarm condition's state as written to the status: 1 for its current
+        status, 0 for the others (the shape kube-state-metrics gives conditions), so that
+        alerts fire on exactly what ``kubectl get mmon`` shows."""
+        self._start(namespace, monitor)
+        for condition in conditions:
+            kind = condition.get("type")
+            if kind not in ALARM_CONDITIONS:
+                continue
+            for state in CONDITION_STATES:
+                self.condition.labels(namespace, monitor, kind, state).set(
+                    1.0 if condition.get("status") == state else 0.0
+                )
 
     def record_failed_evaluation(self, namespace: str, monitor: str) -> None:
         """Count an evaluation that could not be made (the monitor is not Ready)."""
@@ -101,6 +122,7 @@ class OperatorMetrics:
             self.evaluations,
             self.retrainings,
             self.labels,
+            self.condition,
         ):
             for labels in list(_label_sets(family)):
                 if labels[:2] == (namespace, monitor):
@@ -171,6 +193,14 @@ def make_metrics(registry: CollectorRegistry) -> OperatorMetrics:
             "Labels posted to the operator's feedback endpoint, by monitor and merged outcome "
             "over the monitor's sidecars (joined, unknown, expired, duplicate, invalid).",
             ["namespace", "monitor", "outcome"],
+            registry=registry,
+        ),
+        condition=Gauge(
+            "kubedrift_monitor_condition",
+            "Each alarm condition of a monitor (DriftDetected, PerformanceDegraded, "
+            "DataQualityDegraded): 1 for its current status (True, False or Unknown), 0 for the "
+            'others. The chart\'s alerts fire on status="True".',
+            ["namespace", "monitor", "condition", "status"],
             registry=registry,
         ),
         api_requests=Counter(

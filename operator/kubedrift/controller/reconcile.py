@@ -9,7 +9,8 @@
 4. pull and merge the sidecars' windows and evaluate them;
 5. start a retraining Job when a trigger is due;
 6. write the status through the status subresource, post Events for transitions, call the
-   webhook when the phase changed, and update the metrics.
+   webhook on alarm transitions (and on Warning flaps when ``alerts.webhook.warnings``), and
+   update the metrics.
 
 The status is computed from the status the round started with, so it is written only while
 that is still the stored status (``KubeClient.write_monitor_status``); if another writer changed
@@ -26,14 +27,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kubedrift.api.conditions import set_condition
-from kubedrift.api.settings import evaluation_settings
+from kubedrift.api.settings import engine_contract, evaluation_settings
 from kubedrift.api.spec import ModelMonitorSpec, SpecError, Trigger, parse_spec
 from kubedrift.controller import job_policy, jobs
 from kubedrift.controller.client import core
 from kubedrift.controller.context import OperatorContext
 from kubedrift.controller.dataset import merge_labeled
 from kubedrift.controller.evaluation import observe, pull, ready_sidecars
-from kubedrift.controller.events import Event, transition_events
+from kubedrift.controller.events import RESOLVED, Event, transition_events
 from kubedrift.controller.job_policy import PolicyViolationError
 from kubedrift.controller.names import (
     DATASET_TOKEN_KEY,
@@ -45,6 +46,10 @@ from kubedrift.controller.retraining import RetrainingTrigger, due_trigger
 from kubedrift.controller.rollout import current_model_version
 from kubedrift.controller.status import Observation, evaluated_status, invalid_status
 from kubedrift.controller.webhook import build_payload, deliver
+from kubedrift.stats.engine.session import Session
+
+#: Event reasons of alarm transitions: what the webhook posts.
+ALARM_REASONS = frozenset(RESOLVED) | frozenset(RESOLVED.values())
 
 #: Status keys an evaluation may drop (JSON merge patch needs an explicit null to remove them).
 _VOLATILE_KEYS = ("window", "drift", "performance")
@@ -137,6 +142,7 @@ async def reconcile(ctx: OperatorContext, body: Mapping[str, Any]) -> dict[str, 
     for key in _VOLATILE_KEYS:
         status.setdefault(key, None)
     await ctx.client.write_monitor_status(body, status, base=previous)
+    ctx.metrics.record_conditions(monitor.namespace, monitor.name, status["conditions"])
     await _announce(
         ctx,
         monitor=monitor,
@@ -173,14 +179,25 @@ async def _observe(
     dataset_token = prepared.tokens.get(DATASET_TOKEN_KEY)
     if dataset_token:
         ctx.datasets.register(monitor.namespace, monitor.name, dataset_token, fetch_dataset)
+    settings = evaluation_settings(spec)
+    contract = engine_contract(spec)
+    session = ctx.engines.get(monitor.uid)
+    session = (
+        Session(prepared.baseline, settings, contract)
+        if session is None
+        else session.renewed(prepared.baseline, settings, contract)
+    )
+    ctx.engines[monitor.uid] = session
     return await observe(
         ctx.http,
         targets,
         prepared.baseline,
-        evaluation_settings(spec),
+        settings,
         token=token,
         timeout=ctx.sidecar_timeout,
         executor=ctx.evaluator,
+        engine=session,
+        now=ctx.clock(),
     )
 
 
@@ -198,10 +215,15 @@ def _trigger(
     if reason is None or evaluation is None:
         return None
     performance = evaluation.performance
+    decision = observation.decision
     return RetrainingTrigger(
         reason=reason,
-        drifted_features=tuple(f.name for f in evaluation.features if f.drifted),
-        drift_share=evaluation.share if evaluation.enough_data else None,
+        drifted_features=(
+            decision.drifted
+            if decision is not None
+            else tuple(f.name for f in evaluation.features if f.drifted)
+        ),
+        drift_share=decision.share if decision is not None else None,
         metric=performance.metric if performance else None,
         metric_value=performance.value if performance else None,
         window_start=observation.window_start,
@@ -275,8 +297,14 @@ async def _announce(
         for event in events:
             await post_event(ctx, monitor, event, now)
     webhook = spec.alerts.webhook
-    if webhook is None or previous.get("phase") == status.get("phase"):
+    if webhook is None:
         return
+    alarms = [e for e in events if e.reason in ALARM_REASONS]
+    phases = {previous.get("phase"), status.get("phase")}
+    flap = webhook.warnings and "Warning" in phases and len(phases) == 2
+    if not alarms and not flap:
+        return
+    events = alarms or events
     token = None
     if webhook.secret_ref is not None:
         secret = await ctx.client.get(core(monitor.namespace, "secrets", webhook.secret_ref.name))
@@ -314,13 +342,9 @@ def _record(
     seconds: float,
 ) -> None:
     evaluation = observation.evaluation
-    if evaluation is None or not observation.has_data:
-        result = "nodata"
-    elif evaluation.degraded:
-        result = "degraded"
-    else:
-        result = evaluation.verdict
+    result = "degraded" if observation.degraded else observation.verdict
     performance = evaluation.performance if evaluation is not None else None
+    decision = observation.decision
     ctx.metrics.record_evaluation(
         monitor.namespace,
         monitor.name,
@@ -328,7 +352,7 @@ def _record(
         seconds=seconds,
         desired=observation.desired,
         reporting=observation.reporting,
-        drift_share=evaluation.share if evaluation is not None and evaluation.enough_data else None,
+        drift_share=decision.share if decision is not None and observation.has_data else None,
         metric=spec.performance.metric if spec.performance else None,
         metric_value=performance.value if performance is not None else None,
     )

@@ -3,15 +3,21 @@
 :func:`evaluated_status` turns an :class:`Observation` (the merged evaluation plus how many
 sidecars answered) into the status to patch. Phase, in order of precedence:
 
-- ``NoData``: no sidecar reported, or the window is below ``window.minSamples`` and performance
-  is not (yet) degraded: too little data is never an alarm;
+- ``NoData``: no sidecar reported, or the window is below ``window.minSamples`` and no alarm
+  holds: too little data is never an alarm;
 - ``Retraining`` while a retraining Job runs;
-- ``Degraded`` when the performance bound crossed its threshold;
-- ``Drifting`` on a drift verdict, ``Warning`` on a warning verdict, else ``Healthy``.
+- ``Degraded`` while ``PerformanceDegraded`` is True;
+- ``Drifting`` while ``DriftDetected`` is True, ``Warning`` when some features alarmed below
+  ``driftShare``, else ``Healthy``.
 
-``DriftDetected`` and ``PerformanceDegraded`` are ``Unknown`` while there is too little data
-(samples or labels), so a transition to ``True`` always means evidence. :func:`invalid_status`
-is the status of a monitor whose spec or referenced objects are unusable (``Ready=False``).
+The alarm conditions (``DriftDetected``, ``PerformanceDegraded``, ``DataQualityDegraded``) are
+the decision engine's (``kubedrift.stats.engine``): an alarm holds until evidence of recovery,
+also through a round in which no sidecar answers. Without an alarm they are ``Unknown`` while
+there is too little data (samples or labels) or no sidecar answers, so a transition to ``True``
+always means evidence. The per-feature ``drifted`` flags in ``status.drift`` are the engine's
+too; the statistics and p-values beside them describe the window users read.
+:func:`invalid_status` is the status of a monitor whose spec or referenced objects are unusable
+(``Ready=False``).
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from kubedrift.api.status import (
     WindowStatus,
 )
 from kubedrift.controller.timestamps import to_timestamp
+from kubedrift.stats.engine.engine import ConditionState, Decision
 from kubedrift.stats.evaluation import Evaluation, FeatureResult
 
 #: Largest finite float JSON can carry; infinite statistics are clamped to it.
@@ -47,7 +54,7 @@ _MAX_FLOAT = 1.7976931348623157e308
 class Observation:
     """One evaluation round: the merged window's evaluation and who contributed to it.
 
-    ``evaluation`` is ``None`` when no sidecar returned a window.
+    ``evaluation`` is ``None`` when no sidecar returned a window; ``decision`` is the engine's.
     """
 
     evaluation: Evaluation | None
@@ -55,25 +62,46 @@ class Observation:
     reporting: int
     window_start: float | None = None
     window_end: float | None = None
+    decision: Decision | None = None
+
+    @property
+    def degraded(self) -> bool:
+        d = self.decision
+        return d is not None and d.performance is not None and d.performance.status == "True"
+
+    @property
+    def drifting(self) -> bool:
+        return self.decision is not None and self.decision.drift.status == "True"
+
+    @property
+    def alarmed(self) -> bool:
+        d = self.decision
+        return self.degraded or self.drifting or (d is not None and d.quality.status == "True")
 
     @property
     def has_data(self) -> bool:
         e = self.evaluation
-        return e is not None and (e.enough_data or e.degraded)
+        return self.alarmed or (e is not None and e.enough_data)
+
+    @property
+    def verdict(self) -> str:
+        """``ok``, ``warning`` or ``drift`` as the engine decided, or ``nodata``."""
+        if not self.has_data:
+            return "nodata"
+        return "ok" if self.decision is None else self.decision.verdict
 
 
 def phase_of(observation: Observation, retraining_running: bool) -> Phase:
     """The one-word phase; see the module docstring for the precedence."""
-    evaluation = observation.evaluation
-    if evaluation is None or not observation.has_data:
-        return "Retraining" if retraining_running else "NoData"
     if retraining_running:
         return "Retraining"
-    if evaluation.degraded:
+    if not observation.has_data:
+        return "NoData"
+    if observation.degraded:
         return "Degraded"
-    if evaluation.verdict == "drift":
+    if observation.drifting:
         return "Drifting"
-    if evaluation.verdict == "warning":
+    if observation.verdict == "warning":
         return "Warning"
     return "Healthy"
 
@@ -93,16 +121,19 @@ def evaluated_status(
         conditions, "Ready", "True", "Monitoring", reporting, generation, now
     )
     conditions = set_condition(
-        conditions, "DriftDetected", *_drift_condition(observation, spec), generation, now
+        conditions, "DriftDetected", *_drift_condition(observation), generation, now
     )
     if spec.performance is not None:
         conditions = set_condition(
             conditions,
             "PerformanceDegraded",
-            *_performance_condition(observation, spec.performance.min_labeled_samples),
+            *_performance_condition(observation),
             generation,
             now,
         )
+    conditions = set_condition(
+        conditions, "DataQualityDegraded", *_quality_condition(observation), generation, now
+    )
     running = (previous.get("retraining") or {}).get("lastResult") == "Running"
     status = ModelMonitorStatus(
         observedGeneration=generation,
@@ -119,8 +150,8 @@ def evaluated_status(
         if observation.window_end is not None and evaluation.samples:
             window["end"] = to_timestamp(observation.window_end)
         status["window"] = window
-        if evaluation.enough_data:
-            status["drift"] = drift_status(evaluation)
+        if evaluation.enough_data or observation.drifting:
+            status["drift"] = drift_status(evaluation, observation.decision)
         performance = performance_status(evaluation)
         if performance is not None:
             status["performance"] = performance
@@ -134,7 +165,11 @@ def evaluated_status(
 
 
 #: Alarm conditions and their key in ``status.lastKnown``.
-ALARMS = {"DriftDetected": "driftDetected", "PerformanceDegraded": "performanceDegraded"}
+ALARMS = {
+    "DriftDetected": "driftDetected",
+    "PerformanceDegraded": "performanceDegraded",
+    "DataQualityDegraded": "dataQualityDegraded",
+}
 
 
 def last_known_status(
@@ -167,20 +202,29 @@ def invalid_status(
     return {"observedGeneration": generation, "phase": "Invalid", "conditions": conditions}
 
 
-def drift_status(evaluation: Evaluation) -> DriftStatus:
-    status = DriftStatus(
-        share=_summary(evaluation.share),
-        drifted=evaluation.drift,
-        features=[_feature(f) for f in evaluation.features],
+def drift_status(evaluation: Evaluation, decision: Decision | None = None) -> DriftStatus:
+    """``status.drift``: the window's tests, with the engine's verdicts and evidence."""
+    alarmed = set(decision.drifted) if decision is not None else None
+    evidence = (
+        {s.name: s for s in decision.signals if s.kind == "drift"} if decision is not None else {}
     )
+    status = DriftStatus(
+        share=_summary(decision.share if decision is not None else evaluation.share),
+        drifted=decision.drift.status == "True" if decision is not None else evaluation.drift,
+        features=[_feature(f, alarmed, evidence) for f in evaluation.features],
+    )
+    if decision is not None:
+        status["evidenceThreshold"] = _summary(decision.threshold)
     if evaluation.prediction is not None:
         p = evaluation.prediction
         prediction = PredictionDriftStatus(
             method=p.method,
             statistic=_finite(p.statistic),
             threshold=_finite(p.threshold),
-            drifted=p.drifted,
+            drifted=decision.prediction_drifted if decision is not None else p.drifted,
         )
+        if p.name in evidence:
+            prediction["evidence"] = _summary(evidence[p.name].statistic)
         if p.p_value is not None:
             prediction["pValue"] = _finite(p.p_value)
         status["prediction"] = prediction
@@ -210,52 +254,47 @@ def condition_status(conditions: Sequence[Condition], type_: str) -> ConditionSt
     return None if found is None else found["status"]
 
 
-def _drift_condition(
-    observation: Observation, spec: ModelMonitorSpec
+def _drift_condition(observation: Observation) -> tuple[ConditionStatus, str, str]:
+    return _engine_condition(
+        observation, None if observation.decision is None else observation.decision.drift
+    )
+
+
+def _performance_condition(observation: Observation) -> tuple[ConditionStatus, str, str]:
+    d = observation.decision
+    return _engine_condition(observation, None if d is None else d.performance)
+
+
+def _quality_condition(observation: Observation) -> tuple[ConditionStatus, str, str]:
+    return _engine_condition(
+        observation, None if observation.decision is None else observation.decision.quality
+    )
+
+
+def _engine_condition(
+    observation: Observation, state: ConditionState | None
 ) -> tuple[ConditionStatus, str, str]:
-    e = observation.evaluation
-    if e is None:
+    """An engine condition; an alarm holds through a round without sidecars, anything else
+    then reads ``Unknown``."""
+    if state is not None and state.status == "True":
+        return state.status, state.reason, state.message
+    if observation.evaluation is None or state is None:
         return "Unknown", "NoSidecarReporting", "no sidecar returned a window"
-    if not e.enough_data:
-        return (
-            "Unknown",
-            "NotEnoughData",
-            f"{e.samples} samples in the window, {spec.window.min_samples} needed",
-        )
-    drifted = [f.name for f in e.features if f.drifted]
-    summary = f"{len(drifted)} of {len(e.features)} features drifted (share {e.share:.2f})"
-    if drifted:
-        summary += ": " + ", ".join(drifted)
-    prediction = e.prediction is not None and e.prediction.drifted
-    if e.drift:
-        reason = "PredictionDrift" if prediction and e.share < spec.drift.drift_share else "Drift"
-        return "True", reason, summary + ("; predictions drifted" if prediction else "")
-    return "False", "NoDrift" if not drifted else "BelowDriftShare", summary
+    return state.status, state.reason, state.message
 
 
-def _performance_condition(
-    observation: Observation, minimum: int
-) -> tuple[ConditionStatus, str, str]:
-    e = observation.evaluation
-    result = None if e is None else e.performance
-    if result is None or result.value is None:
-        return "Unknown", "NoLabels", "no labeled predictions in the window"
-    text = f"{result.metric} {result.value:.4f} over {result.samples} labels"
-    if result.degraded:
-        return "True", "ThresholdCrossed", f"{text}; its bound crossed {result.threshold}"
-    if result.samples < minimum:
-        return "Unknown", "NotEnoughLabels", f"{text}, {minimum} needed"
-    return "False", "WithinThreshold", f"{text}; threshold {result.threshold}"
-
-
-def _feature(f: FeatureResult) -> FeatureDriftStatus:
+def _feature(
+    f: FeatureResult, alarmed: set[str] | None, evidence: Mapping[str, Any]
+) -> FeatureDriftStatus:
     status = FeatureDriftStatus(
         name=f.name,
         method=f.method,
         statistic=_finite(f.statistic),
         threshold=_finite(f.threshold),
-        drifted=f.drifted,
+        drifted=f.drifted if alarmed is None else f.name in alarmed,
     )
+    if f.name in evidence:
+        status["evidence"] = _summary(evidence[f.name].statistic)
     if f.type in ("numeric", "categorical"):
         status["type"] = f.type  # type: ignore[typeddict-item]
     if f.p_value is not None:

@@ -119,7 +119,12 @@ class Monitor:
             predictions: list[Value] = []
             for _, parsed in batch:
                 predictions.extend(parsed.predictions or [None] * parsed.rows)
-            self.windows.update(columns, prediction_array(self.baseline, predictions), now)
+            self.windows.update(
+                columns,
+                prediction_array(self.baseline, predictions),
+                now,
+                unknown=self._unknown(batch),
+            )
         except Exception:
             self.metrics.monitor_errors.labels(stage="window_update").inc()
             logger.exception("updating the window with %d rows failed", size)
@@ -132,6 +137,19 @@ class Monitor:
         self.metrics.rows.inc(size)
         self._refresh(now)
         return size
+
+    def _unknown(self, batch: Sequence[tuple[list[str], Parsed]]) -> tuple[int, list[str]]:
+        """Rows of the batch that carried columns the baseline does not know, and their names."""
+        known = self.windows.known_names
+        rows = 0
+        names: list[str] = []
+        for _, parsed in batch:
+            columns = parsed.columns
+            if known.issuperset(columns):
+                continue
+            rows += parsed.rows
+            names.extend(name for name in columns if name not in known and name not in names)
+        return rows, names
 
     def feedback(
         self, items: Sequence[Mapping[str, Any]], now: float, *, fanout: bool = False

@@ -1,20 +1,23 @@
 """The sidecar's current window and the last completed one, rotated by size or age.
 
 The operator pulls both (``GET /v1/window``): the current window shows live traffic, the completed
-one is a stable unit to evaluate. Memory stays bounded: a window's size is fixed by the baseline and
-the window settings, and at most two exist at a time.
+one is a stable unit to evaluate, and ``cumulative`` holds every count since the sidecar started
+(closed windows plus the current one), from which the operator takes what arrived since its last
+read (``kubedrift.stats.engine.tally``). Memory stays bounded: a window's size is fixed by the
+baseline and the window settings, and at most two exist at a time.
 """
 
 from __future__ import annotations
 
 import socket
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy.typing as npt
 
 from kubedrift.stats.baseline import Baseline
+from kubedrift.stats.engine.tally import Tally
 from kubedrift.stats.settings import WindowSettings
 from kubedrift.stats.window import Window
 from kubedrift.stats.window_plan import WindowPlan
@@ -54,8 +57,16 @@ class WindowKeeper:
     """
 
     def __init__(
-        self, baseline: Baseline, settings: WindowSettings, *, now: float, seed: int | None = None
+        self,
+        baseline: Baseline,
+        settings: WindowSettings,
+        *,
+        now: float,
+        seed: int | None = None,
+        epoch: float | None = None,
     ):
+        """``epoch`` names this keeper's series of cumulative counters (the process start;
+        ``now`` when ``None``), see :meth:`cumulative`."""
         self.baseline = baseline
         self.settings = settings
         self._seed = seed
@@ -64,6 +75,19 @@ class WindowKeeper:
         self.rotations = 0
         self.current = self._new(now)
         self.completed: Window | None = None
+        self._epoch = now if epoch is None else epoch
+        # Every window closed so far, added up (see cumulative).
+        self._closed = Tally.empty(self._plan.profiles, self._epoch)
+
+    @property
+    def known_names(self) -> frozenset[str]:
+        """Column names the baseline knows (features and prediction)."""
+        return self._plan.known_names
+
+    def cumulative(self) -> Tally:
+        """Counts since this keeper started: the closed windows plus the current one. They only
+        grow (like Prometheus counters); the operator takes increments between two reads."""
+        return self._closed + Tally.of_window(self.current, self._epoch)
 
     def _new(self, now: float) -> Window:
         seed = None if self._seed is None else self._seed + self.rotations
@@ -73,16 +97,24 @@ class WindowKeeper:
         """Close the current window when it is full; True when it did."""
         if not self.current.is_full(now):
             return False
+        self._closed = self._closed + Tally.of_window(self.current, self._epoch)
         self.completed = self.current
         self.rotations += 1
         self.current = self._new(now)
         return True
 
     def update(
-        self, rows: Mapping[str, npt.NDArray[Any]], predictions: npt.NDArray[Any] | None, now: float
+        self,
+        rows: Mapping[str, npt.NDArray[Any]],
+        predictions: npt.NDArray[Any] | None,
+        now: float,
+        *,
+        unknown: tuple[int, Sequence[str]] = (0, ()),
     ) -> None:
+        """Add a batch; ``unknown`` is (rows, names) of columns the baseline does not know."""
         self.rotate(now)
         self.current.update(rows, predictions, now=now)
+        self.current.note_unknown(*unknown)
 
     def add_labeled(
         self,
@@ -103,6 +135,7 @@ class WindowKeeper:
             "rotations": self.rotations,
             "current": self.current.to_dict(),
             "completed": self.completed.to_dict() if self.completed is not None else None,
+            "cumulative": self.cumulative().to_dict(),
         }
 
     def labeled_rows(self) -> list[dict[str, Any]]:

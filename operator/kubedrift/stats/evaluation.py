@@ -6,8 +6,11 @@ Steps, in order:
    performance is still assessed, since it has its own ``min_labeled_samples``.
 2. Each feature that is not ignored and has at least one value in the window and in the
    training data gets a test
-   (``selection.select_method``) and its threshold (feature override, monitor threshold when the
-   feature uses the monitor's method, else the method's default).
+   (``selection.select_method``) and its threshold (feature override; else the monitor's
+   ``threshold`` when the feature uses the monitor's method, or, under ``auto``, when the chosen
+   test is a p-value test (ks, chi2) and the threshold is its significance level; else the
+   method's default). The prediction takes ``prediction_method``/``prediction_threshold``, and the
+   monitor's method and threshold where those are unset.
 3. p-values of all p-value tests are corrected together (``corrections``). A p-value test calls
    drift only when the adjusted p-value is below the significance level *and* the effect size
    reaches ``min_effect`` (default ``DEFAULT_MIN_EFFECT``): the effect-size floor that stops large
@@ -191,7 +194,9 @@ def _plan(
     method = select_method(profile, requested, present, window.settings.reservoir_size)
     if override is not None and override.threshold is not None:
         return method, override.threshold
-    if drift.threshold is not None and method == requested:
+    if drift.threshold is not None and (
+        method == requested or (requested == "auto" and method in P_VALUE_METHODS)
+    ):
         return method, drift.threshold
     return method, DEFAULT_THRESHOLDS[method]
 
@@ -262,5 +267,5 @@ def _prediction_plan(
     override = FeatureOverride(
         profile.name, method=drift.prediction_method, threshold=drift.prediction_threshold
     )
-    method, threshold = _plan(profile, override, DriftSettings(), present, window)
+    method, threshold = _plan(profile, override, drift, present, window)
     return [(profile, method, threshold, _outcome(window, index, method), present)]

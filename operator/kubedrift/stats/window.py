@@ -34,7 +34,7 @@ bin counts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -54,6 +54,8 @@ from kubedrift.stats.settings import WindowSettings
 from kubedrift.stats.window_plan import WindowPlan
 
 FORMAT_VERSION = 1
+#: Names of unknown columns a window keeps for messages (bounded: names come from payloads).
+UNKNOWN_NAMES_KEPT = 8
 
 
 class Window:
@@ -91,6 +93,10 @@ class Window:
         self.counts: IntArray = np.zeros((len(plan.profiles), plan.widest), dtype=np.int64)
         self.missing: IntArray = np.zeros(len(plan.profiles), dtype=np.int64)
         self.out_of_range: IntArray = np.zeros(len(plan.profiles), dtype=np.int64)
+        #: Rows of batches that carried a column the baseline does not know, and the first
+        #: ``UNKNOWN_NAMES_KEPT`` such names (for messages; the rest are only counted).
+        self.unknown_rows = 0
+        self.unknown_names: tuple[str, ...] = ()
         width = len(plan.numeric)
         self.sums: FloatArray = np.zeros(width, dtype=np.float64)
         self.squares: FloatArray = np.zeros(width, dtype=np.float64)
@@ -136,14 +142,17 @@ class Window:
 
         Numeric columns are floats with NaN for missing values (infinities count as missing
         too), categorical columns object or string arrays with None for missing; a baseline
-        feature absent from ``rows`` counts as missing, unknown columns are ignored. ``now``
-        (seconds) advances :attr:`end`.
+        feature absent from ``rows`` counts as missing, a column the baseline does not know is
+        counted in :attr:`unknown_rows` (and named in :attr:`unknown_names`). ``now`` (seconds)
+        advances :attr:`end`.
         """
         size = _batch_size(rows, predictions)
         if now is not None:
             self._end = max(self._end, now)
         if size == 0:
             return
+        if not self.plan.known_names.issuperset(rows):
+            self.note_unknown(size, [name for name in rows if name not in self.plan.known_names])
         columns = self._columns(rows, predictions, size)
         self._update_numeric(columns, size)
         for index in self._categorical:
@@ -157,6 +166,16 @@ class Window:
             self.missing[index] += size - int(counts.sum())
             self.out_of_range[index] += int(counts[-1])
         self._samples += size
+
+    def note_unknown(self, size: int, unknown: Sequence[str]) -> None:
+        """Count ``size`` rows that carried the columns ``unknown``, which the baseline does not
+        know (the sidecar drops such columns before :meth:`update` and reports them here)."""
+        if not unknown or size <= 0:
+            return
+        self.unknown_rows += size
+        if len(self.unknown_names) < UNKNOWN_NAMES_KEPT:
+            names = dict.fromkeys((*self.unknown_names, *sorted(map(str, unknown))))
+            self.unknown_names = tuple(names)[:UNKNOWN_NAMES_KEPT]
 
     def _columns(
         self,
@@ -287,6 +306,9 @@ class Window:
         result.counts = self.counts + other.counts
         result.missing = self.missing + other.missing
         result.out_of_range = self.out_of_range + other.out_of_range
+        result.unknown_rows = self.unknown_rows + other.unknown_rows
+        names = dict.fromkeys((*self.unknown_names, *other.unknown_names))
+        result.unknown_names = tuple(names)[:UNKNOWN_NAMES_KEPT]
         result.sums = self.sums + other.sums
         result.squares = self.squares + other.squares
         result.reservoir = self.reservoir.merged(other.reservoir)
@@ -311,6 +333,8 @@ class Window:
                 }
                 for i, p in enumerate(self.profiles)
             ],
+            "unknown_rows": self.unknown_rows,
+            "unknown_names": list(self.unknown_names),
             "moments": {
                 "sums": self.sums.tolist(),
                 "squares": self.squares.tolist(),
@@ -338,6 +362,10 @@ class Window:
         window._end = float(data["end"])
         window._samples = int(data["samples"])
         window._labeled = int(data["labeled"])
+        window.unknown_rows = int(data.get("unknown_rows", 0))
+        window.unknown_names = tuple(str(n) for n in data.get("unknown_names", ()))[
+            :UNKNOWN_NAMES_KEPT
+        ]
         for i, column in enumerate(data["columns"]):
             counts = np.asarray(column["counts"], dtype=np.int64)
             if counts.size != len(window.profiles[i].counts):
@@ -358,6 +386,17 @@ class Window:
             data["labeled_rows"], settings.labeled_capacity
         )
         return window
+
+
+def judged_window(
+    current: Window | None, completed: Window | None, min_samples: int
+) -> Window | None:
+    """The window an evaluation reads: the current one, merged with the last completed one while
+    the current holds fewer than ``min_samples`` rows (so that a window that has just rotated does
+    not read as too little data). The operator and the backtest both use this rule."""
+    if current is None or current.samples >= min_samples or completed is None:
+        return current
+    return current.merge(completed)
 
 
 def _batch_size(rows: Mapping[str, npt.NDArray[Any]], predictions: npt.NDArray[Any] | None) -> int:

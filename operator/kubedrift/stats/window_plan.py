@@ -31,6 +31,8 @@ class WindowPlan:
     numeric: tuple[int, ...]
     categorical: tuple[int, ...]
     feature_names: tuple[str, ...]
+    #: The names a batch may carry without counting as unknown: the features and the prediction.
+    known_names: frozenset[str]
     #: Bins of the widest column: the width of a window's count matrix.
     widest: int
     #: One row per numeric column: [just below the reference minimum, the inner edges..., the
@@ -80,6 +82,7 @@ class WindowPlan:
             numeric=tuple(numeric_positions),
             categorical=tuple(i for i, p in enumerate(profiles) if p.type == "categorical"),
             feature_names=tuple(p.name for p in baseline.features),
+            known_names=frozenset(p.name for p in profiles),
             widest=max((len(p.counts) for p in profiles), default=1),
             edges=edges,
             last_position=edge_counts + 1,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from controller_samples import make_spec, sample_baseline, sample_window
 
-from kubedrift.api.settings import evaluation_settings
+from kubedrift.api.settings import engine_contract, evaluation_settings
 from kubedrift.api.spec import ModelMonitorSpec
 from kubedrift.controller.status import (
     Observation,
@@ -16,6 +16,8 @@ from kubedrift.controller.status import (
     invalid_status,
     phase_of,
 )
+from kubedrift.stats.engine import Tally
+from kubedrift.stats.engine.session import Session
 from kubedrift.stats.evaluation import evaluate
 
 START = 1_800_000_000.0
@@ -25,8 +27,11 @@ NOW = datetime(2027, 1, 15, 8, 5, tzinfo=UTC)
 def observe(shift: float, rows: int, spec: ModelMonitorSpec) -> Observation:
     baseline = sample_baseline()
     window = sample_window(baseline, shift=shift, rows=rows, seed=7, start=START)
-    evaluation = evaluate(baseline, window, evaluation_settings(spec))
-    return Observation(evaluation, 2, 2, window.start, window.end)
+    settings = evaluation_settings(spec)
+    evaluation = evaluate(baseline, window, settings)
+    session = Session(baseline, settings, engine_contract(spec))
+    decision = session.decide({"pod": Tally.of_window(window)}, window, now=START)
+    return Observation(evaluation, 2, 2, window.start, window.end, decision)
 
 
 def conditions(status: Any) -> dict[str, tuple[str, str]]:
@@ -42,6 +47,7 @@ def test_healthy_traffic_reads_healthy(spec: ModelMonitorSpec) -> None:
         "Ready": ("True", "Monitoring"),
         "DriftDetected": ("False", "NoDrift"),
         "PerformanceDegraded": ("False", "WithinThreshold"),
+        "DataQualityDegraded": ("False", "WithinReference"),
     }
     assert status["sidecars"] == {"desired": 2, "reporting": 2}
     assert status["window"] == {
@@ -98,14 +104,22 @@ def test_a_running_retraining_outranks_the_verdict(
 
 def test_last_known_alarm_status_survives_a_stretch_of_unknown(spec: ModelMonitorSpec) -> None:
     drifted = evaluated_status({}, observe(3.0, 400, spec), spec, generation=1, now=NOW)
-    assert drifted["lastKnown"] == {"driftDetected": "True", "performanceDegraded": "True"}
+    assert drifted["lastKnown"] == {
+        "driftDetected": "True",
+        "performanceDegraded": "True",
+        "dataQualityDegraded": "True",  # a 3-sigma shift: a third of x beyond its training range
+    }
 
     fresh = evaluated_status(drifted, observe(0.0, 30, spec), spec, generation=1, now=NOW)
     assert conditions(fresh)["DriftDetected"][0] == "Unknown"
     assert fresh["lastKnown"] == drifted["lastKnown"]
 
     recovered = evaluated_status(fresh, observe(0.0, 400, spec), spec, generation=1, now=NOW)
-    assert recovered["lastKnown"] == {"driftDetected": "False", "performanceDegraded": "False"}
+    assert recovered["lastKnown"] == {
+        "driftDetected": "False",
+        "performanceDegraded": "False",
+        "dataQualityDegraded": "False",
+    }
 
 
 def test_no_last_known_status_before_the_first_verdict(spec: ModelMonitorSpec) -> None:

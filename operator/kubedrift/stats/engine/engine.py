@@ -1,0 +1,691 @@
+"""The engine: e-CUSUM detectors on increments, effect-size gates, hysteresis, three conditions.
+
+One :class:`Engine` per monitor and baseline. :meth:`Engine.step` takes what arrived since the
+previous step (a :class:`~kubedrift.stats.engine.tally.Tally` increment, any number of rows and
+labels) and the window users read, and returns a :class:`Decision`. Per step:
+
+1. **Evidence.** Every detector adds the log e-value of the increment to its CUSUM statistic,
+   ``S = max(S, 0) + log E`` (``alternatives``): per column the location and spread tilts
+   (numeric) and the plug-in shape alternative (every column); per column the missing-value rate
+   and the out-of-range (numeric) or unseen-category (categorical) rate; the share of rows with
+   columns the baseline does not know; the error rate from labels (classifiers with
+   ``spec.performance``).
+2. **Crossing.** A group of detectors (a column's drift detectors, one rate) *crosses* when one
+   of its statistics reaches ``h = ln(A T / interval)`` (``contract``). A crossing is decided
+   once the window users read holds ``window.minSamples`` rows (``minLabeledSamples`` labels for
+   the error rate); until then the statistics keep running. A decided crossing starts the
+   group's statistics again from 0, so decided crossings under no change happen at most once per
+   ``T`` for the whole monitor on average, whatever the traffic (a deferred decision only
+   lengthens the detector's run).
+3. **Practical significance.** A crossing raises the group's alarm only when the change it saw
+   is worth one: the effect size of the data since the detector last stood at 0 (its *run*, the
+   CUSUM's estimate of the change point) reaches ``min_effect``: the largest gap between the
+   binned cumulative distributions (numeric) or the total variation distance (categorical), or
+   the rise of a rate above its reference rate. Otherwise it is counted as unconfirmed.
+4. **Hysteresis.** An alarm holds until evidence of recovery: no crossing over a whole window of
+   new data (``window.samples`` rows; ``minLabeledSamples`` labels for the error rate) *and* the
+   window's effect size below ``min_effect``. A new baseline (a retrained model's rollout) starts
+   a new engine, which clears everything.
+5. **The windowed metric** (``spec.performance``): degraded when its interval at confidence
+   ``1 - 2 interval / (A T)`` lies wholly on the wrong side of the threshold (each look spends one
+   alternative's share of the budget); it recovers when the interval at ``performance.
+   confidence`` lies wholly on the right side.
+
+The conditions: ``DriftDetected`` when the share of alarmed features reaches ``driftShare`` (at
+least one) or the prediction alarmed; ``PerformanceDegraded`` on the error rate or the windowed
+metric; ``DataQualityDegraded`` on any data-quality rate. Each is ``Unknown`` while there is too
+little data (fewer than ``window.minSamples`` rows in the window, fewer than
+``minLabeledSamples`` labels) and no alarm holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from kubedrift.stats.baseline import Baseline, FeatureProfile
+from kubedrift.stats.binning import FloatArray, IntArray
+from kubedrift.stats.engine.alternatives import (
+    LOCATION_TILTS,
+    RATE_STEPS,
+    SMOOTHING,
+    SPREAD_TILTS,
+    bin_weights,
+    normal_scores,
+    rate_weights,
+    tilts,
+)
+from kubedrift.stats.engine.contract import Contract
+from kubedrift.stats.engine.reference import (
+    kl_radius,
+    outside_mass_upper_bound,
+    projection,
+    rate_upper_bound,
+)
+from kubedrift.stats.engine.tally import Tally
+from kubedrift.stats.evaluation import DEFAULT_MIN_EFFECT
+from kubedrift.stats.performance import HIGHER_IS_BETTER, assess
+from kubedrift.stats.settings import EvaluationSettings, Verdict
+from kubedrift.stats.window import Window
+
+ConditionStatus = Literal["True", "False", "Unknown"]
+BoolArray = npt.NDArray[np.bool_]
+RateKind = Literal["missing", "out-of-range", "unseen-categories", "unknown-columns", "error-rate"]
+
+#: Pseudo-counts per bin of the reference in the plug-in shape alternative (a prior that keeps
+#: the first steps of a run close to the reference).
+PRIOR_PER_BIN = 2.0
+#: A step is taken at most this share of an interval after the previous one; earlier calls add
+#: their increment to the next step (so that early evaluations cannot spend extra budget).
+MIN_STEP_SHARE = 0.5
+
+#: Position of each rate kind in ``Engine._rate_counts``' candidate rows.
+_KIND_CODES: dict[str, int] = {
+    "missing": 0,
+    "out-of-range": 1,
+    "unseen-categories": 2,
+    "unknown-columns": 3,
+    "error-rate": 4,
+}
+
+_QUALITY_REASONS: dict[str, str] = {
+    "missing": "MissingValues",
+    "out-of-range": "OutOfRange",
+    "unseen-categories": "UnseenCategories",
+    "unknown-columns": "UnknownColumns",
+}
+
+
+@dataclass(frozen=True)
+class ConditionState:
+    """One alarm condition as the engine decided it."""
+
+    status: ConditionStatus
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class SignalResult:
+    """One detector group after a step: its largest statistic against the threshold, the
+    effect size that gates it, and whether its alarm holds."""
+
+    name: str
+    column: str | None
+    kind: str
+    condition: Literal["DriftDetected", "PerformanceDegraded", "DataQualityDegraded"]
+    statistic: float
+    threshold: float
+    effect: float
+    crossed: bool
+    alarmed: bool
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "column": self.column,
+            "kind": self.kind,
+            "condition": self.condition,
+            "statistic": self.statistic,
+            "threshold": self.threshold,
+            "effect": self.effect,
+            "crossed": self.crossed,
+            "alarmed": self.alarmed,
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What one step decided. ``drifted`` lists the alarmed features (not the prediction)."""
+
+    drift: ConditionState
+    performance: ConditionState | None
+    quality: ConditionState
+    verdict: Verdict
+    share: float
+    drifted: tuple[str, ...]
+    prediction_drifted: bool
+    signals: tuple[SignalResult, ...]
+    threshold: float
+    alternatives: int
+    stepped: bool
+
+    def signal(self, name: str) -> SignalResult:
+        return next(s for s in self.signals if s.name == name)
+
+    def to_dict(self) -> dict[str, object]:
+        def condition(state: ConditionState | None) -> dict[str, str] | None:
+            if state is None:
+                return None
+            return {"status": state.status, "reason": state.reason, "message": state.message}
+
+        return {
+            "conditions": {
+                "DriftDetected": condition(self.drift),
+                "PerformanceDegraded": condition(self.performance),
+                "DataQualityDegraded": condition(self.quality),
+            },
+            "threshold": self.threshold,
+            "alternatives": self.alternatives,
+            "signals": [s.to_dict() for s in self.signals if s.statistic > 0 or s.alarmed],
+        }
+
+
+@dataclass(frozen=True)
+class _RateRow:
+    kind: RateKind
+    column: int  # index into the engine's columns; -1 for the whole monitor
+    name: str
+    reference_rate: float
+
+
+class Engine:
+    """Sequential detection for one monitor; see the module docstring.
+
+    >>> from kubedrift.stats.baseline import build_baseline
+    >>> rng = np.random.default_rng(3)
+    >>> baseline = build_baseline({"x": rng.normal(size=20_000)})
+    >>> engine = Engine(baseline, EvaluationSettings(), Contract(30 * 86400.0, 30.0))
+    >>> steps = []
+    >>> for step in range(40):
+    ...     window = Window(baseline, start=0.0)
+    ...     window.update({"x": rng.normal(0.5 if step >= 20 else 0.0, 1.0, size=30)})
+    ...     decision = engine.step(Tally.of_window(window), window, now=30.0 * step)
+    ...     steps.append(decision.drift.status)
+    >>> steps.index("True")
+    25
+    """
+
+    def __init__(self, baseline: Baseline, settings: EvaluationSettings, contract: Contract):
+        self.baseline = baseline
+        self.settings = settings
+        self.contract = contract
+        profiles = list(baseline.features)
+        if baseline.prediction is not None:
+            profiles.append(baseline.prediction)
+        self.profiles: tuple[FeatureProfile, ...] = tuple(profiles)
+        self._prediction = len(profiles) - 1 if baseline.prediction is not None else None
+        self.floor = (
+            DEFAULT_MIN_EFFECT if settings.drift.min_effect is None else settings.drift.min_effect
+        )
+        size = len(profiles)
+        widest = max((len(p.counts) for p in profiles), default=1)
+        self._widest = widest
+        self._bins = np.array([len(p.counts) for p in profiles], dtype=np.int64)
+        reference = np.zeros((size, widest))
+        for i, p in enumerate(profiles):
+            reference[i, : len(p.counts)] = p.probabilities()
+        self._reference = reference
+        self._uniform = np.where(
+            np.arange(widest)[None, :] < self._bins[:, None], 1.0 / self._bins[:, None], 0.0
+        )
+        self._numeric = np.array([p.type == "numeric" for p in profiles], dtype=bool)
+        ignored = {o.name for o in settings.drift.features if o.ignore}
+        watched = [p.present > 0 and p.name not in ignored and sum(p.counts) > 0 for p in profiles]
+        if self._prediction is not None and not settings.drift.prediction:
+            watched[self._prediction] = False
+        self._watched = np.array(watched, dtype=bool)
+        self._rates = self._rate_rows()
+        sets = int(self._watched.sum()) + len(self._rates)
+        self._delta = contract.reference_risk / max(sets, 1)
+        self._radius = np.array(
+            [kl_radius(len(p.counts), int(sum(p.counts)), self._delta) for p in profiles]
+        )
+        self._tilt_weights, self._tilt_active = self._tilt_table()
+        self._rate_upper = np.array([self._upper(row) for row in self._rates])
+        self._rate_columns = np.array([max(row.column, 0) for row in self._rates], dtype=np.int64)
+        self._rate_kinds = np.array([_KIND_CODES[row.kind] for row in self._rates], dtype=np.int64)
+        self._rate_reference = np.array([row.reference_rate for row in self._rates])
+        per_event, per_miss = (
+            zip(*(rate_weights(u) for u in self._rate_upper), strict=True)
+            if (self._rates)
+            else ((), ())
+        )
+        self._rate_event = np.array(per_event).reshape(len(self._rates), len(RATE_STEPS))
+        self._rate_miss = np.array(per_miss).reshape(len(self._rates), len(RATE_STEPS))
+        self._metric_rule = settings.performance is not None
+        self.alternatives = (
+            int(self._tilt_active.sum())
+            + int(self._watched.sum())
+            + len(self._rates) * len(RATE_STEPS)
+            + int(self._metric_rule)
+        )
+        self.threshold = contract.threshold(self.alternatives)
+        self._look_confidence = 1 - 2 * contract.look_level(self.alternatives)
+        # Detector state.
+        self._tilt_s = np.zeros(self._tilt_active.shape)
+        self._shape_s = np.zeros(size)
+        self._rate_s = np.zeros((len(self._rates), len(RATE_STEPS)))
+        self._run = np.zeros((size, widest))
+        self._last = np.zeros((size, widest))
+        self._rate_run = np.zeros((len(self._rates), 2))  # events, trials
+        self._drift_alarm = np.zeros(size, dtype=bool)
+        self._drift_quiet = np.zeros(size)
+        self._rate_alarm = np.zeros(len(self._rates), dtype=bool)
+        self._rate_quiet = np.zeros(len(self._rates))
+        self._metric_alarm = False
+        self._pending: Tally | None = None
+        self._last_step: float | None = None
+        self.steps = 0
+        self.unconfirmed = 0
+
+    # -- construction -----------------------------------------------------------------------
+
+    def _rate_rows(self) -> list[_RateRow]:
+        rows: list[_RateRow] = []
+        for i, p in enumerate(self.profiles):
+            if p.count > 0:
+                rows.append(_RateRow("missing", i, f"{p.name}/missing", p.missing_rate))
+            if p.present == 0:
+                continue
+            if p.type == "numeric":
+                rows.append(_RateRow("out-of-range", i, f"{p.name}/out-of-range", 0.0))
+            else:
+                rows.append(
+                    _RateRow("unseen-categories", i, f"{p.name}/unseen", p.out_of_range_rate)
+                )
+        rows.append(_RateRow("unknown-columns", -1, "unknown-columns", 0.0))
+        error = self.baseline.performance.get("error-rate")
+        if (
+            self.settings.performance is not None
+            and self.baseline.task == "classification"
+            and error is not None
+            and self.baseline.prediction is not None
+        ):
+            rows.append(_RateRow("error-rate", -1, "error-rate", error))
+        return rows
+
+    def _upper(self, row: _RateRow) -> float:
+        if row.column >= 0:
+            profile = self.profiles[row.column]
+            if row.kind == "missing":
+                return rate_upper_bound(profile.missing, profile.count, self._delta)
+            if row.kind == "out-of-range":
+                return outside_mass_upper_bound(profile.present, self._delta)
+            return rate_upper_bound(profile.counts[-1], profile.present, self._delta)
+        rows = self.profiles[0].count if self.profiles else 0
+        if row.kind == "unknown-columns":
+            return rate_upper_bound(0, rows, self._delta)
+        assert self.baseline.prediction is not None
+        labeled = self.baseline.prediction.present
+        return rate_upper_bound(round(row.reference_rate * labeled), labeled, self._delta)
+
+    def _tilt_table(self) -> tuple[FloatArray, IntArray]:
+        thetas = np.array(
+            [
+                *LOCATION_TILTS,
+                *(-t for t in LOCATION_TILTS),
+                *SPREAD_TILTS,
+                *(-t for t in SPREAD_TILTS),
+            ]
+        )
+        location = 2 * len(LOCATION_TILTS)
+        size = len(self.profiles)
+        weights = np.zeros((size, self._widest, thetas.size))
+        active = np.zeros((size, thetas.size), dtype=np.int64)
+        for i, p in enumerate(self.profiles):
+            if not (self._numeric[i] and self._watched[i]):
+                continue
+            bins = len(p.counts)
+            probabilities = self._reference[i, :bins]
+            location_scores, spread_scores = normal_scores(probabilities)
+            for scores, part in (
+                (location_scores, slice(0, location)),
+                (spread_scores, slice(location, thetas.size)),
+            ):
+                if not scores.any():
+                    continue
+                q = tilts(probabilities, scores, thetas[part])
+                w = bin_weights(q, probabilities, float(self._radius[i]))
+                weights[i, :bins, part] = w.T
+                active[i, part] = w.any(axis=1)
+        return weights, active
+
+    # -- stepping ---------------------------------------------------------------------------
+
+    def step(self, increment: Tally | None, window: Window | None, *, now: float) -> Decision:
+        """Add ``increment`` (what arrived since the previous call; ``None`` for nothing) and
+        decide. Called more often than every half interval, it only accumulates and decides on
+        the alarms as they stand (``Decision.stepped`` is false)."""
+        if increment is not None:
+            self._pending = increment if self._pending is None else self._pending + increment
+        due = self._last_step is None or now - self._last_step >= MIN_STEP_SHARE * (
+            self.contract.interval
+        )
+        crossed_columns: BoolArray = np.zeros(len(self.profiles), dtype=bool)
+        crossed_rates: BoolArray = np.zeros(len(self._rates), dtype=bool)
+        if due:
+            pending, self._pending = self._pending, None
+            self._last_step = now
+            self.steps += 1
+            if pending is not None:
+                gate = window is not None and window.samples >= self.settings.window.min_samples
+                performance = self.settings.performance
+                label_gate = window is not None and (
+                    performance is None or window.labeled >= performance.min_labeled_samples
+                )
+                crossed_columns = self._step_drift(pending, gate)
+                crossed_rates = self._step_rates(pending, gate, label_gate)
+            self._step_metric(window)
+            self._recover(window)
+        return self._decide(window, crossed_columns, crossed_rates, stepped=due)
+
+    def _step_drift(self, increment: Tally, gate: bool) -> BoolArray:
+        counts = increment.counts.astype(np.float64)
+        tilt = np.einsum("cb,cbj->cj", counts, self._tilt_weights)
+        self._tilt_s = np.where(self._tilt_active > 0, np.maximum(self._tilt_s, 0.0) + tilt, 0.0)
+        self._shape_s = np.where(
+            self._watched, np.maximum(self._shape_s, 0.0) + self._shape_evidence(counts), 0.0
+        )
+        self._run += counts
+        self._last = counts
+        best = np.maximum(self._tilt_s.max(axis=1, initial=0.0), self._shape_s)
+        crossed: BoolArray = self._watched & (best >= self.threshold)
+        decided = crossed & gate
+        confirmed = decided & (self._drift_effects(self._run) >= self.floor)
+        self._drift_alarm |= confirmed
+        self.unconfirmed += int((decided & ~confirmed).sum())
+        restart = decided | (best <= 0.0)
+        self._tilt_s[decided] = 0.0
+        self._shape_s[decided] = 0.0
+        self._run[restart] = 0.0
+        present = (increment.samples - increment.missing).astype(np.float64)
+        self._drift_quiet = np.where(crossed, 0.0, self._drift_quiet + present)
+        return crossed
+
+    def _shape_evidence(self, counts: FloatArray) -> FloatArray:
+        """Log e-value of ``counts`` under the plug-in alternative: the reference's pseudo-counts
+        plus the current run (the previous increment when no run is open), projected on the
+        reference's ball. The alternative is fixed before ``counts`` is seen."""
+        history = np.where(self._run.sum(axis=1, keepdims=True) > 0, self._run, self._last)
+        prior = PRIOR_PER_BIN * self._bins[:, None] * self._reference
+        q = (history + prior) / (
+            history.sum(axis=1, keepdims=True) + prior.sum(axis=1, keepdims=True)
+        )
+        q = (1 - SMOOTHING) * q + SMOOTHING * self._uniform
+        projected = projection(q, self._reference, self._radius)
+        occupied = q > 0
+        ratio = np.where(
+            occupied, np.log(np.where(occupied, q, 1.0) / np.where(occupied, projected, 1.0)), 0.0
+        )
+        result: FloatArray = (counts * ratio).sum(axis=1)
+        return result
+
+    def _drift_effects(self, counts: FloatArray) -> FloatArray:
+        """Effect size of each column's ``counts`` (rows) against the reference: the largest
+        gap between cumulative bin frequencies for numeric columns (a binned KS statistic), the
+        total variation distance for categorical ones; 0 without counts."""
+        totals = counts.sum(axis=1, keepdims=True)
+        observed = counts / np.where(totals > 0, totals, 1.0)
+        gap = observed - self._reference
+        ks = np.abs(np.cumsum(gap, axis=1)).max(axis=1)
+        tvd = 0.5 * np.abs(gap).sum(axis=1)
+        result: FloatArray = np.where(totals[:, 0] > 0, np.where(self._numeric, ks, tvd), 0.0)
+        return result
+
+    def _rate_counts(self, increment: Tally) -> tuple[FloatArray, FloatArray]:
+        """Events and trials of every rate row in ``increment``, in one pass of indexing."""
+        columns = self._rate_columns
+        present = increment.samples - increment.missing[columns]
+        candidates_events = np.stack(
+            [
+                increment.missing[columns],
+                increment.out_of_range[columns],
+                increment.counts[columns, self._bins[columns] - 1],
+                np.full(columns.size, increment.unknown_rows),
+                np.full(columns.size, increment.errors),
+            ]
+        )
+        candidates_trials = np.stack(
+            [
+                np.full(columns.size, increment.samples),
+                present,
+                present,
+                np.full(columns.size, increment.samples),
+                np.full(columns.size, increment.labeled),
+            ]
+        )
+        pick = np.arange(columns.size)
+        events = candidates_events[self._rate_kinds, pick].astype(np.float64)
+        trials = candidates_trials[self._rate_kinds, pick].astype(np.float64)
+        return events, trials
+
+    def _step_rates(self, increment: Tally, gate: bool, label_gate: bool) -> BoolArray:
+        if not self._rates:
+            return np.zeros(0, dtype=bool)
+        events, trials = self._rate_counts(increment)
+        evidence = events[:, None] * self._rate_event + (trials - events)[:, None] * self._rate_miss
+        self._rate_s = np.maximum(self._rate_s, 0.0) + evidence
+        self._rate_run += np.stack([events, trials], axis=1)
+        best = self._rate_s.max(axis=1)
+        crossed: BoolArray = best >= self.threshold
+        open_gate = np.where(self._rate_kinds == _KIND_CODES["error-rate"], label_gate, gate)
+        decided = crossed & open_gate
+        confirmed = decided & (self._rate_effects(self._rate_run) >= self.floor)
+        self._rate_alarm |= confirmed
+        self.unconfirmed += int((decided & ~confirmed).sum())
+        restart = decided | (best <= 0.0)
+        self._rate_s[decided] = 0.0
+        self._rate_run[restart] = 0.0
+        self._rate_quiet = np.where(crossed, 0.0, self._rate_quiet + trials)
+        return crossed
+
+    def _rate_effects(self, runs: FloatArray) -> FloatArray:
+        """Rise of each rate over its reference rate in ``runs`` (events, trials per row)."""
+        trials = runs[:, 1]
+        rates = runs[:, 0] / np.where(trials > 0, trials, 1.0)
+        result: FloatArray = np.where(trials > 0, rates - self._rate_reference, 0.0)
+        return result
+
+    def _step_metric(self, window: Window | None) -> None:
+        performance = self.settings.performance
+        if performance is None or window is None:
+            return
+        if not self._metric_alarm:
+            strict = replace(
+                performance, confidence=max(performance.confidence, self._look_confidence)
+            )
+            self._metric_alarm = assess(window.labels, strict).degraded
+            return
+        result = assess(window.labels, performance)
+        if result.samples >= performance.min_labeled_samples and result.value is not None:
+            good = (
+                result.lower_bound is not None and result.lower_bound >= performance.threshold
+                if performance.metric in HIGHER_IS_BETTER
+                else result.upper_bound is not None and result.upper_bound <= performance.threshold
+            )
+            if good:
+                self._metric_alarm = False
+
+    def _recover(self, window: Window | None) -> None:
+        if window is None:
+            return
+        length = float(self.settings.window.samples)
+        calm = self._drift_effects(self._window_counts(window)) < self.floor
+        self._drift_alarm &= ~((self._drift_quiet >= length) & calm)
+        labels = float(
+            self.settings.performance.min_labeled_samples if self.settings.performance else 0
+        )
+        needed = np.where(self._rate_kinds == _KIND_CODES["error-rate"], labels, length)
+        events, trials = self._rate_counts(Tally.of_window(window))
+        calm_rates = self._rate_effects(np.stack([events, trials], axis=1)) < self.floor
+        self._rate_alarm &= ~((self._rate_quiet >= needed) & calm_rates)
+
+    def _window_counts(self, window: Window | None) -> FloatArray:
+        padded = np.zeros((len(self.profiles), self._widest))
+        if window is not None:
+            padded[:, : window.counts.shape[1]] = window.counts
+        return padded
+
+    # -- deciding ---------------------------------------------------------------------------
+
+    def _decide(
+        self,
+        window: Window | None,
+        crossed_columns: BoolArray,
+        crossed_rates: BoolArray,
+        *,
+        stepped: bool,
+    ) -> Decision:
+        signals = self._signals(window, crossed_columns, crossed_rates)
+        enough = window is not None and window.samples >= self.settings.window.min_samples
+        features = [
+            i for i in range(len(self.profiles)) if self._watched[i] and i != self._prediction
+        ]
+        drifted = tuple(self.profiles[i].name for i in features if self._drift_alarm[i])
+        share = len(drifted) / len(features) if features else 0.0
+        prediction = self._prediction is not None and bool(self._drift_alarm[self._prediction])
+        drift_settings = self.settings.drift
+        drifting = (bool(drifted) and share >= drift_settings.drift_share) or prediction
+        verdict: Verdict = "ok"
+        if drifting:
+            verdict = "drift"
+        elif drifted and share >= (drift_settings.warning_share or 0.0):
+            verdict = "warning"
+        summary = f"{len(drifted)} of {len(features)} features drifted (share {share:.2f})"
+        if drifted:
+            summary += ": " + ", ".join(drifted)
+        if drifting:
+            reason = (
+                "PredictionDrift" if prediction and share < drift_settings.drift_share else "Drift"
+            )
+            drift = ConditionState(
+                "True", reason, summary + ("; predictions drifted" if prediction else "")
+            )
+        elif not enough:
+            samples = 0 if window is None else window.samples
+            drift = ConditionState(
+                "Unknown",
+                "NotEnoughData",
+                f"{samples} samples in the window, {self.settings.window.min_samples} needed",
+            )
+        else:
+            drift = ConditionState("False", "BelowDriftShare" if drifted else "NoDrift", summary)
+        return Decision(
+            drift=drift,
+            performance=self._performance_condition(window),
+            quality=self._quality_condition(window, enough),
+            verdict=verdict,
+            share=share,
+            drifted=drifted,
+            prediction_drifted=prediction,
+            signals=signals,
+            threshold=self.threshold,
+            alternatives=self.alternatives,
+            stepped=stepped,
+        )
+
+    def _signals(
+        self, window: Window | None, crossed_columns: BoolArray, crossed_rates: BoolArray
+    ) -> tuple[SignalResult, ...]:
+        open_run = self._run.sum(axis=1) > 0
+        effects = self._drift_effects(
+            np.where(open_run[:, None], self._run, self._window_counts(window))
+        )
+        statistics = np.maximum(self._tilt_s.max(axis=1, initial=0.0), self._shape_s)
+        results = [
+            SignalResult(
+                profile.name,
+                profile.name,
+                "drift",
+                "DriftDetected",
+                float(statistics[i]),
+                self.threshold,
+                float(effects[i]),
+                bool(crossed_columns[i]),
+                bool(self._drift_alarm[i]),
+            )
+            for i, profile in enumerate(self.profiles)
+            if self._watched[i]
+        ]
+        rate_effects = self._rate_effects(self._rate_run)
+        rate_statistics = self._rate_s.max(axis=1, initial=0.0)
+        results.extend(
+            SignalResult(
+                row.name,
+                self.profiles[row.column].name if row.column >= 0 else None,
+                row.kind,
+                "PerformanceDegraded" if row.kind == "error-rate" else "DataQualityDegraded",
+                float(rate_statistics[r]),
+                self.threshold,
+                float(rate_effects[r]),
+                bool(crossed_rates[r]),
+                bool(self._rate_alarm[r]),
+            )
+            for r, row in enumerate(self._rates)
+        )
+        return tuple(results)
+
+    def _performance_condition(self, window: Window | None) -> ConditionState | None:
+        performance = self.settings.performance
+        if performance is None:
+            return None
+        result = None if window is None else assess(window.labels, performance)
+        errors = [r for r, row in enumerate(self._rates) if row.kind == "error-rate"]
+        shifted = any(self._rate_alarm[r] for r in errors)
+        text = (
+            "no labeled predictions in the window"
+            if result is None or result.value is None
+            else f"{result.metric} {result.value:.4f} over {result.samples} labels"
+        )
+        if self._metric_alarm:
+            return ConditionState(
+                "True", "ThresholdCrossed", f"{text}; its bound crossed {performance.threshold}"
+            )
+        if shifted:
+            row = self._rates[errors[0]]
+            return ConditionState(
+                "True",
+                "ErrorRateShift",
+                f"{text}; the error rate rose above the reference's {row.reference_rate:.4f}",
+            )
+        if result is None or result.value is None:
+            return ConditionState("Unknown", "NoLabels", text)
+        if result.samples < performance.min_labeled_samples:
+            return ConditionState(
+                "Unknown", "NotEnoughLabels", f"{text}, {performance.min_labeled_samples} needed"
+            )
+        return ConditionState(
+            "False", "WithinThreshold", f"{text}; threshold {performance.threshold}"
+        )
+
+    def _quality_condition(self, window: Window | None, enough: bool) -> ConditionState:
+        alarmed = [
+            row
+            for r, row in enumerate(self._rates)
+            if self._rate_alarm[r] and row.kind != "error-rate"
+        ]
+        if alarmed:
+            first = alarmed[0]
+            reason = _QUALITY_REASONS[first.kind]
+            if (
+                first.kind == "missing"
+                and window is not None
+                and window.samples
+                and window.missing[first.column] == window.samples
+            ):
+                reason = "FeatureAbsent"
+            described = ", ".join(self._describe(row, window) for row in alarmed)
+            return ConditionState("True", reason, described)
+        if not enough:
+            return ConditionState("Unknown", "NotEnoughData", "too few samples in the window")
+        return ConditionState(
+            "False",
+            "WithinReference",
+            "missing, out-of-range and unseen values as in the reference",
+        )
+
+    def _describe(self, row: _RateRow, window: Window | None) -> str:
+        if row.kind == "unknown-columns":
+            names = ", ".join(window.unknown_names) if window is not None else ""
+            return f"columns the baseline does not know{': ' + names if names else ''}"
+        name = self.profiles[row.column].name
+        words = {
+            "missing": "missing values",
+            "out-of-range": "values outside the training range",
+            "unseen-categories": "categories unseen in training",
+        }[row.kind]
+        return f"{name}: {words} above the reference's {row.reference_rate:.4f}"
