@@ -3,18 +3,17 @@
     kubedrift backtest --monitor monitor.yaml --baseline baseline.json --data stream.csv \\
         [--format table|json] [--plot out.png]
 
-Rows are replayed in file order into the same :class:`~kubedrift.stats.window.Window` and
-:func:`~kubedrift.stats.evaluation.evaluate` the operator uses, with the settings
-``kubedrift.api.settings.evaluation_settings`` derives from the monitor. The label column, when
-present, is fed back as labels for the same rows. A window is evaluated when it is full (by
-``window.samples`` rows or ``window.maxAge``, time taken from ``--time-column`` or from
-``--rate`` rows per second) and then replaced by a fresh one, like the sidecars' tumbling
-windows. Alerts are transitions (``DriftDetected``, ``PerformanceDegraded``) plus
-``ErrorRateShift`` from a CUSUM on the 0/1 error stream of a classifier (reference error rate
-from the baseline; silent again only after a window whose performance is not degraded). A
-would-be retraining is an alert whose type is among
-``retraining.triggers``, at least ``retraining.cooldown`` after the previous one. The baseline is
-not replaced after a would-be retraining (there is no new model to profile).
+Rows are replayed in file order, at the times of ``--time-column`` or ``--rate`` rows per
+second, through the operator's schedule (``kubedrift.commands.replay``): the sidecar's windows
+(rotated by ``window.samples`` rows or ``window.maxAge``) and, every ``evaluation.interval``, the
+window evaluation and one step of the same decision engine the operator runs. The label column,
+when present, is fed back as labels for the same rows. Alerts are the engine's conditions turning
+True (``DriftDetected``, ``PerformanceDegraded`` or, when the error rate raised it,
+``ErrorRateShift``, and ``DataQualityDegraded``); a would-be retraining is an alert whose
+condition is among ``retraining.triggers``, at least ``retraining.cooldown`` after the previous
+one. The table lists the rounds at which the verdict or a condition changed; the JSON lists every
+round, with what decided it (``engine``: the threshold, each active signal's statistic and effect
+size; ``performance.decision_bound``).
 """
 
 from __future__ import annotations
@@ -139,26 +138,40 @@ def _progress_bar(total: int) -> Any:
 
 
 def _table(result: Replay) -> str:
-    lines = [f"{'row':>9}  {'verdict':<8} {'share':>6}  {'metric':>8} {'bound':>8}  drifted"]
-    for item in result.evaluations:
+    lines = [
+        f"{'row':>9}  {'verdict':<8} {'share':>6}  {'metric':>8} {'bound':>8}  conditions / drifted"
+    ]
+    previous: tuple[str, ...] | None = None
+    for index, item in enumerate(result.evaluations):
+        decision = item.decision
+        states = tuple(
+            "-" if state is None else state.status
+            for state in (decision.drift, decision.performance, decision.quality)
+        )
+        key = (item.verdict, *states)
+        last = index == len(result.evaluations) - 1
+        if key == previous and not last:
+            continue
+        previous = key
         performance = item.evaluation.performance
         value = "-" if not performance or performance.value is None else f"{performance.value:.4f}"
-        bound = (
-            "-"
-            if not performance or performance.lower_bound is None
-            else f"{performance.lower_bound:.4f}"
-        )
-        drifted = ", ".join(f.name for f in item.evaluation.features if f.drifted) or "-"
+        bound = item.to_dict()["performance"] or {}
+        decision_bound = bound.get("decision_bound")
+        shown = "-" if decision_bound is None else f"{decision_bound:.4f}"
+        drifted = ", ".join(decision.drifted) or "-"
+        flags = "/".join(states)
         lines.append(
-            f"{item.row:>9}  {item.evaluation.verdict:<8} {item.evaluation.share:>6.2f}"
-            f"  {value:>8} {bound:>8}  {drifted}"
+            f"{item.row:>9}  {item.verdict:<8} {decision.share:>6.2f}"
+            f"  {value:>8} {shown:>8}  {flags}  {drifted}"
         )
     lines.append("")
     lines.extend(f"alert at row {a.row}: {a.type} ({a.detail})" for a in result.alerts)
     lines.extend(f"retraining at row {r.row}: {r.reason}" for r in result.retrainings)
     lines.append(
         f"{len(result.evaluations)} evaluations, {len(result.alerts)} alerts, "
-        f"{len(result.retrainings)} would-be retrainings"
+        f"{len(result.retrainings)} would-be retrainings "
+        f"(conditions: drift/performance/data quality; threshold {result.threshold:.2f} over "
+        f"{result.alternatives} detector alternatives)"
     )
     return "\n".join(lines)
 
@@ -173,7 +186,7 @@ def _plot(result: Replay, path: Path) -> None:
     figure, (share_axis, metric_axis) = plt.subplots(2, 1, sharex=True, figsize=(9, 6))
     share_axis.step(
         rows,
-        [item.evaluation.share for item in result.evaluations],
+        [item.decision.share for item in result.evaluations],
         where="pre",
         label="drift share",
     )

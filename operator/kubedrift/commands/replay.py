@@ -1,4 +1,17 @@
-"""The replay behind ``kubedrift backtest``: rows in order through windows, evaluations, alerts.
+"""The replay behind ``kubedrift backtest``: the operator's schedule, offline, on recorded rows.
+
+Rows are replayed in order, at their times (``times``, else ``rate`` rows per second), into a
+sidecar's :class:`~kubedrift.sidecar.windows.WindowKeeper` (windows rotate by
+``window.samples`` rows or ``window.maxAge``, as in the sidecar); labels go back with their rows.
+Every ``evaluation.interval`` of replayed time, the operator's round is played: the window it
+reads (``stats.window.judged_window``), the window evaluation users read, and one step of the same
+decision engine (:class:`~kubedrift.stats.engine.session.Session`) on the cumulative counts. So a
+backtest predicts the operator's conditions on the same traffic: an alert is a condition turning
+True (``DriftDetected``, ``PerformanceDegraded``, ``DataQualityDegraded``; a performance alarm
+raised by the error rate is reported as ``ErrorRateShift``, as before), and a would-be retraining
+is an alert whose condition is among ``retraining.triggers``, at least ``retraining.cooldown``
+after the previous one. The baseline is not replaced after a would-be retraining (there is no new
+model to profile), so an alarm holds until the traffic recovers.
 
 Kept apart from the command so that it can be driven with arrays (tests, the demo) and so that
 the command module stays light to import.
@@ -16,32 +29,71 @@ import numpy.typing as npt
 
 from kubedrift.api.spec import ModelMonitorSpec
 from kubedrift.commands.tables import InputError
+from kubedrift.sidecar.windows import WindowKeeper
 from kubedrift.stats.baseline import Baseline
 from kubedrift.stats.binning import category_keys
-from kubedrift.stats.calibration import cusum_threshold
-from kubedrift.stats.detectors import CUSUM
+from kubedrift.stats.engine.engine import Decision
+from kubedrift.stats.engine.session import Session
 from kubedrift.stats.evaluation import Evaluation, evaluate
-from kubedrift.stats.labels import error_stream
-from kubedrift.stats.settings import EvaluationSettings
-from kubedrift.stats.window import Window
+from kubedrift.stats.performance import HIGHER_IS_BETTER
+from kubedrift.stats.window import judged_window
 
-#: Mean number of labeled samples between false alarms of the error-stream CUSUM.
-ERROR_STREAM_RUN_LENGTH = 10_000
+#: The engine's conditions, in the order alerts are reported within one step.
+CONDITIONS = ("DriftDetected", "PerformanceDegraded", "DataQualityDegraded")
 
 
 @dataclass(frozen=True)
 class Evaluated:
+    """One round: ``row`` rows replayed by ``time``; the window evaluation and the decision."""
+
     row: int
     evaluation: Evaluation
+    decision: Decision
+    time: float = 0.0
+
+    @property
+    def verdict(self) -> str:
+        """``nodata`` while too little data and no alarm; else the engine's verdict."""
+        alarmed = any(
+            state is not None and state.status == "True"
+            for state in (self.decision.drift, self.decision.performance, self.decision.quality)
+        )
+        if not self.evaluation.enough_data and not alarmed:
+            return "nodata"
+        return self.decision.verdict
 
     def to_dict(self) -> dict[str, Any]:
+        document = self.evaluation.to_dict()
+        alarmed = set(self.decision.drifted)
+        evidence = {s.name: s for s in self.decision.signals if s.kind == "drift"}
+        for feature in document["features"]:
+            feature["window_drifted"] = feature["drifted"]
+            feature["drifted"] = feature["name"] in alarmed
+            if feature["name"] in evidence:
+                feature["evidence"] = evidence[feature["name"]].statistic
+                feature["effect"] = evidence[feature["name"]].effect
+        if document["prediction"] is not None:
+            document["prediction"]["window_drifted"] = document["prediction"]["drifted"]
+            document["prediction"]["drifted"] = self.decision.prediction_drifted
+        performance = self.evaluation.performance
+        if document["performance"] is not None and performance is not None:
+            document["performance"]["upper_bound"] = performance.upper_bound
+            document["performance"]["decision_bound"] = (
+                performance.upper_bound
+                if performance.metric in HIGHER_IS_BETTER
+                else performance.lower_bound
+            )
         return {
             "row": self.row,
-            "verdict": self.evaluation.verdict,
+            "time": self.time,
+            "verdict": self.verdict,
             "samples": self.evaluation.samples,
             "labeled": self.evaluation.labeled,
             "enough_data": self.evaluation.enough_data,
-            **self.evaluation.to_dict(),
+            **document,
+            "drift": self.decision.drift.status == "True",
+            "share": self.decision.share,
+            "engine": self.decision.to_dict(),
         }
 
 
@@ -50,6 +102,10 @@ class Alert:
     row: int
     type: str
     detail: str
+    #: The condition that turned True (``type`` is ``ErrorRateShift`` for a performance alarm
+    #: raised by the error rate, as before the engine).
+    condition: str = ""
+    time: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -66,12 +122,25 @@ class Replay:
     evaluations: list[Evaluated] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     retrainings: list[Retraining] = field(default_factory=list)
+    #: The engine's threshold (log e-value) and number of detector alternatives.
+    threshold: float = 0.0
+    alternatives: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "evaluations": [item.to_dict() for item in self.evaluations],
-            "alerts": [{"row": a.row, "type": a.type, "detail": a.detail} for a in self.alerts],
+            "alerts": [
+                {
+                    "row": a.row,
+                    "type": a.type,
+                    "detail": a.detail,
+                    "condition": a.condition,
+                    "time": a.time,
+                }
+                for a in self.alerts
+            ],
             "retrainings": [{"row": r.row, "reason": r.reason} for r in self.retrainings],
+            "engine": {"threshold": self.threshold, "alternatives": self.alternatives},
         }
 
 
@@ -100,86 +169,54 @@ def load_monitor(path: Path) -> ModelMonitorSpec:
 
 
 class _Replayer:
-    def __init__(
-        self, spec: ModelMonitorSpec, baseline: Baseline, settings: EvaluationSettings, start: float
-    ) -> None:
+    """The operator's rounds over a sidecar's windows; see the module docstring."""
+
+    def __init__(self, spec: ModelMonitorSpec, baseline: Baseline, start: float) -> None:
+        from kubedrift.api.settings import engine_contract, evaluation_settings  # noqa: PLC0415
+
         self.baseline = baseline
-        self.settings = settings
-        self.result = Replay(settings.drift.drift_share)
-        self.window = Window(baseline, settings.window, seed=0, start=start)
-        self.windows = 1
+        self.settings = evaluation_settings(spec)
+        self.session = Session(baseline, self.settings, engine_contract(spec))
+        self.interval = engine_contract(spec).interval
+        self.keeper = WindowKeeper(baseline, self.settings.window, now=start, seed=0, epoch=start)
+        self.result = Replay(
+            self.settings.drift.drift_share,
+            threshold=self.session.engine.threshold,
+            alternatives=self.session.engine.alternatives,
+        )
         retraining = spec.retraining
         self.triggers = set(retraining.triggers) if retraining else set()
         self.cooldown = retraining.cooldown.seconds if retraining else 0.0
         self.last_retraining: float | None = None
-        self.drifting = False
-        self.degraded = False
-        self.error_shifted = False
-        self.detector: CUSUM | None = None
-        p0 = baseline.performance.get("error-rate")
-        if baseline.task == "classification" and p0 is not None and 0 < p0 < 1:
-            self.detector = CUSUM(
-                mean=p0, family="bernoulli", threshold=cusum_threshold(ERROR_STREAM_RUN_LENGTH)
-            )
+        self.status: dict[str, str] = {}
 
-    def rotate(self, row: int, now: float, next_start: float) -> None:
-        evaluation = evaluate(self.baseline, self.window, self.settings)
-        self.result.evaluations.append(Evaluated(row, evaluation))
-        if evaluation.enough_data:
-            if evaluation.drift and not self.drifting:
-                drifted = ", ".join(f.name for f in evaluation.features if f.drifted) or "-"
-                prediction = (
-                    " and the prediction"
-                    if (evaluation.prediction and evaluation.prediction.drifted)
-                    else ""
-                )
-                self.alert(
-                    row,
-                    now,
-                    "DriftDetected",
-                    f"share {evaluation.share:.2f}; drifted: {drifted}{prediction}",
-                )
-            self.drifting = evaluation.drift
-        performance = evaluation.performance
-        if performance is not None and performance.samples >= (
-            self.settings.performance.min_labeled_samples if self.settings.performance else 0
-        ):
-            if performance.degraded and not self.degraded:
-                self.alert(
-                    row,
-                    now,
-                    "PerformanceDegraded",
-                    f"{performance.metric} {performance.value:.4f} vs threshold "
-                    f"{performance.threshold:.4f} on {performance.samples} labels",
-                )
-            self.degraded = performance.degraded
-            self.error_shifted = self.error_shifted and performance.degraded
-        self.window = Window(
-            self.baseline, self.settings.window, seed=self.windows, start=next_start
+    def round(self, row: int, now: float) -> None:
+        """The operator's round at ``now`` after ``row`` rows."""
+        self.keeper.rotate(now)
+        window = judged_window(
+            self.keeper.current, self.keeper.completed, self.settings.window.min_samples
         )
-        self.windows += 1
+        assert window is not None
+        evaluation = evaluate(self.baseline, window, self.settings)
+        decision = self.session.decide({"replay": self.keeper.cumulative()}, window, now=now)
+        self.result.evaluations.append(Evaluated(row, evaluation, decision, now))
+        for name, state in zip(
+            CONDITIONS, (decision.drift, decision.performance, decision.quality), strict=True
+        ):
+            if state is None:
+                continue
+            if state.status == "True" and self.status.get(name) != "True":
+                kind = "ErrorRateShift" if state.reason == "ErrorRateShift" else name
+                self.alert(row, now, kind, name, f"{state.reason}: {state.message}")
+            self.status[name] = state.status
 
-    def alert(self, row: int, now: float, kind: str, detail: str) -> None:
-        self.result.alerts.append(Alert(row, kind, detail))
-        if kind in self.triggers and (
+    def alert(self, row: int, now: float, kind: str, condition: str, detail: str) -> None:
+        self.result.alerts.append(Alert(row, kind, detail, condition, now))
+        if condition in self.triggers and (
             self.last_retraining is None or now - self.last_retraining >= self.cooldown
         ):
             self.last_retraining = now
-            self.result.retrainings.append(Retraining(row, kind))
-
-    def feed_errors(self, first_row: int, errors: npt.NDArray[np.float64], now: float) -> None:
-        if self.detector is None:
-            return
-        for offset, value in enumerate(errors.tolist()):
-            if self.detector.update(value).drift_detected and not self.error_shifted:
-                self.error_shifted = True
-                self.alert(
-                    first_row + offset,
-                    now,
-                    "ErrorRateShift",
-                    f"CUSUM on the error stream against the reference error rate "
-                    f"{self.detector.mean:.4f}",
-                )
+            self.result.retrainings.append(Retraining(row, condition))
 
 
 def replay(
@@ -194,47 +231,44 @@ def replay(
     batch: int = 500,
     progress: Callable[[int], None] | None = None,
 ) -> Replay:
-    """Replay the rows in order; see ``kubedrift.commands.backtest`` for the rules."""
-    from kubedrift.api.settings import evaluation_settings  # noqa: PLC0415
-
-    settings = evaluation_settings(spec)
+    """Replay the rows in order on the operator's schedule; see the module docstring."""
     size = len(next(iter(rows.values())))
     clock = times if times is not None else np.arange(size) / rate
-    replayer = _Replayer(spec, baseline, settings, float(clock[0]))
-    limit, age = settings.window.samples, settings.window.max_age_seconds
+    if size and np.any(np.diff(clock) < 0):
+        raise InputError("the time column must not decrease")
+    start = float(clock[0]) if size else 0.0
+    replayer = _Replayer(spec, baseline, start)
+    keeper, limit = replayer.keeper, replayer.settings.window.samples
+    due = start + replayer.interval
     position = 0
     while position < size:
-        window = replayer.window
-        end = min(position + batch, size, position + limit - window.samples)
-        aged = np.flatnonzero(clock[position:end] - window.start >= age)
-        if aged.size and aged[0] == 0:
-            replayer.rotate(position, float(clock[position]), float(clock[position]))
+        if float(clock[position]) >= due:
+            replayer.round(position, due)
+            due += replayer.interval
             continue
-        if aged.size:
-            end = position + int(aged[0])
+        keeper.rotate(float(clock[position]))
+        room = max(limit - keeper.current.samples, 1)
+        end = min(
+            position + batch,
+            position + room,
+            int(np.searchsorted(clock, due, side="left")),
+        )
+        end = max(end, position + 1)
         part = slice(position, end)
         chunk = {name: values[part] for name, values in rows.items()}
-        window.update(
-            chunk, None if predictions is None else predictions[part], now=float(clock[end - 1])
-        )
+        now = float(clock[end - 1])
+        keeper.update(chunk, None if predictions is None else predictions[part], now)
         if predictions is not None and labels is not None:
-            _feed_labels(
-                replayer, position, chunk, predictions[part], labels[part], float(clock[end - 1])
-            )
+            _feed_labels(keeper, chunk, predictions[part], labels[part], now)
         position = end
         if progress is not None:
             progress(position)
-        if window.samples >= limit:
-            following = float(clock[position]) if position < size else float(clock[-1])
-            replayer.rotate(position, float(clock[position - 1]), following)
-    if replayer.window.samples:
-        replayer.rotate(size, float(clock[-1]), float(clock[-1]))
+    replayer.round(size, due)
     return replayer.result
 
 
-def _feed_labels(  # noqa: PLR0917 - private helper with one caller
-    replayer: _Replayer,
-    first_row: int,
+def _feed_labels(
+    keeper: WindowKeeper,
     chunk: Mapping[str, npt.NDArray[Any]],
     predictions: npt.NDArray[Any],
     labels: npt.NDArray[Any],
@@ -243,15 +277,9 @@ def _feed_labels(  # noqa: PLR0917 - private helper with one caller
     present = category_keys(labels) != None  # noqa: E711 - None marks a missing label
     if not present.any():
         return
-    replayer.window.add_labeled(
+    keeper.add_labeled(
         predictions[present],
         labels[present],
         {name: values[present] for name, values in chunk.items()},
-        now=now,
-    )
-    classification = replayer.baseline.task == "classification"
-    replayer.feed_errors(
-        first_row,
-        error_stream(predictions[present], labels[present], classification=classification),
         now,
     )
