@@ -14,6 +14,7 @@ HERE = Path(__file__).resolve().parent
 ALERTS = {
     "KubedriftModelDrift",
     "KubedriftPerformanceDegraded",
+    "KubedriftDataQuality",
     "KubedriftRetrainingFailed",
     "KubedriftSidecarsNotReporting",
     "KubedriftOperatorDown",
@@ -45,7 +46,7 @@ def test_rules_cover_every_alert_the_issue_asks_for(rules: Path) -> None:
 def test_rules_pass_promtool_check(rules: Path) -> None:
     answer = promtool("check", "rules", str(rules), cwd=rules.parent)
     assert answer.returncode == 0, answer.stdout + answer.stderr
-    assert "SUCCESS: 5 rules found" in answer.stdout
+    assert "SUCCESS: 6 rules found" in answer.stdout
 
 
 def test_alerts_fire_as_specified_in_alerts_test(rules: Path) -> None:

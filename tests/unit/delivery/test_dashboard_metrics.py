@@ -26,6 +26,7 @@ def exported_series() -> set[str]:
         "ml", "fraud", result="drift", seconds=0.1, desired=2, reporting=1,
         drift_share=0.5, metric="accuracy", metric_value=0.7,
     )  # fmt: skip
+    operator.record_conditions("ml", "fraud", [{"type": "DriftDetected", "status": "True"}])
     sidecar_registry = CollectorRegistry()
     sidecar = sidecar_metrics(sidecar_registry)
     sidecar.proxy.attach(ProxySnapshot)
