@@ -9,11 +9,24 @@ import pytest
 
 from kubedrift.stats import baseline, binning, calibration, window
 from kubedrift.stats.detectors import adwin, cusum, page_hinkley
+from kubedrift.stats.engine import contract, engine, increments, reference
 
 
 @pytest.mark.parametrize(
     "module",
-    [baseline, binning, window, calibration, adwin, cusum, page_hinkley],
+    [
+        baseline,
+        binning,
+        window,
+        calibration,
+        adwin,
+        cusum,
+        page_hinkley,
+        contract,
+        engine,
+        increments,
+        reference,
+    ],
     ids=lambda m: m.__name__,
 )
 def test_docstring_examples_hold(module: ModuleType) -> None:

@@ -17,11 +17,13 @@ labels) and the window users read, and returns a :class:`Decision`. Per step:
    group's statistics again from 0, so decided crossings under no change happen at most once per
    ``T`` for the whole monitor on average, whatever the traffic (a deferred decision only
    lengthens the detector's run).
-3. **Practical significance.** A crossing raises the group's alarm only when the change it saw
-   is worth one: the effect size of the data since the detector last stood at 0 (its *run*, the
-   CUSUM's estimate of the change point) reaches ``min_effect``: the largest gap between the
-   binned cumulative distributions (numeric) or the total variation distance (categorical), or
-   the rise of a rate above its reference rate. Otherwise it is counted as unconfirmed.
+3. **Practical significance.** A crossing raises the group's alarm only when the change it found
+   is worth one: an alternative that reached the threshold lies at least ``min_effect`` from the
+   reference: the largest gap between its binned cumulative distribution and the reference's
+   (numeric), its total variation distance (categorical), or its rise above the reference rate.
+   Otherwise the crossing is counted as unconfirmed. (A true change of about half the floor can
+   still reach an alternative at the floor: a CUSUM gains on any change more than half its
+   alternative's size.)
 4. **Hysteresis.** An alarm holds until evidence of recovery: no crossing over a whole window of
    new data (``window.samples`` rows; ``minLabeledSamples`` labels for the error rate) *and* the
    window's effect size below ``min_effect``. A new baseline (a retrained model's rollout) starts
@@ -55,6 +57,7 @@ from kubedrift.stats.engine.alternatives import (
     SPREAD_TILTS,
     bin_weights,
     normal_scores,
+    rate_alternatives,
     rate_weights,
     tilts,
 )
@@ -189,14 +192,17 @@ class Engine:
     >>> rng = np.random.default_rng(3)
     >>> baseline = build_baseline({"x": rng.normal(size=20_000)})
     >>> engine = Engine(baseline, EvaluationSettings(), Contract(30 * 86400.0, 30.0))
-    >>> steps = []
-    >>> for step in range(40):
-    ...     window = Window(baseline, start=0.0)
-    ...     window.update({"x": rng.normal(0.5 if step >= 20 else 0.0, 1.0, size=30)})
-    ...     decision = engine.step(Tally.of_window(window), window, now=30.0 * step)
-    ...     steps.append(decision.drift.status)
-    >>> steps.index("True")
-    25
+    >>> window = Window(baseline, start=0.0)  # what users read
+    >>> alarms = []
+    >>> for step in range(40):  # 30 rows every 30 s; the mean moves half a sd at step 20
+    ...     batch = {"x": rng.normal(0.5 if step >= 20 else 0.0, 1.0, size=30)}
+    ...     increment = Window(baseline, start=0.0)
+    ...     increment.update(batch)
+    ...     window.update(batch)
+    ...     decision = engine.step(Tally.of_window(increment), window, now=30.0 * step)
+    ...     alarms.append(decision.drift.status)
+    >>> alarms.index("True"), round(engine.threshold, 2)
+    (25, 14.95)
     """
 
     def __init__(self, baseline: Baseline, settings: EvaluationSettings, contract: Contract):
@@ -234,11 +240,17 @@ class Engine:
         self._radius = np.array(
             [kl_radius(len(p.counts), int(sum(p.counts)), self._delta) for p in profiles]
         )
-        self._tilt_weights, self._tilt_active = self._tilt_table()
+        self._tilt_weights, self._tilt_active, self._tilt_effects = self._tilt_table()
         self._rate_upper = np.array([self._upper(row) for row in self._rates])
         self._rate_columns = np.array([max(row.column, 0) for row in self._rates], dtype=np.int64)
         self._rate_kinds = np.array([_KIND_CODES[row.kind] for row in self._rates], dtype=np.int64)
         self._rate_reference = np.array([row.reference_rate for row in self._rates])
+        self._rate_alternative_effects = (
+            np.array([rate_alternatives(u) for u in self._rate_upper]).reshape(
+                len(self._rates), len(RATE_STEPS)
+            )
+            - self._rate_reference[:, None]
+        )
         per_event, per_miss = (
             zip(*(rate_weights(u) for u in self._rate_upper), strict=True)
             if (self._rates)
@@ -313,7 +325,7 @@ class Engine:
         labeled = self.baseline.prediction.present
         return rate_upper_bound(round(row.reference_rate * labeled), labeled, self._delta)
 
-    def _tilt_table(self) -> tuple[FloatArray, IntArray]:
+    def _tilt_table(self) -> tuple[FloatArray, IntArray, FloatArray]:
         thetas = np.array(
             [
                 *LOCATION_TILTS,
@@ -326,6 +338,7 @@ class Engine:
         size = len(self.profiles)
         weights = np.zeros((size, self._widest, thetas.size))
         active = np.zeros((size, thetas.size), dtype=np.int64)
+        effects = np.zeros((size, thetas.size))
         for i, p in enumerate(self.profiles):
             if not (self._numeric[i] and self._watched[i]):
                 continue
@@ -342,7 +355,9 @@ class Engine:
                 w = bin_weights(q, probabilities, float(self._radius[i]))
                 weights[i, :bins, part] = w.T
                 active[i, part] = w.any(axis=1)
-        return weights, active
+                gaps = np.cumsum(q - probabilities[None, :], axis=1)
+                effects[i, part] = np.abs(gaps).max(axis=1)
+        return weights, active, effects
 
     # -- stepping ---------------------------------------------------------------------------
 
@@ -377,15 +392,20 @@ class Engine:
         counts = increment.counts.astype(np.float64)
         tilt = np.einsum("cb,cbj->cj", counts, self._tilt_weights)
         self._tilt_s = np.where(self._tilt_active > 0, np.maximum(self._tilt_s, 0.0) + tilt, 0.0)
-        self._shape_s = np.where(
-            self._watched, np.maximum(self._shape_s, 0.0) + self._shape_evidence(counts), 0.0
-        )
+        shape, shape_effect = self._shape_evidence(counts)
+        self._shape_s = np.where(self._watched, np.maximum(self._shape_s, 0.0) + shape, 0.0)
         self._run += counts
         self._last = counts
         best = np.maximum(self._tilt_s.max(axis=1, initial=0.0), self._shape_s)
         crossed: BoolArray = self._watched & (best >= self.threshold)
         decided = crossed & gate
-        confirmed = decided & (self._drift_effects(self._run) >= self.floor)
+        # The change found is worth an alarm when an alternative that reached the threshold is
+        # at least min_effect away from the reference.
+        reached = np.where(self._tilt_s >= self.threshold, self._tilt_effects, 0.0).max(
+            axis=1, initial=0.0
+        )
+        reached = np.maximum(reached, np.where(self._shape_s >= self.threshold, shape_effect, 0.0))
+        confirmed = decided & (reached >= self.floor)
         self._drift_alarm |= confirmed
         self.unconfirmed += int((decided & ~confirmed).sum())
         restart = decided | (best <= 0.0)
@@ -396,10 +416,10 @@ class Engine:
         self._drift_quiet = np.where(crossed, 0.0, self._drift_quiet + present)
         return crossed
 
-    def _shape_evidence(self, counts: FloatArray) -> FloatArray:
-        """Log e-value of ``counts`` under the plug-in alternative: the reference's pseudo-counts
-        plus the current run (the previous increment when no run is open), projected on the
-        reference's ball. The alternative is fixed before ``counts`` is seen."""
+    def _shape_evidence(self, counts: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Log e-value of ``counts`` under the plug-in alternative (the reference's pseudo-counts
+        plus the current run, or the previous increment when no run is open, projected on the
+        reference's ball; fixed before ``counts`` is seen), and that alternative's effect size."""
         history = np.where(self._run.sum(axis=1, keepdims=True) > 0, self._run, self._last)
         prior = PRIOR_PER_BIN * self._bins[:, None] * self._reference
         q = (history + prior) / (
@@ -411,8 +431,8 @@ class Engine:
         ratio = np.where(
             occupied, np.log(np.where(occupied, q, 1.0) / np.where(occupied, projected, 1.0)), 0.0
         )
-        result: FloatArray = (counts * ratio).sum(axis=1)
-        return result
+        evidence: FloatArray = (counts * ratio).sum(axis=1)
+        return evidence, self._drift_effects(q)
 
     def _drift_effects(self, counts: FloatArray) -> FloatArray:
         """Effect size of each column's ``counts`` (rows) against the reference: the largest
@@ -464,7 +484,8 @@ class Engine:
         crossed: BoolArray = best >= self.threshold
         open_gate = np.where(self._rate_kinds == _KIND_CODES["error-rate"], label_gate, gate)
         decided = crossed & open_gate
-        confirmed = decided & (self._rate_effects(self._rate_run) >= self.floor)
+        reached = np.where(self._rate_s >= self.threshold, self._rate_alternative_effects, 0.0)
+        confirmed = decided & (reached.max(axis=1, initial=0.0) >= self.floor)
         self._rate_alarm |= confirmed
         self.unconfirmed += int((decided & ~confirmed).sum())
         restart = decided | (best <= 0.0)
