@@ -167,6 +167,28 @@ class Window:
             self.out_of_range[index] += int(counts[-1])
         self._samples += size
 
+    def add_counts(  # noqa: PLR0913 - one argument per counter of a tally
+        self,
+        samples: int,
+        counts: IntArray,
+        missing: IntArray,
+        out_of_range: IntArray,
+        *,
+        unknown_rows: int = 0,
+        confusion: IntArray | None = None,
+    ) -> None:
+        """Add rows that arrive already binned (a simulation of per-interval counts, a tally):
+        they count everywhere but in the reservoir and the moments, which need raw values.
+        ``confusion`` adds labeled pairs of a classifier (rows: labels, columns: predictions)."""
+        self._samples += int(samples)
+        self.counts[:, : counts.shape[1]] += counts
+        self.missing += missing
+        self.out_of_range += out_of_range
+        self.unknown_rows += int(unknown_rows)
+        if confusion is not None:
+            self.labels.confusion += confusion
+            self._labeled += int(confusion.sum())
+
     def note_unknown(self, size: int, unknown: Sequence[str]) -> None:
         """Count ``size`` rows that carried the columns ``unknown``, which the baseline does not
         know (the sidecar drops such columns before :meth:`update` and reports them here)."""

@@ -42,7 +42,9 @@ little data (fewer than ``window.minSamples`` rows in the window, fewer than
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -151,10 +153,17 @@ class Decision:
     share: float
     drifted: tuple[str, ...]
     prediction_drifted: bool
-    signals: tuple[SignalResult, ...]
     threshold: float
     alternatives: int
     stepped: bool
+    #: Builds :attr:`signals` from a snapshot of the step, on first use (status, JSON): a caller
+    #: that only needs the conditions (a long simulation) does not pay for them.
+    make_signals: Callable[[], tuple[SignalResult, ...]] = field(repr=False, compare=False)
+
+    @cached_property
+    def signals(self) -> tuple[SignalResult, ...]:
+        """Every detector group after the step: statistic, threshold, effect, alarm."""
+        return self.make_signals()
 
     def signal(self, name: str) -> SignalResult:
         return next(s for s in self.signals if s.name == name)
@@ -593,7 +602,7 @@ class Engine:
             share=share,
             drifted=drifted,
             prediction_drifted=prediction,
-            signals=signals,
+            make_signals=signals,
             threshold=self.threshold,
             alternatives=self.alternatives,
             stepped=stepped,
@@ -601,44 +610,53 @@ class Engine:
 
     def _signals(
         self, window: Window | None, crossed_columns: BoolArray, crossed_rates: BoolArray
-    ) -> tuple[SignalResult, ...]:
-        open_run = self._run.sum(axis=1) > 0
-        effects = self._drift_effects(
-            np.where(open_run[:, None], self._run, self._window_counts(window))
-        )
+    ) -> Callable[[], tuple[SignalResult, ...]]:
+        """A snapshot of the step's detector state, turned into results when asked."""
+        run = self._run.copy()
+        window_counts = self._window_counts(window)
         statistics = np.maximum(self._tilt_s.max(axis=1, initial=0.0), self._shape_s)
-        results = [
-            SignalResult(
-                profile.name,
-                profile.name,
-                "drift",
-                "DriftDetected",
-                float(statistics[i]),
-                self.threshold,
-                float(effects[i]),
-                bool(crossed_columns[i]),
-                bool(self._drift_alarm[i]),
-            )
-            for i, profile in enumerate(self.profiles)
-            if self._watched[i]
-        ]
-        rate_effects = self._rate_effects(self._rate_run)
+        drift_alarm = self._drift_alarm.copy()
+        rate_run = self._rate_run.copy()
         rate_statistics = self._rate_s.max(axis=1, initial=0.0)
-        results.extend(
-            SignalResult(
-                row.name,
-                self.profiles[row.column].name if row.column >= 0 else None,
-                row.kind,
-                "PerformanceDegraded" if row.kind == "error-rate" else "DataQualityDegraded",
-                float(rate_statistics[r]),
-                self.threshold,
-                float(rate_effects[r]),
-                bool(crossed_rates[r]),
-                bool(self._rate_alarm[r]),
+        rate_alarm = self._rate_alarm.copy()
+        threshold = self.threshold
+
+        def build() -> tuple[SignalResult, ...]:
+            open_run = run.sum(axis=1) > 0
+            effects = self._drift_effects(np.where(open_run[:, None], run, window_counts))
+            results = [
+                SignalResult(
+                    profile.name,
+                    profile.name,
+                    "drift",
+                    "DriftDetected",
+                    float(statistics[i]),
+                    threshold,
+                    float(effects[i]),
+                    bool(crossed_columns[i]),
+                    bool(drift_alarm[i]),
+                )
+                for i, profile in enumerate(self.profiles)
+                if self._watched[i]
+            ]
+            rate_effects = self._rate_effects(rate_run)
+            results.extend(
+                SignalResult(
+                    row.name,
+                    self.profiles[row.column].name if row.column >= 0 else None,
+                    row.kind,
+                    "PerformanceDegraded" if row.kind == "error-rate" else "DataQualityDegraded",
+                    float(rate_statistics[r]),
+                    threshold,
+                    float(rate_effects[r]),
+                    bool(crossed_rates[r]),
+                    bool(rate_alarm[r]),
+                )
+                for r, row in enumerate(self._rates)
             )
-            for r, row in enumerate(self._rates)
-        )
-        return tuple(results)
+            return tuple(results)
+
+        return build
 
     def _performance_condition(self, window: Window | None) -> ConditionState | None:
         performance = self.settings.performance
