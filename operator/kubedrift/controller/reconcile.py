@@ -301,30 +301,30 @@ async def _announce(
         return
     alarms = [e for e in events if e.reason in ALARM_REASONS]
     phases = {previous.get("phase"), status.get("phase")}
-    flap = webhook.warnings and "Warning" in phases and len(phases) == 2
-    if not alarms and not flap:
+    if webhook.warnings and "Warning" in phases and len(phases) == 2 and not alarms:
+        alarms = [Event("Normal", f"Phase{status.get('phase')}", "phase changed")]
+    if not alarms:
         return
-    events = alarms or events
     token = None
     if webhook.secret_ref is not None:
         secret = await ctx.client.get(core(monitor.namespace, "secrets", webhook.secret_ref.name))
         token = _secret_value(secret, webhook.secret_ref.key)
-    reason = events[0].reason if events else str(status.get("phase"))
-    payload = build_payload(
-        monitor.namespace,
-        monitor.name,
-        previous=previous.get("phase"),
-        current=str(status.get("phase")),
-        reason=reason,
-        message=events[0].message if events else "",
-        now=now.timestamp(),
-        status={k: v for k, v in status.items() if v is not None},
-    )
-    task = asyncio.create_task(
-        deliver(ctx.http, webhook.url, payload, timeout=webhook.timeout.seconds, token=token)
-    )
-    ctx.background.add(task)
-    task.add_done_callback(ctx.background.discard)
+    for event in alarms:  # one post per transition
+        payload = build_payload(
+            monitor.namespace,
+            monitor.name,
+            previous=previous.get("phase"),
+            current=str(status.get("phase")),
+            reason=event.reason,
+            message=event.message,
+            now=now.timestamp(),
+            status={k: v for k, v in status.items() if v is not None},
+        )
+        task = asyncio.create_task(
+            deliver(ctx.http, webhook.url, payload, timeout=webhook.timeout.seconds, token=token)
+        )
+        ctx.background.add(task)
+        task.add_done_callback(ctx.background.discard)
 
 
 async def post_event(

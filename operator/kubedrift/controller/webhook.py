@@ -1,4 +1,4 @@
-"""The optional webhook: one JSON POST per phase transition, with a timeout and retries.
+"""The optional webhook: one JSON POST per alarm transition, with a timeout and retries.
 
 Payload (``build_payload``)::
 

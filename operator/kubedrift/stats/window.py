@@ -167,7 +167,7 @@ class Window:
             self.out_of_range[index] += int(counts[-1])
         self._samples += size
 
-    def add_counts(  # noqa: PLR0913 - one argument per counter of a tally
+    def add_counts(
         self,
         samples: int,
         counts: IntArray,
