@@ -43,6 +43,18 @@ class JsonPaths:
 
 
 @dataclass(frozen=True)
+class Naming:
+    """How payload names map to the baseline's (``kubedrift.payloads.naming``); empty: unchanged."""
+
+    positions: tuple[str, ...] = ()
+    renames: tuple[tuple[str, str], ...] = ()
+    classes: tuple[Value, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.positions or self.renames or self.classes)
+
+
+@dataclass(frozen=True)
 class ParseOptions:
     """How to read payloads that do not name their columns, and which output is the prediction.
 
@@ -51,13 +63,15 @@ class ParseOptions:
     ``"1"``, ... . ``prediction_output`` picks the OIP output tensor (default: the first).
     ``prediction_reduce`` turns a per-row vector of scores into one prediction: ``argmax`` (class
     index, or the Seldon ``names`` entry when there is one), ``first``, or ``none`` (such
-    predictions are dropped, the rows are kept).
+    predictions are dropped, the rows are kept). ``naming`` renames the parsed columns to the
+    baseline's features and maps class indices to names (``kubedrift.payloads.naming``).
     """
 
     feature_names: tuple[str, ...] = ()
     prediction_output: str | None = None
     prediction_reduce: Literal["none", "argmax", "first"] = "argmax"
     json_paths: JsonPaths = field(default_factory=JsonPaths)
+    naming: Naming = field(default_factory=Naming)
 
 
 @dataclass(frozen=True, eq=False)
