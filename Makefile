@@ -10,6 +10,8 @@ CONTROLPLANE_BUILD := tests/controlplane/build.sh
 # Real model servers for tests/servers, each in its own virtualenv (see the requirements files).
 MLSERVER_VENV := .venv-mlserver
 MLSERVER_STAMP := $(MLSERVER_VENV)/.installed-$(shell cat tests/servers/mlserver-requirements.txt | sha256sum | cut -c1-12)
+KSERVE_VENV := .venv-kserve
+KSERVE_STAMP := $(KSERVE_VENV)/.installed-$(shell cat tests/servers/kserve-requirements.txt | sha256sum | cut -c1-12)
 
 .PHONY: help venv servers controlplane tools lint typecheck unit integration test chaos demo bench cluster-up cluster-down crds clean
 
@@ -30,7 +32,13 @@ $(MLSERVER_STAMP): tests/servers/mlserver-requirements.txt
 	$(MLSERVER_VENV)/bin/python -m pip install --quiet -r tests/servers/mlserver-requirements.txt
 	@rm -f $(MLSERVER_VENV)/.installed-*; touch $@
 
-servers: $(MLSERVER_STAMP) ## virtualenvs with the real model servers the tests run (MLServer)
+$(KSERVE_STAMP): tests/servers/kserve-requirements.txt
+	@test -x $(KSERVE_VENV)/bin/python || $(PYTHON) -m venv $(KSERVE_VENV)
+	$(KSERVE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(KSERVE_VENV)/bin/python -m pip install --quiet -r tests/servers/kserve-requirements.txt
+	@rm -f $(KSERVE_VENV)/.installed-*; touch $@
+
+servers: $(MLSERVER_STAMP) $(KSERVE_STAMP) ## virtualenvs with the real model servers the tests run (MLServer, KServe)
 
 tools: ## helm (built from the Go module proxy, cached) and promtool (Debian package prometheus)
 	@bash tests/tools/build.sh >/dev/null
@@ -81,4 +89,4 @@ bench: venv controlplane ## benchmarks, printed as ratios against peers measured
 	$(PY) -m bench
 
 clean: ## remove the virtualenv and caches (not the control-plane binary cache)
-	rm -rf $(VENV) $(MLSERVER_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .dev-cluster .kubedrift-demo kubedrift-demo.png
+	rm -rf $(VENV) $(MLSERVER_VENV) $(KSERVE_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .dev-cluster .kubedrift-demo kubedrift-demo.png

@@ -1,4 +1,4 @@
-"""Fixtures: a real MLServer hosting two models on one port (``mlserver_process``)."""
+"""Fixtures: real model servers hosting two models on one port (``model_servers``)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,16 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[0] / "unit" / "sidecar"))
 sys.path.insert(0, str(HERE))
 
-from mlserver_process import MLServer, running_mlserver  # noqa: E402
+from model_servers import ModelServerProcess, running_kserve, running_mlserver  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def mlserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MLServer]:
+def mlserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModelServerProcess]:
     with running_mlserver(tmp_path_factory.mktemp("mlserver")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def kserve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModelServerProcess]:
+    with running_kserve(tmp_path_factory.mktemp("kserve")) as server:
         yield server

@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from mlserver_process import MLServer
+from model_servers import ModelServerProcess, write_baseline
 from sidecar_process import Sidecar, http_request, raw_exchange, split_response, start_sidecar
 
 from kubedrift.stats.baseline import Baseline
@@ -28,14 +29,21 @@ CLASSES = ("high", "low")  # the baseline's classes, sorted: scikit-learn's clas
 
 
 @pytest.fixture(scope="module")
-def sidecar(mlserver: MLServer) -> Iterator[Sidecar]:
-    config = mlserver.baseline.parent / "sidecar.yaml"
+def baseline(mlserver: ModelServerProcess) -> Path:
+    """The models' training rows; prediction and label are the training labels (high, low)."""
+    training = json.loads((mlserver.directory / "training.json").read_text())
+    return write_baseline(mlserver.directory, training["columns"], training["label"])
+
+
+@pytest.fixture(scope="module")
+def sidecar(mlserver: ModelServerProcess, baseline: Path) -> Iterator[Sidecar]:
+    config = mlserver.directory / "sidecar.yaml"
     config.write_text(
         "sampleRate: 1.0\nmaxSamplesPerSecond: null\nbatchInterval: 20ms\nmodel: iris\n"
         f"payload:\n  features: {{positions: [{', '.join(FEATURES)}]}}\n"
         "  classesFromBaseline: true\n"
     )
-    process = start_sidecar(mlserver.port, mlserver.baseline, "--config", str(config))
+    process = start_sidecar(mlserver.port, baseline, "--config", str(config))
     yield process
     process.stop()
 
@@ -62,7 +70,7 @@ def predicted_classes(body: bytes) -> list[str]:
 
 
 def test_mlserver_exchanges_pass_untouched_and_only_iris_is_parsed_into_baseline_columns(
-    mlserver: MLServer, sidecar: Sidecar
+    mlserver: ModelServerProcess, baseline: Path, sidecar: Sidecar
 ) -> None:
     expected: dict[str, tuple[list[list[float]], list[str]]] = {}
     for item in mlserver.requests:
@@ -84,12 +92,12 @@ def test_mlserver_exchanges_pass_untouched_and_only_iris_is_parsed_into_baseline
     assert sidecar.metric(counted, {"model": "iris", "monitored": "true"}) == 10
     report = sidecar.json("/v1/window")
     assert (report["model"], report["schemaMismatches"]) == ("iris", 0)
-    baseline = Baseline.from_json(mlserver.baseline.read_text())
-    window = Window.from_dict(report["current"], baseline)
+    profile = Baseline.from_json(baseline.read_text())
+    window = Window.from_dict(report["current"], profile)
     assert window.samples == 80  # 10 iris requests of 8 rows; none of wine's 80
     # both codecs' names became the four features; every row has its prediction (the 5th)
     assert window.missing.tolist() == [0, 0, 0, 0, 0]
-    assert evaluate(baseline, window, EvaluationSettings()).verdict == "ok"
+    assert evaluate(profile, window, EvaluationSettings()).verdict == "ok"
 
     # Labels joined by request id give back each parsed row with its prediction: the exact
     # columns and classes that went into the window.
