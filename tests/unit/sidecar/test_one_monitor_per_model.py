@@ -91,3 +91,29 @@ def test_a_sidecar_for_one_model_keeps_the_other_models_drifting_traffic_out(
     assert (report["model"], report["schemaMismatches"]) == ("iris", 0)
     assert iris_sidecar.metric("kubedrift_monitored_model_info", {"model": "iris"}) == 1
     assert whole_port.json("/v1/window")["model"] is None
+
+
+def test_in_mirror_mode_a_logged_pair_selects_its_model_by_path_and_cloudevents_count_as_ours(
+    model: ModelServer, baseline_file: Path
+) -> None:
+    config = baseline_file.parent / "sidecar-mirror.yaml"
+    config.write_text("mode: mirror\nsampleRate: 1.0\nbatchInterval: 20ms\nmodel: iris\n")
+    sidecar = start_sidecar(model.port, baseline_file, "--config", str(config))
+    try:
+        output = {"name": "y", "shape": [1], "datatype": "INT64", "data": [0]}
+        pair = {"request": json.loads(oip(np.zeros((1, 3)))), "response": {"outputs": [output]}}
+        for path in ("/v2/models/iris/infer", "/v2/models/wine/infer"):
+            assert sidecar.post("/v1/log", {**pair, "path": path}, port=sidecar.port)[0] == 202
+        event = {"ce-specversion": "1.0", "ce-id": "evt-1", "ce-source": "kserve"}
+        for kind, body in (("request", pair["request"]), ("response", pair["response"])):
+            headers = {**event, "ce-type": f"org.kubeflow.serving.inference.{kind}"}
+            assert sidecar.post("/", body, port=sidecar.port, headers=headers)[0] == 202
+        wait_counted(sidecar, 3)
+        counts = by_model(sidecar)
+        samples = sidecar.json("/v1/window")["current"]["samples"]
+    finally:
+        sidecar.stop()
+
+    # the CloudEvent names no path: counted as the monitored model's (a collector serves one)
+    assert counts == {("iris", "true"): 2, ("wine", "false"): 1}
+    assert samples == 2
