@@ -22,6 +22,8 @@ from kubedrift.payloads.routes import ModelSelector, model_in_path
 #: Distinct model names that get a label of their own (the monitored model always does).
 MAX_MODEL_LABELS = 20
 OTHER = "other"
+#: Paths whose decision is remembered (the cache starts over when full).
+_PATH_CACHE = 1024
 NONE = "none"
 
 
@@ -40,11 +42,18 @@ class ModelRouting:
         self._max_labels = max_labels
         self._labels: set[str] = set()
         self._counts: dict[tuple[str, str], int] = {}
+        # path -> (admitted, model name): a server's traffic uses a handful of paths
+        self._paths: dict[str, tuple[bool, str | None]] = {}
 
     def route(self, path: str) -> bool:
         """Whether the exchange on ``path`` feeds this monitor's window (and count it)."""
-        admitted = self._selector is None or self._selector.admits(path)
-        name = model_in_path(path)
+        known = self._paths.get(path)
+        if known is None:
+            if len(self._paths) >= _PATH_CACHE:
+                self._paths.clear()
+            admitted = self._selector is None or self._selector.admits(path)
+            known = self._paths[path] = (admitted, model_in_path(path))
+        admitted, name = known
         if name is None:
             label = self.model if admitted and self.model is not None else NONE
         elif name == self.model or name in self._labels:
