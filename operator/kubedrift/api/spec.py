@@ -56,6 +56,7 @@ __all__ = [
     "Trigger",
     "WebhookSpec",
     "WindowSpec",
+    "WorkloadKind",
     "parse_spec",
 ]
 
@@ -64,6 +65,7 @@ MonitorPriority = Literal["idle", "low"]
 Protocol = Literal["auto", "open-inference-v2", "kserve-v1", "seldon-v1", "mlflow", "json"]
 Trigger = Literal["DriftDetected", "PerformanceDegraded"]
 RolloutStrategy = Literal["none", "restart"]
+WorkloadKind = Literal["Deployment", "StatefulSet"]
 
 #: Metrics whose values are proportions in [0, 1]; their threshold cannot exceed 1.
 PROPORTION_METRICS: tuple[Metric, ...] = (
@@ -107,9 +109,20 @@ def _pvalue_threshold_rule(method_optional: bool) -> Rule:
 
 @dataclass(frozen=True, kw_only=True)
 class TargetSpec:
-    """``spec.target``: the Deployment that serves the model, and how to reach the model."""
+    """``spec.target``: the workload that serves the model, and how to reach the model."""
 
-    deployment: str = prop("deployment", "Name of the Deployment serving the model.", **_SUBDOMAIN)
+    kind: WorkloadKind = prop(
+        "kind",
+        "Kind of the workload serving the model: Deployment or StatefulSet. Both get the "
+        "sidecar in their Pod template, roll out and are cleaned up alike.",
+        default="Deployment",
+    )
+    deployment: str = prop(
+        "deployment",
+        "Name of the workload serving the model: the Deployment, or the StatefulSet when kind "
+        "is StatefulSet.",
+        **_SUBDOMAIN,
+    )
     container: str | None = prop(
         "container",
         "Container that runs the model server; default: the first container.",

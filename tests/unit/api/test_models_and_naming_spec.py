@@ -1,4 +1,4 @@
-"""spec.target.model, spec.capture.features and classes (issue 22)."""
+"""spec.target.model and kind, spec.capture.features and classes (issue 22)."""
 
 from __future__ import annotations
 
@@ -78,3 +78,13 @@ def test_classes_come_from_a_list_or_from_the_baseline(
 def test_classes_need_exactly_one_source(classes: dict[str, Any]) -> None:
     with pytest.raises(SpecError, match="exactly one"):
         parse_spec(spec_with("capture", classes=classes))
+
+
+def test_a_target_is_a_deployment_by_default_and_may_be_a_statefulset() -> None:
+    assert parse_spec(MINIMAL).target.kind == "Deployment"
+    assert parse_spec(spec_with("target", kind="StatefulSet")).target.kind == "StatefulSet"
+
+
+def test_other_workload_kinds_are_refused_naming_the_field() -> None:
+    with pytest.raises(SpecError, match=r"spec\.target\.kind"):
+        parse_spec(spec_with("target", kind="ReplicaSet"))
