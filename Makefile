@@ -61,7 +61,7 @@ typecheck: venv ## mypy --strict on the kubedrift package
 unit: venv tools servers ## unit tests only (no cluster)
 	$(PY) -m pytest -m 'not integration and not chaos' -q
 
-integration: venv controlplane tools ## integration tests against a real control plane
+integration: venv servers controlplane tools ## integration tests against a real control plane
 	$(PY) -m pytest -m 'integration and not chaos' -q
 
 test: venv servers controlplane tools lint typecheck ## lint, types, unit and integration tests (CI also runs chaos)
