@@ -62,6 +62,7 @@ __all__ = [
 
 CaptureMode = Literal["proxy", "mirror"]
 MonitorPriority = Literal["idle", "low"]
+PredictionReduce = Literal["argmax", "first", "none"]
 Protocol = Literal["auto", "open-inference-v2", "kserve-v1", "seldon-v1", "mlflow", "json"]
 Trigger = Literal["DriftDetected", "PerformanceDegraded"]
 RolloutStrategy = Literal["none", "restart"]
@@ -343,6 +344,20 @@ class CaptureSpec:
         "classes",
         "Class names for class-index predictions.",
         default=None,
+    )
+    prediction_output: str | None = prop(
+        "predictionOutput",
+        "Open Inference Protocol: the output tensor that holds the prediction, when a response "
+        "has several (predict and predict_proba); default: the first.",
+        default=None,
+        min_length=1,
+        max_length=253,
+    )
+    prediction_reduce: PredictionReduce = prop(
+        "predictionReduce",
+        "How a per-row vector of scores becomes one prediction: argmax (the class index), first, "
+        "or none (no prediction; the rows are kept).",
+        default="argmax",
     )
 
     RULES: ClassVar[tuple[Rule, ...]] = (

@@ -66,6 +66,10 @@ def render_sidecar_config(spec: ModelMonitorSpec) -> dict[str, Any]:
         if capture.features.names:
             naming["names"] = {n.payload: n.feature for n in capture.features.names}
         config.setdefault("payload", {})["features"] = naming
+    if capture.prediction_output is not None:
+        config.setdefault("payload", {})["predictionOutput"] = capture.prediction_output
+    if capture.prediction_reduce != "argmax":
+        config.setdefault("payload", {})["predictionReduce"] = capture.prediction_reduce
     if capture.classes is not None:
         payload = config.setdefault("payload", {})
         if capture.classes.from_baseline:

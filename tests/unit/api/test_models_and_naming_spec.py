@@ -88,3 +88,14 @@ def test_a_target_is_a_deployment_by_default_and_may_be_a_statefulset() -> None:
 def test_other_workload_kinds_are_refused_naming_the_field() -> None:
     with pytest.raises(SpecError, match=r"spec\.target\.kind"):
         parse_spec(spec_with("target", kind="ReplicaSet"))
+
+
+def test_the_prediction_output_is_named_and_reduced_by_argmax_by_default() -> None:
+    capture = parse_spec(spec_with("capture", predictionOutput="predict_proba")).capture
+
+    assert (capture.prediction_output, capture.prediction_reduce) == ("predict_proba", "argmax")
+
+
+def test_an_unknown_reduction_is_refused_naming_the_field() -> None:
+    with pytest.raises(SpecError, match=r"spec\.capture\.predictionReduce"):
+        parse_spec(spec_with("capture", predictionReduce="mean"))

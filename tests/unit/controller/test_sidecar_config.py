@@ -104,3 +104,20 @@ def test_classes_from_the_baseline_reach_the_sidecar() -> None:
     config = config_from_mapping(render_sidecar_config(spec))
 
     assert (config.classes_from_baseline, config.parse.naming.classes) == (True, ())
+
+
+def test_the_prediction_output_and_its_reduction_reach_the_sidecar() -> None:
+    spec = make_spec(capture={"predictionOutput": "predict_proba", "predictionReduce": "first"})
+
+    config = config_from_mapping(render_sidecar_config(spec))
+
+    assert (config.parse.prediction_output, config.parse.prediction_reduce) == (
+        "predict_proba",
+        "first",
+    )
+
+
+def test_by_default_the_first_output_is_reduced_by_argmax() -> None:
+    config = config_from_mapping(render_sidecar_config(make_spec(capture={})))
+
+    assert (config.parse.prediction_output, config.parse.prediction_reduce) == (None, "argmax")
