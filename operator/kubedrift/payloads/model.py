@@ -49,9 +49,20 @@ class Naming:
     positions: tuple[str, ...] = ()
     renames: tuple[tuple[str, str], ...] = ()
     classes: tuple[Value, ...] = ()
+    # Hashed once: the parsers' caches are keyed by the options that hold this (a hundred
+    # feature names took a microsecond to hash, several times per exchange).
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+    _set: bool = field(default=False, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.positions, self.renames, self.classes)))
+        object.__setattr__(self, "_set", bool(self.positions or self.renames or self.classes))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def __bool__(self) -> bool:
-        return bool(self.positions or self.renames or self.classes)
+        return self._set
 
 
 @dataclass(frozen=True)
