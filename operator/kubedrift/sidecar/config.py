@@ -183,9 +183,9 @@ def config_from_mapping(data: Mapping[str, Any]) -> SidecarConfig:
             id=paths.get("id"),
         ),
         naming=Naming(
-            positions=tuple(str(n) for n in naming.get("positions", ())),
+            positions=tuple(str(n) for n in _listed(naming, "positions", "payload.features")),
             renames=tuple((str(k), str(v)) for k, v in renames.items()),
-            classes=tuple(payload.get("classes", ())),
+            classes=tuple(_listed(payload, "classes", "payload")),
         ),
     )
     if data.get("model") is not None:
@@ -196,6 +196,13 @@ def config_from_mapping(data: Mapping[str, Any]) -> SidecarConfig:
     if "tokenEnv" in auth:
         values["token_env"] = auth["tokenEnv"]
     return validate(SidecarConfig(**values))
+
+
+def _listed(section: Mapping[str, Any], key: str, where: str) -> list[Any]:
+    value = section.get(key, [])
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}.{key}: expected a list")
+    return value
 
 
 def validate(config: SidecarConfig) -> SidecarConfig:

@@ -160,3 +160,21 @@ def test_classes_given_twice_are_refused(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="exclude each other"):
         load_config(path, {})
+
+
+@pytest.mark.parametrize(
+    ("payload", "key"),
+    [
+        ("{features: {positions: abc}}", "payload.features.positions"),
+        ("{classes: high}", "payload.classes"),
+        ("{features: {names: [a, b]}}", "payload.features.names"),
+    ],
+)
+def test_feature_and_class_names_of_the_wrong_shape_are_refused(
+    tmp_path: Path, payload: str, key: str
+) -> None:
+    path = tmp_path / "sidecar.yaml"
+    path.write_text(f"payload: {payload}\n")
+
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        load_config(path, {})
