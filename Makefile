@@ -7,8 +7,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 CONTROLPLANE_BUILD := tests/controlplane/build.sh
+# Real model servers for tests/servers, each in its own virtualenv (see the requirements files).
+MLSERVER_VENV := .venv-mlserver
+MLSERVER_STAMP := $(MLSERVER_VENV)/.installed-$(shell cat tests/servers/mlserver-requirements.txt | sha256sum | cut -c1-12)
+KSERVE_VENV := .venv-kserve
+KSERVE_STAMP := $(KSERVE_VENV)/.installed-$(shell cat tests/servers/kserve-requirements.txt | sha256sum | cut -c1-12)
 
-.PHONY: help venv controlplane tools lint typecheck unit integration test chaos demo bench cluster-up cluster-down crds clean
+.PHONY: help venv servers controlplane tools lint typecheck unit integration test chaos demo bench cluster-up cluster-down crds clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -20,6 +25,20 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*; touch $@
 
 venv: $(STAMP) ## create or reuse the virtualenv with the project and its test tools
+
+$(MLSERVER_STAMP): tests/servers/mlserver-requirements.txt
+	@test -x $(MLSERVER_VENV)/bin/python || $(PYTHON) -m venv $(MLSERVER_VENV)
+	$(MLSERVER_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(MLSERVER_VENV)/bin/python -m pip install --quiet -r tests/servers/mlserver-requirements.txt
+	@rm -f $(MLSERVER_VENV)/.installed-*; touch $@
+
+$(KSERVE_STAMP): tests/servers/kserve-requirements.txt
+	@test -x $(KSERVE_VENV)/bin/python || $(PYTHON) -m venv $(KSERVE_VENV)
+	$(KSERVE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(KSERVE_VENV)/bin/python -m pip install --quiet -r tests/servers/kserve-requirements.txt
+	@rm -f $(KSERVE_VENV)/.installed-*; touch $@
+
+servers: $(MLSERVER_STAMP) $(KSERVE_STAMP) ## virtualenvs with the real model servers the tests run (MLServer, KServe)
 
 tools: ## helm (built from the Go module proxy, cached) and promtool (Debian package prometheus)
 	@bash tests/tools/build.sh >/dev/null
@@ -39,13 +58,13 @@ lint: venv ## ruff and the import-linter layer contracts
 typecheck: venv ## mypy --strict on the kubedrift package
 	$(VENV)/bin/mypy
 
-unit: venv tools ## unit tests only (no cluster)
+unit: venv tools servers ## unit tests only (no cluster)
 	$(PY) -m pytest -m 'not integration and not chaos' -q
 
-integration: venv controlplane tools ## integration tests against a real control plane
+integration: venv servers controlplane tools ## integration tests against a real control plane
 	$(PY) -m pytest -m 'integration and not chaos' -q
 
-test: venv controlplane tools lint typecheck ## lint, types, unit and integration tests (CI also runs chaos)
+test: venv servers controlplane tools lint typecheck ## lint, types, unit and integration tests (CI also runs chaos)
 	$(PY) -m pytest -q -m 'not chaos'
 
 chaos: venv controlplane ## fault-injection and load tests (README: Reliability); prints the figures
@@ -70,4 +89,4 @@ bench: venv controlplane ## benchmarks, printed as ratios against peers measured
 	$(PY) -m bench
 
 clean: ## remove the virtualenv and caches (not the control-plane binary cache)
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .dev-cluster .kubedrift-demo kubedrift-demo.png
+	rm -rf $(VENV) $(MLSERVER_VENV) $(KSERVE_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .dev-cluster .kubedrift-demo kubedrift-demo.png

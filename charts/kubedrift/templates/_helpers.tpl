@@ -45,7 +45,7 @@ the monitors, Events). Kept in one place for the ClusterRole and the per-namespa
   resources: ["modelmonitors/status"]
   verbs: ["patch"]
 - apiGroups: ["apps"]
-  resources: ["deployments"]
+  resources: ["deployments", "statefulsets"]
   verbs: ["get", "patch"]
 - apiGroups: [""]
   resources: ["pods"]

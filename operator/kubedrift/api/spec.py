@@ -34,10 +34,13 @@ __all__ = [
     "BaselineSpec",
     "CaptureMode",
     "CaptureSpec",
+    "ClassNamesSpec",
     "ConfigMapKeyRef",
     "DriftSpec",
     "Duration",
     "EvaluationSpec",
+    "FeatureNamesSpec",
+    "FeatureRename",
     "FeatureSpec",
     "JsonPaths",
     "ModelMonitorSpec",
@@ -53,14 +56,17 @@ __all__ = [
     "Trigger",
     "WebhookSpec",
     "WindowSpec",
+    "WorkloadKind",
     "parse_spec",
 ]
 
 CaptureMode = Literal["proxy", "mirror"]
 MonitorPriority = Literal["idle", "low"]
+PredictionReduce = Literal["argmax", "first", "none"]
 Protocol = Literal["auto", "open-inference-v2", "kserve-v1", "seldon-v1", "mlflow", "json"]
 Trigger = Literal["DriftDetected", "PerformanceDegraded"]
 RolloutStrategy = Literal["none", "restart"]
+WorkloadKind = Literal["Deployment", "StatefulSet"]
 
 #: Metrics whose values are proportions in [0, 1]; their threshold cannot exceed 1.
 PROPORTION_METRICS: tuple[Metric, ...] = (
@@ -79,6 +85,8 @@ DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 SERVICE_NAME = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
 CONFIG_KEY = r"^[-._a-zA-Z0-9]+$"
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+#: A model name (no white space, no slash) or a path pattern starting with a slash.
+MODEL_SELECTOR = r"^(/[^\s]*|[^\s/]+)$"
 #: A dotted path rooted at ``request`` or ``response``; segments are keys or list indices.
 JSON_PATH = r"^(request|response)(\.[^.\s]+)*$"
 
@@ -102,9 +110,20 @@ def _pvalue_threshold_rule(method_optional: bool) -> Rule:
 
 @dataclass(frozen=True, kw_only=True)
 class TargetSpec:
-    """``spec.target``: the Deployment that serves the model, and how to reach the model."""
+    """``spec.target``: the workload that serves the model, and how to reach the model."""
 
-    deployment: str = prop("deployment", "Name of the Deployment serving the model.", **_SUBDOMAIN)
+    kind: WorkloadKind = prop(
+        "kind",
+        "Kind of the workload serving the model: Deployment or StatefulSet. Both get the "
+        "sidecar in their Pod template, roll out and are cleaned up alike.",
+        default="Deployment",
+    )
+    deployment: str = prop(
+        "deployment",
+        "Name of the workload serving the model: the Deployment, or the StatefulSet when kind "
+        "is StatefulSet.",
+        **_SUBDOMAIN,
+    )
     container: str | None = prop(
         "container",
         "Container that runs the model server; default: the first container.",
@@ -125,6 +144,17 @@ class TargetSpec:
         "Port of that Service to re-point; default: every port whose targetPort is target.port.",
         default=None,
         **_PORT,
+    )
+    model: str | None = prop(
+        "model",
+        "The one model this monitor watches on a server that hosts several: its name in the "
+        "request path (/v2/models/{name}[/versions/{v}]/infer, /v1/models/{name}:predict), or a "
+        "path pattern starting with / (* ? [...]) for other paths; exchanges of other models "
+        "are forwarded and counted by model, never added to the window. Default: every "
+        "exchange.",
+        default=None,
+        pattern=MODEL_SELECTOR,
+        max_length=253,
     )
 
     RULES: ClassVar[tuple[Rule, ...]] = (
@@ -168,6 +198,80 @@ class JsonPaths:
         default=None,
         pattern=JSON_PATH,
         max_length=256,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeatureRename:
+    """A payload column and the baseline feature it holds."""
+
+    payload: str = prop(
+        "payload",
+        "Column name in the payload: a tensor or field name, or <tensor>-<j> for column j of an "
+        "[n, d] tensor.",
+        min_length=1,
+        max_length=253,
+    )
+    feature: str = prop("feature", "The baseline's name of that feature.", min_length=1,
+                        max_length=253)  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeatureNamesSpec:
+    """``spec.capture.features``: payload names -> the baseline's feature names, written once.
+
+    Clients name the same inputs differently: one ``[n, d]`` tensor called ``input-1``
+    (MLServer's NumpyRequestCodec), ``input-0`` (KServe's examples) or ``predict``, or one tensor
+    per column (the pandas codec). ``positions`` names the columns of a positional payload by
+    position, whatever the tensor is called (the single ``[n, d]`` OIP input, KServe v1, MLflow
+    and Seldon list rows of that width); ``names`` renames columns by name, after ``positions``.
+    Exchanges whose columns still match none of the baseline's features are counted in
+    ``kubedrift_schema_mismatch_total``.
+    """
+
+    positions: tuple[str, ...] = prop(
+        "positions",
+        "Baseline feature names of the payload's columns by position (column j of a single "
+        "[n, d] tensor or of list rows).",
+        default=(),
+        max_items=1000,
+    )
+    names: tuple[FeatureRename, ...] = prop(
+        "names",
+        "Payload column names renamed to baseline feature names.",
+        default=(),
+        list_type="map",
+        list_map_keys=("payload",),
+        max_items=1000,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClassNamesSpec:
+    """``spec.capture.classes``: class indices in the predictions -> class names.
+
+    A ``predict_proba`` output reduced by argmax, or a model answering ``0``/``1``, gives class
+    indices where the baseline and the labels say ``high``/``low``. Index i becomes ``names[i]``,
+    or with ``fromBaseline`` the i-th of the baseline's classes in sorted order (the order of
+    scikit-learn's ``classes_``). Integer predictions (and integral floats) in range are mapped;
+    others are left as they are.
+    """
+
+    names: tuple[str, ...] = prop(
+        "names", "Class name of each index, index 0 first.", default=(), max_items=1000
+    )
+    from_baseline: bool = prop(
+        "fromBaseline",
+        "Index i is the i-th of the baseline's classes, sorted.",
+        default=False,
+    )
+
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            cel="(has(self.names) && size(self.names) > 0) != self.fromBaseline",
+            message="set either classes.names or classes.fromBaseline: true (exactly one)",
+            check=lambda o: bool(o.names) != o.from_baseline,
+        ),
     )
 
 
@@ -230,6 +334,30 @@ class CaptureSpec:
         "json",
         "Field paths for protocol json (features and prediction required there).",
         default=None,
+    )
+    features: FeatureNamesSpec | None = prop(
+        "features",
+        "Names of the payload's columns as baseline features (by position or by name).",
+        default=None,
+    )
+    classes: ClassNamesSpec | None = prop(
+        "classes",
+        "Class names for class-index predictions.",
+        default=None,
+    )
+    prediction_output: str | None = prop(
+        "predictionOutput",
+        "Open Inference Protocol: the output tensor that holds the prediction, when a response "
+        "has several (predict and predict_proba); default: the first.",
+        default=None,
+        min_length=1,
+        max_length=253,
+    )
+    prediction_reduce: PredictionReduce = prop(
+        "predictionReduce",
+        "How a per-row vector of scores becomes one prediction: argmax (the class index), first, "
+        "or none (no prediction; the rows are kept).",
+        default="argmax",
     )
 
     RULES: ClassVar[tuple[Rule, ...]] = (

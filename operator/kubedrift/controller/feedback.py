@@ -42,7 +42,7 @@ from kubedrift.api.spec import SpecError, parse_spec
 from kubedrift.bearer import bearer_matches
 from kubedrift.controller.client import ApiError, KubeClient, apps, core, monitor_path
 from kubedrift.controller.evaluation import Sidecar, call_sidecar, ready_sidecars
-from kubedrift.controller.names import SIDECAR_TOKEN_KEY, MonitorRef
+from kubedrift.controller.names import SIDECAR_TOKEN_KEY, MonitorRef, workload_resource
 from kubedrift.sidecar.labels import (
     FANOUT_HEADER,
     MAX_FEEDBACK_ITEMS,
@@ -253,7 +253,8 @@ class MonitorLookup:
         except SpecError:
             return []
         namespace = monitor["metadata"]["namespace"]
-        deployment = await self.client.get(apps(namespace, "deployments", spec.target.deployment))
+        resource = workload_resource(spec.target.kind)
+        deployment = await self.client.get(apps(namespace, resource, spec.target.deployment))
         if deployment is None:
             return []
         return await ready_sidecars(self.client, namespace, deployment, spec.capture.admin_port)

@@ -32,6 +32,19 @@ MONITOR_LABEL = "kubedrift.io/monitor"
 RETRAINING_LABEL = "kubedrift.io/retraining"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "kubedrift"}
 
+#: The workload kinds a monitor can target (``spec.target.kind``) and their API resources.
+WORKLOAD_RESOURCES = {"Deployment": "deployments", "StatefulSet": "statefulsets"}
+
+
+def workload_resource(kind: str) -> str:
+    """The apps/v1 resource of ``spec.target.kind``; an unknown kind is a Deployment (the default).
+
+    >>> workload_resource("StatefulSet"), workload_resource("Deployment")
+    ('statefulsets', 'deployments')
+    """
+    return WORKLOAD_RESOURCES.get(kind, "deployments")
+
+
 SIDECAR_CONTAINER = "kubedrift-sidecar"
 CONFIG_VOLUME = "kubedrift-config"
 CONFIG_MOUNT_PATH = "/etc/kubedrift"

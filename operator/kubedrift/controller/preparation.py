@@ -37,6 +37,7 @@ from kubedrift.controller.names import (
     MONITOR_ANNOTATION,
     SIDECAR_TOKEN_KEY,
     MonitorRef,
+    workload_resource,
 )
 from kubedrift.controller.rollout import plan_version_rollout
 from kubedrift.controller.sidecar_config import (
@@ -74,7 +75,7 @@ async def prepare(
     status: Mapping[str, Any],
 ) -> Prepared:
     """Validate, render and inject; see the module docstring."""
-    path = apps(monitor.namespace, "deployments", spec.target.deployment)
+    path = apps(monitor.namespace, workload_resource(spec.target.kind), spec.target.deployment)
     deployment = await ctx.client.get(path)
     if deployment is None:
         raise _deployment_not_found(monitor, spec)
@@ -121,9 +122,10 @@ async def prepare(
 
 
 def _deployment_not_found(monitor: MonitorRef, spec: ModelMonitorSpec) -> NotReadyError:
+    kind = spec.target.kind
     return NotReadyError(
-        "DeploymentNotFound",
-        f"Deployment {spec.target.deployment} not found in namespace {monitor.namespace}",
+        f"{kind}NotFound",
+        f"{kind} {spec.target.deployment} not found in namespace {monitor.namespace}",
     )
 
 
@@ -206,7 +208,7 @@ async def teardown(ctx: OperatorContext, monitor: MonitorRef, raw_spec: Mapping[
     name = target.get("deployment")
     if name:
         await ctx.client.update(
-            apps(monitor.namespace, "deployments", name),
+            apps(monitor.namespace, workload_resource(str(target.get("kind"))), name),
             lambda deployment: plan_removal(deployment, monitor),
             write="remove",
         )

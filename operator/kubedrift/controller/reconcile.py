@@ -113,7 +113,9 @@ async def reconcile(ctx: OperatorContext, body: Mapping[str, Any]) -> dict[str, 
     if prepared.injected:
         events.append(
             Event(
-                "Normal", "SidecarInjected", f"sidecar added to Deployment {spec.target.deployment}"
+                "Normal",
+                "SidecarInjected",
+                f"sidecar added to {spec.target.kind} {spec.target.deployment}",
             )
         )
     observation = await _observe(ctx, monitor, spec, prepared)

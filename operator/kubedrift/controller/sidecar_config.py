@@ -44,6 +44,8 @@ def render_sidecar_config(spec: ModelMonitorSpec) -> dict[str, Any]:
         },
         "auth": {"tokenEnv": TOKEN_ENV},
     }
+    if spec.target.model is not None:
+        config["model"] = spec.target.model
     if spec.performance is not None:
         config["labels"] = {"ttl": spec.performance.label_ttl.seconds}
     if capture.json is not None:
@@ -57,6 +59,23 @@ def render_sidecar_config(spec: ModelMonitorSpec) -> dict[str, Any]:
             if value is not None
         }
         config["payload"] = {"json": paths}
+    if capture.features is not None:
+        naming: dict[str, Any] = {}
+        if capture.features.positions:
+            naming["positions"] = list(capture.features.positions)
+        if capture.features.names:
+            naming["names"] = {n.payload: n.feature for n in capture.features.names}
+        config.setdefault("payload", {})["features"] = naming
+    if capture.prediction_output is not None:
+        config.setdefault("payload", {})["predictionOutput"] = capture.prediction_output
+    if capture.prediction_reduce != "argmax":
+        config.setdefault("payload", {})["predictionReduce"] = capture.prediction_reduce
+    if capture.classes is not None:
+        payload = config.setdefault("payload", {})
+        if capture.classes.from_baseline:
+            payload["classesFromBaseline"] = True
+        else:
+            payload["classes"] = list(capture.classes.names)
     return config
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from kubedrift.payloads import kserve_v1, mlflow, open_inference, plain_json, seldon_v1
 from kubedrift.payloads.errors import ParseError
 from kubedrift.payloads.model import Parsed, ParseOptions, ProtocolName
+from kubedrift.payloads.naming import apply_naming
 from kubedrift.payloads.tables import Decoded, RequestBody, load_json
 
 try:  # the `fast` extra: the usual OIP exchange decoded by type, about 3x faster
@@ -63,13 +64,13 @@ def parse_exchange(
 
     ``protocol`` is ``auto`` or a name from :data:`~kubedrift.payloads.model.PROTOCOLS`. The
     header lengths are the raw ``Inference-Header-Content-Length`` values of the request and
-    response (OIP binary extension), when present.
+    response (OIP binary extension), when present. ``options.naming`` is applied last.
 
     >>> parse_exchange("auto", b'{"instances": [[1, 2]]}', b'{"predictions": [0]}').columns
     {'0': [1], '1': [2]}
     """
     try:
-        return _parse(
+        parsed = _parse(
             protocol,
             request_body,
             response_body,
@@ -77,6 +78,7 @@ def parse_exchange(
             request_header_length=request_header_length,
             response_header_length=response_header_length,
         )
+        return apply_naming(parsed, options.naming) if options.naming else parsed
     except ParseError:
         raise
     except RecursionError as error:

@@ -43,6 +43,29 @@ class JsonPaths:
 
 
 @dataclass(frozen=True)
+class Naming:
+    """How payload names map to the baseline's (``kubedrift.payloads.naming``); empty: unchanged."""
+
+    positions: tuple[str, ...] = ()
+    renames: tuple[tuple[str, str], ...] = ()
+    classes: tuple[Value, ...] = ()
+    # Hashed once: the parsers' caches are keyed by the options that hold this (a hundred
+    # feature names took a microsecond to hash, several times per exchange).
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+    _set: bool = field(default=False, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.positions, self.renames, self.classes)))
+        object.__setattr__(self, "_set", bool(self.positions or self.renames or self.classes))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __bool__(self) -> bool:
+        return self._set
+
+
+@dataclass(frozen=True)
 class ParseOptions:
     """How to read payloads that do not name their columns, and which output is the prediction.
 
@@ -51,13 +74,15 @@ class ParseOptions:
     ``"1"``, ... . ``prediction_output`` picks the OIP output tensor (default: the first).
     ``prediction_reduce`` turns a per-row vector of scores into one prediction: ``argmax`` (class
     index, or the Seldon ``names`` entry when there is one), ``first``, or ``none`` (such
-    predictions are dropped, the rows are kept).
+    predictions are dropped, the rows are kept). ``naming`` renames the parsed columns to the
+    baseline's features and maps class indices to names (``kubedrift.payloads.naming``).
     """
 
     feature_names: tuple[str, ...] = ()
     prediction_output: str | None = None
     prediction_reduce: Literal["none", "argmax", "first"] = "argmax"
     json_paths: JsonPaths = field(default_factory=JsonPaths)
+    naming: Naming = field(default_factory=Naming)
 
 
 @dataclass(frozen=True, eq=False)

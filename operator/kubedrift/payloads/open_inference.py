@@ -98,6 +98,8 @@ class _Tail:
             raise ParseError("bad_shape", f"{where}.binary_data_size")
         chunk = self.data[self.offset : self.offset + size]
         self.offset += size
+        if tensor.get("datatype") == "BYTES":
+            return _binary_strings(chunk, count, where)
         code = _BINARY_FORMATS.get(str(tensor.get("datatype")))
         if code is None:
             raise ParseError("binary_unsupported", f"{where}.datatype")
@@ -105,6 +107,30 @@ class _Tail:
             raise ParseError("bad_shape", f"{where} binary size does not match the shape")
         values = struct.unpack(f"<{count}{code}", chunk)
         return [v if not isinstance(v, float) or math.isfinite(v) else None for v in values]
+
+
+def _binary_strings(chunk: bytes, count: int, where: str) -> list[Value]:
+    """A binary BYTES tensor: ``count`` elements, each a 4-byte little-endian length and that
+    many bytes, read as UTF-8 (``unsupported_type`` when an element is not UTF-8)."""
+    values: list[Value] = []
+    offset = 0
+    for _ in range(count):
+        if offset + 4 > len(chunk):
+            raise ParseError("bad_shape", f"{where} binary size does not match the shape")
+        (length,) = struct.unpack_from("<I", chunk, offset)
+        offset += 4
+        if offset + length > len(chunk):
+            raise ParseError("bad_shape", f"{where} binary size does not match the shape")
+        try:
+            values.append(chunk[offset : offset + length].decode())
+        except UnicodeDecodeError as error:
+            raise ParseError(
+                "unsupported_type", f"{where} holds bytes that are not UTF-8"
+            ) from error
+        offset += length
+    if offset != len(chunk):
+        raise ParseError("bad_shape", f"{where} binary size does not match the shape")
+    return values
 
 
 def _tensor_values(tensor: Mapping[str, Any], count: int, tail: _Tail, where: str) -> list[Value]:

@@ -5,7 +5,8 @@ path               auth    what
 =================  ======  =====================================================================
 /v1/feedback       token   POST ``{"id", "label"}`` or a list of them; answers counts per outcome
                            (``X-Kubedrift-Fanout: 1``: sent to every replica, see ``labels``)
-/v1/window         token   GET current and last completed window (sketch JSON, pod, time bounds)
+/v1/window         token   GET current and last completed window (sketch JSON, pod, time bounds,
+                           the monitored model, exchanges that matched no baseline feature)
 /v1/labeled        token   GET the bounded labeled rows (dataset B for a retraining Job)
 /metrics           none    Prometheus exposition of the process registry
 /healthz           none    200 while the process runs
@@ -95,7 +96,10 @@ def admin_app(
         return web.json_response(monitor.feedback(items, clock(), fanout=fanout))
 
     async def window(_: web.Request) -> web.Response:
-        return web.json_response(monitor.windows.to_dict(pod, clock()))
+        report = monitor.windows.to_dict(pod, clock())
+        report["model"] = monitor.model
+        report["schemaMismatches"] = monitor.schema_mismatches
+        return web.json_response(report)
 
     async def labeled(_: web.Request) -> web.Response:
         rows = monitor.windows.labeled_rows()

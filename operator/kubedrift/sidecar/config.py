@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from kubedrift.payloads import PROTOCOLS, JsonPaths, ParseOptions
+from kubedrift.payloads.model import Naming
 from kubedrift.stats.settings import WindowSettings
 
 Mode = Literal["proxy", "mirror"]
@@ -65,6 +66,11 @@ class SidecarConfig:
     event_loop: EventLoop = "auto"
     score_interval: float = 30.0
     monitor_priority: MonitorPriority = "idle"
+    #: ``spec.target.model``: the one model whose exchanges feed the window (None: all of them).
+    model: str | None = None
+    #: ``payload.classesFromBaseline``: class index i is the i-th of the baseline's classes,
+    #: sorted (resolved when the baseline is loaded, see ``parse_options``).
+    classes_from_baseline: bool = False
 
     @property
     def upstream_host(self) -> str:
@@ -103,7 +109,7 @@ _TOP = {
     "upstream", "baseline", "listen", "admin", "mode", "protocol", "sampleRate",
     "maxSamplesPerSecond", "queueSize", "maxSampleBytes", "batchSize", "batchInterval",
     "forwardInterval", "timeouts", "window", "labels", "payload", "auth", "eventLoop",
-    "scoreInterval", "monitorPriority",
+    "scoreInterval", "monitorPriority", "model",
 }  # fmt: skip
 
 
@@ -156,9 +162,17 @@ def config_from_mapping(data: Mapping[str, Any]) -> SidecarConfig:
     if "ttl" in labels:
         values["label_ttl"] = duration(labels["ttl"], "labels.ttl")
     payload = _section(
-        data, "payload", {"featureNames", "predictionOutput", "predictionReduce", "json"}
-    )
+        data,
+        "payload",
+        {"featureNames", "predictionOutput", "predictionReduce", "json", "features", "classes",
+         "classesFromBaseline"},
+    )  # fmt: skip
     paths = _section(payload, "json", {"features", "prediction", "id"})
+    naming = _section(payload, "features", {"positions", "names"})
+    renames = naming.get("names", {})
+    if not isinstance(renames, Mapping):
+        raise ConfigError("payload.features.names: expected a mapping of payload name to feature")
+    values["classes_from_baseline"] = bool(payload.get("classesFromBaseline", False))
     values["parse"] = ParseOptions(
         feature_names=tuple(str(n) for n in payload.get("featureNames", ())),
         prediction_output=payload.get("predictionOutput"),
@@ -168,13 +182,27 @@ def config_from_mapping(data: Mapping[str, Any]) -> SidecarConfig:
             prediction=paths.get("prediction"),
             id=paths.get("id"),
         ),
+        naming=Naming(
+            positions=tuple(str(n) for n in _listed(naming, "positions", "payload.features")),
+            renames=tuple((str(k), str(v)) for k, v in renames.items()),
+            classes=tuple(_listed(payload, "classes", "payload")),
+        ),
     )
+    if data.get("model") is not None:
+        values["model"] = str(data["model"])
     auth = _section(data, "auth", {"tokenFile", "tokenEnv"})
     if "tokenFile" in auth:
         values["token_file"] = auth["tokenFile"]
     if "tokenEnv" in auth:
         values["token_env"] = auth["tokenEnv"]
     return validate(SidecarConfig(**values))
+
+
+def _listed(section: Mapping[str, Any], key: str, where: str) -> list[Any]:
+    value = section.get(key, [])
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}.{key}: expected a list")
+    return value
 
 
 def validate(config: SidecarConfig) -> SidecarConfig:
@@ -191,6 +219,10 @@ def validate(config: SidecarConfig) -> SidecarConfig:
         raise ConfigError(f"monitorPriority: expected idle or low, got {config.monitor_priority!r}")
     if not 0.0 <= config.sample_rate <= 1.0:
         raise ConfigError(f"sampleRate: expected a value in [0, 1], got {config.sample_rate}")
+    if config.model is not None and not config.model.strip():
+        raise ConfigError("model: expected a model name or a path pattern starting with /")
+    if config.classes_from_baseline and config.parse.naming.classes:
+        raise ConfigError("payload.classes and payload.classesFromBaseline exclude each other")
     if config.parse.prediction_reduce not in ("none", "argmax", "first"):
         raise ConfigError("payload.predictionReduce: expected none, argmax or first")
     if urlsplit(config.upstream).scheme != "http":
@@ -201,6 +233,15 @@ def validate(config: SidecarConfig) -> SidecarConfig:
     for address in (config.listen, config.admin):
         split_address(address)
     return config
+
+
+def parse_options(config: SidecarConfig, baseline_classes: tuple[str, ...]) -> ParseOptions:
+    """The parser options, with ``classesFromBaseline`` resolved: class index i names the i-th
+    of the baseline's classes in sorted order (the order of scikit-learn's ``classes_``)."""
+    if not config.classes_from_baseline:
+        return config.parse
+    naming = replace(config.parse.naming, classes=tuple(sorted(baseline_classes)))
+    return replace(config.parse, naming=naming)
 
 
 def split_address(address: str) -> tuple[str, int]:

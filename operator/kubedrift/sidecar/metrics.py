@@ -118,6 +118,9 @@ class Metrics:
     drift_score: Gauge
     drifted: Gauge
     mirror_unmatched: Counter
+    model_exchanges: Counter
+    model_info: Gauge
+    schema_mismatch: Counter
 
 
 def make_metrics(registry: CollectorRegistry) -> Metrics:
@@ -182,6 +185,26 @@ def make_metrics(registry: CollectorRegistry) -> Metrics:
         mirror_unmatched=Counter(
             "kubedrift_mirror_unmatched",
             "Mirror-mode CloudEvents whose request or response half never arrived",
+            registry=registry,
+        ),
+        model_exchanges=Counter(
+            "kubedrift_model_exchanges",
+            "Sampled exchanges by the model their path names (at most 20 names, the rest 'other';"
+            " 'none': the path names no model) and whether they are the monitored model's",
+            ["model", "monitored"],
+            registry=registry,
+        ),
+        schema_mismatch=Counter(
+            "kubedrift_schema_mismatch",
+            "Parsed exchanges none of whose columns is a baseline feature (name the payload's"
+            " columns with spec.capture.features)",
+            registry=registry,
+        ),
+        model_info=Gauge(
+            "kubedrift_monitored_model_info",
+            "1, labelled with the model this sidecar's window watches (spec.target.model; empty:"
+            " every model on the port)",
+            ["model"],
             registry=registry,
         ),
     )

@@ -90,9 +90,11 @@ def mirror_app(
         if not isinstance(document, dict) or "request" not in document:
             return web.json_response({"error": "expected {request, response, id}"}, status=400)
         request_id = document.get("id")
+        original_path = document.get("path")
         offer(
             Sample(
-                path=request.path,
+                # The model server's path, when the poster knows it (one monitor per model).
+                path=original_path if isinstance(original_path, str) else "",
                 status=200,
                 request_body=_encoded(document["request"]),
                 response_body=_encoded(document.get("response")),
@@ -110,7 +112,8 @@ def mirror_app(
         pair = joiner.add(event_id, kind, await request.read(), clock())
         if pair is not None:
             request_body, response_body = pair
-            sample = Sample(request.path, 200, request_body, response_body, ce_id=event_id)
+            # The events do not carry the model server's path: "" (see payloads.routes).
+            sample = Sample("", 200, request_body, response_body, ce_id=event_id)
             offer(sample)
         return web.Response(status=202)
 

@@ -14,13 +14,16 @@ Request ids, in order of preference (the first one present is the label key, all
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from kubedrift.payloads import Parsed, ParseError, ParseOptions, Value, parse_exchange
+from kubedrift.payloads.model import ColumnLayout, RowMajorColumns
 from kubedrift.sidecar.batching import label_array, prediction_array, to_columns
 from kubedrift.sidecar.labels import LabelStore, feedback_id
 from kubedrift.sidecar.metrics import Metrics
+from kubedrift.sidecar.models import ModelRouting
 from kubedrift.sidecar.sampling import Sample
 from kubedrift.sidecar.windows import WindowKeeper
 from kubedrift.stats.baseline import Baseline
@@ -53,6 +56,7 @@ class Monitor:
         protocol: str = "auto",
         options: ParseOptions | None = None,
         parse: Callable[..., Parsed] = parse_exchange,
+        model: str | None = None,
     ) -> None:
         self.baseline = baseline
         self.windows = windows
@@ -62,10 +66,24 @@ class Monitor:
         self.options = options or ParseOptions()
         self._parse = parse  # parse_exchange; tests inject faults (kubedrift.sidecar.faults)
         self._rotations = windows.rotations
+        #: ``spec.target.model``: only its exchanges feed the window (None: every exchange).
+        self.model = model
+        self.routing = ModelRouting(model)
+        metrics.model_info.labels(model=model or "").set(1)
+        #: Parsed exchanges none of whose columns is a baseline feature (since the start).
+        self.schema_mismatches = 0
+        self._features = frozenset(baseline.feature_names)
+        # layout -> whether any of its names is a feature; layouts are shared per shape
+        self._layouts_matching: weakref.WeakKeyDictionary[ColumnLayout, bool] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def parse(self, sample: Sample) -> Parsed | None:
         """One sample's rows, or ``None`` (counted by reason; :meth:`parse_many` counts the
-        parsed exchanges, once per batch)."""
+        parsed exchanges, once per batch). Another model's exchange is ``None`` without a
+        reason: it is counted by model only (:class:`~kubedrift.sidecar.models.ModelRouting`)."""
+        if not self.routing.route(sample.path):
+            return None
         if not 200 <= sample.status < 300:
             self.metrics.unparsable.labels(reason="status").inc()
             return None
@@ -98,14 +116,33 @@ class Monitor:
         """Parse samples; each parsed exchange comes with its request ids."""
         batch: list[tuple[list[str], Parsed]] = []
         protocols: dict[str, int] = {}
+        mismatches = 0
         for sample in samples:
             parsed = self.parse(sample)
             if parsed is not None:
                 batch.append((request_ids(sample, parsed), parsed))
                 protocols[parsed.protocol] = protocols.get(parsed.protocol, 0) + 1
+                if not self._matches_baseline(parsed.columns):
+                    mismatches += 1
+        if mismatches:
+            self.schema_mismatches += mismatches
+            self.metrics.schema_mismatch.inc(mismatches)
         for protocol, count in protocols.items():  # one counter update per protocol and batch
             self.metrics.exchanges.labels(protocol=protocol).inc(count)
+        for (model, monitored), count in self.routing.take_counts().items():
+            self.metrics.model_exchanges.labels(model=model, monitored=monitored).inc(count)
         return batch
+
+    def _matches_baseline(self, columns: Mapping[str, Any]) -> bool:
+        """Whether any column is a baseline feature (once per layout for row-major blocks)."""
+        if isinstance(columns, RowMajorColumns):
+            layout = columns.layout
+            known = self._layouts_matching.get(layout)
+            if known is None:
+                known = not self._features.isdisjoint(layout.names)
+                self._layouts_matching[layout] = known
+            return known
+        return not self._features.isdisjoint(columns)
 
     def add(self, batch: Sequence[tuple[list[str], Parsed]], now: float) -> int:
         """Add parsed exchanges to the window in one update and keep their predictions for

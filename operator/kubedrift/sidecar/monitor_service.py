@@ -28,7 +28,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from kubedrift.sidecar.admin import Readiness, admin_app
-from kubedrift.sidecar.config import SidecarConfig, read_token, split_address
+from kubedrift.sidecar.config import SidecarConfig, parse_options, read_token, split_address
 from kubedrift.sidecar.faults import parser_from_environ
 from kubedrift.sidecar.ipc import ReceiveChannel
 from kubedrift.sidecar.labels import LabelStore
@@ -175,8 +175,9 @@ async def serve_monitor(
     windows = WindowKeeper(baseline, config.window, now=time.time())
     labels = LabelStore(config.label_capacity, config.label_ttl)
     monitor = Monitor(
-        baseline, windows, labels, metrics, protocol=config.protocol, options=config.parse,
-        parse=parser_from_environ(environ),
+        baseline, windows, labels, metrics, protocol=config.protocol,
+        options=parse_options(config, baseline.classes),
+        parse=parser_from_environ(environ), model=config.model,
     )  # fmt: skip
     readiness = Readiness()
     stop = asyncio.Event()

@@ -68,6 +68,9 @@ CASES = [
     ),
     case("container-not-a-dns-label", {"target.container": "model.v1"}, "target.container"),
     case("service-port-without-service", {"target.servicePort": 80}, "target.servicePort"),
+    case("target-kind-unknown", {"target.kind": "ReplicaSet"}, "target.kind"),
+    case("target-model-with-space", {"target.model": "my model"}, "target.model"),
+    case("target-model-with-inner-slash", {"target.model": "a/b"}, "target.model"),
     # baseline
     case("baseline-missing", {"baseline": DELETE}, "baseline"),
     case("configmap-name-missing", {"baseline.configMapRef": {}}, "baseline.configMapRef.name"),
@@ -78,6 +81,22 @@ CASES = [
     ),
     # capture
     case("capture-mode-unknown", {"capture.mode": "tap"}, "capture.mode"),
+    case("capture-classes-empty", {"capture.classes": {}}, "capture.classes"),
+    case(
+        "capture-classes-twice",
+        {"capture.classes": {"names": ["a"], "fromBaseline": True}},
+        "capture.classes",
+    ),
+    case(
+        "capture-feature-renamed-twice",
+        {
+            "capture.features.names": [
+                {"payload": "x", "feature": "a"},
+                {"payload": "x", "feature": "b"},
+            ]
+        },
+        "capture.features.names[1]",
+    ),
     case("capture-protocol-unknown", {"capture.protocol": "grpc"}, "capture.protocol"),
     case(
         "capture-monitor-priority-unknown",

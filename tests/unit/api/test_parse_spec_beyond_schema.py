@@ -97,6 +97,7 @@ def test_wire_form_of_the_minimal_spec_spells_out_every_default() -> None:
         "monitorPriority": "idle",
         "listenPort": 8480,
         "adminPort": 8481,
+        "predictionReduce": "argmax",
     }
     assert wire["window"] == {"samples": 2000, "maxAge": "1h", "minSamples": 100}
     assert wire["features"] == []

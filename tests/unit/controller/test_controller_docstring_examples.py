@@ -9,6 +9,7 @@ import pytest
 
 MODULES = [
     "kubedrift.controller.client",
+    "kubedrift.controller.names",
     "kubedrift.controller.status",
     "kubedrift.controller.watch_health",
 ]

@@ -12,6 +12,7 @@ from kubedrift.controller.sidecar_config import (
     render_config_map_data,
     render_sidecar_config,
 )
+from kubedrift.payloads.model import Naming
 from kubedrift.sidecar.config import config_from_mapping
 
 
@@ -80,3 +81,43 @@ def test_config_map_is_owned_and_labelled_by_the_monitor() -> None:
         ],
     }
     assert body["data"] == {"k": "v"}
+
+
+def test_model_feature_names_and_classes_reach_the_sidecar() -> None:
+    spec = make_spec(
+        target={"deployment": "model", "port": 8080, "model": "iris"},
+        capture={
+            "features": {"positions": ["a", "b"], "names": [{"payload": "x", "feature": "a"}]},
+            "classes": {"names": ["high", "low"]},
+        },
+    )
+
+    config = config_from_mapping(render_sidecar_config(spec))
+
+    assert config.model == "iris"
+    assert config.parse.naming == Naming(("a", "b"), (("x", "a"),), ("high", "low"))
+
+
+def test_classes_from_the_baseline_reach_the_sidecar() -> None:
+    spec = make_spec(capture={"classes": {"fromBaseline": True}})
+
+    config = config_from_mapping(render_sidecar_config(spec))
+
+    assert (config.classes_from_baseline, config.parse.naming.classes) == (True, ())
+
+
+def test_the_prediction_output_and_its_reduction_reach_the_sidecar() -> None:
+    spec = make_spec(capture={"predictionOutput": "predict_proba", "predictionReduce": "first"})
+
+    config = config_from_mapping(render_sidecar_config(spec))
+
+    assert (config.parse.prediction_output, config.parse.prediction_reduce) == (
+        "predict_proba",
+        "first",
+    )
+
+
+def test_by_default_the_first_output_is_reduced_by_argmax() -> None:
+    config = config_from_mapping(render_sidecar_config(make_spec(capture={})))
+
+    assert (config.parse.prediction_output, config.parse.prediction_reduce) == (None, "argmax")

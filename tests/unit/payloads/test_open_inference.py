@@ -101,6 +101,56 @@ def test_binary_tensor_extension_is_decoded_little_endian() -> None:
     assert parsed.columns == {"x-0": [1.0, 3.0], "x-1": [2.0, 4.0]}
 
 
+def binary_request(tensors: list[tuple[str, list[int], str, bytes]]) -> tuple[bytes, str]:
+    """A binary-extension request of ``(name, shape, datatype, raw bytes)`` tensors and its
+    ``Inference-Header-Content-Length``."""
+    inputs = [
+        {"name": name, "shape": shape, "datatype": datatype,
+         "parameters": {"binary_data_size": len(raw)}}
+        for name, shape, datatype, raw in tensors
+    ]  # fmt: skip
+    header = json.dumps({"inputs": inputs}).encode()
+    return header + b"".join(raw for *_, raw in tensors), str(len(header))
+
+
+def test_binary_tensors_of_every_kind_from_the_wild_are_decoded() -> None:
+    strings = b"".join(struct.pack("<I", len(s)) + s for s in (b"paris", b"", "k\u00f6ln".encode()))
+    request, length = binary_request(
+        [
+            ("city", [3], "BYTES", strings),
+            ("half", [3], "FP16", struct.pack("<3e", 0.5, 1.5, -2.0)),
+            ("count", [3], "INT64", struct.pack("<3q", 1, -2, 3)),
+            ("flag", [3], "BOOL", bytes([1, 0, 1])),
+        ]
+    )
+
+    parsed = parse_exchange("auto", request, b"", request_header_length=length)
+
+    assert parsed.columns == {
+        "city": ["paris", "", "k\u00f6ln"],
+        "half": [0.5, 1.5, -2.0],
+        "count": [1, -2, 3],
+        "flag": [True, False, True],
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (struct.pack("<I", 5) + b"abc", "bad_shape"),  # an element longer than the tensor
+        (struct.pack("<I", 1) + b"a" + b"extra", "bad_shape"),  # bytes left over
+        (struct.pack("<I", 2) + b"\xff\xfe", "unsupported_type"),  # not UTF-8
+    ],
+)
+def test_broken_binary_strings_are_counted_by_reason(raw: bytes, reason: str) -> None:
+    request, length = binary_request([("city", [1], "BYTES", raw)])
+
+    with pytest.raises(ParseError) as caught:
+        parse_exchange("auto", request, b"", request_header_length=length)
+
+    assert caught.value.reason == reason
+
+
 def test_non_finite_numbers_become_missing_values() -> None:
     header = json.dumps(
         {

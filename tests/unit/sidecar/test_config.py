@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 
 from kubedrift.payloads import JsonPaths
-from kubedrift.sidecar.config import ConfigError, SidecarConfig, duration, load_config, read_token
+from kubedrift.payloads.model import Naming
+from kubedrift.sidecar.config import (
+    ConfigError,
+    SidecarConfig,
+    duration,
+    load_config,
+    parse_options,
+    read_token,
+)
 
 
 def test_every_documented_key_is_read_from_the_file(tmp_path: Path) -> None:
@@ -39,6 +47,7 @@ payload:
 auth: {tokenFile: /var/run/token}
 eventLoop: asyncio
 monitorPriority: low
+model: iris
 """
     )
 
@@ -68,6 +77,7 @@ monitorPriority: low
     assert config.parse.json_paths == JsonPaths("request.rows", "response.score", "request.trace")
     assert (config.token_file, config.event_loop) == ("/var/run/token", "asyncio")
     assert config.monitor_priority == "low"
+    assert config.model == "iris"
 
 
 def test_flags_override_the_file_and_none_means_not_given(tmp_path: Path) -> None:
@@ -121,3 +131,50 @@ def test_token_comes_from_the_file_before_the_environment(tmp_path: Path) -> Non
     assert read_token(from_file, {"KUBEDRIFT_SIDECAR_TOKEN": "env"}) == "from-secret"
     assert read_token(SidecarConfig(), {"KUBEDRIFT_SIDECAR_TOKEN": "env"}) == "env"
     assert read_token(SidecarConfig(), {}) is None
+
+
+def test_feature_names_and_classes_become_the_parsers_naming(tmp_path: Path) -> None:
+    path = tmp_path / "sidecar.yaml"
+    path.write_text(
+        "payload:\n  features: {positions: [a, b], names: {petal_len: c}}\n  classes: [high, low]\n"
+    )
+
+    config = load_config(path, {})
+
+    assert config.parse.naming == Naming(("a", "b"), (("petal_len", "c"),), ("high", "low"))
+    assert parse_options(config, ("x", "y")) is config.parse
+
+
+def test_classes_from_the_baseline_are_its_classes_in_sorted_order(tmp_path: Path) -> None:
+    path = tmp_path / "sidecar.yaml"
+    path.write_text("payload: {classesFromBaseline: true}\n")
+
+    options = parse_options(load_config(path, {}), ("low", "high", "medium"))
+
+    assert options.naming.classes == ("high", "low", "medium")
+
+
+def test_classes_given_twice_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "sidecar.yaml"
+    path.write_text("payload: {classesFromBaseline: true, classes: [a]}\n")
+
+    with pytest.raises(ConfigError, match="exclude each other"):
+        load_config(path, {})
+
+
+@pytest.mark.parametrize(
+    ("payload", "key"),
+    [
+        ("{features: {positions: abc}}", "payload.features.positions"),
+        ("{classes: high}", "payload.classes"),
+        ("{features: {names: [a, b]}}", "payload.features.names"),
+    ],
+)
+def test_feature_and_class_names_of_the_wrong_shape_are_refused(
+    tmp_path: Path, payload: str, key: str
+) -> None:
+    path = tmp_path / "sidecar.yaml"
+    path.write_text(f"payload: {payload}\n")
+
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        load_config(path, {})

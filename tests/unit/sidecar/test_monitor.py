@@ -145,3 +145,51 @@ def test_an_integer_beyond_the_float_range_is_a_missing_value_not_a_lost_batch(
     assert window.samples == 2
     assert window.missing.tolist()[:2] == [1, 0]  # features a and b: "a" of the second row
     assert value(monitor, "kubedrift_monitor_errors_total", {"stage": "window_update"}) in (None, 0)
+
+
+def test_with_a_model_set_only_its_exchanges_reach_the_window_the_rest_are_counted_by_model(
+    monitor: Monitor,
+) -> None:
+    one_model = Monitor(
+        monitor.baseline,
+        monitor.windows,
+        monitor.labels,
+        monitor.metrics,
+        options=monitor.options,
+        model="m",
+    )
+    other = Sample(
+        path="/v1/models/wine:predict",
+        status=503,  # another model's failure is not this model's unparsable exchange
+        request_body=b'{"instances": [[9, 9]]}',
+        response_body=b"",
+    )
+
+    added = one_model.process([kserve([[1, 2]], [1]), other, kserve([[3, 4]], [1])], now=1.0)
+
+    assert added == 2
+    assert value(one_model, "kubedrift_unparsable_total", {"reason": "status"}) == 0
+    exchanges = "kubedrift_model_exchanges_total"
+    assert value(one_model, exchanges, {"model": "m", "monitored": "true"}) == 2
+    assert value(one_model, exchanges, {"model": "wine", "monitored": "false"}) == 1
+    assert value(one_model, "kubedrift_monitored_model_info", {"model": "m"}) == 1
+
+
+def test_exchanges_whose_columns_match_no_baseline_feature_are_counted_as_schema_mismatch(
+    monitor: Monitor,
+) -> None:
+    def oip(name: str) -> Sample:
+        tensor = {"name": name, "shape": [1, 2], "datatype": "FP64", "data": [1.0, 2.0]}
+        return Sample(
+            path="/v2/models/m/infer",
+            status=200,
+            request_body=json.dumps({"inputs": [tensor]}).encode(),
+            response_body=b"",
+        )
+
+    # "input-1" gives input-1-0, input-1-1: neither is a (or b); twice, the second from the cache
+    monitor.process([oip("input-1"), kserve([[1, 2]], [1]), oip("input-1")], now=1.0)
+
+    assert monitor.schema_mismatches == 2
+    assert value(monitor, "kubedrift_schema_mismatch_total") == 2
+    assert monitor.windows.current.samples == 3  # still rows: their predictions count

@@ -12,10 +12,13 @@ MODULES = [
     "kubedrift.payloads.detection",
     "kubedrift.payloads.errors",
     "kubedrift.payloads.model",
+    "kubedrift.payloads.naming",
+    "kubedrift.payloads.routes",
     "kubedrift.sidecar.config",
     "kubedrift.sidecar.labels",
     "kubedrift.sidecar.metrics",
     "kubedrift.sidecar.mirror",
+    "kubedrift.sidecar.models",
     "kubedrift.sidecar.sampling",
 ]
 

@@ -1,0 +1,73 @@
+"""One monitor per model: which sampled exchanges feed the window, and counts by model.
+
+A server may host several models on one port. With ``model`` set (``spec.target.model``), the
+monitor parses only the exchanges of that model; the others were forwarded untouched like every
+request and are counted here, never parsed into the window. Every sampled exchange is counted
+in ``kubedrift_model_exchanges_total{model, monitored}`` by the model its path names
+(:func:`~kubedrift.payloads.routes.model_in_path`). Model names come from request paths, so the
+label set is bounded: the first :data:`MAX_MODEL_LABELS` names seen keep their own label, later
+ones are counted as ``other``; a path that names no model is counted as ``none``.
+
+>>> routing = ModelRouting("iris")
+>>> routing.route("/v2/models/iris/infer"), routing.route("/v2/models/wine/infer")
+(True, False)
+>>> sorted(routing.take_counts().items())
+[(('iris', 'true'), 1), (('wine', 'false'), 1)]
+"""
+
+from __future__ import annotations
+
+from kubedrift.payloads.routes import ModelSelector, model_in_path
+
+#: Distinct model names that get a label of their own (the monitored model always does).
+MAX_MODEL_LABELS = 20
+OTHER = "other"
+#: Paths whose decision is remembered (the cache starts over when full).
+_PATH_CACHE = 1024
+NONE = "none"
+
+
+class ModelRouting:
+    """Decides per sampled exchange whether it is the monitored model's, and counts by model.
+
+    ``model`` is ``spec.target.model`` (a name, or a path pattern starting with ``/``), or
+    ``None``: every exchange is the monitor's (one model per server), and still counted by the
+    model its path names. Counts accumulate until :meth:`take_counts` (the monitor adds them to
+    the counter once per batch).
+    """
+
+    def __init__(self, model: str | None, max_labels: int = MAX_MODEL_LABELS) -> None:
+        self.model = model
+        self._selector = ModelSelector(model) if model is not None else None
+        self._max_labels = max_labels
+        self._labels: set[str] = set()
+        self._counts: dict[tuple[str, str], int] = {}
+        # path -> (admitted, model name): a server's traffic uses a handful of paths
+        self._paths: dict[str, tuple[bool, str | None]] = {}
+
+    def route(self, path: str) -> bool:
+        """Whether the exchange on ``path`` feeds this monitor's window (and count it)."""
+        known = self._paths.get(path)
+        if known is None:
+            if len(self._paths) >= _PATH_CACHE:
+                self._paths.clear()
+            admitted = self._selector is None or self._selector.admits(path)
+            known = self._paths[path] = (admitted, model_in_path(path))
+        admitted, name = known
+        if name is None:
+            label = self.model if admitted and self.model is not None else NONE
+        elif name == self.model or name in self._labels:
+            label = name
+        elif len(self._labels) < self._max_labels:
+            self._labels.add(name)
+            label = name
+        else:
+            label = OTHER
+        key = (label, "true" if admitted else "false")
+        self._counts[key] = self._counts.get(key, 0) + 1
+        return admitted
+
+    def take_counts(self) -> dict[tuple[str, str], int]:
+        """Exchanges counted since the last call, by (model label, monitored)."""
+        counts, self._counts = self._counts, {}
+        return counts

@@ -1,0 +1,129 @@
+"""A real MLServer 1.7.1 hosting two models in a Pod of the real control plane; the monitor of
+one of them (spec.target.model) gets only that model's traffic, with the payload named by
+spec.capture.features and its class indices by spec.capture.classes (issue 22).
+
+MLServer runs from its own virtualenv (``make servers``); ``tests/servers/mlserver_side.py``
+writes its model repository and the requests MLServer's own codecs encode.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from controller_harness import wait_for
+
+from kubedrift.stats.baseline import build_baseline
+
+REPO = Path(__file__).resolve().parents[3]
+MLSERVER_VENV = REPO / ".venv-mlserver"
+FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+
+
+def mlserver_deployment(models: Path) -> dict[str, Any]:
+    labels = {"app": "mlserver"}
+    env = [
+        {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+        {"name": "MLSERVER_HOST", "value": "$(POD_IP)"},
+        {"name": "PYTHONWARNINGS", "value": "ignore"},
+    ]
+    container = {
+        "name": "model",
+        "image": "mlserver:1.7.1",
+        "command": [str(MLSERVER_VENV / "bin" / "mlserver"), "start", str(models)],
+        "env": env,
+        "ports": [{"name": "http", "containerPort": 8080}],
+        "readinessProbe": {
+            "httpGet": {"path": "/v2/models/iris/ready", "port": 8080},
+            "periodSeconds": 1,
+        },
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "mlserver"},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}},
+        },
+    }
+
+
+def baseline_json(training: dict[str, Any]) -> str:
+    labels = np.array(training["label"], dtype=object)
+    columns = {name: np.array(values) for name, values in training["columns"].items()}
+    baseline = build_baseline(
+        {**columns, "prediction": labels, "label": labels}, prediction="prediction", label="label"
+    )
+    return baseline.to_json()
+
+
+def ready_pod_ip(kube: Any) -> str | None:
+    for pod in kube.pods("app=mlserver"):
+        statuses = pod.get("status", {}).get("containerStatuses") or []
+        ready = {s["name"] for s in statuses if s.get("ready")}
+        if {"model", "kubedrift-sidecar"} <= ready and not pod["metadata"].get("deletionTimestamp"):
+            return str(pod["status"]["podIP"])
+    return None
+
+
+def test_a_monitor_of_one_mlserver_model_sees_only_that_models_traffic(
+    kube: Any, operator: Any, tmp_path: Path
+) -> None:
+    python = MLSERVER_VENV / "bin" / "python"
+    if not python.exists():
+        pytest.fail(f"{MLSERVER_VENV} is missing: run `make servers`")
+    script = REPO / "tests" / "servers" / "mlserver_side.py"
+    subprocess.run([str(python), str(script), str(tmp_path), "8080", "8081"], check=True,
+                   timeout=300)  # fmt: skip
+    training = json.loads((tmp_path / "training.json").read_text())
+    kube.create_baseline("mlserver-baseline", baseline_json(training))
+    kube.apps.create_namespaced_deployment(kube.namespace, mlserver_deployment(tmp_path / "models"))
+    kube.create_monitor(
+        {
+            "apiVersion": "kubedrift.io/v1alpha1",
+            "kind": "ModelMonitor",
+            "metadata": {"name": "iris"},
+            "spec": {
+                "target": {"deployment": "mlserver", "port": 8080, "model": "iris"},
+                "capture": {
+                    "protocol": "open-inference-v2",
+                    "maxSamplesPerSecond": 100000,
+                    "features": {"positions": FEATURES},
+                    "classes": {"fromBaseline": True},
+                },
+                "baseline": {"configMapRef": {"name": "mlserver-baseline"}},
+                "window": {"samples": 100000, "maxAge": "1h", "minSamples": 50},
+                "evaluation": {"interval": "5s"},
+            },
+        }
+    )
+
+    ip = wait_for("MLServer and the sidecar ready", lambda: ready_pod_ip(kube), timeout=180)
+    requests = json.loads((tmp_path / "requests.json").read_text())
+    for item in requests:
+        request = urllib.request.Request(
+            f"http://{ip}:8480/v2/models/{item['model']}/infer",
+            item["body"].encode(),
+            {"Content-Type": "application/json", "X-Request-ID": item["name"]},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert json.load(response)["model_name"] == item["model"]
+
+    iris_rows = sum(len(item["rows"]) for item in requests if item["model"] == "iris")
+    status = wait_for(
+        "the evaluation of iris's 80 rows",
+        lambda: (s := kube.status("iris")).get("window", {}).get("samples") == iris_rows and s,
+    )
+    assert iris_rows == 80
+    assert status["phase"] == "Healthy"
+    assert sorted(f["name"] for f in status["drift"]["features"]) == sorted(FEATURES)
+    assert not any(f["drifted"] for f in status["drift"]["features"])
+    # predict_proba's class indices became the baseline's high/low: the predictions match it
+    assert status["drift"]["prediction"]["drifted"] is False
