@@ -50,14 +50,16 @@ class FakeSidecars:
     def __init__(self, report: dict[str, Any]) -> None:
         self.report = report
         self.pulls: list[tuple[str, float]] = []
+        self.started = time.monotonic()
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
     async def _window(self, request: web.Request) -> web.Response:
         transport = request.transport
         local = transport.get_extra_info("sockname")[0] if transport else "?"
-        self.pulls.append((local, time.monotonic()))
-        return web.json_response(self.report)
+        now = time.monotonic()
+        self.pulls.append((local, now))
+        return web.json_response(grown(self.report, 1 + int((now - self.started) // 30)))
 
     def start(self) -> None:
         self.thread.start()
@@ -74,6 +76,7 @@ class FakeSidecars:
 
 def window_report() -> tuple[str, dict[str, Any]]:
     from kubedrift.stats.baseline import build_baseline  # noqa: PLC0415
+    from kubedrift.stats.engine import Tally  # noqa: PLC0415
     from kubedrift.stats.window import Window  # noqa: PLC0415
 
     rng = np.random.default_rng(1)
@@ -81,7 +84,22 @@ def window_report() -> tuple[str, dict[str, Any]]:
     baseline = build_baseline(columns)
     window = Window(baseline, seed=2, start=time.time())
     window.update({name: rng.normal(size=500) for name in columns}, now=time.time())
-    return baseline.to_json(), {"current": window.to_dict(), "completed": None}
+    tally = Tally.of_window(window, epoch=1.0).to_dict()
+    return baseline.to_json(), {"current": window.to_dict(), "completed": None, "cumulative": tally}
+
+
+def grown(report: dict[str, Any], intervals: int) -> dict[str, Any]:
+    """The report with cumulative counts of ``intervals`` windows of the same traffic: each
+    monitor's engine then takes a step on 500 new rows every 30 s, as in production."""
+    tally = report["cumulative"]
+    columns = [
+        {**column, "counts": [c * intervals for c in column["counts"]]}
+        for column in tally["columns"]
+    ]
+    return {
+        **report,
+        "cumulative": {**tally, "samples": tally["samples"] * intervals, "columns": columns},
+    }
 
 
 def process_sample(pid: int) -> tuple[float, float]:
