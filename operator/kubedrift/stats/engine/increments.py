@@ -45,7 +45,7 @@ class Increments:
         total: Tally | None = None
         for pod, tally in tallies.items():
             new = tally.since(self._last.get(pod))
-            total = new if total is None or total.names != new.names else total + new
+            total = new if total is None else total + new
             self._last[pod] = tally
             self._seen[pod] = self._round
         for pod in [p for p, seen in self._seen.items() if self._round - seen > self.forget_after]:
