@@ -7,13 +7,13 @@ from types import ModuleType
 
 import pytest
 
-from kubedrift.stats import baseline, binning, calibration, window
+from kubedrift.stats import baseline, binning, calibration, promotion, window
 from kubedrift.stats.detectors import adwin, cusum, page_hinkley
 
 
 @pytest.mark.parametrize(
     "module",
-    [baseline, binning, window, calibration, adwin, cusum, page_hinkley],
+    [baseline, binning, window, calibration, promotion, adwin, cusum, page_hinkley],
     ids=lambda m: m.__name__,
 )
 def test_docstring_examples_hold(module: ModuleType) -> None:
