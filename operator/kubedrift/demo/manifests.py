@@ -35,6 +35,7 @@ class DemoSettings:
     drift_significance: float = 0.001
     interval_seconds: int = 5
     cooldown_seconds: int = 20
+    min_held_out: int = 30
 
 
 def labels_url(operator_url: str, namespace: str) -> str:
@@ -180,6 +181,12 @@ def model_monitor(settings: DemoSettings) -> dict[str, Any]:
             "serviceAccountName": TRAINER,
             "template": retraining_job_template(settings),
             "rollout": {"strategy": "restart", "versionEnv": "MODEL_VERSION"},
+            "promotion": {
+                "margin": 0.0,
+                "confidence": 0.95,
+                "minHeldOut": settings.min_held_out,
+                "watchPeriod": "10m",
+            },
         },
     }
     return {
