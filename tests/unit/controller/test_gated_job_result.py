@@ -166,3 +166,97 @@ def test_a_gated_job_without_scores_fails() -> None:
     assert progress.retraining["lastResult"] == "Failed"
     assert "no heldOut scores" in progress.events[0].message
     assert api.applied == []
+
+
+def watched_status(predecessor_baseline: dict[str, str]) -> dict[str, Any]:
+    """Version 3 promoted a minute ago over version 2 (level 0.9), and now clearly worse."""
+    history = [
+        {
+            "version": "3",
+            "state": "Serving",
+            "promotedAt": "2026-12-07T12:59:00Z",
+            "levelToHold": 0.9,
+            "baseline": {"configMap": "fraud-baseline-v3", "key": "baseline.json"},
+        },
+        {"version": "2", "state": "Replaced", "baseline": predecessor_baseline},
+    ]
+    return {
+        "retraining": {
+            "count": 2,
+            "lastResult": "Succeeded",
+            "modelVersion": "3",
+            "history": history,
+        },
+        "baseline": {"configMap": "fraud-kubedrift-baseline", "hash": "h3"},
+        "performance": {"value": 0.5, "lowerBound": 0.45, "upperBound": 0.55, "samples": 200},
+    }
+
+
+def watch(status: dict[str, Any]) -> tuple[jobs.Progress | None, Api, CollectorRegistry]:
+    api = Api({})
+    registry = CollectorRegistry()
+    ctx = OperatorContext(
+        client=cast(KubeClient, api),
+        http=cast(Any, None),
+        sidecar=OPTIONS,
+        metrics=make_metrics(registry),
+        datasets=DatasetRegistry(),
+        dataset_url="http://operator",
+        clock=lambda: NOW,
+    )
+    return asyncio.run(jobs.watch(ctx, MONITOR, gated_spec(), status)), api, registry
+
+
+def test_a_rollback_to_a_jobs_baseline_copies_it_again_and_restores_the_version() -> None:
+    progress, api, registry = watch(
+        watched_status({"configMap": "fraud-baseline-v2", "key": "baseline.json"})
+    )
+    assert progress is not None and progress.retraining is not None
+    assert progress.retraining["modelVersion"] == "2"
+    assert [(e["version"], e["state"]) for e in progress.retraining["history"]] == [
+        ("3", "RolledBack"),
+        ("2", "Serving"),
+    ]
+    assert [a["metadata"]["annotations"] for a in api.applied] == [
+        {"kubedrift.io/adopted-from": "fraud-baseline-v2/baseline.json"}
+    ]
+    assert progress.baseline is not None
+    assert progress.baseline["configMap"] == "fraud-kubedrift-baseline"
+    assert progress.condition is not None and progress.condition[:2] == ("False", "RolledBack")
+    [event] = progress.events
+    assert (event.type, event.reason) == ("Warning", "ModelRolledBack")
+    assert event.message == (
+        "model version 3 rolled back to 2 and its baseline fraud-baseline-v2/baseline.json: "
+        "live accuracy [0.4500, 0.5500] on 200 labels is worse than the 0.9 version 2 held"
+    )
+    labels = {"namespace": "ml", "monitor": "fraud", "decision": "rolled_back"}
+    assert registry.get_sample_value("kubedrift_operator_promotion_decisions_total", labels) == 1
+
+
+def test_a_rollback_to_the_spec_baseline_points_status_back_at_it() -> None:
+    progress, api, _ = watch(
+        watched_status({"configMap": "fraud-baseline", "key": "baseline.json", "hash": "h1"})
+    )
+    assert progress is not None
+    assert progress.baseline == {"configMap": "fraud-baseline", "hash": "h1"}
+    assert api.applied == []
+
+
+def test_a_rollback_whose_baseline_is_gone_warns_and_keeps_the_model() -> None:
+    progress, api, _ = watch(watched_status({"configMap": "deleted", "key": "baseline.json"}))
+    assert progress is not None and progress.retraining is not None
+    assert progress.retraining["modelVersion"] == "3"
+    assert progress.condition is None
+    assert [(e.type, e.reason) for e in progress.events] == [("Warning", "RollbackFailed")]
+    assert "deleted key baseline.json is missing" in progress.events[0].message
+    assert api.applied == []
+
+
+def test_the_live_metric_is_recorded_while_the_model_holds_its_level() -> None:
+    status = watched_status({"configMap": "fraud-baseline", "key": "baseline.json"})
+    status["performance"] = {"value": 0.92, "lowerBound": 0.88, "upperBound": 0.95, "samples": 200}
+    progress, _, _ = watch(status)
+    assert progress is not None and progress.retraining is not None
+    assert progress.retraining["modelVersion"] == "3"
+    assert progress.events == [] and progress.condition is None
+    assert progress.retraining["history"][0]["metricValue"] == 0.92
