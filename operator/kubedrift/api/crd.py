@@ -34,6 +34,7 @@ PRINTER_COLUMNS: list[dict[str, str]] = [
     {"name": "Drift share", "type": "number", "jsonPath": ".status.drift.share"},
     {"name": "Metric value", "type": "number", "jsonPath": ".status.performance.value"},
     {"name": "Retrains", "type": "integer", "jsonPath": ".status.retraining.count"},
+    {"name": "Version", "type": "string", "jsonPath": ".status.retraining.modelVersion"},
     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
 ]
 

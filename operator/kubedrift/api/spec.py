@@ -46,6 +46,7 @@ __all__ = [
     "ModelMonitorSpec",
     "PerformanceSpec",
     "PredictionDriftSpec",
+    "PromotionSpec",
     "Protocol",
     "RetrainingSpec",
     "RolloutSpec",
@@ -625,6 +626,41 @@ class RolloutSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PromotionSpec:
+    """``spec.retraining.promotion``: the gate a retrained model passes before it serves, and
+    the watch after it does (see docs/operator.md, "Promotion gate")."""
+
+    margin: float = prop(
+        "margin",
+        "Accuracy the candidate must gain over the serving model on the held-out rows "
+        "(0: any gain the test can show).",
+        default=0.0,
+        minimum=0,
+        maximum=1,
+        exclusive_maximum=True,
+    )
+    confidence: float = prop(
+        "confidence",
+        "Confidence with which the gain must be shown (one-sided paired test).",
+        default=0.95,
+        minimum=0.5,
+        maximum=0.999,
+    )
+    min_held_out: int = prop(
+        "minHeldOut",
+        "Fewest held-out labeled rows the Job must score; fewer is NotEnoughHeldOutLabels.",
+        default=100,
+        minimum=1,
+    )
+    watch_period: Duration = prop(
+        "watchPeriod",
+        "After a promotion, how long a model falling below its predecessor's level is rolled back.",
+        default=Duration("1h"),
+        min_duration="1s",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
 class RetrainingSpec:
     """``spec.retraining``: when to run a retraining Job, which one, and how to roll it out."""
 
@@ -654,6 +690,11 @@ class RetrainingSpec:
         "ServiceAccount the retraining Job runs as.",
         default=None,
         **_SUBDOMAIN,
+    )
+    promotion: PromotionSpec | None = prop(
+        "promotion",
+        "Promotion gate and rollback; omitted: a successful Job's model is rolled out as it is.",
+        default=None,
     )
 
     RULES: ClassVar[tuple[Rule, ...]] = (

@@ -23,7 +23,9 @@ Phase = Literal[
 ]
 ConditionStatus = Literal["True", "False", "Unknown"]
 KnownStatus = Literal["True", "False"]
-RetrainingResult = Literal["Running", "Succeeded", "Failed"]
+RetrainingResult = Literal["Running", "Succeeded", "Failed", "Rejected"]
+GateResult = Literal["Promoted", "NotBetter", "NotEnoughHeldOutLabels"]
+ModelState = Literal["Serving", "Replaced", "Rejected", "RolledBack"]
 RetrainingTrigger = Literal["DriftDetected", "PerformanceDegraded"]
 
 #: Condition types the operator maintains (``status.conditions[].type``).
@@ -97,6 +99,36 @@ class SidecarsStatus(TypedDict):
     reporting: int
 
 
+class GateStatus(TypedDict):
+    result: GateResult
+    heldOut: int
+    servingAccuracy: NotRequired[float]
+    candidateAccuracy: NotRequired[float]
+    candidateOnly: int
+    servingOnly: int
+    margin: float
+    confidence: float
+    test: str
+    pValue: NotRequired[float]
+
+
+class VersionBaselineStatus(TypedDict):
+    configMap: str
+    key: str
+    hash: NotRequired[str]
+
+
+class ModelVersionStatus(TypedDict):
+    version: str
+    state: ModelState
+    job: NotRequired[str]
+    baseline: NotRequired[VersionBaselineStatus]
+    gate: NotRequired[GateStatus]
+    promotedAt: NotRequired[Timestamp]
+    metricValue: NotRequired[float]
+    levelToHold: NotRequired[float]
+
+
 class RetrainingStatus(TypedDict):
     count: int
     lastJob: NotRequired[str]
@@ -105,6 +137,8 @@ class RetrainingStatus(TypedDict):
     lastStartTime: NotRequired[Timestamp]
     modelVersion: NotRequired[str]
     failures: NotRequired[int]
+    gate: NotRequired[GateStatus]
+    history: NotRequired[list[ModelVersionStatus]]
 
 
 class LastKnownStatus(TypedDict):
@@ -131,6 +165,21 @@ class ModelMonitorStatus(TypedDict):
     baseline: NotRequired[BaselineStatus]
     lastKnown: NotRequired[LastKnownStatus]
 
+
+#: Keys of a promotion gate's verdict (``retraining.gate`` and each history entry's ``gate``).
+_GATE_DOCS: dict[str, str] = {
+    "result": "Promoted, NotBetter (the gain was not shown at the confidence) or "
+    "NotEnoughHeldOutLabels.",
+    "heldOut": "Held-out labeled rows both models were scored on.",
+    "servingAccuracy": "Serving model's accuracy on them.",
+    "candidateAccuracy": "Candidate's accuracy on them.",
+    "candidateOnly": "Rows only the candidate got right.",
+    "servingOnly": "Rows only the serving model got right.",
+    "margin": "Accuracy gain required (spec.retraining.promotion.margin).",
+    "confidence": "Confidence required (spec.retraining.promotion.confidence).",
+    "test": "exact-mcnemar (margin 0) or tango-score (margin above 0).",
+    "pValue": "One-sided p-value of the test; promoted when at most 1 - confidence.",
+}
 
 #: Every status key (dotted path) and why it exists.
 DOCS: dict[str, str] = {
@@ -193,12 +242,34 @@ DOCS: dict[str, str] = {
     "retraining": "The retraining loop's history, so cooldown and rollout survive restarts.",
     "retraining.count": "Retraining Jobs started so far.",
     "retraining.lastJob": "Name of the most recent Job.",
-    "retraining.lastResult": "Running, Succeeded or Failed.",
+    "retraining.lastResult": "Running, Succeeded, Failed, or Rejected (the promotion gate kept "
+    "the serving model).",
     "retraining.lastTrigger": "Trigger that started it.",
     "retraining.lastStartTime": "When it started (the cooldown counts from here).",
     "retraining.modelVersion": "Model version last rolled out to the target.",
     "retraining.failures": "Consecutive failed Jobs; each failure after the first doubles the "
     "cooldown before the next Job (at most 8x). A success resets it.",
+    "retraining.gate": "The promotion gate's verdict on the last Job's candidate "
+    "(spec.retraining.promotion).",
+    **{f"retraining.gate.{key}": text for key, text in _GATE_DOCS.items()},
+    "retraining.history": "The last model versions (newest first, at most 5; the serving "
+    "version and its predecessor are always kept), with their baselines, gate results and live "
+    "metric.",
+    "retraining.history.version": "Model version.",
+    "retraining.history.state": "Serving, Replaced (a later version was promoted), Rejected (by "
+    "the gate, never served) or RolledBack.",
+    "retraining.history.job": "Retraining Job that produced it.",
+    "retraining.history.baseline": "Its baseline's source ConfigMap, restored on a rollback to it.",
+    "retraining.history.baseline.configMap": "ConfigMap name.",
+    "retraining.history.baseline.key": "Key in the ConfigMap.",
+    "retraining.history.baseline.hash": "SHA-256 of the baseline JSON when it was in force.",
+    "retraining.history.gate": "The gate's verdict on this version.",
+    **{f"retraining.history.gate.{key}": text for key, text in _GATE_DOCS.items()},
+    "retraining.history.promotedAt": "When it was promoted (the rollback watch counts from here).",
+    "retraining.history.metricValue": "Last live value of spec.performance.metric while it served.",
+    "retraining.history.levelToHold": "Its predecessor's last live metric value: within "
+    "watchPeriod after the promotion, a confidence interval entirely worse than this rolls it "
+    "back.",
     "lastEvaluationTime": "When the operator last evaluated the window.",
     "baseline": "The baseline the last evaluation used.",
     "baseline.configMap": "ConfigMap name.",

@@ -7,7 +7,10 @@ gets it as ``KUBEDRIFT_DATASET_TOKEN``). The answer::
 
     {"namespace": "ml", "monitor": "fraud-model", "count": 640,
      "sidecars": {"desired": 3, "reporting": 3},
-     "rows": [{"features": {"amount": 12.5, ...}, "prediction": 1, "label": 0}, ...]}
+     "rows": [{"features": {"amount": 12.5, ...}, "prediction": 1, "label": 0,
+               "time": 1796640000.0}, ...]}
+
+``time`` is when the row's label was joined (Unix seconds): a Job splits the rows by it.
 
 Rows are each sidecar's bounded labeled sample (``GET /v1/labeled``) concatenated; no extra
 storage exists, so the dataset is what the running sidecars hold right now. 401 for a missing or

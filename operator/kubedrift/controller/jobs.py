@@ -19,12 +19,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubedrift.api.spec import ModelMonitorSpec
-from kubedrift.api.status import BaselineStatus, RetrainingStatus
+from kubedrift.api.status import BaselineStatus, ModelVersionStatus, RetrainingStatus
 from kubedrift.controller.client import batch, core
 from kubedrift.controller.context import OperatorContext
 from kubedrift.controller.events import Event
 from kubedrift.controller.names import ADOPTED_BASELINE_KEY, MonitorRef
 from kubedrift.controller.preparation import NotReadyError, parse_baseline
+from kubedrift.controller.promotion import (
+    gate_status,
+    judge,
+    rollback_due,
+    serving_entry,
+    with_live_metric,
+    with_promoted,
+    with_rejected,
+    with_rolled_back,
+)
 from kubedrift.controller.retraining import (
     RetrainingTrigger,
     build_retraining_job,
@@ -32,8 +42,14 @@ from kubedrift.controller.retraining import (
     next_job_number,
     owned_by,
 )
-from kubedrift.controller.rollout import ResultError, parse_result, termination_message
+from kubedrift.controller.rollout import (
+    ResultError,
+    RetrainingResult,
+    parse_result,
+    termination_message,
+)
 from kubedrift.controller.timestamps import to_timestamp
+from kubedrift.stats.promotion import GateDecision
 
 
 @dataclass
@@ -46,8 +62,17 @@ class Progress:
     events: list[Event] = field(default_factory=list)
 
 
-async def follow(ctx: OperatorContext, monitor: MonitorRef, status: Mapping[str, Any]) -> Progress:
-    """Advance a running retraining; a no-op when none runs."""
+async def follow(
+    ctx: OperatorContext,
+    monitor: MonitorRef,
+    status: Mapping[str, Any],
+    spec: ModelMonitorSpec | None = None,
+) -> Progress:
+    """Advance a running retraining; a no-op when none runs.
+
+    With ``spec.retraining.promotion`` a successful Job's candidate passes the promotion gate
+    first (:mod:`kubedrift.controller.promotion`); a rejected one changes nothing but status.
+    """
     retraining: RetrainingStatus | None = status.get("retraining")
     baseline: BaselineStatus | None = status.get("baseline")
     if retraining is None or retraining.get("lastResult") != "Running":
@@ -64,8 +89,20 @@ async def follow(ctx: OperatorContext, monitor: MonitorRef, status: Mapping[str,
     pods = await ctx.client.list_items(
         core(monitor.namespace, "pods"), f"batch.kubernetes.io/job-name={name}"
     )
+    promotion = spec.retraining.promotion if spec is not None and spec.retraining else None
+    decision: GateDecision | None = None
     try:
         result = parse_result(termination_message(pods))
+        if promotion is not None:
+            if result.held_out is None:
+                raise ResultError(
+                    "its result has no heldOut scores, which spec.retraining.promotion requires"
+                )
+            decision = judge(promotion, result.held_out)
+            if not decision.promote:
+                return _rejected(
+                    ctx, monitor, updated, baseline, job=name, result=result, decision=decision
+                )
         if result.baseline is not None:
             baseline = await _adopt_baseline(
                 ctx, monitor, result.baseline.config_map, result.baseline.key
@@ -74,6 +111,7 @@ async def follow(ctx: OperatorContext, monitor: MonitorRef, status: Mapping[str,
         return _failed(
             ctx, monitor, updated, baseline, f"retraining Job {name} succeeded but {error}"
         )
+    serving = _serving_version(updated)
     updated["lastResult"] = "Succeeded"
     updated["failures"] = 0  # a merge patch keeps keys that are left out
     updated["modelVersion"] = result.model_version
@@ -81,11 +119,109 @@ async def follow(ctx: OperatorContext, monitor: MonitorRef, status: Mapping[str,
     message = f"Job {name} produced model version {result.model_version}"
     if result.baseline is not None:
         message += f" and baseline {result.baseline.config_map}/{result.baseline.key}"
+    if decision is not None:
+        gate = gate_status(decision)
+        updated["gate"] = gate
+        history = updated.get("history") or []
+        level = (status.get("performance") or {}).get("value")
+        updated["history"] = with_promoted(
+            history,
+            version=result.model_version,
+            job=name,
+            gate=gate,
+            baseline=_baseline_source(result, baseline, history),
+            level=None if level is None else float(level),
+            now=to_timestamp(ctx.clock()),
+        )
+        ctx.metrics.record_promotion(monitor.namespace, monitor.name, "promoted")
+        message += f"; promoted over version {serving}: {decision.summary()}"
     return Progress(
         updated,
         baseline,
         ("False", "Succeeded", message),
         [Event("Normal", "RetrainingSucceeded", message)],
+    )
+
+
+def _rejected(
+    ctx: OperatorContext,
+    monitor: MonitorRef,
+    retraining: RetrainingStatus,
+    baseline: BaselineStatus | None,
+    *,
+    job: str,
+    result: RetrainingResult,
+    decision: GateDecision,
+) -> Progress:
+    """The gate kept the serving model: record why; the next Job waits for the cooldown."""
+    name = job
+    gate = gate_status(decision)
+    retraining["lastResult"] = "Rejected"
+    retraining["failures"] = 0  # the Job worked; its model was not good enough
+    retraining["gate"] = gate
+    retraining["history"] = with_rejected(
+        retraining.get("history") or [], version=result.model_version, job=name, gate=gate
+    )
+    few = decision.reason == "NotEnoughHeldOutLabels"
+    ctx.metrics.record_promotion(
+        monitor.namespace, monitor.name, "not_enough_held_out" if few else "rejected"
+    )
+    message = (
+        f"Job {name}: model version {result.model_version} not promoted, version "
+        f"{_serving_version(retraining)} keeps serving: {decision.summary()}; next Job after "
+        "the cooldown"
+    )
+    return Progress(
+        retraining,
+        baseline,
+        ("False", "NotEnoughHeldOutLabels" if few else "Rejected", message),
+        [Event("Warning", "RetrainingRejected", message)],
+    )
+
+
+async def watch(
+    ctx: OperatorContext, monitor: MonitorRef, spec: ModelMonitorSpec, status: Mapping[str, Any]
+) -> Progress | None:
+    """Record the serving version's live metric and roll it back when
+    :func:`~kubedrift.controller.promotion.rollback_due` says so; ``None`` without history."""
+    retraining: RetrainingStatus | None = status.get("retraining")
+    if retraining is None or not retraining.get("history"):
+        return None
+    performance = status.get("performance") or {}
+    value = performance.get("value")
+    history = with_live_metric(retraining["history"], None if value is None else float(value))
+    updated = RetrainingStatus(**retraining)
+    updated["history"] = history
+    due = rollback_due(spec, history, performance, ctx.clock())
+    if due is None or retraining.get("lastResult") == "Running":
+        return Progress(updated)
+    serving, target = due
+    source = target["baseline"]
+    reference = spec.baseline.config_map_ref
+    try:
+        if (source["configMap"], source["key"]) == (reference.name, reference.key):
+            baseline = BaselineStatus(configMap=reference.name, hash=source.get("hash", ""))
+        else:
+            baseline = await _adopt_baseline(ctx, monitor, source["configMap"], source["key"])
+    except NotReadyError as error:
+        message = f"cannot roll model version {serving['version']} back: {error}"
+        return Progress(updated, events=[Event("Warning", "RollbackFailed", message)])
+    updated["modelVersion"] = target["version"]
+    updated["history"] = with_rolled_back(history)
+    ctx.metrics.record_promotion(monitor.namespace, monitor.name, "rolled_back")
+    metric = spec.performance.metric if spec.performance else "metric"
+    message = (
+        f"model version {serving['version']} rolled back to {target['version']} and its "
+        f"baseline {source['configMap']}/{source['key']}: live {metric} "
+        f"[{performance.get('lowerBound', 0):.4f}, {performance.get('upperBound', 0):.4f}] on "
+        f"{performance.get('samples')} labels is worse than the {serving.get('levelToHold')} "
+        f"version {target['version']} held"
+    )
+    return Progress(
+        updated,
+        baseline,
+        ("False", "RolledBack", message),
+        [Event("Warning", "ModelRolledBack", message)],
     )
 
 
@@ -114,6 +250,10 @@ async def start(
     if not fresh and not owned_by(created, monitor):
         raise NotReadyError("JobNameTaken", f"Job {name} exists and belongs to another owner")
     retraining = RetrainingStatus(**(previous or {"count": 0}))
+    if spec.retraining is not None and spec.retraining.promotion is not None:
+        seeded = _seed_history(monitor, spec, status, model_version)
+        if seeded is not None:
+            retraining["history"] = seeded
     retraining["count"] = number
     retraining["lastJob"] = name
     retraining["lastResult"] = "Running"
@@ -129,6 +269,47 @@ async def start(
         ("True", "JobRunning", message),
         [Event("Normal", "RetrainingStarted", message)],
     )
+
+
+def _serving_version(retraining: RetrainingStatus) -> str:
+    """The version serving now: the last rolled out, else the history's serving entry."""
+    found = retraining.get("modelVersion") or next(
+        (e["version"] for e in retraining.get("history") or [] if e["state"] == "Serving"), None
+    )
+    return found or "unknown"
+
+
+def _baseline_source(
+    result: RetrainingResult,
+    adopted: BaselineStatus | None,
+    history: list[ModelVersionStatus],
+) -> tuple[str, str, str | None] | None:
+    """Where the promoted version's baseline comes from: the Job's ConfigMap, or (a Job that
+    sent none) the serving version's, which stays in force."""
+    if result.baseline is not None:
+        digest = adopted["hash"] if adopted is not None else None
+        return result.baseline.config_map, result.baseline.key, digest
+    kept = next((e.get("baseline") for e in history if e["state"] == "Serving"), None)
+    return None if kept is None else (kept["configMap"], kept["key"], kept.get("hash"))
+
+
+def _seed_history(
+    monitor: MonitorRef,
+    spec: ModelMonitorSpec,
+    status: Mapping[str, Any],
+    model_version: str | None,
+) -> list[ModelVersionStatus] | None:
+    """The history's first entry, the model serving before the first gated Job: its version
+    (``versionEnv`` on the Deployment) and its baseline, when both are known."""
+    if (status.get("retraining") or {}).get("history") or not model_version:
+        return None
+    baseline = status.get("baseline") or {}
+    source: tuple[str, str, str | None] | None = None
+    if baseline.get("configMap") == spec.baseline.config_map_ref.name:
+        source = (baseline["configMap"], spec.baseline.config_map_ref.key, baseline.get("hash"))
+    elif baseline.get("configMap") == monitor.adopted_baseline_config_map:
+        source = None  # adopted before the gate was configured: its source is not recorded
+    return [serving_entry(model_version, source)]
 
 
 def _failed(

@@ -29,6 +29,9 @@ RETRAINING_RESULTS = ("started", "succeeded", "failed")
 #: Conditions exported by ``kubedrift_monitor_condition`` and the states each can take.
 ALARM_CONDITIONS = ("DriftDetected", "PerformanceDegraded", "DataQualityDegraded")
 CONDITION_STATES = ("True", "False", "Unknown")
+#: Promotion gate and rollback decisions counted by
+#: ``kubedrift_operator_promotion_decisions_total``.
+PROMOTION_DECISIONS = ("promoted", "rejected", "not_enough_held_out", "rolled_back")
 #: Merged label outcomes counted by ``kubedrift_operator_labels_total`` (the sidecar's outcomes).
 LABEL_OUTCOMES = ("joined", "unknown", "expired", "duplicate", "invalid")
 
@@ -40,6 +43,7 @@ class OperatorMetrics:
     drift_share: Gauge
     metric_value: Gauge
     retrainings: Counter
+    promotions: Counter
     sidecars: Gauge
     conflicts: Counter
     labels: Counter
@@ -97,6 +101,11 @@ class OperatorMetrics:
         self._start(namespace, monitor)
         self.retrainings.labels(namespace, monitor, result).inc()
 
+    def record_promotion(self, namespace: str, monitor: str, decision: str) -> None:
+        """Count a gate or rollback decision (one of ``PROMOTION_DECISIONS``)."""
+        self._start(namespace, monitor)
+        self.promotions.labels(namespace, monitor, decision).inc()
+
     def record_conflict(self, write: str) -> None:
         """Count a 409 Conflict answered to the read-modify-write ``write`` (see ``WRITES``)."""
         self.conflicts.labels(write).inc()
@@ -121,6 +130,7 @@ class OperatorMetrics:
             self.sidecars,
             self.evaluations,
             self.retrainings,
+            self.promotions,
             self.labels,
             self.condition,
         ):
@@ -136,6 +146,7 @@ class OperatorMetrics:
         for counter, values in (
             (self.evaluations, EVALUATION_RESULTS),
             (self.retrainings, RETRAINING_RESULTS),
+            (self.promotions, PROMOTION_DECISIONS),
             (self.labels, LABEL_OUTCOMES),
         ):
             for value in values:
@@ -173,6 +184,13 @@ def make_metrics(registry: CollectorRegistry) -> OperatorMetrics:
             "kubedrift_operator_retrainings",
             "Retraining Jobs, by monitor and result (started, succeeded, failed).",
             ["namespace", "monitor", "result"],
+            registry=registry,
+        ),
+        promotions=Counter(
+            "kubedrift_operator_promotion_decisions",
+            "Promotion gate and rollback decisions, by monitor and decision (promoted, rejected, "
+            "not_enough_held_out, rolled_back).",
+            ["namespace", "monitor", "decision"],
             registry=registry,
         ),
         sidecars=Gauge(

@@ -92,7 +92,7 @@ async def reconcile(ctx: OperatorContext, body: Mapping[str, Any]) -> dict[str, 
             now=now,
         )
     started = time.perf_counter()
-    progress = await jobs.follow(ctx, monitor, previous)
+    progress = await jobs.follow(ctx, monitor, previous, spec)
     current = _with_progress(previous, progress, generation, now)
     try:
         prepared = await prepare(ctx, monitor, spec, current)
@@ -122,6 +122,10 @@ async def reconcile(ctx: OperatorContext, body: Mapping[str, Any]) -> dict[str, 
     status: dict[str, Any] = dict(
         evaluated_status(current, observation, spec, generation=generation, now=now)
     )
+    watched = await jobs.watch(ctx, monitor, spec, status)  # promotion history, rollback
+    if watched is not None:
+        status = _with_progress(status, watched, generation, now)
+        events.extend(watched.events)
     trigger = _trigger(spec, status, observation, now.timestamp())
     if trigger is not None:
         try:

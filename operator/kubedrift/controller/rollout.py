@@ -7,9 +7,16 @@ A retraining Job reports its result in its container's termination message (writ
 
 ``modelVersion`` (a non-empty string) is required; ``baseline`` is optional and names a
 ConfigMap in the monitor's namespace with the new model's training profile (``key`` defaults to
-``baseline.json``). With ``spec.retraining.rollout.strategy: restart`` the operator sets
-``versionEnv`` on the target container to the new version (:func:`plan_version_rollout`),
-which rolls the Pods; the model server reads the variable and loads that version.
+``baseline.json``). With ``spec.retraining.promotion`` the result must also carry ``heldOut``,
+both models' per-row correctness on the same held-out labeled rows, as strings of ``1``
+(right) and ``0`` (wrong) of equal length::
+
+    {"modelVersion": "2", "heldOut": {"serving": "0110...", "candidate": "1110..."}}
+
+(4 KiB hold about 1900 such rows.) With ``spec.retraining.rollout.strategy: restart`` the
+operator sets ``versionEnv`` on the target container to the new version
+(:func:`plan_version_rollout`), which rolls the Pods; the model server reads the variable and
+loads that version.
 """
 
 from __future__ import annotations
@@ -35,11 +42,20 @@ class BaselineRef:
 
 
 @dataclass(frozen=True)
+class HeldOutScores:
+    """Per-row correctness of the serving model and of the candidate on the same rows."""
+
+    serving: tuple[bool, ...]
+    candidate: tuple[bool, ...]
+
+
+@dataclass(frozen=True)
 class RetrainingResult:
     """What a successful retraining Job produced."""
 
     model_version: str
     baseline: BaselineRef | None = None
+    held_out: HeldOutScores | None = None
 
 
 def parse_result(message: str) -> RetrainingResult:
@@ -53,15 +69,33 @@ def parse_result(message: str) -> RetrainingResult:
     version = data.get("modelVersion")
     if not isinstance(version, str) or not version:
         raise ResultError("termination message needs modelVersion, a non-empty string")
+    held_out = _held_out(data["heldOut"]) if "heldOut" in data else None
     baseline = data.get("baseline")
     if baseline is None:
-        return RetrainingResult(version)
+        return RetrainingResult(version, held_out=held_out)
     if not isinstance(baseline, dict) or not isinstance(baseline.get("configMap"), str):
         raise ResultError("baseline must be an object with configMap (a string)")
     key = baseline.get("key", "baseline.json")
     if not isinstance(key, str) or not key:
         raise ResultError("baseline.key must be a non-empty string")
-    return RetrainingResult(version, BaselineRef(baseline["configMap"], key))
+    return RetrainingResult(version, BaselineRef(baseline["configMap"], key), held_out)
+
+
+def _held_out(value: Any) -> HeldOutScores:
+    if not isinstance(value, dict):
+        raise ResultError("heldOut must be an object with serving and candidate")
+    scores: list[tuple[bool, ...]] = []
+    for name in ("serving", "candidate"):
+        text = value.get(name)
+        if not isinstance(text, str) or set(text) - {"0", "1"}:
+            raise ResultError(f"heldOut.{name} must be a string of 0 and 1, one per row")
+        scores.append(tuple(char == "1" for char in text))
+    if len(scores[0]) != len(scores[1]):
+        raise ResultError(
+            f"heldOut.serving and heldOut.candidate must score the same rows "
+            f"({len(scores[0])} and {len(scores[1])} given)"
+        )
+    return HeldOutScores(scores[0], scores[1])
 
 
 def termination_message(pods: Iterable[Mapping[str, Any]]) -> str:

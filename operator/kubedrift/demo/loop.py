@@ -202,7 +202,10 @@ class LoopRunner:
             return found if done else None
 
         result = self.wait(f"the retraining Job {job}", finished)
+        gate = result.get("gate")
         if result.get("lastResult") != "Succeeded":
+            if gate is not None:
+                self.emit(gate_row(gate))
             self.emit(
                 Row(
                     "",
@@ -222,9 +225,11 @@ class LoopRunner:
                 "dataset B (recent labeled rows)",
                 "",
                 "",
-                f"roll out model v{version}",
+                f"roll out model v{version}" if gate is None else "promotion gate",
             )
         )
+        if gate is not None:
+            self.emit(gate_row(gate, version))
         self.pod_ips = self.wait(
             f"Pods of model version {version}", lambda: self.cluster.serving_pod_ips(version)
         )
@@ -277,6 +282,26 @@ def _match(status: dict[str, Any]) -> str:
 def _accuracy(point: Point) -> str:
     operator = "n/a" if point.operator_accuracy is None else f"{point.operator_accuracy:.2f}"
     return f"{point.accuracy:.2f} (operator {operator})"
+
+
+def gate_row(gate: dict[str, Any], version: str | None = None) -> Row:
+    """The promotion gate's verdict on the Job's candidate (model ``version`` when it was
+    promoted), as a table row."""
+    accuracy = ""
+    if "servingAccuracy" in gate and "candidateAccuracy" in gate:
+        accuracy = f"{gate['servingAccuracy']:.3f} -> {gate['candidateAccuracy']:.3f}"
+    verdict = str(gate["result"])
+    if "pValue" in gate:
+        verdict += f" (p={gate['pValue']:.2g})"
+    promoted = gate["result"] == "Promoted"
+    return Row(
+        "",
+        f"promotion gate: {verdict}",
+        f"{gate['heldOut']} held-out rows (latest)",
+        "",
+        accuracy,
+        f"roll out model v{version}" if promoted and version else "keep the serving model",
+    )
 
 
 def _next(status: dict[str, Any], retraining_started: bool) -> str:

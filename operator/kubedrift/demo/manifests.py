@@ -34,6 +34,7 @@ class DemoSettings:
     accuracy_threshold: float = 0.85
     interval_seconds: int = 5
     cooldown_seconds: int = 20
+    min_held_out: int = 30
 
 
 def labels_url(operator_url: str, namespace: str) -> str:
@@ -176,6 +177,12 @@ def model_monitor(settings: DemoSettings) -> dict[str, Any]:
             "serviceAccountName": TRAINER,
             "template": retraining_job_template(settings),
             "rollout": {"strategy": "restart", "versionEnv": "MODEL_VERSION"},
+            "promotion": {
+                "margin": 0.0,
+                "confidence": 0.95,
+                "minHeldOut": settings.min_held_out,
+                "watchPeriod": "10m",
+            },
         },
     }
     return {

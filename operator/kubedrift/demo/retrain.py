@@ -5,8 +5,11 @@ It follows the operator's retraining Job contract (docs/operator.md): it fetches
 logistic regression on the labeled rows, stores it as key ``model-<version>.json`` of the model
 ConfigMap (``$MODEL_CONFIGMAP``, which the model Deployment mounts), writes the baseline of the
 new training data (features, the new model's predictions, labels) to ConfigMap
-``$BASELINE_PREFIX-v<version>``, and reports ``{"modelVersion", "baseline"}`` in
-``/dev/termination-log``. The new version is ``$KUBEDRIFT_RETRAINING_NUMBER + 1``. It runs as a
+``$BASELINE_PREFIX-v<version>``, and reports ``{"modelVersion", "baseline", "heldOut"}`` in
+``/dev/termination-log``. For the promotion gate it trains only on the earlier rows (by
+``time``) and holds out the latest third (at most ``MAX_HELD_OUT`` rows): ``heldOut`` is the
+serving model's correctness on them (its recorded ``prediction``) and the new model's. The new
+version is ``$KUBEDRIFT_RETRAINING_NUMBER + 1``. It runs as a
 ServiceAccount allowed to create and patch ConfigMaps in its namespace.
 """
 
@@ -29,6 +32,10 @@ from kubedrift.stats.baseline import build_baseline
 
 #: Fewest labeled rows worth training on.
 MIN_ROWS = 50
+#: Share of the labeled rows, the latest, held out to score both models for the gate.
+HELD_OUT_SHARE = 1 / 3
+#: Most held-out rows: two strings of this length fit the 4 KiB termination message.
+MAX_HELD_OUT = 1500
 FETCH_ATTEMPTS = 30
 TERMINATION_LOG = "/dev/termination-log"
 
@@ -61,6 +68,35 @@ def labeled_arrays(rows: Sequence[dict[str, Any]]) -> tuple[np.ndarray, np.ndarr
     return x.reshape(len(usable), len(FEATURES)), y
 
 
+def split_by_time(
+    rows: Sequence[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(training rows, held-out rows): the rows sorted by the time their label was joined, the
+    latest ``HELD_OUT_SHARE`` (at most ``MAX_HELD_OUT``) held out."""
+    ordered = sorted(rows, key=lambda row: float(row.get("time") or 0.0))
+    held = min(int(len(ordered) * HELD_OUT_SHARE), MAX_HELD_OUT)
+    cut = len(ordered) - held
+    return ordered[:cut], ordered[cut:]
+
+
+def held_out_scores(model: LogisticModel, rows: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """Both models' per-row correctness on the held-out rows (``1`` right, ``0`` wrong)."""
+    usable = [
+        r
+        for r in rows
+        if r.get("label") is not None
+        and r.get("prediction") is not None
+        and all(r["features"].get(f) is not None for f in FEATURES)
+    ]
+    x, y = labeled_arrays(usable)
+    serving = [int(float(r["prediction"])) == label for r, label in zip(usable, y, strict=True)]
+    candidate = (model.predict(x) == y).tolist() if len(y) else []
+    return {
+        "serving": "".join("1" if right else "0" for right in serving),
+        "candidate": "".join("1" if right else "0" for right in candidate),
+    }
+
+
 def store(namespace: str, model: LogisticModel, baseline_name: str, baseline: str) -> None:
     """Add the model to the model ConfigMap and write the baseline ConfigMap (create or replace)."""
     from kubernetes import client, config  # noqa: PLC0415
@@ -90,10 +126,12 @@ def main() -> int:
     dataset = fetch_dataset(
         os.environ["KUBEDRIFT_DATASET_URL"], os.environ["KUBEDRIFT_DATASET_TOKEN"]
     )
-    x, y = labeled_arrays(dataset["rows"])
+    training_rows, held_rows = split_by_time(dataset["rows"])
+    x, y = labeled_arrays(training_rows)
     print(
         f"reason={os.environ.get('KUBEDRIFT_REASON')} rows={dataset['count']} "
-        f"labeled={len(y)} replacing version {os.environ.get('KUBEDRIFT_MODEL_VERSION')}",
+        f"training={len(y)} held_out={len(held_rows)} "
+        f"replacing version {os.environ.get('KUBEDRIFT_MODEL_VERSION')}",
         flush=True,
     )
     if len(y) < MIN_ROWS:
@@ -102,7 +140,9 @@ def main() -> int:
     version = str(int(os.environ["KUBEDRIFT_RETRAINING_NUMBER"]) + 1)
     model = train(x, y, version)
     predictions = model.predict(x)
-    print(f"model version {version}: accuracy on dataset B {model.accuracy(x, y):.3f}", flush=True)
+    print(f"model version {version}: accuracy on its training rows {model.accuracy(x, y):.3f}",
+          flush=True)  # fmt: skip
+    scores = held_out_scores(model, held_rows)
     columns = {name: x[:, i] for i, name in enumerate(FEATURES)}
     baseline = build_baseline(
         {**columns, "prediction": predictions.astype(np.float64), "label": y.astype(np.float64)},
@@ -114,6 +154,7 @@ def main() -> int:
     result = {
         "modelVersion": version,
         "baseline": {"configMap": baseline_name, "key": "baseline.json"},
+        "heldOut": scores,
     }
     with open(TERMINATION_LOG, "w") as log:
         json.dump(result, log)

@@ -281,6 +281,8 @@ class Window:
                 "features": {name: _json_value(values[i]) for name, values in (rows or {}).items()},
                 "prediction": _json_value(predictions[i]),
                 "label": _json_value(labels[i]),
+                # When the label was joined: a retraining Job splits dataset B by it.
+                **({} if now is None else {"time": now}),
             }
             for i in chosen.tolist()
         ]
@@ -288,7 +290,8 @@ class Window:
 
     def labeled_rows(self) -> list[dict[str, Any]]:
         """A uniform sample (at most ``labeled_capacity``) of labeled rows: ``{"features":
-        {...}, "prediction": ..., "label": ...}``; dataset B for a retraining Job."""
+        {...}, "prediction": ..., "label": ..., "time": ...}`` (``time``, when the label was
+        joined, when ``add_labeled`` was given ``now``); dataset B for a retraining Job."""
         return [dict(row) for row in self.labeled_sample.rows]
 
     def numeric_sample(self, name: str) -> FloatArray:

@@ -233,6 +233,26 @@ CASES = [
         {"retraining.serviceAccountName": "Admin!"},
         "retraining.serviceAccountName",
     ),
+    case(
+        "promotion-margin-one",
+        {"retraining.promotion": {"margin": 1.0}},
+        "retraining.promotion.margin",
+    ),
+    case(
+        "promotion-confidence-above-0.999",
+        {"retraining.promotion": {"confidence": 0.9999}},
+        "retraining.promotion.confidence",
+    ),
+    case(
+        "promotion-min-held-out-zero",
+        {"retraining.promotion": {"minHeldOut": 0}},
+        "retraining.promotion.minHeldOut",
+    ),
+    case(
+        "promotion-watch-period-not-a-duration",
+        {"retraining.promotion": {"watchPeriod": "a week"}},
+        "retraining.promotion.watchPeriod",
+    ),
     # alerts
     case("webhook-url-not-http", {"alerts.webhook": {"url": "ftp://x"}}, "alerts.webhook.url"),
     case("webhook-without-url", {"alerts.webhook": {"timeout": "5s"}}, "alerts.webhook.url"),

@@ -3,7 +3,9 @@
 It serves ``POST /v2/models/demo/infer`` with one FP64 input ``x`` and answers one INT64 output
 ``pred``. The rule depends on ``MODEL_VERSION`` (the env var the operator sets on rollout):
 version 1 predicts ``x > 0`` (what the training data taught), version 2 predicts ``x > 3`` (what
-the drifted world needs). Listens on ``$POD_IP:$PORT``. Standard library only.
+the drifted world needs), version 3 predicts ``x > 1`` and version 4 is version 3 inverted (a
+model that passed its gate and is wrong live, for the rollback test). Listens on
+``$POD_IP:$PORT``. Standard library only.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import http.server
 import json
 import os
 
-THRESHOLDS = {"1": 0.0, "2": 3.0}
+THRESHOLDS = {"1": 0.0, "2": 3.0, "3": 1.0, "4": 1.0}
+INVERTED = {"4"}
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -38,7 +41,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         version = os.environ.get("MODEL_VERSION", "1")
         threshold = THRESHOLDS[version]
         values = request["inputs"][0]["data"]
-        predictions = [int(value > threshold) for value in values]
+        predictions = [int((value > threshold) != (version in INVERTED)) for value in values]
         self._send(
             200,
             {

@@ -22,10 +22,15 @@ RETRAIN_1, RETRAIN_2 = f"{MONITOR}-retrain-1", f"{MONITOR}-retrain-2"
 
 
 def run(
-    demo: DemoCluster, settings: DemoSettings, labels_url: str, plan: tuple[tuple[str, int], ...]
+    demo: DemoCluster,
+    settings: DemoSettings,
+    labels_url: str,
+    plan: tuple[tuple[str, int], ...],
+    rows: list[Row] | None = None,
 ) -> Outcome:
-    rows: list[Row] = []
-    return LoopRunner(demo, settings, emit=rows.append, labels_url=labels_url).run(plan)
+    """Run the demo's loop; ``rows`` collects the table it prints."""
+    table: list[Row] = [] if rows is None else rows
+    return LoopRunner(demo, settings, emit=table.append, labels_url=labels_url).run(plan)
 
 
 def reasons(demo: DemoCluster) -> list[str]:
@@ -50,7 +55,8 @@ def labels_joined(labels_url: str) -> float:
 def test_each_shift_is_detected_retrained_on_and_rolled_out_and_monitoring_goes_on(
     demo: DemoCluster, settings: DemoSettings, labels_url: str
 ) -> None:
-    outcome = run(demo, settings, labels_url, SHIFT_PLAN)
+    table: list[Row] = []
+    outcome = run(demo, settings, labels_url, SHIFT_PLAN, table)
     points = {world: [p for p in outcome.points if p.world == world] for world in "ABC"}
 
     # Phase A: the model trained on A is accurate and the operator agrees; nothing is raised.
@@ -94,6 +100,18 @@ def test_each_shift_is_detected_retrained_on_and_rolled_out_and_monitoring_goes_
     assert final["retraining"]["count"] == 2
     assert final["retraining"]["modelVersion"] == "3"
     assert final["baseline"]["configMap"] == f"{MONITOR}-kubedrift-baseline"
+    # Each candidate passed the promotion gate on held-out rows, and the table says so.
+    assert final["retraining"]["gate"]["result"] == "Promoted"
+    assert [(e["version"], e["state"], e["gate"]["result"] if "gate" in e else None)
+            for e in final["retraining"]["history"]] == [
+        ("3", "Serving", "Promoted"), ("2", "Replaced", "Promoted"), ("1", "Replaced", None),
+    ]  # fmt: skip
+    gate_rows = [r for r in table if r.action.startswith("promotion gate:")]
+    assert [(r.action.split(" (p=")[0], r.next) for r in gate_rows] == [
+        ("promotion gate: Promoted", "roll out model v2"),
+        ("promotion gate: Promoted", "roll out model v3"),
+    ]
+    assert all(r.data.endswith("held-out rows (latest)") for r in gate_rows)
     events = reasons(demo)
     for reason in ("RetrainingStarted", "RetrainingSucceeded", "DriftDetected", "DriftResolved"):
         assert events.count(reason) == 2, reason

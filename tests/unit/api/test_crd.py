@@ -138,6 +138,7 @@ def test_crd_names_printer_columns_and_status_subresource() -> None:
         "Drift share",
         "Metric value",
         "Retrains",
+        "Version",  # the model version serving (status.retraining.modelVersion)
         "Age",
     ]
 

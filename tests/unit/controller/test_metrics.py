@@ -75,6 +75,25 @@ def test_api_requests_are_counted_by_method_and_resource() -> None:
     assert value("PATCH", "modelmonitors/status") == 1
 
 
+def test_gate_and_rollback_decisions_are_counted_from_zero() -> None:
+    registry = CollectorRegistry()
+    metrics = make_metrics(registry)
+    metrics.record_promotion("ml", "fraud", "rejected")
+    metrics.record_promotion("ml", "fraud", "rejected")
+    metrics.record_promotion("ml", "fraud", "rolled_back")
+
+    def value(decision: str) -> float | None:
+        labels = {"namespace": "ml", "monitor": "fraud", "decision": decision}
+        return registry.get_sample_value("kubedrift_operator_promotion_decisions_total", labels)
+
+    assert [value(d) for d in ("promoted", "rejected", "not_enough_held_out", "rolled_back")] == [
+        0,
+        2,
+        0,
+        1,
+    ]
+
+
 def test_forgetting_a_monitor_drops_only_its_series() -> None:
     registry = CollectorRegistry()
     metrics = make_metrics(registry)
@@ -100,6 +119,7 @@ def test_forgetting_a_monitor_drops_only_its_series() -> None:
         + ["kubedrift_monitor_sidecars"] * 2
         + ["kubedrift_operator_evaluations_total"] * 6
         + ["kubedrift_operator_retrainings_total"] * 3
+        + ["kubedrift_operator_promotion_decisions_total"] * 4
         + ["kubedrift_operator_labels_total"] * 5
     )
 

@@ -8,6 +8,7 @@ from controller_samples import SPEC, make_deployment, make_spec
 from kubedrift.api.spec import ModelMonitorSpec
 from kubedrift.controller.rollout import (
     BaselineRef,
+    HeldOutScores,
     ResultError,
     RetrainingResult,
     current_model_version,
@@ -29,6 +30,13 @@ from kubedrift.controller.rollout import (
             '{"modelVersion": "3", "baseline": {"configMap": "b3", "key": "p.json"}}',
             RetrainingResult("3", BaselineRef("b3", "p.json")),
         ),
+        (
+            '{"modelVersion": "4", "heldOut": {"serving": "0110", "candidate": "1101"}}',
+            RetrainingResult(
+                "4",
+                held_out=HeldOutScores((False, True, True, False), (True, True, False, True)),
+            ),
+        ),
     ],
 )
 def test_result_contract_is_parsed(message: str, result: RetrainingResult) -> None:
@@ -44,6 +52,13 @@ def test_result_contract_is_parsed(message: str, result: RetrainingResult) -> No
         ('{"modelVersion": ""}', "modelVersion"),
         ('{"modelVersion": "2", "baseline": "b"}', "configMap"),
         ('{"modelVersion": "2", "baseline": {"configMap": "b", "key": ""}}', "key"),
+        ('{"modelVersion": "2", "heldOut": [1, 0]}', "heldOut must be an object"),
+        ('{"modelVersion": "2", "heldOut": {"serving": "01"}}', "heldOut.candidate"),
+        ('{"modelVersion": "2", "heldOut": {"serving": "0x", "candidate": "01"}}', "0 and 1"),
+        (
+            '{"modelVersion": "2", "heldOut": {"serving": "011", "candidate": "01"}}',
+            r"same rows \(3 and 2 given\)",
+        ),
     ],
 )
 def test_broken_result_says_what_is_wrong(message: str, complaint: str) -> None:

@@ -114,6 +114,18 @@ def test_labeled_rows_carry_features_prediction_and_label() -> None:
     assert window.labels.confusion[0, 1] == 1
 
 
+def test_labeled_rows_carry_the_time_their_label_was_joined() -> None:
+    window = Window(BASELINE, start=0.0, seed=5)
+    window.add_labeled(np.array([1.0]), np.array([0.0]), {"x": np.array([2.5])}, now=7.5)
+    window.add_labeled(np.array([0.0]), np.array([0.0]), {"x": np.array([-1.0])}, now=9.0)
+    assert sorted((r["time"], r["features"]["x"]) for r in window.labeled_rows()) == [
+        (7.5, 2.5),
+        (9.0, -1.0),
+    ]
+    restored = Window.from_dict(window.to_dict(), BASELINE)
+    assert sorted(r["time"] for r in restored.labeled_rows()) == [7.5, 9.0]
+
+
 def test_reservoir_is_a_uniform_sample() -> None:
     """Each of 100 values lands in a 10-slot reservoir with probability 1/10; over 2000 seeded
     windows the counts per value are binomial(2000, 0.1): mean 200, sd 13.4, and every one of
