@@ -7,8 +7,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 CONTROLPLANE_BUILD := tests/controlplane/build.sh
+NODE_PACKAGES := containerd runc containernetworking-plugins iptables buildah mmdebstrap catatonit
 
-.PHONY: help venv controlplane tools lint typecheck unit integration test chaos demo bench cluster-up cluster-down crds clean
+.PHONY: help venv controlplane tools node-packages node-images node-test lint typecheck unit integration test chaos demo bench cluster-up cluster-down crds clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -27,6 +28,16 @@ tools: ## helm (built from the Go module proxy, cached) and promtool (Debian pac
 	  echo "installing promtool (apt-get install prometheus)"; \
 	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+
+node-packages: ## Debian packages a real node needs (containerd, runc, CNI plugins, iptables, buildah...)
+	@missing=$$(for p in $(NODE_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done | xargs); \
+	test -z "$$missing" || { \
+	  echo "installing $$missing (apt-get install)"; \
+	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; }
+
+node-images: node-packages ## build (or reuse) the pause, Debian Python base and project images (OCI archives)
+	@bash tests/node/images.sh >/dev/null
 
 controlplane: ## build (or reuse from ~/.cache/kubedrift) etcd, kube-apiserver, KCM, scheduler, kubectl
 	@bash $(CONTROLPLANE_BUILD) >/dev/null
