@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 CONTROLPLANE_BUILD := tests/controlplane/build.sh
 NODE_PACKAGES := containerd runc containernetworking-plugins iptables buildah mmdebstrap catatonit
 
-.PHONY: help venv controlplane tools node-packages node-images node-test lint typecheck unit integration test chaos demo bench cluster-up cluster-down crds clean
+.PHONY: help venv controlplane tools node-packages node-binaries node-images node-test lint typecheck unit integration test chaos demo bench cluster-up cluster-down crds clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ node-packages: ## Debian packages a real node needs (containerd, runc, CNI plugi
 	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; }
 
+node-binaries: ## build (or reuse from ~/.cache/kubedrift) kubelet, kube-proxy and CoreDNS
+	@bash tests/node/build.sh >/dev/null
+
 node-images: node-packages ## build (or reuse) the pause, Debian Python base and project images (OCI archives)
 	@bash tests/node/images.sh >/dev/null
 
@@ -54,10 +57,13 @@ unit: venv tools ## unit tests only (no cluster)
 	$(PY) -m pytest -m 'not integration and not chaos' -q
 
 integration: venv controlplane tools ## integration tests against a real control plane
-	$(PY) -m pytest -m 'integration and not chaos' -q
+	$(PY) -m pytest -m 'integration and not chaos and not realnode' -q
 
 test: venv controlplane tools lint typecheck ## lint, types, unit and integration tests (CI also runs chaos)
-	$(PY) -m pytest -q -m 'not chaos'
+	$(PY) -m pytest -q -m 'not chaos and not realnode'
+
+node-test: venv controlplane node-binaries node-images ## a real node (kubelet, containerd, kube-proxy, CoreDNS) runs the project image
+	$(PY) -m pytest -q -m realnode tests/realnode
 
 chaos: venv controlplane ## fault-injection and load tests (README: Reliability); prints the figures
 	$(PY) -m pytest -q -s -m chaos tests/reliability tests/integration/reliability
