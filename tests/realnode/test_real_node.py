@@ -88,6 +88,26 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealCluster]:
         yield RealCluster(control_plane, binaries / "kubectl", image)
     finally:
         control_plane.stop()
+    leftovers = host_leftovers(control_plane.work_dir)
+    assert leftovers == [], f"the real node left these behind: {leftovers}"
+
+
+def host_leftovers(work_dir: Path) -> list[str]:
+    """What a stopped real node may not leave on the host."""
+    found = []
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True)
+    found += [line.split(":")[1].strip() for line in links.stdout.splitlines()
+              if line.split(":")[1].strip().startswith("kdbr")]  # fmt: skip
+    found += [str(p) for p in Path("/sys/fs/cgroup").glob("*/kubedrift-*")]
+    mounts = Path("/proc/self/mountinfo").read_text()
+    found += [line.split()[4] for line in mounts.splitlines() if str(work_dir) in line]
+    found += [str(p) for p in Path("/var/log/containers").glob("*")
+              if p.is_symlink() and str(work_dir) in str(p.readlink())]  # fmt: skip
+    for table in ("filter", "nat", "mangle"):
+        rules = subprocess.run(["iptables", "-t", table, "-S"], capture_output=True, text=True,
+                               check=True).stdout  # fmt: skip
+        found += [f"{table}: {line}" for line in rules.splitlines() if "KUBE-" in line]
+    return found
 
 
 @pytest.fixture
@@ -177,6 +197,13 @@ def test_project_image_serves_as_non_root_read_only_behind_a_service_and_dns_nam
     # kubectl logs reaches the kubelet: the server logged the requests above
     logs = real.kubectl("logs", "-n", ns, "web")
     assert logs.count('"GET / HTTP/1.1" 200') >= 3
+
+
+def test_kubelet_and_kube_proxy_read_every_field_of_their_configuration(real: RealCluster) -> None:
+    # Both fall back to lenient decoding, logging why, when a field name is wrong.
+    for component in ("kubelet", "kube-proxy"):
+        log = (real.control_plane.logs_dir / f"{component}.log").read_text()
+        assert "strict decoding error" not in log, component
 
 
 def test_restricted_namespace_refuses_a_pod_that_may_run_as_root(

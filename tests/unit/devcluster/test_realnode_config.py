@@ -102,6 +102,7 @@ def test_kubelet_accepts_cgroup_v1_uses_cgroupfs_and_serves_on_the_bridge() -> N
     assert config["authentication"]["anonymous"] == {"enabled": False}
     assert config["authentication"]["x509"] == {"clientCAFile": "/pki/ca.crt"}
     assert config["oomScoreAdj"] == 0
+    assert config["podLogsDir"] == "/work/node/pod-logs"
     argv = kubelet_command(node_layout(), NETWORK)
     assert argv[0] == "/bin-dir/kubelet"
     assert "--node-ip=10.244.7.1" in argv

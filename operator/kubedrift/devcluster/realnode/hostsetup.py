@@ -24,6 +24,8 @@ from kubedrift.devcluster.realnode.addresses import NodeNetwork
 from kubedrift.devcluster.realnode.node_config import cgroup_root
 
 CGROUP_MOUNT = Path("/sys/fs/cgroup")
+#: the kubelet links every container log here (a constant of the kubelet, not configurable)
+CONTAINER_LOG_LINKS = Path("/var/log/containers")
 IP_FORWARD = Path("/proc/sys/net/ipv4/ip_forward")
 KUBELET_CHAIN_PREFIXES = ("KUBE-FIREWALL", "KUBE-KUBELET-CANARY", "KUBE-IPTABLES-HINT")
 
@@ -83,6 +85,7 @@ class HostSetup:
     def undo(self) -> None:
         self.kill_leftovers()
         self.unmount_leftovers()
+        self.remove_log_links()
         for rule in forward_rules(self.network):
             _run("iptables", "-D", *rule, check=False)
         remove_kubelet_chains()
@@ -112,6 +115,15 @@ class HostSetup:
                     for line in procs.read_text().split():
                         with contextlib.suppress(ProcessLookupError):
                             os.kill(int(line), signal.SIGKILL)
+
+    def remove_log_links(self) -> None:
+        """Remove the kubelet's links in /var/log/containers to this node's container logs."""
+        prefix = str(self.node_dir.resolve()) + "/"
+        with contextlib.suppress(FileNotFoundError):
+            for link in CONTAINER_LOG_LINKS.iterdir():
+                with contextlib.suppress(OSError):
+                    if link.is_symlink() and os.readlink(link).startswith(prefix):
+                        link.unlink()
 
     def unmount_leftovers(self) -> None:
         """Lazily unmount everything mounted under the node's directory, deepest first."""

@@ -78,7 +78,7 @@ def kubelet_config(layout: NodeLayout, network: NodeNetwork) -> dict[str, Any]:
         "failSwapOn": False,
         "oomScoreAdj": 0,
         "maxOpenFiles": hard_files if hard_files != resource.RLIM_INFINITY else 1_000_000,
-        "podLogsDirectory": str(layout.directory / "pod-logs"),
+        "podLogsDir": str(layout.directory / "pod-logs"),
         "enforceNodeAllocatable": ["pods"],
         # The disk is shared with other work: evict only when it is nearly full.
         "evictionHard": {
