@@ -9,8 +9,10 @@ is marked ``realnode`` as well as ``integration`` and runs with ``make node-test
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -128,6 +130,8 @@ def restricted_namespace(real: RealCluster) -> Iterator[str]:
 
 
 def pod(name: str, image: str, command: list[str], labels: dict[str, str]) -> dict[str, Any]:
+    """A Pod that passes the restricted profile; one running SERVER is Ready once it listens."""
+    probe = {"tcpSocket": {"port": 8080}, "periodSeconds": 1} if command[-1] == SERVER else None
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -139,6 +143,7 @@ def pod(name: str, image: str, command: list[str], labels: dict[str, str]) -> di
                 "command": command, "securityContext": RESTRICTED,
                 "ports": [{"containerPort": 8080}],
                 "resources": {"limits": {"cpu": "250m", "memory": "128Mi"}},
+                **({"readinessProbe": probe} if probe else {}),
             }],
         },
     }  # fmt: skip
@@ -197,6 +202,43 @@ def test_project_image_serves_as_non_root_read_only_behind_a_service_and_dns_nam
     # kubectl logs reaches the kubelet: the server logged the requests above
     logs = real.kubectl("logs", "-n", ns, "web")
     assert logs.count('"GET / HTTP/1.1" 200') >= 3
+
+
+def test_runc_applies_the_cpu_and_memory_limits(
+    real: RealCluster, restricted_namespace: str
+) -> None:
+    ns = restricted_namespace
+    document = pod("limited", real.image, ["python", "-c", "import time; time.sleep(86400)"], {})
+    real.kubectl("apply", "-n", ns, "-f", "-", stdin=json.dumps(document))
+    wait_ready(real, "limited", ns)
+    read = ["exec", "-n", ns, "limited", "--", "cat"]
+    # cgroup v1 here: 250m is a quota of 25 ms per 100 ms period
+    assert real.kubectl(*read, "/sys/fs/cgroup/cpu/cpu.cfs_quota_us").strip() == "25000"
+    assert real.kubectl(*read, "/sys/fs/cgroup/cpu/cpu.cfs_period_us").strip() == "100000"
+    limit = real.kubectl(*read, "/sys/fs/cgroup/memory/memory.limit_in_bytes").strip()
+    assert limit == str(128 * 2**20)
+
+
+def test_port_forward_reaches_a_pod(real: RealCluster, restricted_namespace: str) -> None:
+    ns = restricted_namespace
+    document = pod("served", real.image, ["python", "-c", SERVER], {})
+    real.kubectl("apply", "-n", ns, "-f", "-", stdin=json.dumps(document))
+    wait_ready(real, "served", ns)
+    argv = [str(real.kubectl_path), f"--kubeconfig={real.control_plane.kubeconfig}",
+            "port-forward", "-n", ns, "pod/served", ":8080", "--address=127.0.0.1"]  # fmt: skip
+    with subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    ) as forward:
+        assert forward.stdout is not None
+        line = forward.stdout.readline()  # "Forwarding from 127.0.0.1:PORT -> 8080"
+        match = re.search(r"127\.0\.0\.1:(\d+) -> 8080", line)
+        assert match, f"kubectl port-forward said {line!r}"
+        url = f"http://127.0.0.1:{match.group(1)}/"
+        try:
+            with urllib.request.urlopen(url, timeout=20) as response:
+                assert response.read() == b"served by the project image"
+        finally:
+            forward.terminate()
 
 
 def test_kubelet_and_kube_proxy_read_every_field_of_their_configuration(real: RealCluster) -> None:
