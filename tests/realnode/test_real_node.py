@@ -51,6 +51,16 @@ FETCH = (
     "print(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())\n"
 )
 RESOLVE = "import socket, sys\nprint(socket.gethostbyname(sys.argv[1]))\n"
+# An in-cluster client: the API server's /version through the kubernetes Service, verified
+# against the ServiceAccount's CA, authenticated with its token.
+API_VERSION = (
+    "import json, ssl, urllib.request\n"
+    "sa = '/var/run/secrets/kubernetes.io/serviceaccount/'\n"
+    "context = ssl.create_default_context(cafile=sa + 'ca.crt')\n"
+    "request = urllib.request.Request('https://kubernetes.default.svc/version',\n"
+    "    headers={'Authorization': 'Bearer ' + open(sa + 'token').read()})\n"
+    "print(json.load(urllib.request.urlopen(request, context=context, timeout=10))['major'])\n"
+)
 
 
 @dataclass
@@ -198,6 +208,10 @@ def test_project_image_serves_as_non_root_read_only_behind_a_service_and_dns_nam
     assert real.kubectl(*resolve, name).strip() == cluster_ip
     assert real.kubectl(*fetch, f"http://{name}/").strip() == "served by the project image"
     assert real.kubectl(*fetch, "http://web/").strip() == "served by the project image"
+
+    # the API server through the kubernetes Service, as the operator in a Pod reaches it
+    version = real.kubectl("exec", "-n", ns, "client", "--", "python", "-c", API_VERSION)
+    assert version.strip() == "1"
 
     # kubectl logs reaches the kubelet: the server logged the requests above
     logs = real.kubectl("logs", "-n", ns, "web")
