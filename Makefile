@@ -7,6 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 CONTROLPLANE_BUILD := tests/controlplane/build.sh
+NODE ?= standin
 NODE_PACKAGES := containerd runc containernetworking-plugins iptables buildah mmdebstrap catatonit
 
 .PHONY: help venv controlplane tools node-packages node-binaries node-images node-test lint typecheck unit integration test chaos demo bench cluster-up cluster-down crds clean
@@ -68,8 +69,9 @@ node-test: venv controlplane node-binaries node-images ## a real node (kubelet, 
 chaos: venv controlplane ## fault-injection and load tests (README: Reliability); prints the figures
 	$(PY) -m pytest -q -s -m chaos tests/reliability tests/integration/reliability
 
-cluster-up: venv controlplane ## start a local control plane in the background (.dev-cluster/kubeconfig)
-	$(VENV)/bin/kubedrift dev-cluster up --dir .dev-cluster
+cluster-up: venv controlplane ## start a local control plane in the background (.dev-cluster/kubeconfig); NODE=real for a real node
+	@if test "$(NODE)" = real; then $(MAKE) --no-print-directory node-packages node-binaries node-images; fi
+	$(VENV)/bin/kubedrift dev-cluster up --dir .dev-cluster --node $(NODE)
 
 cluster-down: ## stop the local control plane started by cluster-up
 	@if test -x $(VENV)/bin/kubedrift; then $(VENV)/bin/kubedrift dev-cluster down --dir .dev-cluster; fi
