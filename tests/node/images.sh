@@ -6,7 +6,8 @@
 #   kubedrift.tar  the project's Dockerfile built on that base with buildah
 # Each archive goes to a cache outside the repository, keyed by the hash of its inputs (for the
 # project image: the Dockerfile, pyproject.toml, README.md and every file under operator/, plus
-# the base image's key), so a second run rebuilds nothing.
+# the base image's key), so a second run rebuilds nothing. The three newest project archives
+# are kept.
 # Prints the directory holding the three archives and their image names (images.env) on its
 # last line. Needs root, buildah, mmdebstrap and catatonit (make node-packages).
 set -euo pipefail
@@ -88,4 +89,8 @@ image "$project_name" "$out.partial/kubedrift.tar" build_project
 ln -f "$cache_root/images/parts/pause-$pause_key.tar" "$out.partial/pause.tar"
 printf 'PAUSE_IMAGE=%s\nPROJECT_IMAGE=%s\nBASE_IMAGE=%s\n' "$pause_name" "$project_name" "$base_name" > "$out.partial/images.env"
 rm -rf "$out"; mv "$out.partial" "$out"
+# The archive is what nodes import: drop the project image from buildah's store, and keep the
+# archives of the three newest builds (worktrees with different sources may share this cache).
+buildah rmi "$project_name" >/dev/null 2>&1 || true
+ls -dt "$cache_root"/images/*-*-*/ | tail -n +4 | xargs -r rm -rf
 echo "$out"
