@@ -7,14 +7,19 @@
 # The root filesystem can be read-only: bytecode is compiled at install time and nothing writes
 # outside /tmp (HOME), which the chart mounts as an emptyDir.
 # tests/unit/delivery/test_image_install.py replays the two pip steps in a clean venv.
+#
+# BASE_IMAGE is any Debian-based image with Python 3.11, `python` and pip on PATH. The default is
+# the official image; the tests build on one made from Debian packages (tests/node/images.sh).
 
-FROM python:3.11-slim-bookworm AS wheels
+ARG BASE_IMAGE=python:3.11-slim-bookworm
+
+FROM ${BASE_IMAGE} AS wheels
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY operator ./operator
 RUN pip wheel --no-cache-dir --wheel-dir /wheels '.[fast]'
 
-FROM python:3.11-slim-bookworm
+FROM ${BASE_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HOME=/tmp \

@@ -12,8 +12,10 @@ MLSERVER_VENV := .venv-mlserver
 MLSERVER_STAMP := $(MLSERVER_VENV)/.installed-$(shell cat tests/servers/mlserver-requirements.txt | sha256sum | cut -c1-12)
 KSERVE_VENV := .venv-kserve
 KSERVE_STAMP := $(KSERVE_VENV)/.installed-$(shell cat tests/servers/kserve-requirements.txt | sha256sum | cut -c1-12)
+NODE ?= standin
+NODE_PACKAGES := containerd runc containernetworking-plugins iptables buildah mmdebstrap catatonit
 
-.PHONY: help venv servers controlplane tools lint typecheck unit integration test chaos demo bench cluster-up cluster-down crds clean
+.PHONY: help venv servers controlplane tools node-packages node-binaries node-images node-test lint typecheck unit integration test chaos demo bench cluster-up cluster-down crds clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -47,6 +49,19 @@ tools: ## helm (built from the Go module proxy, cached) and promtool (Debian pac
 	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 
+node-packages: ## Debian packages a real node needs (containerd, runc, CNI plugins, iptables, buildah...)
+	@missing=$$(for p in $(NODE_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done | xargs); \
+	test -z "$$missing" || { \
+	  echo "installing $$missing (apt-get install)"; \
+	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; }
+
+node-binaries: ## build (or reuse from ~/.cache/kubedrift) kubelet, kube-proxy and CoreDNS
+	@bash tests/node/build.sh >/dev/null
+
+node-images: node-packages ## build (or reuse) the pause, Debian Python base and project images (OCI archives)
+	@bash tests/node/images.sh >/dev/null
+
 controlplane: ## build (or reuse from ~/.cache/kubedrift) etcd, kube-apiserver, KCM, scheduler, kubectl
 	@bash $(CONTROLPLANE_BUILD) >/dev/null
 
@@ -62,16 +77,20 @@ unit: venv tools servers ## unit tests only (no cluster)
 	$(PY) -m pytest -m 'not integration and not chaos' -q
 
 integration: venv servers controlplane tools ## integration tests against a real control plane
-	$(PY) -m pytest -m 'integration and not chaos' -q
+	$(PY) -m pytest -m 'integration and not chaos and not realnode' -q
 
 test: venv servers controlplane tools lint typecheck ## lint, types, unit and integration tests (CI also runs chaos)
-	$(PY) -m pytest -q -m 'not chaos'
+	$(PY) -m pytest -q -m 'not chaos and not realnode'
+
+node-test: venv controlplane node-binaries node-images ## a real node (kubelet, containerd, kube-proxy, CoreDNS) runs the project image
+	$(PY) -m pytest -q -m realnode tests/realnode
 
 chaos: venv controlplane ## fault-injection and load tests (README: Reliability); prints the figures
 	$(PY) -m pytest -q -s -m chaos tests/reliability tests/integration/reliability
 
-cluster-up: venv controlplane ## start a local control plane in the background (.dev-cluster/kubeconfig)
-	$(VENV)/bin/kubedrift dev-cluster up --dir .dev-cluster
+cluster-up: venv controlplane ## start a local control plane in the background (.dev-cluster/kubeconfig); NODE=real for a real node
+	@if test "$(NODE)" = real; then $(MAKE) --no-print-directory node-packages node-binaries node-images; fi
+	$(VENV)/bin/kubedrift dev-cluster up --dir .dev-cluster --node $(NODE)
 
 cluster-down: ## stop the local control plane started by cluster-up
 	@if test -x $(VENV)/bin/kubedrift; then $(VENV)/bin/kubedrift dev-cluster down --dir .dev-cluster; fi

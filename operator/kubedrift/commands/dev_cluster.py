@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -31,15 +32,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="address range: Pods on 127.0.N.0/24, Services on "
                         "127.0.(100+N).0/24 (default: the first one no other cluster "
                         "holds)")  # fmt: skip
+    parser.add_argument("--node", choices=["standin", "real"], default="standin",
+                        help="standin: Pods run as local processes (default); real: a "
+                        "kubelet on containerd, kube-proxy, CoreDNS (root; one per "
+                        "machine)")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
     if args.action == "up":
-        return _up(args.dir.resolve(), args.binaries, args.range)
+        return _up(args.dir.resolve(), args.binaries, args.range, args.node)
     return _down(args.dir.resolve())
 
 
-def _up(directory: Path, binaries: Path | None, range_index: int | None) -> int:
+def _up(directory: Path, binaries: Path | None, range_index: int | None, node: str) -> int:
     from kubedrift.devcluster import locate_binaries  # noqa: PLC0415
     from kubedrift.devcluster.processes import group_exists  # noqa: PLC0415
     from kubedrift.devcluster.supervisor import STATE_FILE  # noqa: PLC0415
@@ -58,9 +63,17 @@ def _up(directory: Path, binaries: Path | None, range_index: int | None) -> int:
             "--binaries", str(binaries)]  # fmt: skip
     if range_index is not None:
         argv += ["--range", str(range_index)]
+    env = dict(os.environ)
+    if node == "real":
+        from kubedrift.devcluster.realnode import artifacts  # noqa: PLC0415
+
+        env[artifacts.BINARIES_ENV_VAR] = str(artifacts.locate_node_binaries())
+        env[artifacts.IMAGES_ENV_VAR] = str(artifacts.locate_node_images().directory)
+        argv += ["--node", "real"]
     with log_path.open("ab") as log:
         supervisor = subprocess.Popen(
             argv,
+            env=env,
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import secrets
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,8 +36,12 @@ class Pki:
     service_account_pub: Path
 
 
-def generate_pki(directory: Path) -> Pki:
-    """Write a fresh CA and every certificate and key the control plane uses into ``directory``."""
+def generate_pki(directory: Path, extra_ips: Sequence[str] = ()) -> Pki:
+    """Write a fresh CA and every certificate and key the control plane uses into ``directory``.
+
+    ``extra_ips`` are added to the API server's and the node's certificates (a real node's
+    bridge address, the ``kubernetes`` Service's ClusterIP) besides 127.0.0.1."""
+    ips = "".join(f",IP:{ip}" for ip in extra_ips)
     directory.mkdir(parents=True, exist_ok=True)
     pki = Pki(
         ca_cert=directory / "ca.crt",
@@ -63,8 +68,9 @@ def generate_pki(directory: Path) -> Pki:
         pki.server_key,
         subject="/CN=kube-apiserver",
         extensions=[
-            "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,"
-            "DNS:kubernetes.default,DNS:kubernetes.default.svc",
+            f"subjectAltName=IP:127.0.0.1{ips},DNS:localhost,DNS:kubernetes,"
+            "DNS:kubernetes.default,DNS:kubernetes.default.svc,"
+            "DNS:kubernetes.default.svc.cluster.local",
             "extendedKeyUsage=serverAuth",
         ],
     )
@@ -80,7 +86,10 @@ def generate_pki(directory: Path) -> Pki:
         pki.node_cert,
         pki.node_key,
         subject="/CN=kubedrift-node",
-        extensions=["subjectAltName=IP:127.0.0.1,DNS:localhost", "extendedKeyUsage=serverAuth"],
+        extensions=[
+            f"subjectAltName=IP:127.0.0.1{ips},DNS:localhost",
+            "extendedKeyUsage=serverAuth",
+        ],
     )
     _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1",
              "-out", pki.service_account_key)  # fmt: skip

@@ -35,6 +35,8 @@ class Layout:
     pki: Pki
     ports: Ports
     service_cidr: str
+    #: where the API server listens: loopback, or a real node's bridge address (Pods reach it)
+    host: str = "127.0.0.1"
 
     @property
     def kubeconfig(self) -> Path:
@@ -42,7 +44,7 @@ class Layout:
 
     @property
     def server(self) -> str:
-        return f"https://127.0.0.1:{self.ports.apiserver}"
+        return f"https://{self.host}:{self.ports.apiserver}"
 
     @property
     def logs(self) -> Path:
@@ -77,11 +79,12 @@ def apiserver_command(layout: Layout) -> list[str]:
         f"--tls-private-key-file={pki.server_key}",
         f"--client-ca-file={pki.ca_cert}",
         f"--secure-port={layout.ports.apiserver}",
-        "--bind-address=127.0.0.1",
-        "--advertise-address=127.0.0.1",
+        f"--bind-address={layout.host}",
+        f"--advertise-address={layout.host}",
         # The lease reconciler refuses a loopback advertise address; in-cluster clients are
         # pointed at 127.0.0.1 by KUBERNETES_SERVICE_HOST instead of the kubernetes Service.
-        "--endpoint-reconciler-type=none",
+        # On a real node's bridge address it keeps the kubernetes Service's endpoints.
+        *(["--endpoint-reconciler-type=none"] if layout.host.startswith("127.") else []),
         "--authorization-mode=RBAC",
         f"--service-cluster-ip-range={layout.service_cidr}",
         "--allow-privileged=true",

@@ -19,6 +19,7 @@ import json
 import ssl
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -31,8 +32,15 @@ from kubedrift.devcluster.kubeconfig import admin_kubeconfig, write_kubeconfig
 from kubedrift.devcluster.network import free_ports, https_ok
 from kubedrift.devcluster.processes import ManagedProcess
 from kubedrift.devcluster.ranges import AddressRanges, RangeReservation
+from kubedrift.devcluster.realnode.addresses import NodeNetwork
+from kubedrift.devcluster.realnode.artifacts import locate_node_binaries, locate_node_images
+from kubedrift.devcluster.realnode.node import RealNode
+from kubedrift.devcluster.realnode.node_config import NodeLayout
 
 DEFAULT_NODE = "kubedrift-node"
+#: ``standin``: Pods run as local processes (:mod:`.node`); ``real``: containerd, kubelet,
+#: kube-proxy and CoreDNS (:mod:`.realnode`).
+NODE_KINDS = ("standin", "real")
 
 
 class ControlPlaneError(RuntimeError):
@@ -43,7 +51,8 @@ class ControlPlane:
     """A local control plane whose files (certificates, etcd data, logs, kubeconfig) live in
     ``work_dir``. Pods bound to its single node run as local processes. Pod and Service addresses
     come from a loopback range reserved machine-wide (:mod:`.ranges`): number ``range_index``,
-    or the first free one.
+    or the first free one. With ``node="real"`` the node is a real kubelet on containerd instead
+    (:mod:`.realnode`), and Pods and Services get addresses on a bridge of the cluster's own.
     """
 
     def __init__(
@@ -54,7 +63,12 @@ class ControlPlane:
         node_name: str = DEFAULT_NODE,
         range_index: int | None = None,
         startup_timeout: float = 180.0,
+        node: str = "standin",
     ) -> None:
+        if node not in NODE_KINDS:
+            raise ValueError(f"node must be one of {NODE_KINDS}, not {node!r}")
+        self.node = node
+        self._real_node: RealNode | None = None
         self.binaries = binaries
         self.work_dir = work_dir.resolve()
         self.node_name = node_name
@@ -83,6 +97,18 @@ class ControlPlane:
         return self.work_dir / "kubeconfig"
 
     @property
+    def pod_cidr(self) -> str:
+        if self._real_node is not None:
+            return self._real_node.network.pod_cidr
+        return self.ranges.pod_cidr
+
+    @property
+    def service_cidr(self) -> str:
+        if self._real_node is not None:
+            return self._real_node.network.service_cidr
+        return self.ranges.service_cidr
+
+    @property
     def server(self) -> str:
         return self.layout.server
 
@@ -107,14 +133,25 @@ class ControlPlane:
     def start(self) -> None:
         """Start every component and wait until the cluster can run Pods."""
         atexit.register(self.stop)
+        # A real node's binaries and images may have to be built first: before the deadline.
+        real_artifacts = (
+            (locate_node_binaries(), locate_node_images()) if self.node == "real" else None
+        )
         deadline = time.monotonic() + self.startup_timeout
         try:
             self.work_dir.mkdir(parents=True, exist_ok=True)
             ranges = self._ranges = self._reservation.reserve(self.range_index)
-            pki = generate_pki(self.work_dir / "pki")
+            host, service_cidr, extra_ips = "127.0.0.1", ranges.service_cidr, []
+            if real_artifacts is not None:
+                network = NodeNetwork(ranges.index)
+                real = self._real_node = RealNode(*real_artifacts, network, self.node_dir)
+                real.prepare()
+                host, service_cidr = network.gateway, network.service_cidr
+                extra_ips = [network.gateway, network.kubernetes_service_ip]
+            pki = generate_pki(self.work_dir / "pki", extra_ips)
             ports = components.Ports(*free_ports(6))
             layout = self._layout = components.Layout(
-                self.binaries, self.work_dir, pki, ports, ranges.service_cidr
+                self.binaries, self.work_dir, pki, ports, service_cidr, host
             )
             write_kubeconfig(
                 self.kubeconfig,
@@ -125,7 +162,10 @@ class ControlPlane:
             self._wait_for("the API server's /readyz", deadline, self._apiserver_ready)
             self._launch("kube-controller-manager", components.controller_manager_command(layout))
             self._launch("kube-scheduler", components.scheduler_command(layout))
-            self._launch("node", self._node_command(), death_signal="TERM")
+            if self._real_node is not None:
+                self._start_real_node(self._real_node, deadline)
+            else:
+                self._launch("node", self._node_command(), death_signal="TERM")
             self._wait_for("kube-controller-manager /healthz", deadline, lambda: https_ok(
                 f"https://127.0.0.1:{ports.controller_manager}/healthz"))  # fmt: skip
             self._wait_for("kube-scheduler /healthz", deadline, lambda: https_ok(
@@ -140,6 +180,8 @@ class ControlPlane:
         """Stop every component, newest first. Safe to call more than once."""
         while self.processes:
             self.processes.pop().stop()
+        if self._real_node is not None:
+            self._real_node.teardown()
         self._reservation.release()
         atexit.unregister(self.stop)
 
@@ -197,6 +239,40 @@ class ControlPlane:
             "--log-port", str(self.layout.ports.node),
             "--serving-cert", str(pki.node_cert), "--serving-key", str(pki.node_key),
         ]  # fmt: skip
+
+    def _start_real_node(self, real: RealNode, deadline: float) -> None:
+        pki = self.layout.pki
+        kubelet_port, *ports = free_ports(6)
+        node_layout = NodeLayout(
+            real.binaries, self.node_dir, self.kubeconfig, pki.ca_cert, pki.node_cert,
+            pki.node_key, real.runtime.socket, self.node_name, kubelet_port, *ports,
+        )  # fmt: skip
+        real.start(
+            node_layout,
+            lambda name, argv: self._launch(name, argv, death_signal="TERM"),
+            self._create,
+            deadline,
+        )
+
+    def _create(self, path: str, document: dict[str, Any]) -> None:
+        """POST ``document`` to an API path as the admin; an existing object is left as is."""
+        pki = self.layout.pki
+        context = ssl.create_default_context(cafile=str(pki.ca_cert))
+        context.load_cert_chain(str(pki.admin_cert), str(pki.admin_key))
+        request = urllib.request.Request(
+            self.server + path,
+            data=json.dumps(document).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10, context=context):
+                return
+        except urllib.error.HTTPError as error:
+            if error.code != 409:
+                raise ControlPlaneError(
+                    f"POST {path} answered {error.code}: {error.read()[:500]!r}"
+                ) from error
 
     def _launch(self, name: str, argv: list[str], death_signal: str = "KILL") -> None:
         process = ManagedProcess(

@@ -23,7 +23,7 @@ from types import FrameType
 from typing import Any
 
 from kubedrift.devcluster.binaries import locate_binaries
-from kubedrift.devcluster.launcher import ControlPlane
+from kubedrift.devcluster.launcher import NODE_KINDS, ControlPlane
 
 STATE_FILE = "state.json"
 
@@ -39,6 +39,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, required=True)
     parser.add_argument("--binaries", type=Path)
     parser.add_argument("--range", type=int, help="address range number (default: first free)")
+    parser.add_argument(
+        "--node",
+        choices=NODE_KINDS,
+        default="standin",
+        help="standin (Pods as local processes) or real (kubelet on containerd)",
+    )
     args = parser.parse_args(argv)
     directory: Path = args.dir.resolve()
     stop = threading.Event()
@@ -51,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     try:
         control_plane = ControlPlane(
-            locate_binaries(args.binaries), directory, range_index=args.range
+            locate_binaries(args.binaries), directory, range_index=args.range, node=args.node
         )
         control_plane.start()
     except Exception as error:  # report any startup failure to `dev-cluster up`
@@ -63,8 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "components": control_plane.pids(),
         "kubeconfig": str(control_plane.kubeconfig),
         "server": control_plane.server,
-        "podCIDR": control_plane.ranges.pod_cidr,
-        "serviceCIDR": control_plane.ranges.service_cidr,
+        "podCIDR": control_plane.pod_cidr,
+        "serviceCIDR": control_plane.service_cidr,
+        "node": args.node,
         "logs": str(control_plane.logs_dir),
         "ready": True,
     })  # fmt: skip
