@@ -23,7 +23,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -37,6 +37,9 @@ from kubedrift.stats.binning import (
 )
 from kubedrift.stats.performance import reference_performance
 from kubedrift.stats.settings import FeatureType
+
+if TYPE_CHECKING:
+    from kubedrift.stats.multivariate import MultivariateProfile
 
 #: Version of the JSON format written by :meth:`Baseline.to_dict`.
 FORMAT_VERSION = 1
@@ -160,6 +163,9 @@ class Baseline:
     classes: tuple[str, ...] = ()
     performance: Mapping[str, float] = field(default_factory=dict)
     version: int = FORMAT_VERSION
+    #: The PCA fit of the numeric features and its reconstruction error's reference (``None``:
+    #: no multivariate signal); see ``kubedrift.stats.multivariate``.
+    multivariate: MultivariateProfile | None = None
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -173,7 +179,7 @@ class Baseline:
         return {profile.name: profile for profile in self.features}
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "kind": FORMAT_KIND,
             "version": self.version,
             "rows": self.rows,
@@ -184,9 +190,14 @@ class Baseline:
             "classes": list(self.classes),
             "performance": dict(self.performance),
         }
+        if self.multivariate is not None:
+            data["multivariate"] = self.multivariate.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Baseline:
+        from kubedrift.stats.multivariate import MultivariateProfile  # noqa: PLC0415 - a cycle
+
         if not isinstance(data, Mapping) or data.get("kind") != FORMAT_KIND:
             raise BaselineError(f"not a kubedrift baseline (expected kind {FORMAT_KIND!r})")
         version = data.get("version")
@@ -208,6 +219,11 @@ class Baseline:
                 task=task,
                 classes=tuple(str(c) for c in data.get("classes", ())),
                 performance={str(k): float(v) for k, v in data.get("performance", {}).items()},
+                multivariate=(
+                    MultivariateProfile.from_dict(data["multivariate"])
+                    if data.get("multivariate")
+                    else None
+                ),
             )
         except (KeyError, TypeError, ValueError) as error:
             if isinstance(error, BaselineError):
@@ -238,6 +254,7 @@ def build_baseline(
     max_categories: int = 50,
     sample_size: int | None = None,
     seed: int = 0,
+    multivariate: bool = True,
 ) -> Baseline:
     """Profile training ``columns`` (name -> 1-D array) into a :class:`Baseline`.
 
@@ -245,7 +262,9 @@ def build_baseline(
     (numeric dtype -> numeric, unless all values are integers with at most
     ``CATEGORICAL_MAX_DISTINCT`` distinct values; anything else -> categorical) unless a column is
     named in ``categorical`` or ``numeric``. ``sample_size`` defaults to ``SAMPLE_BUDGET`` spread
-    over the numeric features, between 100 and 1000 values each.
+    over the numeric features, between 100 and 1000 values each. With ``multivariate`` and two
+    or more numeric features, the baseline also stores the PCA fit of the multivariate signal
+    (``kubedrift.stats.multivariate``).
     """
     names = (
         list(features)
@@ -294,6 +313,12 @@ def build_baseline(
             rng=rng,
         )
     task, classes, performance = _label_profile(columns, prediction_profile, label, max_categories)
+    fit = None
+    numeric_names = [p.name for p in profiles if p.type == "numeric"]
+    if multivariate and len(numeric_names) >= 2:
+        from kubedrift.stats.multivariate import fit_multivariate  # noqa: PLC0415 - a cycle
+
+        fit = fit_multivariate(columns, numeric_names, bins=bins, sample_size=size, seed=seed)
     return Baseline(
         features=profiles,
         rows=n_rows,
@@ -302,6 +327,7 @@ def build_baseline(
         task=task,
         classes=classes,
         performance=performance,
+        multivariate=fit,
     )
 
 

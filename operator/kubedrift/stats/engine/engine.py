@@ -159,6 +159,8 @@ class Decision:
     #: Builds :attr:`signals` from a snapshot of the step, on first use (status, JSON): a caller
     #: that only needs the conditions (a long simulation) does not pay for them.
     make_signals: Callable[[], tuple[SignalResult, ...]] = field(repr=False, compare=False)
+    #: The multivariate signal (``stats.multivariate``) alarmed; it drifts the monitor alone.
+    multivariate_drifted: bool = False
 
     @cached_property
     def signals(self) -> tuple[SignalResult, ...]:
@@ -219,6 +221,11 @@ class Engine:
         self.settings = settings
         self.contract = contract
         profiles = list(baseline.features)
+        # The multivariate reconstruction error is judged as one more numeric column, in the
+        # windows' and tallies' order (``WindowPlan.profiles``): after the features.
+        self._multivariate = len(profiles) if baseline.multivariate is not None else None
+        if baseline.multivariate is not None:
+            profiles.append(baseline.multivariate.profile)
         if baseline.prediction is not None:
             profiles.append(baseline.prediction)
         self.profiles: tuple[FeatureProfile, ...] = tuple(profiles)
@@ -242,6 +249,14 @@ class Engine:
         watched = [p.present > 0 and p.name not in ignored and sum(p.counts) > 0 for p in profiles]
         if self._prediction is not None and not settings.drift.prediction:
             watched[self._prediction] = False
+        fit = baseline.multivariate
+        if (
+            self._multivariate is not None
+            and fit is not None
+            and (not settings.drift.multivariate or ignored.intersection(fit.features))
+        ):
+            # An ignored feature has no say, and the reconstruction error would see it.
+            watched[self._multivariate] = False
         self._watched = np.array(watched, dtype=bool)
         self._rates = self._rate_rows()
         sets = int(self._watched.sum()) + len(self._rates)
@@ -298,6 +313,8 @@ class Engine:
     def _rate_rows(self) -> list[_RateRow]:
         rows: list[_RateRow] = []
         for i, p in enumerate(self.profiles):
+            if i == self._multivariate:
+                continue  # its missing rows are the features' (see ``stats.multivariate``)
             if p.count > 0:
                 rows.append(_RateRow("missing", i, f"{p.name}/missing", p.missing_rate))
             if p.present == 0:
@@ -563,13 +580,19 @@ class Engine:
         signals = self._signals(window, crossed_columns, crossed_rates)
         enough = window is not None and window.samples >= self.settings.window.min_samples
         features = [
-            i for i in range(len(self.profiles)) if self._watched[i] and i != self._prediction
+            i
+            for i in range(len(self.profiles))
+            if self._watched[i] and i not in (self._prediction, self._multivariate)
         ]
         drifted = tuple(self.profiles[i].name for i in features if self._drift_alarm[i])
         share = len(drifted) / len(features) if features else 0.0
         prediction = self._prediction is not None and bool(self._drift_alarm[self._prediction])
+        multivariate = self._multivariate is not None and bool(
+            self._drift_alarm[self._multivariate]
+        )
         drift_settings = self.settings.drift
-        drifting = (bool(drifted) and share >= drift_settings.drift_share) or prediction
+        by_share = bool(drifted) and share >= drift_settings.drift_share
+        drifting = by_share or prediction or multivariate
         verdict: Verdict = "ok"
         if drifting:
             verdict = "drift"
@@ -579,12 +602,15 @@ class Engine:
         if drifted:
             summary += ": " + ", ".join(drifted)
         if drifting:
-            reason = (
-                "PredictionDrift" if prediction and share < drift_settings.drift_share else "Drift"
+            reason = "Drift"
+            if not by_share:
+                reason = "PredictionDrift" if prediction else "MultivariateDrift"
+            notes = ("; predictions drifted" if prediction else "") + (
+                "; the features' joint distribution drifted (PCA reconstruction error)"
+                if multivariate
+                else ""
             )
-            drift = ConditionState(
-                "True", reason, summary + ("; predictions drifted" if prediction else "")
-            )
+            drift = ConditionState("True", reason, summary + notes)
         elif not enough:
             samples = 0 if window is None else window.samples
             drift = ConditionState(
@@ -602,6 +628,7 @@ class Engine:
             share=share,
             drifted=drifted,
             prediction_drifted=prediction,
+            multivariate_drifted=multivariate,
             make_signals=signals,
             threshold=self.threshold,
             alternatives=self.alternatives,
@@ -628,7 +655,7 @@ class Engine:
                 SignalResult(
                     profile.name,
                     profile.name,
-                    "drift",
+                    "multivariate" if i == self._multivariate else "drift",
                     "DriftDetected",
                     float(statistics[i]),
                     threshold,
