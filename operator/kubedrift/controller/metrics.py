@@ -49,6 +49,8 @@ class OperatorMetrics:
     labels: Counter
     api_requests: Counter
     condition: Gauge
+    #: ``kubedrift_monitor_multivariate_evidence``: the multivariate signal's log e-value.
+    multivariate_evidence: Gauge
     #: (namespace, monitor) pairs whose counters exist, every result at zero or more.
     _known: set[tuple[str, str]] = field(default_factory=set)
 
@@ -64,6 +66,7 @@ class OperatorMetrics:
         drift_share: float | None = None,
         metric: str | None = None,
         metric_value: float | None = None,
+        multivariate_evidence: float | None = None,
     ) -> None:
         """Count one evaluation and update the monitor's gauges."""
         self._start(namespace, monitor)
@@ -75,6 +78,8 @@ class OperatorMetrics:
             self.drift_share.labels(namespace, monitor).set(drift_share)
         if metric is not None and metric_value is not None:
             self.metric_value.labels(namespace, monitor, metric).set(metric_value)
+        if multivariate_evidence is not None:
+            self.multivariate_evidence.labels(namespace, monitor).set(multivariate_evidence)
 
     def record_conditions(
         self, namespace: str, monitor: str, conditions: Sequence[Mapping[str, Any]]
@@ -133,6 +138,7 @@ class OperatorMetrics:
             self.promotions,
             self.labels,
             self.condition,
+            self.multivariate_evidence,
         ):
             for labels in list(_label_sets(family)):
                 if labels[:2] == (namespace, monitor):
@@ -171,6 +177,13 @@ def make_metrics(registry: CollectorRegistry) -> OperatorMetrics:
         drift_share=Gauge(
             "kubedrift_monitor_drift_share",
             "Share of drifted features in the last evaluation.",
+            ["namespace", "monitor"],
+            registry=registry,
+        ),
+        multivariate_evidence=Gauge(
+            "kubedrift_monitor_multivariate_evidence",
+            "Largest CUSUM statistic (log e-value) of the multivariate signal (PCA "
+            "reconstruction error) in the last evaluation; it alarms at the evidence threshold.",
             ["namespace", "monitor"],
             registry=registry,
         ),
