@@ -71,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace) -> int:
     from kubedrift.commands.tables import read_table, split_list  # noqa: PLC0415
     from kubedrift.stats.baseline import build_baseline  # noqa: PLC0415
+    from kubedrift.stats.baseline_size import encode  # noqa: PLC0415
 
     columns = read_table(args.data)
     features = split_list(args.features) or None
@@ -87,12 +88,14 @@ def _build(args: argparse.Namespace) -> int:
         max_categories=args.max_categories,
         seed=args.seed,
     )
-    text = baseline.to_json()
+    plain = baseline.to_json()
+    text = encode(plain)  # compressed above the ConfigMap limit, or BaselineTooLargeError
     args.output.write_text(text + "\n", encoding="utf-8")
     kinds = [profile.type for profile in baseline.features]
     print(
         f"wrote {args.output}: {baseline.rows} rows, {kinds.count('numeric')} numeric and "
-        f"{kinds.count('categorical')} categorical features, {len(text) / 1024:.1f} KiB",
+        f"{kinds.count('categorical')} categorical features, {len(text) / 1024:.1f} KiB"
+        + ("" if text == plain else f" (gzip-compressed from {len(plain) / 1024:.1f} KiB)"),
         file=sys.stderr,
     )
     return 0
@@ -102,9 +105,11 @@ def _configmap(args: argparse.Namespace) -> int:
     import yaml  # noqa: PLC0415
 
     from kubedrift.stats.baseline import Baseline  # noqa: PLC0415
+    from kubedrift.stats.baseline_size import encode  # noqa: PLC0415
 
     text = args.baseline.read_text(encoding="utf-8")
     Baseline.from_json(text)  # refuse to wrap something the operator could not read
+    text = encode(text.strip())  # never a ConfigMap above 1 MiB
     metadata = {"name": args.name}
     if args.namespace:
         metadata["namespace"] = args.namespace

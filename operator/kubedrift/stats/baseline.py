@@ -235,8 +235,11 @@ class Baseline:
 
     @classmethod
     def from_json(cls, text: str) -> Baseline:
+        """Read :meth:`to_json` output, plain or compressed (``stats.baseline_size``)."""
+        from kubedrift.stats.baseline_size import decode  # noqa: PLC0415 - a cycle
+
         try:
-            data = json.loads(text)
+            data = json.loads(decode(text))
         except json.JSONDecodeError as error:
             raise BaselineError(f"baseline is not valid JSON: {error}") from error
         return cls.from_dict(data)
