@@ -220,8 +220,9 @@ def test_ignored_features_and_disabled_prediction_drift_have_no_detectors() -> N
     watched = {s.name for s in reduced.step(None, None, now=0).signals if s.kind == "drift"}
     assert watched == {"x"}
     # 18 of y's 20 tilts (the two of 1/16 sigma lie inside what 5,000 training rows can tell
-    # apart, so they are not run), y's shape and the prediction's shape.
-    assert full.alternatives - reduced.alternatives == 18 + 1 + 1
+    # apart, so they are not run), y's shape and the prediction's shape; and the multivariate
+    # signal (14 tilts outside its reference's ball, its shape), which would see y.
+    assert full.alternatives - reduced.alternatives == 18 + 1 + 1 + 14 + 1
 
 
 def test_a_feature_that_goes_missing_is_a_data_quality_alarm_not_silence() -> None:
