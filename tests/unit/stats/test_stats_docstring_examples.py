@@ -7,7 +7,15 @@ from types import ModuleType
 
 import pytest
 
-from kubedrift.stats import baseline, binning, calibration, promotion, window
+from kubedrift.stats import (
+    baseline,
+    baseline_size,
+    binning,
+    calibration,
+    multivariate,
+    promotion,
+    window,
+)
 from kubedrift.stats.detectors import adwin, cusum, page_hinkley
 from kubedrift.stats.engine import contract, engine, increments, reference
 
@@ -27,6 +35,8 @@ from kubedrift.stats.engine import contract, engine, increments, reference
         engine,
         increments,
         reference,
+        multivariate,
+        baseline_size,
     ],
     ids=lambda m: m.__name__,
 )
