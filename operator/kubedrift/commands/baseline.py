@@ -47,6 +47,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="vocabulary size per categorical feature (the rest is 'other')",
     )
     build.add_argument("--seed", type=int, default=0, help="seed of the reference sample")
+    build.add_argument(
+        "--no-multivariate",
+        dest="multivariate",
+        action="store_false",
+        help="do not fit the multivariate signal (PCA of two or more numeric features)",
+    )
     build.add_argument("-o", "--output", type=Path, required=True, help="where to write the JSON")
     configmap = sub.add_parser("configmap", help="print a ConfigMap manifest holding a baseline")
     configmap.add_argument("--baseline", type=Path, required=True)
@@ -87,6 +93,7 @@ def _build(args: argparse.Namespace) -> int:
         bins=args.bins,
         max_categories=args.max_categories,
         seed=args.seed,
+        multivariate=args.multivariate,
     )
     plain = baseline.to_json()
     text = encode(plain)  # compressed above the ConfigMap limit, or BaselineTooLargeError
