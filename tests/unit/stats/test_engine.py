@@ -264,7 +264,13 @@ def test_out_of_range_values_unseen_categories_and_unknown_columns_are_data_qual
     categories = rng.choice(np.array(["a", "b", "c"]), size=300)
     wide = normal.copy()
     wide[:60] = 50.0
-    assert decide({"x": wide, "c": categories}).quality.reason == "OutOfRange"
+    out_of_range = decide({"x": wide, "c": categories}).quality
+    assert out_of_range.reason == "OutOfRange"
+    # The message gives the share the window saw, not only the reference's rate (0 here).
+    assert out_of_range.message == (
+        "x: values outside the training range in 20.0% of 300 window rows, "
+        "above the reference's 0.0%"
+    )
     novel = categories.copy()
     novel[:60] = "zzz"
     assert decide({"x": normal, "c": novel}).quality.reason == "UnseenCategories"

@@ -727,4 +727,10 @@ class Engine:
             "out-of-range": "values outside the training range",
             "unseen-categories": "categories unseen in training",
         }[row.kind]
-        return f"{name}: {words} above the reference's {row.reference_rate:.4f}"
+        observed = ""
+        if window is not None:
+            events, trials = self._rate_counts(Tally.of_window(window))
+            r = self._rates.index(row)
+            if trials[r] > 0:
+                observed = f" in {events[r] / trials[r]:.1%} of {int(trials[r])} window rows,"
+        return f"{name}: {words}{observed} above the reference's {row.reference_rate:.1%}"
