@@ -98,7 +98,7 @@ cluster-down: ## stop the local control plane started by cluster-up
 crds: venv ## regenerate crds/ (and the chart's copy) and docs/modelmonitor.md from the API types
 	$(PY) -m kubedrift.api.crd --write crds/
 	rm -f charts/kubedrift/crds/*.yaml && cp crds/*.yaml charts/kubedrift/crds/
-	$(PY) -m kubedrift.api.reference --write docs/modelmonitor.md
+	$(PY) -m kubedrift.api.field_reference --write docs/modelmonitor.md
 
 demo: venv controlplane ## the whole loop: train, deploy, drift, alert, retrain, roll out
 	$(VENV)/bin/kubedrift demo

@@ -54,7 +54,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kubedrift.commands.replay import load_monitor, replay  # noqa: PLC0415 - lazy
-    from kubedrift.commands.tables import (  # noqa: PLC0415
+    from kubedrift.commands.tabular_files import (  # noqa: PLC0415
         InputError,
         baseline_inputs,
         load_baseline,
@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_matplotlib() -> None:
-    from kubedrift.commands.tables import InputError  # noqa: PLC0415
+    from kubedrift.commands.tabular_files import InputError  # noqa: PLC0415
 
     try:
         import matplotlib  # noqa: F401, PLC0415

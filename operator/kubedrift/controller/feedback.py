@@ -41,9 +41,9 @@ from aiohttp import web
 from kubedrift.api.spec import SpecError, parse_spec
 from kubedrift.bearer import bearer_matches
 from kubedrift.controller.client import ApiError, KubeClient, apps, core, monitor_path
-from kubedrift.controller.evaluation import Sidecar, call_sidecar, ready_sidecars
 from kubedrift.controller.names import SIDECAR_TOKEN_KEY, MonitorRef, workload_resource
-from kubedrift.sidecar.labels import (
+from kubedrift.controller.observation import Sidecar, call_sidecar, ready_sidecars
+from kubedrift.sidecar.label_store import (
     FANOUT_HEADER,
     MAX_FEEDBACK_ITEMS,
     OUTCOMES,

@@ -27,7 +27,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from kubedrift.bearer import bearer_matches
-from kubedrift.sidecar.labels import FANOUT_HEADER, MAX_FEEDBACK_ITEMS, feedback_id
+from kubedrift.sidecar.label_store import FANOUT_HEADER, MAX_FEEDBACK_ITEMS, feedback_id
 from kubedrift.sidecar.metrics import Metrics
 from kubedrift.sidecar.monitor import Monitor
 from kubedrift.sidecar.windows import PodIdentity

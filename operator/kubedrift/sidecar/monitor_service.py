@@ -1,6 +1,7 @@
 """The monitor process: samples in, windows, labels, metrics and the admin port out.
 
-In proxy mode it is forked by ``kubedrift.sidecar.runtime`` before any event loop runs and receives
+In proxy mode it is forked by ``kubedrift.sidecar.sidecar_main`` before any event loop runs and
+receives
 samples and counter snapshots from the proxy process over a socketpair
 (``kubedrift.sidecar.ipc``); all parsing, window updates, label joins, drift scores and admin
 requests happen here, so none of them can delay a proxied request. It ignores SIGTERM and SIGINT
@@ -31,7 +32,7 @@ from kubedrift.sidecar.admin import Readiness, admin_app
 from kubedrift.sidecar.config import SidecarConfig, parse_options, read_token, split_address
 from kubedrift.sidecar.faults import parser_from_environ
 from kubedrift.sidecar.ipc import ReceiveChannel
-from kubedrift.sidecar.labels import LabelStore
+from kubedrift.sidecar.label_store import LabelStore
 from kubedrift.sidecar.metrics import make_metrics
 from kubedrift.sidecar.mirror import mirror_app
 from kubedrift.sidecar.monitor import Monitor

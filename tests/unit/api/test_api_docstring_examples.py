@@ -7,10 +7,10 @@ from types import ModuleType
 
 import pytest
 
-from kubedrift.api import conditions, fields, settings, spec
+from kubedrift.api import conditions, fields, spec, spec_settings
 
 
-@pytest.mark.parametrize("module", [conditions, fields, settings, spec], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [conditions, fields, spec_settings, spec], ids=lambda m: m.__name__)
 def test_docstring_examples_hold(module: ModuleType) -> None:
     result = doctest.testmod(module)
     assert result.attempted > 0

@@ -10,7 +10,7 @@ import pytest
 MODULES = [
     "kubedrift.controller.client",
     "kubedrift.controller.names",
-    "kubedrift.controller.status",
+    "kubedrift.controller.evaluated_status",
     "kubedrift.controller.watch_health",
 ]
 

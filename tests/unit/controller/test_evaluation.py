@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from controller_samples import make_deployment, make_spec, sample_baseline, sample_window
 
-from kubedrift.api.settings import evaluation_settings
-from kubedrift.controller.evaluation import (
+from kubedrift.api.spec_settings import evaluation_settings
+from kubedrift.controller.observation import (
     merge_reports,
     observation_from,
     reporting_pods,

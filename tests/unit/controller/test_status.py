@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from controller_samples import make_spec, sample_baseline, sample_window
 
-from kubedrift.api.settings import engine_contract, evaluation_settings
 from kubedrift.api.spec import ModelMonitorSpec
-from kubedrift.controller.status import (
+from kubedrift.api.spec_settings import engine_contract, evaluation_settings
+from kubedrift.controller.evaluated_status import (
     Observation,
     evaluated_status,
     invalid_status,

@@ -144,8 +144,8 @@ def test_both_roles_load_from_a_read_only_install(installed: Path) -> None:
     root = installed.parent
     script = (
         f"mount --bind {root} {root} && mount -o remount,bind,ro {root} && "
-        f"{installed / 'python'} -c 'import kubedrift.controller.runtime, "
-        "kubedrift.sidecar.runtime' && "
+        f"{installed / 'python'} -c 'import kubedrift.controller.operator_main, "
+        "kubedrift.sidecar.sidecar_main' && "
         f"{installed / 'kubedrift'} operator --help >/dev/null && "
         f"touch {root}/probe 2>/dev/null && echo writable || echo read-only"
     )

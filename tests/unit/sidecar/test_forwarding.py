@@ -25,7 +25,7 @@ from sidecar_process import (
     start_sidecar,
 )
 
-from kubedrift.sidecar.runtime import MONITOR_NICENESS
+from kubedrift.sidecar.sidecar_main import MONITOR_NICENESS
 
 OIP = {
     "id": "oip-1",

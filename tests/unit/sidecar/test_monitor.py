@@ -9,7 +9,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from kubedrift.payloads import ParseOptions
-from kubedrift.sidecar.labels import LabelStore
+from kubedrift.sidecar.label_store import LabelStore
 from kubedrift.sidecar.metrics import make_metrics
 from kubedrift.sidecar.monitor import Monitor
 from kubedrift.sidecar.sampling import Sample

@@ -58,7 +58,7 @@ def test_die_with_parent_ends_a_child_whose_parent_exits_without_a_word(tmp_path
     pid_file = tmp_path / "child"
     script = textwrap.dedent(f"""
         import os, signal, time
-        from kubedrift.sidecar.runtime import die_with_parent
+        from kubedrift.sidecar.sidecar_main import die_with_parent
         parent = os.getpid()
         if os.fork() == 0:
             die_with_parent(parent)

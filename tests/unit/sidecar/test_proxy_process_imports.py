@@ -12,7 +12,7 @@ HEAVY = ("numpy", "scipy", "aiohttp", "prometheus_client", "kubedrift.stats.wind
 def test_the_request_path_modules_import_no_heavy_library() -> None:
     probe = (
         "import json, sys\n"
-        "import kubedrift.commands.sidecar, kubedrift.sidecar.runtime\n"
+        "import kubedrift.commands.sidecar, kubedrift.sidecar.sidecar_main\n"
         "import kubedrift.sidecar.proxy_service\n"
         f"print(json.dumps([name for name in {HEAVY!r} if name in sys.modules]))\n"
     )

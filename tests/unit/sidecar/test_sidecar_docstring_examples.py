@@ -15,7 +15,7 @@ MODULES = [
     "kubedrift.payloads.naming",
     "kubedrift.payloads.routes",
     "kubedrift.sidecar.config",
-    "kubedrift.sidecar.labels",
+    "kubedrift.sidecar.label_store",
     "kubedrift.sidecar.metrics",
     "kubedrift.sidecar.mirror",
     "kubedrift.sidecar.models",

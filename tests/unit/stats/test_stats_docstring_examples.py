@@ -7,7 +7,7 @@ from types import ModuleType
 
 import pytest
 
-from kubedrift.stats import baseline, binning, calibration, promotion, window
+from kubedrift.stats import baseline, binning, calibration, paired_comparison, window
 from kubedrift.stats.detectors import adwin, cusum, page_hinkley
 from kubedrift.stats.engine import contract, engine, increments, reference
 
@@ -19,7 +19,7 @@ from kubedrift.stats.engine import contract, engine, increments, reference
         binning,
         window,
         calibration,
-        promotion,
+        paired_comparison,
         adwin,
         cusum,
         page_hinkley,

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from kubedrift.devcluster.node.cluster import PodApi
+from kubedrift.devcluster.node.container_lifecycle import ContainerRunner, Sandbox
 from kubedrift.devcluster.node.env import PodContext
 from kubedrift.devcluster.node.mountpoints import MountPoints
 from kubedrift.devcluster.node.podips import AddressPool
 from kubedrift.devcluster.node.podstatus import build_status
 from kubedrift.devcluster.node.rest import ApiError
-from kubedrift.devcluster.node.runtime import ContainerRunner, Sandbox
 from kubedrift.devcluster.node.sandbox import write_volume
 from kubedrift.devcluster.node.volumes import VolumeError, plan_volume
 

@@ -27,9 +27,9 @@ from typing import Any
 import aiohttp
 
 from kubedrift.controller.client import KubeClient, core
+from kubedrift.controller.evaluated_status import Observation
 from kubedrift.controller.label_selectors import selector_query
 from kubedrift.controller.names import CONFIG_HASH_ANNOTATION, MODEL_VERSION_ANNOTATION
-from kubedrift.controller.status import Observation
 from kubedrift.stats.baseline import Baseline
 from kubedrift.stats.engine.session import Session
 from kubedrift.stats.engine.tally import Tally
