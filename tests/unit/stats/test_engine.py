@@ -329,3 +329,30 @@ def test_increments_count_each_row_once_across_restarts_and_silent_rounds() -> N
     # a restarted (new epoch): all of its new tally is new data.
     assert increments.take({"a": tally(7.0, 3), "b": tally(2.0, 9)}).samples == 3
     assert increments.take({}) is None
+
+
+def test_engines_over_one_baseline_and_spec_share_one_read_only_plan() -> None:
+    baseline = numeric_baseline(3)
+    settings, contract = EvaluationSettings(), Contract(30 * DAY, 30.0)
+    first_engine = Engine(baseline, settings, contract)
+    second_engine = Engine(baseline, settings, contract)
+    assert second_engine.plan is first_engine.plan
+    assert second_engine._tilt_weights is first_engine._tilt_weights
+    with pytest.raises(ValueError, match="read-only"):
+        first_engine.plan.tilt_weights[0, 0, 0] = 1.0
+    # Another contract, other settings or an equal but distinct baseline object: another plan.
+    assert Engine(baseline, settings, Contract(DAY, 30.0)).plan is not first_engine.plan
+    strict = EvaluationSettings(drift=DriftSettings(min_effect=0.2))
+    assert Engine(baseline, strict, contract).plan is not first_engine.plan
+    assert Engine(numeric_baseline(3), settings, contract).plan is not first_engine.plan
+    with pytest.raises(ValueError, match="another baseline"):
+        Engine(numeric_baseline(3), settings, contract, plan=first_engine.plan)
+
+
+def test_engines_sharing_a_plan_keep_their_own_detector_state() -> None:
+    baseline = numeric_baseline(1)
+    settings, contract = EvaluationSettings(), Contract(30 * DAY, 30.0)
+    drifting = run(Engine(baseline, settings, contract), shifted(5, 1.0), steps=12, per_step=100)
+    stable = run(Engine(baseline, settings, contract), shifted(5, 0.0), steps=12, per_step=100)
+    assert drifting[-1].drift.status == "True"
+    assert {d.drift.status for d in stable[1:]} == {"False"}
