@@ -66,8 +66,8 @@ controlplane: ## build (or reuse from ~/.cache/kubedrift) etcd, kube-apiserver, 
 	@bash $(CONTROLPLANE_BUILD) >/dev/null
 
 lint: venv ## ruff and the import-linter layer contracts
-	$(VENV)/bin/ruff check operator tests bench
-	$(VENV)/bin/ruff format --check operator tests bench
+	$(VENV)/bin/ruff check operator dev tests bench
+	$(VENV)/bin/ruff format --check operator dev tests bench
 	$(VENV)/bin/lint-imports
 
 typecheck: venv ## mypy --strict on the kubedrift package
@@ -90,10 +90,10 @@ chaos: venv controlplane ## fault-injection and load tests (README: Reliability)
 
 cluster-up: venv controlplane ## start a local control plane in the background (.dev-cluster/kubeconfig); NODE=real for a real node
 	@if test "$(NODE)" = real; then $(MAKE) --no-print-directory node-packages node-binaries node-images; fi
-	$(VENV)/bin/kubedrift dev-cluster up --dir .dev-cluster --node $(NODE)
+	$(PY) -m kubedrift_dev dev-cluster up --dir .dev-cluster --node $(NODE)
 
 cluster-down: ## stop the local control plane started by cluster-up
-	@if test -x $(VENV)/bin/kubedrift; then $(VENV)/bin/kubedrift dev-cluster down --dir .dev-cluster; fi
+	@if test -x $(PY); then $(PY) -m kubedrift_dev dev-cluster down --dir .dev-cluster; fi
 
 crds: venv ## regenerate crds/ (and the chart's copy) and docs/modelmonitor.md from the API types
 	$(PY) -m kubedrift.api.crd --write crds/
@@ -101,7 +101,7 @@ crds: venv ## regenerate crds/ (and the chart's copy) and docs/modelmonitor.md f
 	$(PY) -m kubedrift.api.field_reference --write docs/modelmonitor.md
 
 demo: venv controlplane ## the whole loop: train, deploy, drift, alert, retrain, roll out
-	$(VENV)/bin/kubedrift demo
+	$(PY) -m kubedrift_dev demo
 
 bench: venv controlplane ## benchmarks, printed as ratios against peers measured in the same run
 	-$(PY) -m pip install --quiet -e '.[test,bench]'  # a peer that cannot install is reported skipped

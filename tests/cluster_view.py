@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kubedrift.devcluster import ControlPlane
+from kubedrift_dev.devcluster import ControlPlane
 
 LOG_TAIL_LINES = 60
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from cluster_view import Cluster
-from kubedrift.devcluster import ControlPlane, locate_binaries
+from kubedrift_dev.devcluster import ControlPlane, locate_binaries
 
 REPO = Path(__file__).resolve().parents[1]
 INTEGRATION = REPO / "tests" / "integration"

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from helm_build import build_helm
-from kubedrift.devcluster import locate_binaries
+from kubedrift_dev.devcluster import locate_binaries
 
 REPO = Path(__file__).resolve().parents[3]
 CHART = REPO / "charts" / "kubedrift"

@@ -23,7 +23,7 @@ from json_post import post
 from model_objects import OPERATOR, Namespace, create_monitored_model, ready, running
 
 from cluster_view import Cluster
-from kubedrift.devcluster import ControlPlane, locate_binaries
+from kubedrift_dev.devcluster import ControlPlane, locate_binaries
 
 REPO = Path(__file__).resolve().parents[3]
 RELEASE = "kubedrift"

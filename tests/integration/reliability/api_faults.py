@@ -16,7 +16,7 @@ from typing import Any
 
 from kubernetes.client import ApiException
 
-from kubedrift.devcluster import ControlPlane
+from kubedrift_dev.devcluster import ControlPlane
 
 #: Pause between the writer's rounds, so it competes with the operator without starving the
 #: shared machine (the rounds' count is printed, not asserted).

@@ -26,7 +26,7 @@ from api_faults import first_watch_event, open_watches
 from controller_harness import baseline_json, model_deployment, model_monitor, wait_for
 from operator_chaos import assert_injected_once, caught_up
 
-from kubedrift.devcluster.etcd import Etcd
+from kubedrift_dev.devcluster.etcd import Etcd
 
 pytestmark = pytest.mark.chaos
 

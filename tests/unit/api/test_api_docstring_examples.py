@@ -10,7 +10,9 @@ import pytest
 from kubedrift.api import conditions, fields, spec, spec_settings
 
 
-@pytest.mark.parametrize("module", [conditions, fields, spec_settings, spec], ids=lambda m: m.__name__)
+@pytest.mark.parametrize(
+    "module", [conditions, fields, spec_settings, spec], ids=lambda m: m.__name__
+)
 def test_docstring_examples_hold(module: ModuleType) -> None:
     result = doctest.testmod(module)
     assert result.attempted > 0

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kubedrift.devcluster.network import free_ports
 from kubedrift.stats.baseline import build_baseline
+from kubedrift_dev.devcluster.network import free_ports
 
 REPO = Path(__file__).resolve().parents[3]
 DOCKERFILE = REPO / "Dockerfile"
@@ -136,6 +136,20 @@ def test_the_installed_sidecar_serves(installed: Path, tmp_path: Path) -> None:
 def test_installed_package_is_the_wheel_not_the_source_tree(installed: Path) -> None:
     location = run(installed / "python", "-c", "import kubedrift; print(kubedrift.__file__)")
     assert location.startswith(str(installed.parent / "lib"))
+
+
+def test_the_image_carries_the_product_not_the_development_tools(installed: Path) -> None:
+    """The dev cluster and the demo (``kubedrift_dev``) stay in the repository."""
+    probe = (
+        "import importlib.util as u; "
+        "print([m for m in ('kubedrift.sidecar', 'kubedrift_dev', 'kubedrift.devcluster', "
+        "'kubedrift.demo') if u.find_spec(m) is not None])"
+    )
+    assert run(installed / "python", "-c", probe) == "['kubedrift.sidecar']\n"
+    commands = run(installed / "kubedrift", "--help")
+    assert "backtest" in commands
+    assert "demo" not in commands
+    assert "dev-cluster" not in commands
 
 
 def test_both_roles_load_from_a_read_only_install(installed: Path) -> None:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from kubedrift.devcluster.node.env import PodContext
-from kubedrift.devcluster.node.volumes import (
+from kubedrift_dev.devcluster.node.env import PodContext
+from kubedrift_dev.devcluster.node.volumes import (
     FileEntry,
     Mount,
     VolumeContent,
