@@ -211,6 +211,12 @@ class Engine:
         self._tilt_weights = plan.tilt_weights
         self._tilt_active = plan.tilt_active
         self._tilt_effects = plan.tilt_effects
+        self._category_columns = plan.category_columns
+        self._category_bins = plan.category_bins
+        self._category_event = plan.category_event
+        self._category_miss = plan.category_miss
+        self._category_active = plan.category_active
+        self._category_effects = plan.category_effects
         self._rate_columns = plan.rate_columns
         self._rate_kinds = plan.rate_kinds
         self._rate_reference = plan.rate_reference
@@ -225,6 +231,7 @@ class Engine:
         # Detector state.
         self._tilt_s = np.zeros(self._tilt_active.shape)
         self._shape_s = np.zeros(size)
+        self._category_s = np.zeros(self._category_active.shape)
         self._rate_s = np.zeros((len(self._rates), len(RATE_STEPS)))
         self._run = np.zeros((size, widest))
         self._last = np.zeros((size, widest))
@@ -274,9 +281,10 @@ class Engine:
         self._tilt_s = np.where(self._tilt_active > 0, np.maximum(self._tilt_s, 0.0) + tilt, 0.0)
         shape, shape_effect = self._shape_evidence(counts)
         self._shape_s = np.where(self._watched, np.maximum(self._shape_s, 0.0) + shape, 0.0)
+        self._step_categories(counts)
         self._run += counts
         self._last = counts
-        best = np.maximum(self._tilt_s.max(axis=1, initial=0.0), self._shape_s)
+        best = self._column_statistics()
         crossed: BoolArray = self._watched & (best >= self.threshold)
         decided = crossed & gate
         # The change found is worth an alarm when an alternative that reached the threshold is
@@ -285,16 +293,54 @@ class Engine:
             axis=1, initial=0.0
         )
         reached = np.maximum(reached, np.where(self._shape_s >= self.threshold, shape_effect, 0.0))
+        reached = np.maximum(
+            reached,
+            self._per_column(
+                np.where(self._category_s >= self.threshold, self._category_effects, 0.0)
+            ),
+        )
         confirmed = decided & (reached >= self.floor)
         self._drift_alarm |= confirmed
         self.unconfirmed += int((decided & ~confirmed).sum())
         restart = decided | (best <= 0.0)
         self._tilt_s[decided] = 0.0
         self._shape_s[decided] = 0.0
+        self._category_s[decided[self._category_columns]] = 0.0
         self._run[restart] = 0.0
         present = (increment.samples - increment.missing).astype(np.float64)
         self._drift_quiet = np.where(crossed, 0.0, self._drift_quiet + present)
         return crossed
+
+    def _step_categories(self, counts: FloatArray) -> None:
+        """Add the increment's evidence to every category tilt (a Bernoulli likelihood ratio on
+        the category's count among the column's rows)."""
+        if not self._category_columns.size:
+            return
+        events = counts[self._category_columns, self._category_bins]
+        trials = counts.sum(axis=1)[self._category_columns]
+        evidence = (
+            events[:, None] * self._category_event
+            + (trials - events)[:, None] * self._category_miss
+        )
+        self._category_s = np.where(
+            self._category_active > 0, np.maximum(self._category_s, 0.0) + evidence, 0.0
+        )
+
+    def _per_column(self, category_values: FloatArray) -> FloatArray:
+        """The largest of each column's category rows (``category_values``: rows x tilts); 0
+        for columns without category tilts."""
+        result = np.zeros(len(self.profiles))
+        if self._category_columns.size:
+            np.maximum.at(result, self._category_columns, category_values.max(axis=1))
+        return result
+
+    def _column_statistics(self) -> FloatArray:
+        """Each column's largest drift statistic: location, spread, category and shape."""
+        result: FloatArray = np.maximum(
+            np.maximum(self._tilt_s.max(axis=1, initial=0.0), self._shape_s),
+            self._per_column(self._category_s),
+        )
+        return result
 
     def _shape_evidence(self, counts: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Log e-value of ``counts`` under the plug-in alternative (the reference's pseudo-counts
@@ -485,7 +531,7 @@ class Engine:
         """A snapshot of the step's detector state, turned into results when asked."""
         run = self._run.copy()
         window_counts = self._window_counts(window)
-        statistics = np.maximum(self._tilt_s.max(axis=1, initial=0.0), self._shape_s)
+        statistics = self._column_statistics()
         drift_alarm = self._drift_alarm.copy()
         rate_run = self._rate_run.copy()
         rate_statistics = self._rate_s.max(axis=1, initial=0.0)

@@ -22,10 +22,12 @@ import numpy as np
 from kubedrift.stats.baseline import Baseline, FeatureProfile
 from kubedrift.stats.binning import FloatArray, IntArray
 from kubedrift.stats.engine.alternatives import (
+    CATEGORY_TILTS,
     LOCATION_TILTS,
     RATE_STEPS,
     SPREAD_TILTS,
     bin_weights,
+    category_weights,
     normal_scores,
     rate_alternatives,
     rate_weights,
@@ -89,6 +91,15 @@ class EnginePlan:
     tilt_active: IntArray
     #: Effect size of each tilt (its largest cumulative gap to the reference).
     tilt_effects: FloatArray
+    #: One row per category of every watched categorical column (the "other" bin excluded):
+    #: its column, its bin, and per category tilt the log e-value of a row of the category and
+    #: of any other row, whether it can earn evidence, and its effect size.
+    category_columns: IntArray
+    category_bins: IntArray
+    category_event: FloatArray
+    category_miss: FloatArray
+    category_active: IntArray
+    category_effects: FloatArray
     rate_columns: IntArray
     rate_kinds: IntArray
     rate_reference: FloatArray
@@ -162,6 +173,7 @@ class EnginePlan:
         tilt_weights, tilt_active, tilt_effects = _tilt_table(
             profiles, reference, numeric & watched, radius, widest
         )
+        categories = _category_table(profiles, reference, ~numeric & watched, radius)
         upper = np.array([_upper(row, profiles, baseline, delta) for row in rates])
         steps = len(RATE_STEPS)
         rate_reference = np.array([row.reference_rate for row in rates])
@@ -170,6 +182,7 @@ class EnginePlan:
         )
         alternatives = (
             int(tilt_active.sum())
+            + int(categories[4].sum())
             + int(watched.sum())
             + len(rates) * steps
             + int(settings.performance is not None)
@@ -196,6 +209,12 @@ class EnginePlan:
             tilt_weights=tilt_weights,
             tilt_active=tilt_active,
             tilt_effects=tilt_effects,
+            category_columns=categories[0],
+            category_bins=categories[1],
+            category_event=categories[2],
+            category_miss=categories[3],
+            category_active=categories[4],
+            category_effects=categories[5],
             rate_columns=np.array([max(row.column, 0) for row in rates], dtype=np.int64),
             rate_kinds=np.array([KIND_CODES[row.kind] for row in rates], dtype=np.int64),
             rate_reference=rate_reference,
@@ -298,3 +317,46 @@ def _tilt_table(
             gaps = np.cumsum(q - probabilities[None, :], axis=1)
             effects[i, part] = np.abs(gaps).max(axis=1)
     return weights, active, effects
+
+
+def _category_table(
+    profiles: list[FeatureProfile],
+    reference: FloatArray,
+    tilted: BoolArray,
+    radius: FloatArray,
+) -> tuple[IntArray, IntArray, FloatArray, FloatArray, IntArray, FloatArray]:
+    """Columns, bins, event and miss weights, activity and effects of every category tilt of
+    the ``tilted`` columns (the watched categorical ones; see ``alternatives``)."""
+    columns: list[int] = []
+    bins: list[int] = []
+    event: list[FloatArray] = []
+    miss: list[FloatArray] = []
+    effects: list[FloatArray] = []
+    for i, p in enumerate(profiles):
+        if not tilted[i]:
+            continue
+        # The last bin is "other" (the unseen-category rate watches it). With two categories,
+        # raising one is lowering the other: the first one's tilts cover both directions.
+        named = len(p.counts) - 1
+        for b in range(1 if named == 2 else named):
+            share = float(reference[i, b])
+            if not 0.0 < share < 1.0:
+                continue
+            up, down, effect = category_weights(share, float(radius[i]))
+            columns.append(i)
+            bins.append(b)
+            event.append(up)
+            miss.append(down)
+            effects.append(effect)
+    width = 2 * len(CATEGORY_TILTS)
+    event_table = np.array(event).reshape(len(columns), width)
+    miss_table = np.array(miss).reshape(len(columns), width)
+    active = ((event_table != 0) | (miss_table != 0)).astype(np.int64)
+    return (
+        np.array(columns, dtype=np.int64),
+        np.array(bins, dtype=np.int64),
+        event_table,
+        miss_table,
+        active,
+        np.array(effects).reshape(len(columns), width),
+    )
