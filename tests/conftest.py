@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from cluster_view import Cluster
 from kubedrift.devcluster import ControlPlane, locate_binaries
+from support.cluster_view import Cluster
 
 REPO = Path(__file__).resolve().parents[1]
 INTEGRATION = REPO / "tests" / "integration"

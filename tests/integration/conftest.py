@@ -6,18 +6,12 @@ cluster (``crd_install``) and yields its name.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-# Helper modules shared by the integration suites (``cluster_waiting``, ``crd_install``) import
-# by name, whatever pytest's import mode.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from crd_install import install_crd
+from support.crd_install import install_crd
 
 
 @pytest.fixture(scope="session")

@@ -1,17 +1,14 @@
 """Fixtures of the sidecar reliability suite (``make chaos``): a baseline file for the real sidecar
 processes. The process driver and the model server are the sidecar tests' own helpers
-(``tests/unit/sidecar``), imported by name from there."""
+(``support.sidecar_process``, ``support.sidecar_model_server``)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "sidecar"))
-
-from sidecar_baseline import write_baseline
+from support.sidecar_baseline import write_baseline
 
 
 @pytest.fixture(scope="session")

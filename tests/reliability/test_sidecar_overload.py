@@ -21,9 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sidecar_model_server import ModelServer, start_model_server
-from sidecar_process import http_request, raw_exchange, split_response, start_sidecar
-from sidecar_traffic import Metrics, processed, settled_metrics
+
+from support.sidecar_model_server import ModelServer, start_model_server
+from support.sidecar_process import http_request, raw_exchange, split_response, start_sidecar
+from support.sidecar_traffic import Metrics, processed, settled_metrics
 
 pytestmark = pytest.mark.chaos
 

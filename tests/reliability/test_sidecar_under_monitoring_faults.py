@@ -10,9 +10,16 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
-from sidecar_model_server import ModelServer, start_model_server
-from sidecar_process import start_sidecar
-from sidecar_traffic import compare_client, hammer_admin, processed, request_mix, settled_metrics
+
+from support.sidecar_model_server import ModelServer, start_model_server
+from support.sidecar_process import start_sidecar
+from support.sidecar_traffic import (
+    compare_client,
+    hammer_admin,
+    processed,
+    request_mix,
+    settled_metrics,
+)
 
 pytestmark = pytest.mark.chaos
 

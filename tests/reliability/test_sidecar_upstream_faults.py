@@ -17,9 +17,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sidecar_model_server import ModelServer, start_model_server
-from sidecar_process import Sidecar, http_request, raw_exchange, split_response, start_sidecar
-from sidecar_traffic import request_mix
+
+from support.sidecar_model_server import ModelServer, start_model_server
+from support.sidecar_process import (
+    Sidecar,
+    http_request,
+    raw_exchange,
+    split_response,
+    start_sidecar,
+)
+from support.sidecar_traffic import request_mix
 
 pytestmark = pytest.mark.chaos
 

@@ -9,7 +9,8 @@ import urllib.request
 from typing import Any
 
 import numpy as np
-from controller_harness import (
+
+from support.controller_harness import (
     baseline_json,
     current_pod_ips,
     metric,
@@ -18,7 +19,7 @@ from controller_harness import (
     scrape,
     wait_for,
 )
-from json_post import post
+from support.json_post import post
 
 ROWS = 240
 

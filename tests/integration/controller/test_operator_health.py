@@ -15,8 +15,8 @@ from __future__ import annotations
 import urllib.request
 from collections.abc import Callable
 
-from controller_harness import OperatorProcess, wait_for
-from operator_identity import OperatorIdentity
+from support.controller_harness import OperatorProcess, wait_for
+from support.operator_identity import OperatorIdentity
 
 
 def health(port: int) -> tuple[int, str]:

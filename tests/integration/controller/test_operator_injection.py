@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from controller_harness import baseline_json, model_deployment, model_monitor, wait_for
+from support.controller_harness import baseline_json, model_deployment, model_monitor, wait_for
 
 
 def sidecars_in(deployment: dict[str, Any]) -> list[dict[str, Any]]:

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
-from controller_harness import (
+
+from support.controller_harness import (
     baseline_json,
     current_pod_ips,
     free_port,
@@ -26,8 +27,8 @@ from controller_harness import (
     scrape,
     wait_for,
 )
-from controller_traffic import send_traffic
-from json_post import post
+from support.controller_traffic import send_traffic
+from support.json_post import post
 
 REPO = Path(__file__).resolve().parents[3]
 ALARMS = ("DriftDetected", "PerformanceDegraded", "DataQualityDegraded")

@@ -18,8 +18,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from api_faults import ConcurrentWriter
-from controller_harness import (
+
+from kubedrift.controller.conflicts import WRITES
+from kubedrift.controller.faults import ENV, STALE_WRITE_ANNOTATION
+from support.api_faults import ConcurrentWriter
+from support.controller_harness import (
     baseline_json,
     metric,
     model_deployment,
@@ -28,10 +31,7 @@ from controller_harness import (
     scrape,
     wait_for,
 )
-from operator_chaos import assert_injected_once, caught_up, sidecar_count
-
-from kubedrift.controller.conflicts import WRITES
-from kubedrift.controller.faults import ENV, STALE_WRITE_ANNOTATION
+from support.operator_chaos import assert_injected_once, caught_up, sidecar_count
 
 pytestmark = pytest.mark.chaos
 

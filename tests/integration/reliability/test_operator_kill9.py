@@ -9,17 +9,23 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from controller_harness import (
+
+from kubedrift.controller.timestamps import from_timestamp
+from support.controller_harness import (
     baseline_json,
     current_pod_ips,
     model_deployment,
     model_monitor,
     wait_for,
 )
-from controller_traffic import send_traffic
-from operator_chaos import KillLog, assert_injected_once, caught_up, restart, rolled_out_pod_ips
-
-from kubedrift.controller.timestamps import from_timestamp
+from support.controller_traffic import send_traffic
+from support.operator_chaos import (
+    KillLog,
+    assert_injected_once,
+    caught_up,
+    restart,
+    rolled_out_pod_ips,
+)
 
 pytestmark = pytest.mark.chaos
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from controller_samples import make_deployment, make_spec, sample_baseline, sample_window
 
 from kubedrift.api.settings import evaluation_settings
 from kubedrift.controller.evaluation import (
@@ -14,6 +13,7 @@ from kubedrift.controller.evaluation import (
     reporting_pods,
     sidecars,
 )
+from support.controller_samples import make_deployment, make_spec, sample_baseline, sample_window
 
 START = 1_800_000_000.0
 

@@ -7,7 +7,6 @@ import asyncio
 import json
 from typing import Any, cast
 
-from controller_samples import MONITOR, OPTIONS, SPEC, make_spec, sample_baseline
 from prometheus_client import CollectorRegistry
 
 from kubedrift.api.spec import ModelMonitorSpec
@@ -17,6 +16,7 @@ from kubedrift.controller.context import OperatorContext
 from kubedrift.controller.dataset import DatasetRegistry
 from kubedrift.controller.metrics import make_metrics
 from kubedrift.controller.timestamps import from_timestamp
+from support.controller_samples import MONITOR, OPTIONS, SPEC, make_spec, sample_baseline
 
 NOW = from_timestamp("2026-12-07T13:00:00Z")  # type: ignore[arg-type]
 JOB = "fraud-retrain-1"

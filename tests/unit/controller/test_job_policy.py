@@ -6,10 +6,10 @@ import copy
 from typing import Any
 
 import pytest
-from controller_samples import SPEC, make_spec
 
 from kubedrift.api.spec import ModelMonitorSpec
 from kubedrift.controller.job_policy import JobPolicy, PolicyViolationError
+from support.controller_samples import SPEC, make_spec
 
 POD = "spec.retraining.template.spec.template.spec"
 TRAINERS = JobPolicy(allowed_service_accounts=frozenset({"trainer", "batch-trainer"}))

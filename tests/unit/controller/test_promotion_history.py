@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from controller_samples import SPEC, make_spec
-
 from kubedrift.api.spec import ModelMonitorSpec
 from kubedrift.api.status import ModelVersionStatus, Timestamp
 from kubedrift.controller.promotion import (
@@ -23,6 +21,7 @@ from kubedrift.controller.promotion import (
 )
 from kubedrift.controller.rollout import HeldOutScores
 from kubedrift.controller.timestamps import from_timestamp
+from support.controller_samples import SPEC, make_spec
 
 PROMOTED_AT = Timestamp("2026-12-07T12:00:00Z")
 PROMOTED = from_timestamp(PROMOTED_AT)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from chart_render import Helm, find
+
+from support.chart_render import Helm, find
 
 HERE = Path(__file__).resolve().parent
 ALERTS = {

@@ -6,13 +6,13 @@ import json
 import re
 from pathlib import Path
 
-from chart_render import Helm, find
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from kubedrift.controller.metrics import make_metrics as operator_metrics
 from kubedrift.sidecar.metrics import make_metrics as sidecar_metrics
 from kubedrift.sidecar.proxy_stats import ProxySnapshot
+from support.chart_render import Helm, find
 
 REPO = Path(__file__).resolve().parents[3]
 METRIC = re.compile(r"\bkubedrift_[a-z0-9_]+")

@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sidecar_model_server import ModelServer
-from sidecar_process import (
+
+from kubedrift.sidecar.runtime import MONITOR_NICENESS
+from support.sidecar_model_server import ModelServer
+from support.sidecar_process import (
     Sidecar,
     free_port,
     http_request,
@@ -24,8 +26,6 @@ from sidecar_process import (
     split_response,
     start_sidecar,
 )
-
-from kubedrift.sidecar.runtime import MONITOR_NICENESS
 
 OIP = {
     "id": "oip-1",

@@ -13,8 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
-from sidecar_model_server import ModelServer
-from sidecar_process import start_sidecar
+
+from support.sidecar_model_server import ModelServer
+from support.sidecar_process import start_sidecar
 
 
 def alive(pid: int) -> bool:

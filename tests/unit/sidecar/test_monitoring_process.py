@@ -10,11 +10,17 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sidecar_model_server import ModelServer
-from sidecar_process import Sidecar, http_request, raw_exchange, split_response, start_sidecar
 
 from kubedrift.stats.baseline import Baseline
 from kubedrift.stats.window import Window
+from support.sidecar_model_server import ModelServer
+from support.sidecar_process import (
+    Sidecar,
+    http_request,
+    raw_exchange,
+    split_response,
+    start_sidecar,
+)
 
 
 @pytest.fixture

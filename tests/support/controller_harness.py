@@ -14,14 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from cluster_waiting import wait_for
-from controller_traffic import send_traffic
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from kubedrift.stats.baseline import build_baseline
+from support.cluster_waiting import wait_for
+from support.controller_traffic import send_traffic
 
-HERE = Path(__file__).resolve().parent
+#: The scripts the test Pods run (the model server, the retraining Job).
+HERE = Path(__file__).resolve().parents[1] / "integration" / "controller"
 KUBEDRIFT = str(Path(sys.executable).parent / "kubedrift")
 
 

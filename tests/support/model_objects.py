@@ -12,7 +12,7 @@ import numpy as np
 
 from kubedrift.stats.baseline import build_baseline
 
-MODEL_SERVER = Path(__file__).resolve().parents[1] / "controller" / "model_server.py"
+MODEL_SERVER = Path(__file__).resolve().parents[1] / "integration/controller/model_server.py"
 OPERATOR = "app.kubernetes.io/name=kubedrift"
 RESTRICTED_CONTAINER = {
     "runAsNonRoot": True,
