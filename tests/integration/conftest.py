@@ -25,5 +25,5 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     logs of the processes they started when the test failed."""
     report = yield
     if call.when == "call":
-        item.rep_call = report  # type: ignore[attr-defined]
+        item.rep_call = report
     return report

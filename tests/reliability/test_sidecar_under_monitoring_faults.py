@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -30,9 +31,9 @@ TOKEN = "chaos-token"
 
 
 @pytest.fixture
-def model() -> ModelServer:
+def model() -> Iterator[ModelServer]:
     server = start_model_server()
-    yield server  # type: ignore[misc]
+    yield server
     server.shutdown()
     server.server_close()
 

@@ -110,7 +110,7 @@ class Namespace:
 
     def events(self, reason: str) -> list[str]:
         found = self.core.list_namespaced_event(self.name).items
-        return [e.message for e in found if e.reason == reason for _ in range(e.count or 1)]
+        return [str(e.message) for e in found if e.reason == reason for _ in range(e.count or 1)]
 
 
 def ready(pod: dict[str, Any], container: str) -> bool:

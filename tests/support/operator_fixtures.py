@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
+from support.cluster_waiting import wait_for
 from support.controller_harness import (
     KUBEDRIFT,
     Kube,
     OperatorProcess,
     free_port,
     healthy,
-    wait_for,
 )
 from support.operator_identity import OperatorIdentity
 

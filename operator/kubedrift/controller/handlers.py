@@ -137,11 +137,10 @@ def register(registry: kopf.OperatorRegistry) -> None:
             raise kopf.TemporaryError(f"cleanup failed: {error}", delay=5) from error
 
 
-def forget_field_owners(event: kopf.RawEvent) -> None:
+def forget_field_owners(event: Mapping[str, object]) -> None:
     """Drop ``metadata.managedFields`` from a raw watch event's object (in place)."""
-    # kopf's RawMeta TypedDict does not name managedFields: read the object as a plain mapping.
-    found: Mapping[str, object] = event.get("object") or {}
-    metadata = found.get("metadata")
+    found = event.get("object")
+    metadata = found.get("metadata") if isinstance(found, dict) else None
     if isinstance(metadata, dict):
         metadata.pop("managedFields", None)
 

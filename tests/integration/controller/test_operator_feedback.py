@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from support.cluster_waiting import wait_for
 from support.controller_harness import (
     baseline_json,
     current_pod_ips,
@@ -17,7 +18,6 @@ from support.controller_harness import (
     model_deployment,
     model_monitor,
     scrape,
-    wait_for,
 )
 from support.json_post import post
 

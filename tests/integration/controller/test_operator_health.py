@@ -15,7 +15,8 @@ from __future__ import annotations
 import urllib.request
 from collections.abc import Callable
 
-from support.controller_harness import OperatorProcess, wait_for
+from support.cluster_waiting import wait_for
+from support.controller_harness import OperatorProcess
 from support.operator_identity import OperatorIdentity
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from kubedrift.stats.baseline import build_baseline
-from support.controller_harness import wait_for
+from support.cluster_waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[3]
 MLSERVER_VENV = REPO / ".venv-mlserver"

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from support.controller_harness import current_pod_ips, start_drifted_retraining_scenario, wait_for
+from support.cluster_waiting import wait_for
+from support.controller_harness import current_pod_ips, start_drifted_retraining_scenario
 from support.controller_traffic import send_traffic
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from support.cluster_waiting import wait_for
 from support.controller_harness import (
     baseline_json,
     current_pod_ips,
@@ -18,7 +19,6 @@ from support.controller_harness import (
     model_deployment,
     model_monitor,
     scrape,
-    wait_for,
 )
 from support.controller_traffic import send_traffic
 

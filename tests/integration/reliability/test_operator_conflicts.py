@@ -22,6 +22,7 @@ import pytest
 from kubedrift.controller.conflicts import WRITES
 from kubedrift.controller.faults import ENV, STALE_WRITE_ANNOTATION
 from support.api_faults import ConcurrentWriter
+from support.cluster_waiting import wait_for
 from support.controller_harness import (
     baseline_json,
     metric,
@@ -29,7 +30,6 @@ from support.controller_harness import (
     model_monitor,
     samples,
     scrape,
-    wait_for,
 )
 from support.operator_chaos import assert_injected_once, caught_up, sidecar_count
 

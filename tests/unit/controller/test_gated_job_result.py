@@ -18,7 +18,7 @@ from kubedrift.controller.metrics import make_metrics
 from kubedrift.controller.timestamps import from_timestamp
 from support.controller_samples import MONITOR, OPTIONS, SPEC, make_spec, sample_baseline
 
-NOW = from_timestamp("2026-12-07T13:00:00Z")  # type: ignore[arg-type]
+NOW = from_timestamp("2026-12-07T13:00:00Z")
 JOB = "fraud-retrain-1"
 
 

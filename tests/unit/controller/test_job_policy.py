@@ -21,7 +21,7 @@ def retraining(account: str | None = None, **pod: Any) -> dict[str, Any]:
     section["template"]["spec"]["template"]["spec"].update(pod)
     if account is not None:
         section["serviceAccountName"] = account
-    return section
+    return dict(section)
 
 
 def with_container_context(**context: Any) -> ModelMonitorSpec:

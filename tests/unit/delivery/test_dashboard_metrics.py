@@ -34,7 +34,7 @@ def exported_series() -> set[str]:
     sidecar.monitor_errors.labels("window").inc()
     sidecar.drift_score.labels("amount").set(0.3)
     sidecar.drifted.labels("amount").set(1)
-    names = set()
+    names: set[str] = set()
     for registry in (operator_registry, sidecar_registry):
         text = generate_latest(registry).decode()
         for family in text_string_to_metric_families(text):

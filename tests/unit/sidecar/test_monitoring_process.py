@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +50,8 @@ def oip(rows: list[list[float]], request_id: str | None = None) -> bytes:
 
 
 def infer(
-    sidecar: Sidecar, body: bytes, headers: list[tuple[str, str]] = ()
-) -> tuple[int, dict[str, str], bytes]:  # type: ignore[assignment]
+    sidecar: Sidecar, body: bytes, headers: Sequence[tuple[str, str]] = ()
+) -> tuple[int, dict[str, str], bytes]:
     status, header_list, payload = split_response(
         raw_exchange(sidecar.port, http_request("POST", "/v2/models/m/infer", body, headers))
     )
