@@ -11,6 +11,9 @@ import yaml
 
 from support.chart_render import Helm, find
 
+#: promtool (make tools: Debian package prometheus) checks the rules helm renders.
+pytestmark = pytest.mark.tools
+
 HERE = Path(__file__).resolve().parent
 ALERTS = {
     "KubedriftModelDrift",

@@ -21,6 +21,9 @@ import pytest
 from kubedrift.devcluster.network import free_ports
 from kubedrift.stats.baseline import build_baseline
 
+#: pip builds the wheels from the package index, as the image build does (about a minute).
+pytestmark = pytest.mark.tools
+
 REPO = Path(__file__).resolve().parents[3]
 DOCKERFILE = REPO / "Dockerfile"
 
