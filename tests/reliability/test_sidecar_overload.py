@@ -96,7 +96,7 @@ def test_ten_times_the_rated_sample_load_keeps_memory_bounded_and_counts_drops(
     try:
         proxied = run_loadgen(sidecar.port, body, expected)
         sampling.set()
-        sampler.join()
+        sampler.join(timeout=10)
         metrics = settled_metrics(sidecar)
     finally:
         exit_code = sidecar.stop()

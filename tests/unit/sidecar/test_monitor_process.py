@@ -118,4 +118,4 @@ def test_on_a_saturated_cpu_the_monitor_still_starts_and_stops(
     finally:
         for hog in hogs:
             hog.kill()
-            hog.wait()
+            hog.wait(timeout=30)

@@ -13,6 +13,7 @@ import pytest
 
 from kubedrift.stats.baseline import Baseline
 from kubedrift.stats.window import Window
+from support.cluster_waiting import wait_for
 from support.sidecar_model_server import ModelServer
 from support.sidecar_process import (
     Sidecar,
@@ -188,11 +189,16 @@ def test_sigterm_lets_the_request_in_flight_finish(fresh: Sidecar, model: ModelS
     )
     client = threading.Thread(target=lambda: answers.append(raw_exchange(fresh.port, request)))
     client.start()
-    while not any(r.path == "/slow" for r in model.received[before:]):
-        threading.Event().wait(0.01)
+    wait_for(
+        "the model to receive the slow request",
+        lambda: any(r.path == "/slow" for r in model.received[before:]),
+        timeout=30,
+        interval=0.01,
+    )
 
     code = fresh.stop()
-    client.join()
+    client.join(timeout=60)
+    assert not client.is_alive(), "the request in flight never got its answer"
 
     status, headers, body = split_response(answers[0])
     assert (status, body) == (200, b"in flight")
