@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from support.sidecar_model_server import ModelServer, start_model_server
+from support.sidecar_model_server import ModelServer
 from support.sidecar_process import start_sidecar
 from support.sidecar_traffic import (
     compare_client,
@@ -28,14 +27,6 @@ REQUESTS = int(os.environ.get("KUBEDRIFT_CHAOS_REQUESTS", "100000"))
 CLIENTS = 4
 PARSER_FAULT_EVERY = 5
 TOKEN = "chaos-token"
-
-
-@pytest.fixture
-def model() -> Iterator[ModelServer]:
-    server = start_model_server()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 def test_no_response_differs_from_the_direct_path_while_monitoring_fails(

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from support.sidecar_model_server import ModelServer, start_model_server
+from support.sidecar_model_server import ModelServer
 from support.sidecar_process import (
     Sidecar,
     http_request,
@@ -33,14 +33,6 @@ pytestmark = pytest.mark.chaos
 TIMEOUTS = "timeouts:\n  connect: 2s\n  upstream: 3s\n  keepAlive: 2s\n  drain: 20s\n"
 SLOW_CLIENTS = 300
 HANG_GUARD = 60.0
-
-
-@pytest.fixture(scope="module")
-def model() -> Iterator[ModelServer]:
-    server = start_model_server()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 def start(upstream_port: int, baseline: Path) -> Sidecar:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from support.sidecar_baseline import write_baseline
-from support.sidecar_model_server import ModelServer, start_model_server
+from support.sidecar_model_server import ModelServer, running_model_server
 from support.sidecar_process import Sidecar, start_sidecar
 
 
@@ -19,10 +19,8 @@ def baseline_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def model() -> Iterator[ModelServer]:
-    server = start_model_server()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with running_model_server() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
