@@ -1,4 +1,5 @@
-# kubedrift developer entry points. `make test` and `make demo` set up everything they need.
+# kubedrift developer entry points. `make check` is the inner loop (no Go, no root, no cluster);
+# `make test` and `make demo` set up everything they need.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -15,7 +16,7 @@ KSERVE_STAMP := $(KSERVE_VENV)/.installed-$(shell cat tests/servers/kserve-requi
 NODE ?= standin
 NODE_PACKAGES := containerd runc containernetworking-plugins iptables buildah mmdebstrap catatonit
 
-.PHONY: help venv servers controlplane tools node-packages node-binaries node-images node-test lint typecheck unit integration test chaos demo bench cluster-up cluster-down crds clean
+.PHONY: help check venv servers controlplane tools node-packages node-binaries node-images node-test lint typecheck unit integration test chaos demo bench cluster-up cluster-down crds clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -65,16 +66,27 @@ node-images: node-packages ## build (or reuse) the pause, Debian Python base and
 controlplane: ## build (or reuse from ~/.cache/kubedrift) etcd, kube-apiserver, KCM, scheduler, kubectl
 	@bash $(CONTROLPLANE_BUILD) >/dev/null
 
-lint: venv ## ruff and the import-linter layer contracts
+# Tests that need nothing outside the project venv: no helm/promtool (tools), no model-server
+# venvs, no control plane. Deselected ones are counted in pytest's summary line.
+CHECK_TESTS := not integration and not chaos and not realnode and not tools
+
+check: venv ## inner loop, under a minute: ruff, format, import contracts, mypy, the unit tests that need no tools
+	$(VENV)/bin/ruff check operator dev tests bench
+	$(VENV)/bin/ruff format --check operator dev tests bench
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
+	$(PY) -m pytest -q -n auto -m '$(CHECK_TESTS)' --timeout 300
+
+lint: venv ## ruff and the import-linter contracts (layers, forbidden imports)
 	$(VENV)/bin/ruff check operator dev tests bench
 	$(VENV)/bin/ruff format --check operator dev tests bench
 	$(VENV)/bin/lint-imports
 
-typecheck: venv ## mypy --strict on the kubedrift package
+typecheck: venv ## mypy --strict on the package, the tests and bench (pyproject.toml)
 	$(VENV)/bin/mypy
 
-unit: venv tools servers ## unit tests only (no cluster)
-	$(PY) -m pytest -m 'not integration and not chaos' -q
+unit: venv tools servers ## unit tests only (no cluster), including those that need tools
+	$(PY) -m pytest -m 'not integration and not chaos and not realnode' -q
 
 integration: venv servers controlplane tools ## integration tests against a real control plane
 	$(PY) -m pytest -m 'integration and not chaos and not realnode' -q

@@ -5,7 +5,11 @@ stand-in from the binaries ``tests/controlplane/build.sh`` builds or reuses, onc
 Set ``KUBEDRIFT_TEST_KUBECONFIG`` to a kubeconfig path to test against an existing cluster
 instead (``KUBEDRIFT_TEST_KUBECONFIG=1`` uses ``$KUBECONFIG``). If the control plane cannot be
 built or started, every test that needs it errors with the reason: never skipped.
-Tests under ``tests/integration/`` are marked ``integration`` automatically.
+Tests under ``tests/integration/`` are marked ``integration`` automatically; tests that need
+what the project venv does not hold are marked ``tools``: those under ``tests/servers/`` (the
+model servers' venvs), those that take the ``helm`` fixture (helm is built with Go), and the
+modules that say so themselves (promtool, the package index). ``make check`` deselects
+``tools``; ``make test`` and CI run everything, and pytest reports the deselected count.
 """
 
 from __future__ import annotations
@@ -19,11 +23,14 @@ from typing import Any
 
 import pytest
 
-from cluster_view import Cluster
 from kubedrift_dev.devcluster import ControlPlane, locate_binaries
+from support.cluster_view import Cluster
 
 REPO = Path(__file__).resolve().parents[1]
 INTEGRATION = REPO / "tests" / "integration"
+SERVERS = REPO / "tests" / "servers"
+#: Fixtures that need a tool from outside the venv (``make tools``).
+TOOL_FIXTURES = frozenset({"helm"})
 
 
 def _external_kubeconfig() -> Path | None:
@@ -76,6 +83,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.is_relative_to(INTEGRATION):
             item.add_marker(pytest.mark.integration)
+        uses = set(getattr(item, "fixturenames", ()))
+        if item.path.is_relative_to(SERVERS) or uses & TOOL_FIXTURES:
+            item.add_marker(pytest.mark.tools)
 
 
 @pytest.hookimpl(wrapper=True)

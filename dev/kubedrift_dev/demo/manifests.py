@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from kubedrift.wire import OPERATOR_FEEDBACK_ROUTE
+
 MODEL = "demo-model"
 MONITOR = "demo-model"
 MODEL_CONFIGMAP = "demo-model-weights"
@@ -39,7 +41,7 @@ class DemoSettings:
 
 def labels_url(operator_url: str, namespace: str) -> str:
     """The operator's feedback endpoint for the demo's monitor."""
-    return f"{operator_url}/v1/feedback/{namespace}/{MONITOR}"
+    return operator_url + OPERATOR_FEEDBACK_ROUTE.format(namespace=namespace, name=MONITOR)
 
 
 def _meta(name: str) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from kubedrift.stats.engine.tally import Tally
 from kubedrift.stats.evaluation import evaluate
 from kubedrift.stats.settings import EvaluationSettings
 from kubedrift.stats.window import Window, judged_window
+from kubedrift.wire import WINDOW_PATH
 
 #: Pod-template annotations that must match for a Pod to count as current.
 _TEMPLATE_KEYS = (CONFIG_HASH_ANNOTATION, MODEL_VERSION_ANNOTATION)
@@ -211,7 +212,7 @@ async def observe(
 ) -> Observation:
     """Pull every sidecar's window, merge, evaluate and step ``engine``; the numeric work runs
     on ``executor`` (a thread pool; the default one when ``None``), off the event loop."""
-    reports = await pull(session, targets, "/v1/window", token, timeout)
+    reports = await pull(session, targets, WINDOW_PATH, token, timeout)
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(
         executor, _merge_and_evaluate, reports, len(targets), baseline, settings, engine, now

@@ -47,6 +47,7 @@ from kubedrift.controller.retraining import RetrainingTrigger, due_trigger
 from kubedrift.controller.rollout import current_model_version
 from kubedrift.controller.webhook import build_payload, deliver
 from kubedrift.stats.engine.session import Session
+from kubedrift.wire import LABELED_PATH
 
 #: Event reasons of alarm transitions: what the webhook posts.
 ALARM_REASONS = frozenset(RESOLVED) | frozenset(RESOLVED.values())
@@ -172,7 +173,7 @@ async def _observe(
     token = prepared.tokens.get(SIDECAR_TOKEN_KEY)
 
     async def fetch_dataset() -> dict[str, Any]:
-        answers = await pull(ctx.http, targets, "/v1/labeled", token, ctx.sidecar_timeout)
+        answers = await pull(ctx.http, targets, LABELED_PATH, token, ctx.sidecar_timeout)
         rows, reporting = merge_labeled(answers)
         return {
             "namespace": monitor.namespace,

@@ -15,28 +15,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from kubedrift.payloads import Value
-
-Outcome = Literal["joined", "unknown", "expired", "duplicate", "invalid"]
-OUTCOMES: tuple[Outcome, ...] = ("joined", "unknown", "expired", "duplicate", "invalid")
-#: Labels accepted in one feedback call (the sidecar's and the operator's ``/v1/feedback``).
-MAX_FEEDBACK_ITEMS = 10_000
-#: Request header of the operator's fan-out: the label went to every replica, so a replica
-#: that does not know the id does not count it as ``unknown`` (another one may join it).
-FANOUT_HEADER = "X-Kubedrift-Fanout"
-
-
-def feedback_id(item: object) -> str | None:
-    """The id of one feedback item as the label store keys it; ``None`` when the item is
-    invalid (not an object, no string or integer ``id``, or no ``label``)."""
-    if not isinstance(item, Mapping) or "label" not in item:
-        return None
-    request_id = item.get("id")
-    if not isinstance(request_id, str | int) or isinstance(request_id, bool):
-        return None
-    return str(request_id)
+from kubedrift.wire import Outcome
 
 
 @dataclass(slots=True)

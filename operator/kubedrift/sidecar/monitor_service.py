@@ -23,7 +23,7 @@ import socket
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import assert_never
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
@@ -33,6 +33,7 @@ from kubedrift.sidecar.config import SidecarConfig, parse_options, read_token, s
 from kubedrift.sidecar.faults import parser_from_environ
 from kubedrift.sidecar.ipc import ReceiveChannel
 from kubedrift.sidecar.label_store import LabelStore
+from kubedrift.sidecar.messages import ToMonitor
 from kubedrift.sidecar.metrics import make_metrics
 from kubedrift.sidecar.mirror import mirror_app
 from kubedrift.sidecar.monitor import Monitor
@@ -102,9 +103,8 @@ class Inbox:
         finally:
             self._waiting.pop(number, None)
 
-    def on_message(self, message: tuple[Any, ...]) -> None:
-        kind = message[0]
-        if kind == "samples":
+    def on_message(self, message: ToMonitor) -> None:
+        if message[0] == "samples":
             offer = self.queue.offer
             for fields in message[1]:
                 offer(Sample(*fields))
@@ -112,18 +112,20 @@ class Inbox:
             if len(self.queue) >= self.queue.capacity * 0.9 and not self.paused:
                 self.paused = True
                 self.channel.pause()
-        elif kind == "stats":
+        elif message[0] == "stats":
             self.snapshot = message[1]
-        elif kind == "synced":
+        elif message[0] == "synced":
             done = self._waiting.get(message[1])
             if done is not None and not done.done():
                 done.set_result(None)
-        elif kind == "serving":
+        elif message[0] == "serving":
             self.readiness.proxy_serving = True
-        elif kind == "draining":
+        elif message[0] == "draining":
             self.readiness.draining = True
-        elif kind == "stop":
+        elif message[0] == "stop":
             self.stop.set()
+        else:
+            assert_never(message)
 
     def current(self) -> ProxySnapshot:
         """The proxy's last snapshot, with this process's queue added to the depth and its

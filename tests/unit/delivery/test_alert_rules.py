@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from chart_render import Helm, find
+
+from support.chart_render import Helm, find
+
+#: promtool (make tools: Debian package prometheus) checks the rules helm renders.
+pytestmark = pytest.mark.tools
 
 HERE = Path(__file__).resolve().parent
 ALERTS = {

@@ -21,6 +21,9 @@ import pytest
 from kubedrift.stats.baseline import build_baseline
 from kubedrift_dev.devcluster.network import free_ports
 
+#: pip builds the wheels from the package index, as the image build does (about a minute).
+pytestmark = pytest.mark.tools
+
 REPO = Path(__file__).resolve().parents[3]
 DOCKERFILE = REPO / "Dockerfile"
 

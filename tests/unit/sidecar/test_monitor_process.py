@@ -13,8 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
-from sidecar_model_server import ModelServer
-from sidecar_process import start_sidecar
+
+from support.sidecar_model_server import ModelServer
+from support.sidecar_process import start_sidecar
 
 
 def alive(pid: int) -> bool:
@@ -117,4 +118,4 @@ def test_on_a_saturated_cpu_the_monitor_still_starts_and_stops(
     finally:
         for hog in hogs:
             hog.kill()
-            hog.wait()
+            hog.wait(timeout=30)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -46,7 +47,7 @@ class Sidecar:
     def __post_init__(self) -> None:
         self.window = Window(self.baseline, self.settings, start=0.0)
 
-    def feed(self, rows: Mapping[str, npt.NDArray[np.float64]], now: float) -> Tally:
+    def feed(self, rows: Mapping[str, npt.NDArray[Any]], now: float) -> Tally:
         if self.window.is_full(now):
             self.window = Window(self.baseline, self.settings, start=now)
         increment = Window(self.baseline, self.settings, start=now)
@@ -350,11 +351,17 @@ def test_increments_count_each_row_once_across_restarts_and_silent_rounds() -> N
         )
 
     increments = Increments()
-    assert increments.take({"a": tally(1.0, 10), "b": tally(2.0, 5)}).samples == 15
-    assert increments.take({"a": tally(1.0, 25)}).samples == 15  # b silent this round
-    assert increments.take({"a": tally(1.0, 30), "b": tally(2.0, 9)}).samples == 5 + 4
+
+    def new_samples(tallies: dict[str, Tally]) -> int:
+        taken = increments.take(tallies)
+        assert taken is not None
+        return taken.samples
+
+    assert new_samples({"a": tally(1.0, 10), "b": tally(2.0, 5)}) == 15
+    assert new_samples({"a": tally(1.0, 25)}) == 15  # b silent this round
+    assert new_samples({"a": tally(1.0, 30), "b": tally(2.0, 9)}) == 5 + 4
     # a restarted (new epoch): all of its new tally is new data.
-    assert increments.take({"a": tally(7.0, 3), "b": tally(2.0, 9)}).samples == 3
+    assert new_samples({"a": tally(7.0, 3), "b": tally(2.0, 9)}) == 3
     assert increments.take({}) is None
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller_harness import OperatorProcess
+from support.controller_harness import OperatorProcess
 
 SIDECAR = "kubedrift-sidecar"
 
@@ -92,7 +92,7 @@ def caught_up(monitor: dict[str, Any] | None) -> dict[str, Any] | None:
 def rolled_out_pod_ips(kube: Any, name: str, version: str) -> list[str] | None:
     """IPs of the Deployment's ready Pods once its latest template is fully rolled out (every
     Pod runs it, none is terminating), else None."""
-    from controller_harness import current_pod_ips  # noqa: PLC0415 - helper of the same suite
+    from support.controller_harness import current_pod_ips  # noqa: PLC0415 - helper of the same suite
 
     deployment = kube.deployment(name)
     status = deployment.get("status") or {}

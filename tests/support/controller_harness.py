@@ -14,14 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from cluster_waiting import wait_for
-from controller_traffic import send_traffic
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from kubedrift.stats.baseline import build_baseline
+from support.cluster_waiting import wait_for
+from support.controller_traffic import send_traffic
 
-HERE = Path(__file__).resolve().parent
+#: The scripts the test Pods run (the model server, the retraining Job).
+HERE = Path(__file__).resolve().parents[1] / "integration" / "controller"
 KUBEDRIFT = str(Path(sys.executable).parent / "kubedrift")
 
 
@@ -255,7 +256,7 @@ class Kube:
         from kubernetes.client import ApiException  # noqa: PLC0415
 
         try:
-            found: dict[str, Any] = self.custom.get_namespaced_custom_object(
+            found: Any = self.custom.get_namespaced_custom_object(
                 "kubedrift.io", "v1alpha1", self.namespace, "modelmonitors", name
             )
         except ApiException as error:
@@ -284,13 +285,15 @@ class Kube:
         return [self.api.sanitize_for_serialization(p) for p in pods]
 
     def jobs(self) -> list[str]:
-        return sorted(j.metadata.name for j in self.batch.list_namespaced_job(self.namespace).items)
+        return sorted(
+            str(j.metadata.name) for j in self.batch.list_namespaced_job(self.namespace).items
+        )
 
     def events(self, reason: str) -> list[str]:
         """Messages of the namespace's Events with ``reason``, each as often as it happened (a
         repeat raises an Event's count)."""
         found = self.core.list_namespaced_event(self.namespace).items
-        return [e.message for e in found if e.reason == reason for _ in range(e.count or 1)]
+        return [str(e.message) for e in found if e.reason == reason for _ in range(e.count or 1)]
 
     def secret_value(self, name: str, key: str) -> str:
         import base64  # noqa: PLC0415

@@ -24,12 +24,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sidecar_process import free_port
 
 from kubedrift.stats.baseline import build_baseline
+from support.sidecar_process import free_port
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
+REPO = Path(__file__).resolve().parents[2]
+#: The scripts each model server's own interpreter runs.
+HERE = REPO / "tests" / "servers"
 MLSERVER_VENV = REPO / ".venv-mlserver"
 KSERVE_VENV = REPO / ".venv-kserve"
 #: Both servers load their two models in a few seconds here; the bound only ends a hung start.

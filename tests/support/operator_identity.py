@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 HELPERS = REPO / "charts" / "kubedrift" / "templates" / "_helpers.tpl"
 ACCOUNT = "kubedrift-operator"
 SCANNING_RULES = [

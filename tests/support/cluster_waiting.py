@@ -1,8 +1,5 @@
 """Waiting on the control plane in integration tests: poll a probe until it holds, within a
 bound that only turns a hang into a readable failure (never a speed requirement).
-
-Importable by name from every integration test (``tests/integration/conftest.py`` puts this
-directory on ``sys.path``).
 """
 
 from __future__ import annotations

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from helm_build import build_helm
 from kubedrift_dev.devcluster import locate_binaries
+from support.helm_build import build_helm
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "kubedrift"
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from kubedrift.stats.baseline import build_baseline
 
-MODEL_SERVER = Path(__file__).resolve().parents[1] / "controller" / "model_server.py"
+MODEL_SERVER = Path(__file__).resolve().parents[1] / "integration/controller/model_server.py"
 OPERATOR = "app.kubernetes.io/name=kubedrift"
 RESTRICTED_CONTAINER = {
     "runAsNonRoot": True,
@@ -110,7 +110,7 @@ class Namespace:
 
     def events(self, reason: str) -> list[str]:
         found = self.core.list_namespaced_event(self.name).items
-        return [e.message for e in found if e.reason == reason for _ in range(e.count or 1)]
+        return [str(e.message) for e in found if e.reason == reason for _ in range(e.count or 1)]
 
 
 def ready(pod: dict[str, Any], container: str) -> bool:

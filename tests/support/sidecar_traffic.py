@@ -17,7 +17,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
-from sidecar_process import Sidecar, http_request, read_response
+from support.sidecar_process import Sidecar, http_request, read_response
 
 PATHS = ("/v2/models/m/infer", "/v1/models/m:predict", "/api/v1.0/predictions", "/invocations")
 

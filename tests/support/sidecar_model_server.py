@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -76,7 +78,7 @@ class ModelHandler(BaseHTTPRequestHandler):
 
     def _body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            parts = []
+            parts: list[bytes] = []
             while True:
                 size = int(self.rfile.readline().split(b";")[0], 16)
                 if size == 0:
@@ -153,3 +155,14 @@ def start_model_server() -> ModelServer:
     server = ModelServer()
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+@contextmanager
+def running_model_server() -> Iterator[ModelServer]:
+    """A model server for the duration of the ``with`` block (the suites' ``model`` fixture)."""
+    server = start_model_server()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from json_post import post
+
+from support.json_post import post
 
 
 def send_traffic(

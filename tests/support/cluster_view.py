@@ -1,6 +1,5 @@
 """A cluster to test against, as the session's ``cluster`` fixture and tests that start a control
-plane of their own see it; importable by name from every test folder (``tests/`` is on
-``sys.path`` through ``tests/conftest.py``)."""
+plane of their own see it."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
 """helm for the chart tests: built from source by ``tests/tools/build.sh`` (cached outside the
-repository), importable by name from every test folder (``tests/`` is on ``sys.path`` through
-``tests/conftest.py``)."""
+repository)."""
 
 from __future__ import annotations
 
@@ -9,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def build_helm() -> Path:
