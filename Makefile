@@ -67,7 +67,7 @@ controlplane: ## build (or reuse from ~/.cache/kubedrift) etcd, kube-apiserver, 
 	@bash $(CONTROLPLANE_BUILD) >/dev/null
 
 # Tests that need nothing outside the project venv: no helm/promtool (tools), no model-server
-# venvs, no control plane. Deselected ones are counted in pytest's summary line.
+# venvs, no control plane. The run ends with the number of tests it left out.
 CHECK_TESTS := not integration and not chaos and not realnode and not tools
 
 check: venv ## inner loop, under a minute: ruff, format, import contracts, mypy, the unit tests that need no tools
