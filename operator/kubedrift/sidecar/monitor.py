@@ -22,9 +22,9 @@ from kubedrift.payloads import Parsed, ParseError, ParseOptions, Value, parse_ex
 from kubedrift.payloads.model import ColumnLayout, RowMajorColumns
 from kubedrift.sidecar.batching import label_array, prediction_array, to_columns
 from kubedrift.sidecar.label_store import LabelStore
-from kubedrift.sidecar.metrics import Metrics
 from kubedrift.sidecar.models import ModelRouting
 from kubedrift.sidecar.sampling import Sample
+from kubedrift.sidecar.sidecar_metrics import Metrics
 from kubedrift.sidecar.windows import WindowKeeper
 from kubedrift.stats.baseline import Baseline
 from kubedrift.stats.evaluation import evaluate
@@ -65,7 +65,8 @@ class Monitor:
         self.metrics = metrics
         self.protocol = protocol
         self.options = options or ParseOptions()
-        self._parse = parse  # parse_exchange; tests inject faults (kubedrift.sidecar.faults)
+        # parse_exchange; tests inject faults (kubedrift.sidecar.sidecar_faults)
+        self._parse = parse
         self._rotations = windows.rotations
         #: ``spec.target.model``: only its exchanges feed the window (None: every exchange).
         self.model = model
