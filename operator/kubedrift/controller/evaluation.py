@@ -124,7 +124,11 @@ def merge_reports(
                 Window.from_dict(done, baseline, settings.window) if done is not None else None
             )
             cumulative = report.get("cumulative")
-            tally = Tally.from_dict(cumulative, mine.profiles) if cumulative is not None else None
+            tally = (
+                Tally.from_dict(cumulative, mine.profiles, baseline.calibration)
+                if cumulative is not None
+                else None
+            )
         except (KeyError, TypeError, ValueError):
             continue
         reporting += 1

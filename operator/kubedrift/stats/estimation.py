@@ -319,6 +319,19 @@ class EstimationSketch:
                 cells[:, c], weights=calibrated[:, c], minlength=SCORE_GRID
             )
 
+    def copy(self) -> EstimationSketch:
+        return self + EstimationSketch.empty_like(self)
+
+    @classmethod
+    def empty_like(cls, other: EstimationSketch) -> EstimationSketch:
+        return cls(
+            np.zeros_like(other.expected),
+            np.zeros_like(other.variance),
+            np.zeros_like(other.steps),
+            np.zeros_like(other.score_counts),
+            np.zeros_like(other.score_positives),
+        )
+
     def __add__(self, other: EstimationSketch) -> EstimationSketch:
         return EstimationSketch(
             self.expected + other.expected,

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from kubedrift.stats import estimation
-from kubedrift.stats.engine import estimated
+from kubedrift.stats.baseline import build_baseline
+from kubedrift.stats.engine import Engine, Tally, estimated
 from kubedrift.stats.engine.contract import Contract
 from kubedrift.stats.engine.estimated import EstimatedErrorDetector, expected_errors
 from kubedrift.stats.estimation import (
@@ -25,6 +26,8 @@ from kubedrift.stats.estimation import (
     fit_calibration,
     fit_step_map,
 )
+from kubedrift.stats.settings import DriftSettings, EvaluationSettings, PerformanceSettings
+from kubedrift.stats.window import Window
 
 DAY = 86400.0
 
@@ -228,3 +231,70 @@ def test_alarm_recovers_after_quiet_rows_with_a_calm_window() -> None:
     detector.step(good, decide=True)
     assert detector.recover(good)
     assert not detector.alarmed
+
+
+def engine_run(
+    shift_from: int | None, *, estimated_on: bool = True, steps: int = 80
+) -> tuple[list[str], list[str], Engine]:
+    """The engine as the operator runs it: a baseline with calibration maps, 200 rows every 30
+    s, no labels at all; from ``shift_from`` on, x1's mean moves from 1.0 to 0.0."""
+    rng = np.random.default_rng(11)
+    scores, labels, _ = binary_rows(rng, 20_000, 1.0)
+    baseline = build_baseline(
+        {"s": scores, "y": labels, "p": (scores >= 0.5).astype(int).astype(str)},
+        features=["s"],
+        prediction="p",
+        label="y",
+        probabilities=["s"],
+    )
+    settings = EvaluationSettings(
+        drift=DriftSettings(min_effect=0.02),  # the shift raises the error rate by about 0.045
+        performance=PerformanceSettings("accuracy", 0.5, estimated=estimated_on),
+    )
+    engine = Engine(baseline, settings, Contract(30 * DAY, 30.0))
+    window = Window(baseline, settings.window, start=0.0)
+    statuses: list[str] = []
+    reasons: list[str] = []
+    for step in range(steps):
+        mean = 0.0 if shift_from is not None and step >= shift_from else 1.0
+        batch, _, _ = binary_rows(rng, 200, mean)
+        rows = {"s": batch}
+        predictions = (batch >= 0.5).astype(int).astype(str).astype(object)
+        if window.samples >= settings.window.samples:  # the sidecar rotates its window
+            window = Window(baseline, settings.window, start=0.0)
+        increment = Window(baseline, settings.window, start=0.0)
+        for target in (increment, window):
+            target.update(rows, predictions)
+            target.add_probabilities(batch[:, None])
+        decision = engine.step(Tally.of_window(increment), window, now=30.0 * step)
+        assert decision.performance is not None
+        statuses.append(decision.performance.status)
+        reasons.append(decision.performance.reason)
+    return statuses, reasons, engine
+
+
+def test_engine_raises_performance_degraded_on_the_estimate_without_any_label() -> None:
+    statuses, reasons, engine = engine_run(shift_from=40)
+    assert "True" not in statuses[:40]
+    first = statuses.index("True")
+    assert first == 51  # 11 steps, 2,200 rows after the shift
+    assert reasons[first] == "EstimatedErrorRateShift"
+    assert engine.estimated is not None
+    assert statuses[first:] == ["True"] * (len(statuses) - first)  # held while the shift lasts
+    signal = next(s for s in engine.step(None, None, now=1e9).signals if s.kind.startswith("est"))
+    assert signal.alarmed
+
+
+def test_engine_estimate_is_opt_in_and_costs_five_alternatives() -> None:
+    statuses, reasons, off = engine_run(shift_from=40, estimated_on=False)
+    assert "True" not in statuses
+    assert set(reasons) == {"NoLabels"}
+    _, _, on = engine_run(shift_from=None, steps=1)
+    assert on.alternatives == off.alternatives + estimated.ALTERNATIVES
+
+
+def test_engine_estimate_stays_silent_without_a_change() -> None:
+    statuses, reasons, engine = engine_run(shift_from=None, steps=400)
+    assert "True" not in statuses
+    assert reasons[-1] == "NoLabels"
+    assert engine.estimated is not None and engine.estimated.unconfirmed == 0

@@ -64,6 +64,9 @@ from kubedrift.stats.engine.alternatives import (
     tilts,
 )
 from kubedrift.stats.engine.contract import Contract
+from kubedrift.stats.engine.estimated import ALTERNATIVES as ESTIMATED_ALTERNATIVES
+from kubedrift.stats.engine.estimated import REASON as ESTIMATED_REASON
+from kubedrift.stats.engine.estimated import EstimatedErrorDetector
 from kubedrift.stats.engine.reference import (
     kl_radius,
     outside_mass_upper_bound,
@@ -244,7 +247,11 @@ class Engine:
             watched[self._prediction] = False
         self._watched = np.array(watched, dtype=bool)
         self._rates = self._rate_rows()
-        sets = int(self._watched.sum()) + len(self._rates)
+        performance = settings.performance
+        estimating = (
+            performance is not None and performance.estimated and baseline.calibration is not None
+        )
+        sets = int(self._watched.sum()) + len(self._rates) + int(estimating)
         self._delta = contract.reference_risk / max(sets, 1)
         self._radius = np.array(
             [kl_radius(len(p.counts), int(sum(p.counts)), self._delta) for p in profiles]
@@ -273,8 +280,21 @@ class Engine:
             + int(self._watched.sum())
             + len(self._rates) * len(RATE_STEPS)
             + int(self._metric_rule)
+            + (ESTIMATED_ALTERNATIVES if estimating else 0)
         )
         self.threshold = contract.threshold(self.alternatives)
+        #: The estimated error rate (``spec.performance.estimated``), or ``None``.
+        self.estimated = (
+            EstimatedErrorDetector(
+                baseline.calibration,
+                threshold=self.threshold,
+                delta=self._delta,
+                min_effect=self.floor,
+                quiet=float(settings.window.samples),
+            )
+            if estimating and baseline.calibration is not None
+            else None
+        )
         self._look_confidence = 1 - 2 * contract.look_level(self.alternatives)
         # Detector state.
         self._tilt_s = np.zeros(self._tilt_active.shape)
@@ -393,8 +413,12 @@ class Engine:
                 )
                 crossed_columns = self._step_drift(pending, gate)
                 crossed_rates = self._step_rates(pending, gate, label_gate)
+                if self.estimated is not None:
+                    self.estimated.step(pending.estimation, decide=gate)
             self._step_metric(window)
             self._recover(window)
+            if self.estimated is not None and window is not None:
+                self.estimated.recover(window.estimation)
         return self._decide(window, crossed_columns, crossed_rates, stepped=due)
 
     def _step_drift(self, increment: Tally, gate: bool) -> BoolArray:
@@ -620,6 +644,7 @@ class Engine:
         rate_statistics = self._rate_s.max(axis=1, initial=0.0)
         rate_alarm = self._rate_alarm.copy()
         threshold = self.threshold
+        estimated = self._estimated_signal(window)
 
         def build() -> tuple[SignalResult, ...]:
             open_run = run.sum(axis=1) > 0
@@ -654,9 +679,32 @@ class Engine:
                 )
                 for r, row in enumerate(self._rates)
             )
+            results.extend(estimated)
             return tuple(results)
 
         return build
+
+    def _estimated_signal(self, window: Window | None) -> list[SignalResult]:
+        detector = self.estimated
+        if detector is None:
+            return []
+        sketch = None if window is None else window.estimation
+        rise = 0.0
+        if sketch is not None and sketch.rows:
+            rise = 1 - float(np.trace(sketch.expected)) / sketch.rows - detector.reference_rate
+        return [
+            SignalResult(
+                "estimated-error-rate",
+                None,
+                "estimated-error-rate",
+                "PerformanceDegraded",
+                detector.statistic,
+                self.threshold,
+                rise,
+                detector.statistic >= self.threshold,
+                detector.alarmed,
+            )
+        ]
 
     def _performance_condition(self, window: Window | None) -> ConditionState | None:
         performance = self.settings.performance
@@ -681,6 +729,9 @@ class Engine:
                 "ErrorRateShift",
                 f"{text}; the error rate rose above the reference's {row.reference_rate:.4f}",
             )
+        if self.estimated is not None and self.estimated.alarmed:
+            sketch = None if window is None else window.estimation
+            return ConditionState("True", ESTIMATED_REASON, self.estimated.message(sketch))
         if result is None or result.value is None:
             return ConditionState("Unknown", "NoLabels", text)
         if result.samples < performance.min_labeled_samples:
