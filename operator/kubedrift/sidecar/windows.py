@@ -110,11 +110,15 @@ class WindowKeeper:
         now: float,
         *,
         unknown: tuple[int, Sequence[str]] = (0, ()),
+        probabilities: Sequence[Sequence[float]] = (),
     ) -> None:
-        """Add a batch; ``unknown`` is (rows, names) of columns the baseline does not know."""
+        """Add a batch; ``unknown`` is (rows, names) of columns the baseline does not know;
+        ``probabilities`` the class probabilities of the rows whose responses carried them."""
         self.rotate(now)
         self.current.update(rows, predictions, now=now)
         self.current.note_unknown(*unknown)
+        if probabilities:
+            self.current.add_probabilities(probabilities)
 
     def add_labeled(
         self,
