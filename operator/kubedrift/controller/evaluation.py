@@ -33,6 +33,7 @@ from kubedrift.controller.status import Observation
 from kubedrift.stats.baseline import Baseline
 from kubedrift.stats.engine.session import Session
 from kubedrift.stats.engine.tally import Tally
+from kubedrift.stats.estimates import side_by_side
 from kubedrift.stats.evaluation import evaluate
 from kubedrift.stats.settings import EvaluationSettings
 from kubedrift.stats.window import Window, judged_window
@@ -155,7 +156,16 @@ def observation_from(  # noqa: PLR0917 - the session and clock come last, option
     if window is None:
         return Observation(None, desired, merged.reporting, decision=decision)
     result = evaluate(baseline, window, settings)
-    return Observation(result, desired, merged.reporting, window.start, window.end, decision)
+    confidence = settings.performance.confidence if settings.performance else 0.95
+    return Observation(
+        result,
+        desired,
+        merged.reporting,
+        window.start,
+        window.end,
+        decision,
+        estimated=side_by_side(window, baseline, confidence),
+    )
 
 
 async def call_sidecar(
