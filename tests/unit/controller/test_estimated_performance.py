@@ -10,8 +10,8 @@ import pytest
 from controller_samples import SPEC, make_spec
 from prometheus_client import CollectorRegistry
 
-from kubedrift.api.settings import evaluation_settings
 from kubedrift.api.parsing import SpecError
+from kubedrift.api.settings import evaluation_settings
 from kubedrift.api.spec import parse_spec
 from kubedrift.controller.evaluation import Merged, observation_from
 from kubedrift.controller.metrics import make_metrics
