@@ -21,7 +21,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal
 
@@ -344,7 +344,8 @@ def _calibration(
     matrix = np.stack([np.asarray(columns[name], dtype=np.float64) for name in names], axis=1)
     keys = category_keys(np.asarray(columns[label]))
     keep = np.isfinite(matrix).all(axis=1) & (keys != None)  # noqa: E711 - an object array
-    return fit_calibration(matrix[keep], keys[keep].astype(str), classes)
+    fitted = fit_calibration(matrix[keep], keys[keep].astype(str), classes)
+    return replace(fitted, columns=tuple(names))
 
 
 def detect_type(values: npt.NDArray[Any]) -> FeatureType:

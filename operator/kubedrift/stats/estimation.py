@@ -122,6 +122,9 @@ class CalibrationMap:
     #: Reference accuracy of the predictions (argmax of the scores) and the rows it is over.
     reference_accuracy: float
     reference_rows: int
+    #: The training data's probability columns the maps were fitted on (``kubedrift backtest``
+    #: reads the same columns from a stream); empty when not known.
+    columns: tuple[str, ...] = ()
 
     @property
     def binary(self) -> bool:
@@ -181,7 +184,7 @@ class CalibrationMap:
             "maps": [m.to_dict() for m in self.maps],
             "reference_accuracy": self.reference_accuracy,
             "reference_rows": self.reference_rows,
-        }
+        } | ({"columns": list(self.columns)} if self.columns else {})
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CalibrationMap:
@@ -190,7 +193,13 @@ class CalibrationMap:
         expected = 1 if len(classes) == 2 else len(classes)
         if len(classes) < 2 or len(maps) != expected:
             raise ValueError(f"{len(classes)} classes need {expected} calibration maps")
-        return cls(classes, maps, float(data["reference_accuracy"]), int(data["reference_rows"]))
+        return cls(
+            classes,
+            maps,
+            float(data["reference_accuracy"]),
+            int(data["reference_rows"]),
+            tuple(str(c) for c in data.get("columns", ())),
+        )
 
 
 def fit_step_map(scores: FloatArray, outcomes: FloatArray, bins: int = CALIBRATION_BINS) -> StepMap:
