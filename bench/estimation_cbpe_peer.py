@@ -1,4 +1,4 @@
-"""Peer helper of ``estimation_cbpe.py``, run by NannyML's own venv (not by the project's).
+"""Peer helper of the CBPE benchmark, run by NannyML's own venv (not by the project's).
 
 Reads ``reference.csv`` and ``analysis.csv`` (columns ``y_pred_proba``, ``y_pred``, ``y_true``)
 from the folder given as the only argument, fits NannyML's CBPE on the reference with the
