@@ -56,6 +56,8 @@ STEADY = 5
 #: Independent data sets (seeds ``SEED``, ``SEED + 1``, ...); ``--quick`` runs two.
 REPEATS = 5
 SEED = 19
+#: Three-class data sets (summary only); ``--quick`` runs one.
+MULTICLASS_REPEATS = 2
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -87,12 +89,46 @@ def generate(seed: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     return reference, analysis
 
 
+def generate_multiclass(seed: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Three classes: true probabilities ``softmax(W x)`` of two Gaussian features, the model's
+    scores ``softmax(1.6 W x)``; the analysis period moves ``x1``'s mean from 1 to -1."""
+    rng = np.random.default_rng(seed)
+    weights = np.array([[2.0, 0.0], [-1.0, 1.7], [-1.0, -1.7]])
+
+    def softmax(logits: np.ndarray) -> np.ndarray:
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+        result: np.ndarray = shifted / shifted.sum(axis=1, keepdims=True)
+        return result
+
+    def rows(mean: np.ndarray) -> dict[str, np.ndarray]:
+        x = np.stack([rng.normal(mean, 1.0), rng.normal(0.0, 1.0, size=mean.size)], axis=1)
+        logits = x @ weights.T
+        truth = softmax(logits)
+        score = softmax(1.6 * logits)
+        label = (rng.uniform(size=(mean.size, 1)) > truth.cumsum(axis=1)).sum(axis=1)
+        return {
+            "y_pred_proba": score,
+            "y_pred": score.argmax(axis=1),
+            "y_true": np.minimum(label, 2),
+            "truth": truth,
+        }
+
+    reference = rows(np.full(REFERENCE_ROWS, 1.0))
+    means = [1.0] * STEADY + list(np.linspace(1.0, -1.0, CHUNKS - STEADY + 1)[1:])
+    return reference, rows(np.repeat(np.asarray(means), CHUNK))
+
+
 def write_csv(path: Path, data: dict[str, np.ndarray]) -> None:
-    columns = ("y_pred_proba", "y_pred", "y_true")
-    lines = [",".join(columns)]
+    """Binary: ``y_pred_proba``; more classes: ``p_0 .. p_(k-1)``; then ``y_pred``, ``y_true``."""
+    scores = data["y_pred_proba"]
+    matrix = scores[:, None] if scores.ndim == 1 else scores
+    names = ["y_pred_proba"] if scores.ndim == 1 else [f"p_{j}" for j in range(scores.shape[1])]
+    lines = [",".join([*names, "y_pred", "y_true"])]
     lines.extend(
-        f"{p!r},{int(y)},{int(t)}"
-        for p, y, t in zip(*(data[c].tolist() for c in columns), strict=True)
+        ",".join([*(repr(v) for v in row), str(int(y)), str(int(t))])
+        for row, y, t in zip(
+            matrix.tolist(), data["y_pred"].tolist(), data["y_true"].tolist(), strict=True
+        )
     )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -125,7 +161,7 @@ def peer_python() -> tuple[Path | None, str]:
 
 
 def run_peer(
-    reference: dict[str, np.ndarray], analysis: dict[str, np.ndarray]
+    reference: dict[str, np.ndarray], analysis: dict[str, np.ndarray], problem: str
 ) -> tuple[dict[str, list[float]] | None, str]:
     python, reason = peer_python()
     if python is None:
@@ -134,6 +170,7 @@ def run_peer(
         write_csv(Path(folder) / "reference.csv", reference)
         write_csv(Path(folder) / "analysis.csv", analysis)
         (Path(folder) / "chunk.txt").write_text(str(CHUNK))
+        (Path(folder) / "problem.txt").write_text(problem)
         try:
             done = subprocess.run(
                 [str(python), str(HERE / "estimation_cbpe_peer.py"), folder],
@@ -147,6 +184,21 @@ def run_peer(
         return None, "NannyML failed: " + done.stderr.decode(errors="replace")[-300:]
     result: dict[str, list[float]] = json.loads(done.stdout)
     return result, ""
+
+
+def realized_multiclass(chunk: dict[str, np.ndarray]) -> dict[str, float]:
+    """Accuracy and macro precision, recall, F1 and one-vs-rest ROC AUC from the labels."""
+    predicted, label, score = chunk["y_pred"], chunk["y_true"], chunk["y_pred_proba"]
+    per_class = []
+    for k in range(score.shape[1]):
+        binary = {
+            "y_pred": (predicted == k).astype(np.int64),
+            "y_true": (label == k).astype(np.int64),
+            "y_pred_proba": score[:, k],
+        }
+        per_class.append(realized(binary))
+    macro = {m: float(np.mean([r[m] for r in per_class])) for m in ESTIMATED_METRICS}
+    return macro | {"accuracy": float(np.mean(predicted == label))}
 
 
 def realized(chunk: dict[str, np.ndarray]) -> dict[str, float]:
@@ -178,7 +230,7 @@ def main() -> int:
         calibration = fit_calibration(
             reference["y_pred_proba"][:, None], reference["y_true"].astype(str), ("0", "1")
         )
-        peer, reason = run_peer(reference, analysis)
+        peer, reason = run_peer(reference, analysis, "classification_binary")
         if peer is None:
             print(f"NannyML skipped: {reason}")
         elif repeat == 0:
@@ -231,7 +283,42 @@ def main() -> int:
         f"({f'max gap {accuracy_gap:.4f}' if peered else 'skipped'}), realized accuracy in the "
         f"band in >= 90% of chunks ({accuracy_cover:.0%}): {'met' if met else 'NOT met'}"
     )
+    multiclass(1 if "--quick" in sys.argv else MULTICLASS_REPEATS)
     return 0
+
+
+def multiclass(repeats: int) -> None:
+    """Three classes, macro averages: the same comparison, summary only."""
+    gaps: dict[str, list[float]] = {m: [] for m in ESTIMATED_METRICS}
+    covered: dict[str, list[bool]] = {m: [] for m in ESTIMATED_METRICS}
+    for repeat in range(repeats):
+        reference, analysis = generate_multiclass(SEED + 100 + repeat)
+        calibration = fit_calibration(
+            reference["y_pred_proba"], reference["y_true"].astype(str), ("0", "1", "2")
+        )
+        peer, reason = run_peer(reference, analysis, "classification_multiclass")
+        if peer is None:
+            print(f"NannyML skipped: {reason}")
+        for c in range(CHUNKS):
+            part = {k: v[c * CHUNK : (c + 1) * CHUNK] for k, v in analysis.items()}
+            sketch = EstimationSketch.empty(calibration)
+            sketch.add_scores(calibration, part["y_pred_proba"])
+            ours = estimate(sketch, calibration)
+            truth = realized_multiclass(part)
+            for metric in ESTIMATED_METRICS:
+                theirs = float(peer[metric][c]) if peer is not None else float("nan")
+                gaps[metric].append(abs(ours[metric].value - theirs))
+                covered[metric].append(ours[metric].lower <= truth[metric] <= ours[metric].upper)
+    print(
+        f"\nthree classes (macro averages), x1 mean 1 -> -1: over {repeats * CHUNKS} chunks "
+        f"({repeats} data sets)\n"
+        f"{'metric':>9} {'max |kubedrift - NannyML|':>26} {'mean gap':>9} {'realized in band':>17}"
+    )
+    for metric in ESTIMATED_METRICS:
+        print(
+            f"{metric:>9} {max(gaps[metric]):>26.4f} {float(np.mean(gaps[metric])):>9.4f} "
+            f"{float(np.mean(covered[metric])):>16.0%}"
+        )
 
 
 if __name__ == "__main__":

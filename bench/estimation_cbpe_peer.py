@@ -1,9 +1,10 @@
 """Peer helper of the CBPE benchmark, run by NannyML's own venv (not by the project's).
 
-Reads ``reference.csv`` and ``analysis.csv`` (columns ``y_pred_proba``, ``y_pred``, ``y_true``)
-from the folder given as the only argument, fits NannyML's CBPE on the reference with the
-chunk size in ``chunk.txt`` and prints one JSON object: per metric the estimate of each analysis
-chunk, in order. Nothing here is imported by the project.
+Reads ``reference.csv`` and ``analysis.csv`` (columns ``y_pred_proba`` or ``p_0 .. p_(k-1)``,
+``y_pred``, ``y_true``) from the folder given as the only argument, fits NannyML's CBPE on the
+reference with the chunk size in ``chunk.txt`` and the problem type in ``problem.txt``, and
+prints one JSON object: per metric the estimate of each analysis chunk, in order. Nothing here is
+imported by the project.
 """
 
 from __future__ import annotations
@@ -30,14 +31,19 @@ def main() -> int:
     reference = pandas.read_csv(folder / "reference.csv")
     analysis = pandas.read_csv(folder / "analysis.csv").drop(columns="y_true")
     chunk = int((folder / "chunk.txt").read_text())
+    problem = (folder / "problem.txt").read_text().strip()
+    probabilities: str | dict[int, str] = "y_pred_proba"
+    if problem == "classification_multiclass":
+        columns = sorted(c for c in reference.columns if c.startswith("p_"))
+        probabilities = {int(c[2:]): c for c in columns}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         estimator = nannyml.CBPE(
             metrics=list(METRICS),
-            y_pred_proba="y_pred_proba",
+            y_pred_proba=probabilities,
             y_pred="y_pred",
             y_true="y_true",
-            problem_type="classification_binary",
+            problem_type=problem,
             chunk_size=chunk,
         )
         estimator.fit(reference)
