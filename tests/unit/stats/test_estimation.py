@@ -298,3 +298,28 @@ def test_engine_estimate_stays_silent_without_a_change() -> None:
     assert "True" not in statuses
     assert reasons[-1] == "NoLabels"
     assert engine.estimated is not None and engine.estimated.unconfirmed == 0
+
+
+def test_cumulative_tallies_carry_the_estimation_sums_as_increments() -> None:
+    """A sidecar's cumulative tally grows; the operator takes differences; a restart (another
+    epoch) makes the whole tally new, like every other counter."""
+    rng = np.random.default_rng(12)
+    scores, labels, _ = binary_rows(rng, 5_000, 1.0)
+    baseline = build_baseline(
+        {"s": scores, "y": labels}, features=["s"], label="y", probabilities=["s"]
+    )
+    window = Window(baseline, start=0.0)
+    window.update({"s": scores[:300]})
+    window.add_probabilities(scores[:300, None])
+    first = Tally.of_window(window, epoch=1.0)
+    window.update({"s": scores[300:500]})
+    window.add_probabilities(scores[300:500, None])
+    second = Tally.of_window(window, epoch=1.0)
+    increment = second.since(first)
+    assert increment.estimation is not None and increment.estimation.rows == 200
+    restarted = Tally.of_window(window, epoch=2.0).since(second)
+    assert restarted.estimation is not None and restarted.estimation.rows == 500
+    assert baseline.calibration is not None
+    read = Tally.from_dict(second.to_dict(), window.profiles, baseline.calibration)
+    assert read.estimation is not None
+    assert np.allclose(read.estimation.expected, second.estimation.expected)  # type: ignore[union-attr]
