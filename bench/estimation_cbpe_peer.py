@@ -14,7 +14,7 @@ import sys
 import warnings
 from pathlib import Path
 
-import nannyml
+import nannyml  # type: ignore[import-not-found]  # only in its own venv
 import pandas
 
 METRICS = {

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
 from kubedrift.payloads import PROTOCOLS, ParseError, ParseOptions, parse_exchange
-from kubedrift.sidecar.labels import LabelStore
+from kubedrift.sidecar.label_store import LabelStore
 from kubedrift.sidecar.metrics import make_metrics
 from kubedrift.sidecar.monitor import Monitor
 from kubedrift.sidecar.sampling import Sample

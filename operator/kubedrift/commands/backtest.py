@@ -61,7 +61,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kubedrift.commands.replay import load_monitor, replay  # noqa: PLC0415 - lazy
-    from kubedrift.commands.tables import (  # noqa: PLC0415
+    from kubedrift.commands.tabular_files import (  # noqa: PLC0415
         InputError,
         baseline_inputs,
         load_baseline,
@@ -118,7 +118,7 @@ def _probabilities(baseline: Any, columns: Any, named: str | None, path: Path) -
     """The ``[rows, classes]`` probability matrix of the stream, or ``None``."""
     import numpy as np  # noqa: PLC0415
 
-    from kubedrift.commands.tables import (  # noqa: PLC0415
+    from kubedrift.commands.tabular_files import (  # noqa: PLC0415
         InputError,
         require_columns,
         require_numeric,
@@ -137,7 +137,7 @@ def _probabilities(baseline: Any, columns: Any, named: str | None, path: Path) -
 
 
 def _check_matplotlib() -> None:
-    from kubedrift.commands.tables import InputError  # noqa: PLC0415
+    from kubedrift.commands.tabular_files import InputError  # noqa: PLC0415
 
     try:
         import matplotlib  # noqa: F401, PLC0415

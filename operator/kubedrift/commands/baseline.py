@@ -64,7 +64,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kubedrift.commands.tables import InputError  # noqa: PLC0415 - keep start-up light
+    from kubedrift.commands.tabular_files import InputError  # noqa: PLC0415 - keep start-up light
     from kubedrift.stats.baseline import BaselineError  # noqa: PLC0415
 
     try:
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from kubedrift.commands.tables import read_table, split_list  # noqa: PLC0415
+    from kubedrift.commands.tabular_files import read_table, split_list  # noqa: PLC0415
     from kubedrift.stats.baseline import build_baseline  # noqa: PLC0415
 
     columns = read_table(args.data)

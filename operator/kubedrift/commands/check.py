@@ -68,7 +68,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kubedrift.commands.tables import (  # noqa: PLC0415 - keep start-up light
+    from kubedrift.commands.tabular_files import (  # noqa: PLC0415 - keep start-up light
         InputError,
         baseline_inputs,
         load_baseline,

@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     import asyncio  # noqa: PLC0415 - keep `kubedrift --help` fast
 
     from kubedrift.controller.faults import StaleWrites  # noqa: PLC0415
-    from kubedrift.controller.runtime import OperatorOptions, run_operator  # noqa: PLC0415
+    from kubedrift.controller.operator_main import OperatorOptions, run_operator  # noqa: PLC0415
 
     setup_logging(args.log_level)
     host, _, port = args.listen.rpartition(":")

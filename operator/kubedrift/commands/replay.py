@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from kubedrift.api.spec import ModelMonitorSpec
-from kubedrift.commands.tables import InputError
+from kubedrift.commands.tabular_files import InputError
 from kubedrift.sidecar.windows import WindowKeeper
 from kubedrift.stats.baseline import Baseline
 from kubedrift.stats.binning import category_keys
@@ -199,7 +199,7 @@ class _Replayer:
     """The operator's rounds over a sidecar's windows; see the module docstring."""
 
     def __init__(self, spec: ModelMonitorSpec, baseline: Baseline, start: float) -> None:
-        from kubedrift.api.settings import engine_contract, evaluation_settings  # noqa: PLC0415
+        from kubedrift.api.spec_settings import engine_contract, evaluation_settings  # noqa: PLC0415
 
         self.baseline = baseline
         self.settings = evaluation_settings(spec)

@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         print("kubedrift sidecar needs httptools: pip install 'kubedrift[fast]'", file=sys.stderr)
         return 2
     from kubedrift.sidecar.config import ConfigError, load_config  # noqa: PLC0415 - keep --help fast
-    from kubedrift.sidecar.runtime import run_sidecar  # noqa: PLC0415
+    from kubedrift.sidecar.sidecar_main import run_sidecar  # noqa: PLC0415
 
     overrides = {
         "listen": args.listen,

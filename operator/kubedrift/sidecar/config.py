@@ -29,7 +29,7 @@ from kubedrift.stats.settings import WindowSettings
 
 Mode = Literal["proxy", "mirror"]
 EventLoop = Literal["auto", "uvloop", "asyncio"]
-#: How the monitor process yields the CPU (``kubedrift.sidecar.runtime.lower_priority``).
+#: How the monitor process yields the CPU (``kubedrift.sidecar.sidecar_main.lower_priority``).
 MonitorPriority = Literal["idle", "low"]
 
 

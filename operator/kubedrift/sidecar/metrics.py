@@ -27,8 +27,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from kubedrift.payloads import REASONS
-from kubedrift.sidecar.labels import OUTCOMES
 from kubedrift.sidecar.proxy_stats import LATENCY_BUCKETS, ProxySnapshot
+from kubedrift.wire import OUTCOMES
 
 #: Reasons an exchange yields no rows, beyond the parsers' own (``kubedrift_unparsable_total``).
 SIDECAR_REASONS = ("status", "truncated", "internal")

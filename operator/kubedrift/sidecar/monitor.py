@@ -23,7 +23,7 @@ from kubedrift.payloads.model import ColumnLayout, RowMajorColumns
 from kubedrift.payloads.probabilities import ProbabilitySource
 from kubedrift.payloads.probabilities import extract as extract_probabilities
 from kubedrift.sidecar.batching import label_array, prediction_array, to_columns
-from kubedrift.sidecar.labels import LabelStore, feedback_id
+from kubedrift.sidecar.label_store import LabelStore
 from kubedrift.sidecar.metrics import Metrics
 from kubedrift.sidecar.models import ModelRouting
 from kubedrift.sidecar.sampling import Sample
@@ -31,6 +31,7 @@ from kubedrift.sidecar.windows import WindowKeeper
 from kubedrift.stats.baseline import Baseline
 from kubedrift.stats.evaluation import evaluate
 from kubedrift.stats.settings import EvaluationSettings
+from kubedrift.wire import feedback_id
 
 logger = logging.getLogger(__name__)
 

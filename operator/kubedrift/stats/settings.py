@@ -1,6 +1,7 @@
 """Settings that steer an evaluation: what to test, how strictly, and what counts as degraded.
 
-These are plain, immutable values. ``kubedrift.api.settings.evaluation_settings(spec)`` builds them
+These are plain, immutable values. ``kubedrift.api.spec_settings.evaluation_settings(spec)`` builds
+them
 from a parsed ``ModelMonitor`` spec, so the operator, ``kubedrift check`` and ``kubedrift backtest``
 judge a window with exactly the same settings. Field names mirror the CRD fields in snake_case
 (``spec.drift.driftShare`` -> ``DriftSettings.drift_share``).

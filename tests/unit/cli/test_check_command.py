@@ -16,27 +16,8 @@ Writer = Callable[..., Path]
 
 
 @pytest.fixture
-def baseline(rows: Writer, tmp_path: Path) -> Path:
-    output = tmp_path / "baseline.json"
-    train = rows("train.csv", 3000, seed=10)
-    assert (
-        main(
-            [
-                "baseline",
-                "build",
-                "--data",
-                str(train),
-                "--prediction",
-                "pred",
-                "--label",
-                "y",
-                "-o",
-                str(output),
-            ]
-        )
-        == 0
-    )
-    return output
+def baseline(built_baseline: Callable[[int], Path]) -> Path:
+    return built_baseline(10)
 
 
 def check(baseline: Path, data: Path, *extra: str) -> int:

@@ -7,18 +7,18 @@ from typing import Any
 
 import numpy as np
 import pytest
-from controller_samples import SPEC, make_spec
 from prometheus_client import CollectorRegistry
 
 from kubedrift.api.parsing import SpecError
-from kubedrift.api.settings import evaluation_settings
 from kubedrift.api.spec import parse_spec
-from kubedrift.controller.evaluation import Merged, observation_from
+from kubedrift.api.spec_settings import evaluation_settings
+from kubedrift.controller.evaluated_status import evaluated_status
 from kubedrift.controller.metrics import make_metrics
+from kubedrift.controller.observation import Merged, observation_from
 from kubedrift.controller.sidecar_config import render_sidecar_config
-from kubedrift.controller.status import evaluated_status
 from kubedrift.stats.baseline import Baseline, build_baseline
 from kubedrift.stats.window import Window
+from support.controller_samples import SPEC, make_spec
 
 NOW = datetime(2026, 12, 7, tzinfo=UTC)
 
@@ -58,7 +58,8 @@ def test_capture_probabilities_take_exactly_one_response_source(
 
 
 def test_performance_estimated_is_opt_in() -> None:
-    assert evaluation_settings(make_spec()).performance.estimated is False  # type: ignore[union-attr]
+    default = evaluation_settings(make_spec()).performance
+    assert default is not None and default.estimated is False
     performance = dict(SPEC["performance"], estimated=True)
     settings = evaluation_settings(parse_spec(dict(SPEC, performance=performance)))
     assert settings.performance is not None and settings.performance.estimated

@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 from kubedrift.payloads import ParseOptions
 from kubedrift.payloads.probabilities import ProbabilitySource, extract
 from kubedrift.sidecar.config import ConfigError, config_from_mapping
-from kubedrift.sidecar.labels import LabelStore
+from kubedrift.sidecar.label_store import LabelStore
 from kubedrift.sidecar.metrics import make_metrics
 from kubedrift.sidecar.monitor import Monitor
 from kubedrift.sidecar.sampling import Sample
