@@ -69,6 +69,7 @@ def _performance(performance: PerformanceSpec | None) -> PerformanceSettings | N
         min_labeled_samples=performance.min_labeled_samples,
         confidence=performance.confidence,
         positive_label=performance.positive_label,
+        estimated=performance.estimated,
     )
 
 

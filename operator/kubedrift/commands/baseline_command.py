@@ -1,7 +1,8 @@
 """``kubedrift baseline``: build a baseline profile from training data, or wrap one in a ConfigMap.
 
 kubedrift baseline build --data train.csv [--features a,b] [--categorical c]
-                         [--prediction pred] [--label y] -o baseline.json
+                         [--prediction pred] [--label y] [--probabilities p0,p1]
+                         -o baseline.json
 kubedrift baseline configmap --baseline baseline.json --name NAME [--namespace NS]
 """
 
@@ -39,6 +40,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     build.add_argument("--prediction", help="column with the model's predictions")
     build.add_argument("--label", help="column with the true labels")
+    build.add_argument(
+        "--probabilities",
+        metavar="COLUMNS",
+        help="comma-separated columns with the model's class probabilities, one per class in "
+        "sorted class order (a binary model: one column, the second class's); with --label they "
+        "fit the calibration maps for performance estimated without labels",
+    )
     build.add_argument("--bins", type=int, default=10, help="quantile bins per numeric feature")
     build.add_argument(
         "--max-categories",
@@ -86,6 +94,7 @@ def _build(args: argparse.Namespace) -> int:
         bins=args.bins,
         max_categories=args.max_categories,
         seed=args.seed,
+        probabilities=split_list(args.probabilities),
     )
     text = baseline.to_json()
     args.output.write_text(text + "\n", encoding="utf-8")

@@ -363,6 +363,15 @@ def _record(
         metric=spec.performance.metric if spec.performance else None,
         metric_value=performance.value if performance is not None else None,
     )
+    if observation.estimated:
+        ctx.metrics.record_estimates(
+            monitor.namespace,
+            monitor.name,
+            {
+                name: (entry.estimate.value, entry.estimate.lower, entry.estimate.upper)
+                for name, entry in observation.estimated.items()
+            },
+        )
 
 
 def _secret_value(secret: Mapping[str, Any] | None, key: str) -> str | None:

@@ -181,6 +181,7 @@ async def serve_monitor(
         baseline, windows, labels, metrics, protocol=config.protocol,
         options=parse_options(config, baseline.classes),
         parse=parser_from_environ(environ), model=config.model,
+        probabilities=config.probabilities,
     )  # fmt: skip
     readiness = Readiness()
     stop = asyncio.Event()

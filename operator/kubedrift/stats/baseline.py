@@ -21,7 +21,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal
 
@@ -35,6 +35,7 @@ from kubedrift.stats.binning import (
     numeric_bin_counts,
     quantile_edges,
 )
+from kubedrift.stats.estimation import CalibrationMap, fit_calibration
 from kubedrift.stats.performance import reference_performance
 from kubedrift.stats.settings import FeatureType
 
@@ -160,6 +161,9 @@ class Baseline:
     classes: tuple[str, ...] = ()
     performance: Mapping[str, float] = field(default_factory=dict)
     version: int = FORMAT_VERSION
+    #: Calibration maps of the model's class probabilities (``stats.estimation``), fitted on the
+    #: training rows' probabilities and labels; ``None`` when no probabilities were given.
+    calibration: CalibrationMap | None = None
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -183,7 +187,7 @@ class Baseline:
             "task": self.task,
             "classes": list(self.classes),
             "performance": dict(self.performance),
-        }
+        } | ({"calibration": self.calibration.to_dict()} if self.calibration else {})
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Baseline:
@@ -208,6 +212,11 @@ class Baseline:
                 task=task,
                 classes=tuple(str(c) for c in data.get("classes", ())),
                 performance={str(k): float(v) for k, v in data.get("performance", {}).items()},
+                calibration=(
+                    CalibrationMap.from_dict(data["calibration"])
+                    if data.get("calibration")
+                    else None
+                ),
             )
         except (KeyError, TypeError, ValueError) as error:
             if isinstance(error, BaselineError):
@@ -238,6 +247,7 @@ def build_baseline(
     max_categories: int = 50,
     sample_size: int | None = None,
     seed: int = 0,
+    probabilities: Sequence[str] = (),
 ) -> Baseline:
     """Profile training ``columns`` (name -> 1-D array) into a :class:`Baseline`.
 
@@ -245,7 +255,11 @@ def build_baseline(
     (numeric dtype -> numeric, unless all values are integers with at most
     ``CATEGORICAL_MAX_DISTINCT`` distinct values; anything else -> categorical) unless a column is
     named in ``categorical`` or ``numeric``. ``sample_size`` defaults to ``SAMPLE_BUDGET`` spread
-    over the numeric features, between 100 and 1000 values each.
+    over the numeric features, between 100 and 1000 values each. ``probabilities`` names the
+    columns holding the model's class probabilities, one per class in the order of the sorted
+    label classes (scikit-learn's ``predict_proba``), or one column for a binary model (the
+    second class's probability); with a ``label`` they fit the calibration maps that performance
+    is estimated with (``stats.estimation``).
     """
     names = (
         list(features)
@@ -294,6 +308,9 @@ def build_baseline(
             rng=rng,
         )
     task, classes, performance = _label_profile(columns, prediction_profile, label, max_categories)
+    calibration = None
+    if probabilities:
+        calibration = _calibration(columns, probabilities, label, task, classes)
     return Baseline(
         features=profiles,
         rows=n_rows,
@@ -302,7 +319,33 @@ def build_baseline(
         task=task,
         classes=classes,
         performance=performance,
+        calibration=calibration,
     )
+
+
+def _calibration(
+    columns: Mapping[str, npt.NDArray[Any]],
+    names: Sequence[str],
+    label: str | None,
+    task: Task | None,
+    classes: tuple[str, ...],
+) -> CalibrationMap:
+    if label is None or task != "classification":
+        raise BaselineError("class probabilities need a classification label (--label)")
+    missing = [name for name in names if name not in columns]
+    if missing:
+        raise BaselineError(f"probability column(s) {', '.join(missing)} not in the data")
+    expected = (1, 2) if len(classes) == 2 else (len(classes),)
+    if len(names) not in expected:
+        raise BaselineError(
+            f"{len(classes)} classes need {' or '.join(map(str, expected))} probability "
+            f"column(s), got {len(names)}"
+        )
+    matrix = np.stack([np.asarray(columns[name], dtype=np.float64) for name in names], axis=1)
+    keys = category_keys(np.asarray(columns[label]))
+    keep = np.isfinite(matrix).all(axis=1) & (keys != None)  # noqa: E711 - an object array
+    fitted = fit_calibration(matrix[keep], keys[keep].astype(str), classes)
+    return replace(fitted, columns=tuple(names))
 
 
 def detect_type(values: npt.NDArray[Any]) -> FeatureType:

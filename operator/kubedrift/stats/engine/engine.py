@@ -54,6 +54,8 @@ from kubedrift.stats.baseline import Baseline
 from kubedrift.stats.binning import FloatArray
 from kubedrift.stats.engine.alternatives import RATE_STEPS, SMOOTHING
 from kubedrift.stats.engine.contract import Contract
+from kubedrift.stats.engine.estimated import REASON as ESTIMATED_REASON
+from kubedrift.stats.engine.estimated import EstimatedErrorDetector
 from kubedrift.stats.engine.plan import KIND_CODES, EnginePlan, RateRow
 from kubedrift.stats.engine.reference import projection
 from kubedrift.stats.engine.tally import Tally
@@ -226,6 +228,18 @@ class Engine:
         self.alternatives = plan.alternatives
         self.threshold = plan.threshold
         self._look_confidence = plan.look_confidence
+        #: The estimated error rate (``spec.performance.estimated``), or ``None``.
+        self.estimated = (
+            EstimatedErrorDetector(
+                baseline.calibration,
+                threshold=self.threshold,
+                delta=plan.delta,
+                min_effect=self.floor,
+                quiet=float(settings.window.samples),
+            )
+            if plan.estimating and baseline.calibration is not None
+            else None
+        )
         size = len(self.profiles)
         widest = self._widest
         # Detector state.
@@ -271,8 +285,12 @@ class Engine:
                 )
                 crossed_columns = self._step_drift(pending, gate)
                 crossed_rates = self._step_rates(pending, gate, label_gate)
+                if self.estimated is not None:
+                    self.estimated.step(pending.estimation, decide=gate)
             self._step_metric(window)
             self._recover(window)
+            if self.estimated is not None and window is not None:
+                self.estimated.recover(window.estimation)
         return self._decide(window, crossed_columns, crossed_rates, stepped=due)
 
     def _step_drift(self, increment: Tally, gate: bool) -> BoolArray:
@@ -537,6 +555,7 @@ class Engine:
         rate_statistics = self._rate_s.max(axis=1, initial=0.0)
         rate_alarm = self._rate_alarm.copy()
         threshold = self.threshold
+        estimated = self._estimated_signal(window)
 
         def build() -> tuple[SignalResult, ...]:
             open_run = run.sum(axis=1) > 0
@@ -571,9 +590,32 @@ class Engine:
                 )
                 for r, row in enumerate(self._rates)
             )
+            results.extend(estimated)
             return tuple(results)
 
         return build
+
+    def _estimated_signal(self, window: Window | None) -> list[SignalResult]:
+        detector = self.estimated
+        if detector is None:
+            return []
+        sketch = None if window is None else window.estimation
+        rise = 0.0
+        if sketch is not None and sketch.rows:
+            rise = 1 - float(np.trace(sketch.expected)) / sketch.rows - detector.reference_rate
+        return [
+            SignalResult(
+                "estimated-error-rate",
+                None,
+                "estimated-error-rate",
+                "PerformanceDegraded",
+                detector.statistic,
+                self.threshold,
+                rise,
+                detector.statistic >= self.threshold,
+                detector.alarmed,
+            )
+        ]
 
     def _performance_condition(self, window: Window | None) -> ConditionState | None:
         performance = self.settings.performance
@@ -598,6 +640,9 @@ class Engine:
                 "ErrorRateShift",
                 f"{text}; the error rate rose above the reference's {row.reference_rate:.4f}",
             )
+        if self.estimated is not None and self.estimated.alarmed:
+            sketch = None if window is None else window.estimation
+            return ConditionState("True", ESTIMATED_REASON, self.estimated.message(sketch))
         if result is None or result.value is None:
             return ConditionState("Unknown", "NoLabels", text)
         if result.samples < performance.min_labeled_samples:

@@ -34,6 +34,7 @@ from kubedrift.stats.engine.alternatives import (
     tilts,
 )
 from kubedrift.stats.engine.contract import Contract
+from kubedrift.stats.engine.estimated import ALTERNATIVES as ESTIMATED_ALTERNATIVES
 from kubedrift.stats.engine.reference import kl_radius, outside_mass_upper_bound, rate_upper_bound
 from kubedrift.stats.evaluation import DEFAULT_MIN_EFFECT
 from kubedrift.stats.settings import EvaluationSettings
@@ -113,6 +114,11 @@ class EnginePlan:
     threshold: float
     #: Confidence of the windowed metric's look (one alternative's share of the budget).
     look_confidence: float
+    #: The level of each reference confidence set (``reference_risk`` over the sets).
+    delta: float = 1.0
+    #: Whether the error rate estimated without labels is watched (``performance.estimated``
+    #: and a baseline with calibration maps; its alternatives are counted in :attr:`alternatives`).
+    estimating: bool = False
 
     #: Plans kept by :meth:`shared`, least recently used dropped first.
     CAPACITY: ClassVar[int] = 256
@@ -166,9 +172,14 @@ class EnginePlan:
             watched_list[prediction] = False
         watched = np.array(watched_list, dtype=bool)
         rates = _rate_rows(baseline, settings, profiles)
-        # The reference's risk is shared by every confidence set: one per watched column and
-        # one per rate.
-        delta = contract.reference_risk / max(int(watched.sum()) + len(rates), 1)
+        estimating = (
+            settings.performance is not None
+            and settings.performance.estimated
+            and baseline.calibration is not None
+        )
+        # The reference's risk is shared by every confidence set: one per watched column, one
+        # per rate, and one for the estimated error rate when it is watched.
+        delta = contract.reference_risk / max(int(watched.sum()) + len(rates) + int(estimating), 1)
         radius = np.array([kl_radius(len(p.counts), int(sum(p.counts)), delta) for p in profiles])
         tilt_weights, tilt_active, tilt_effects = _tilt_table(
             profiles, reference, numeric & watched, radius, widest
@@ -186,6 +197,7 @@ class EnginePlan:
             + int(watched.sum())
             + len(rates) * steps
             + int(settings.performance is not None)
+            + (ESTIMATED_ALTERNATIVES if estimating else 0)
         )
         plan = cls(
             baseline=baseline,
@@ -227,6 +239,8 @@ class EnginePlan:
             alternatives=alternatives,
             threshold=contract.threshold(alternatives),
             look_confidence=1 - 2 * contract.look_level(alternatives),
+            delta=delta,
+            estimating=estimating,
         )
         for value in vars(plan).values():
             if isinstance(value, np.ndarray):
