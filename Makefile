@@ -1,4 +1,5 @@
-# kubedrift developer entry points. `make test` and `make demo` set up everything they need.
+# kubedrift developer entry points. `make check` is the inner loop (no Go, no root, no cluster);
+# `make test` and `make demo` set up everything they need.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -15,7 +16,7 @@ KSERVE_STAMP := $(KSERVE_VENV)/.installed-$(shell cat tests/servers/kserve-requi
 NODE ?= standin
 NODE_PACKAGES := containerd runc containernetworking-plugins iptables buildah mmdebstrap catatonit
 
-.PHONY: help venv servers controlplane tools node-packages node-binaries node-images node-test lint typecheck unit integration test chaos demo bench cluster-up cluster-down crds clean
+.PHONY: help check venv servers controlplane tools node-packages node-binaries node-images node-test lint typecheck unit integration test chaos demo bench cluster-up cluster-down crds clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -65,16 +66,27 @@ node-images: node-packages ## build (or reuse) the pause, Debian Python base and
 controlplane: ## build (or reuse from ~/.cache/kubedrift) etcd, kube-apiserver, KCM, scheduler, kubectl
 	@bash $(CONTROLPLANE_BUILD) >/dev/null
 
-lint: venv ## ruff and the import-linter layer contracts
-	$(VENV)/bin/ruff check operator tests bench
-	$(VENV)/bin/ruff format --check operator tests bench
+# Tests that need nothing outside the project venv: no helm/promtool (tools), no model-server
+# venvs, no control plane. The run ends with the number of tests it left out.
+CHECK_TESTS := not integration and not chaos and not realnode and not tools
+
+check: venv ## inner loop, under a minute: ruff, format, import contracts, mypy, the unit tests that need no tools
+	$(VENV)/bin/ruff check operator dev tests bench
+	$(VENV)/bin/ruff format --check operator dev tests bench
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
+	$(PY) -m pytest -q -n auto -m '$(CHECK_TESTS)' --timeout 300
+
+lint: venv ## ruff and the import-linter contracts (layers, forbidden imports)
+	$(VENV)/bin/ruff check operator dev tests bench
+	$(VENV)/bin/ruff format --check operator dev tests bench
 	$(VENV)/bin/lint-imports
 
-typecheck: venv ## mypy --strict on the kubedrift package
+typecheck: venv ## mypy --strict on the package, the tests and bench (pyproject.toml)
 	$(VENV)/bin/mypy
 
-unit: venv tools servers ## unit tests only (no cluster)
-	$(PY) -m pytest -m 'not integration and not chaos' -q
+unit: venv tools servers ## unit tests only (no cluster), including those that need tools
+	$(PY) -m pytest -m 'not integration and not chaos and not realnode' -q
 
 integration: venv servers controlplane tools ## integration tests against a real control plane
 	$(PY) -m pytest -m 'integration and not chaos and not realnode' -q
@@ -83,25 +95,25 @@ test: venv servers controlplane tools lint typecheck ## lint, types, unit and in
 	$(PY) -m pytest -q -m 'not chaos and not realnode'
 
 node-test: venv controlplane node-binaries node-images ## a real node (kubelet, containerd, kube-proxy, CoreDNS) runs the project image
-	$(PY) -m pytest -q -m realnode tests/realnode
+	$(PY) -m pytest -q -m realnode tests/realnode --timeout 3600  # the backstop: a real node starts within the first test
 
 chaos: venv controlplane ## fault-injection and load tests (README: Reliability); prints the figures
-	$(PY) -m pytest -q -s -m chaos tests/reliability tests/integration/reliability
+	$(PY) -m pytest -q -s -m chaos tests/reliability tests/integration/reliability --timeout 1800  # load tests run long
 
 cluster-up: venv controlplane ## start a local control plane in the background (.dev-cluster/kubeconfig); NODE=real for a real node
 	@if test "$(NODE)" = real; then $(MAKE) --no-print-directory node-packages node-binaries node-images; fi
-	$(VENV)/bin/kubedrift dev-cluster up --dir .dev-cluster --node $(NODE)
+	$(PY) -m kubedrift_dev dev-cluster up --dir .dev-cluster --node $(NODE)
 
 cluster-down: ## stop the local control plane started by cluster-up
-	@if test -x $(VENV)/bin/kubedrift; then $(VENV)/bin/kubedrift dev-cluster down --dir .dev-cluster; fi
+	@if test -x $(PY); then $(PY) -m kubedrift_dev dev-cluster down --dir .dev-cluster; fi
 
 crds: venv ## regenerate crds/ (and the chart's copy) and docs/modelmonitor.md from the API types
 	$(PY) -m kubedrift.api.crd --write crds/
 	rm -f charts/kubedrift/crds/*.yaml && cp crds/*.yaml charts/kubedrift/crds/
-	$(PY) -m kubedrift.api.reference --write docs/modelmonitor.md
+	$(PY) -m kubedrift.api.field_reference --write docs/modelmonitor.md
 
 demo: venv controlplane ## the whole loop: train, deploy, drift, alert, retrain, roll out
-	$(VENV)/bin/kubedrift demo
+	$(PY) -m kubedrift_dev demo
 
 bench: venv controlplane ## benchmarks, printed as ratios against peers measured in the same run
 	-$(PY) -m pip install --quiet -e '.[test,bench]'  # a peer that cannot install is reported skipped

@@ -232,7 +232,7 @@ def main() -> int:
     count, measure = (100, 75.0) if quick else (1000, 180.0)
     from kubernetes import config  # noqa: PLC0415
 
-    from kubedrift.devcluster import ControlPlane, locate_binaries  # noqa: PLC0415
+    from kubedrift_dev.devcluster import ControlPlane, locate_binaries  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory() as tmp:
         external = os.environ.get("KUBEDRIFT_BENCH_KUBECONFIG")

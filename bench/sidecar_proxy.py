@@ -465,10 +465,10 @@ def report(results: list[Result], interleaved: tuple[float, float, int]) -> None
         "\nvariant               max req/s   added p50    added p90    added p99   CPU s/1000  bad"
     )
     for r in results:
-        added = [r.added[q] * 1e3 for q in ("p50", "p90", "p99")]
+        added_ms = [r.added[q] * 1e3 for q in ("p50", "p90", "p99")]
         cpu = f"{r.cpu_per_1000:.3f}" if r.cpu_per_1000 is not None else "   -"
         bad = r.mismatches + r.wrk_mismatches
-        columns = "  ".join(f"{value:8.3f} ms" for value in added)
+        columns = "  ".join(f"{value:8.3f} ms" for value in added_ms)
         print(f"{r.name:20s} {r.max_rps:10,.0f}  {columns}  {cpu:>9s}  {bad}")
     side, full, nginx, naive = by["sidecar-10%"], by["sidecar-100%"], by["nginx"], by["aiohttp"]
 

@@ -457,7 +457,7 @@ def main() -> int:
             rows = []
             for contender, value, rate in [oracle_tuned, *tuned]:
                 started = time.perf_counter()
-                mean, error, misses = delays(
+                mean, spread, misses = delays(
                     contender.detector.clone(**{contender.parameter: value}),
                     changed,
                     family.null,
@@ -470,16 +470,16 @@ def main() -> int:
                         value,
                         rate,
                         mean,
-                        error,
+                        spread,
                         misses,
                         time.perf_counter() - started,
                     )
                 )
             oracle_delay = rows[0][4]
-            for name, parameter, value, rate, mean, error, misses, _ in rows:
+            for name, parameter, value, rate, mean, spread, misses, _ in rows:
                 print(
                     f"  {name:<20} {parameter + '=' + f'{value:.3g}':<28} "
-                    f"{rate * 1e4:>7.1f} {mean:>7.1f} ±{error:<4.1f} {misses:>7} "
+                    f"{rate * 1e4:>7.1f} {mean:>7.1f} ±{spread:<4.1f} {misses:>7} "
                     f"{mean / oracle_delay:>8.2f}x"
                 )
             ours = next(r for r in rows if r[0].startswith("kubedrift"))

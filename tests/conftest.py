@@ -5,7 +5,12 @@ stand-in from the binaries ``tests/controlplane/build.sh`` builds or reuses, onc
 Set ``KUBEDRIFT_TEST_KUBECONFIG`` to a kubeconfig path to test against an existing cluster
 instead (``KUBEDRIFT_TEST_KUBECONFIG=1`` uses ``$KUBECONFIG``). If the control plane cannot be
 built or started, every test that needs it errors with the reason: never skipped.
-Tests under ``tests/integration/`` are marked ``integration`` automatically.
+Tests under ``tests/integration/`` are marked ``integration`` automatically; tests that need
+what the project venv does not hold are marked ``tools``: those under ``tests/servers/`` (the
+model servers' venvs), those that take the ``helm`` fixture (helm is built with Go), and the
+modules that say so themselves (promtool, the package index). ``make check`` deselects
+``tools``; ``make test`` and CI run everything. Deselected tests are counted in the summary
+(pytest does so itself; under pytest-xdist, which hides the count, the hooks below do).
 """
 
 from __future__ import annotations
@@ -19,11 +24,14 @@ from typing import Any
 
 import pytest
 
-from cluster_view import Cluster
-from kubedrift.devcluster import ControlPlane, locate_binaries
+from kubedrift_dev.devcluster import ControlPlane, locate_binaries
+from support.cluster_view import Cluster
 
 REPO = Path(__file__).resolve().parents[1]
 INTEGRATION = REPO / "tests" / "integration"
+SERVERS = REPO / "tests" / "servers"
+#: Fixtures that need a tool from outside the venv (``make tools``).
+TOOL_FIXTURES = frozenset({"helm"})
 
 
 def _external_kubeconfig() -> Path | None:
@@ -76,6 +84,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.is_relative_to(INTEGRATION):
             item.add_marker(pytest.mark.integration)
+        uses = set(getattr(item, "fixturenames", ()))
+        if item.path.is_relative_to(SERVERS) or uses & TOOL_FIXTURES:
+            item.add_marker(pytest.mark.tools)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -93,3 +104,32 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 for path, tail in found.container_logs(namespace).items():
                     report.sections.append((f"container log {path}", tail))
     return report
+
+
+#: Tests deselected in this process (under xdist: in this worker, each of which collects all).
+_deselected = [0]
+#: Under xdist, on the controller: what each worker deselected.
+_workers_deselected: dict[str, int] = {}
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    _deselected[0] += len(items)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["deselected"] = _deselected[0]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    _workers_deselected[str(node.gateway.id)] = int(node.workeroutput.get("deselected", 0))
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if _workers_deselected:
+        count = max(_workers_deselected.values())
+        terminalreporter.write_line(
+            f"{count} tests deselected by -m {config.option.markexpr!r} (make test runs them)"
+        )

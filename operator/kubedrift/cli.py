@@ -11,20 +11,27 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol, cast
 
 from kubedrift import __version__
 
 #: Subcommand name -> (module, one-line help).
 COMMANDS: dict[str, tuple[str, str]] = {
-    "operator": ("kubedrift.commands.operator", "run the ModelMonitor operator"),
-    "sidecar": ("kubedrift.commands.sidecar", "run the sampling sidecar next to a model server"),
-    "baseline": ("kubedrift.commands.baseline", "build a baseline profile from training data"),
-    "check": ("kubedrift.commands.check", "compare a data file with a baseline, once"),
-    "backtest": ("kubedrift.commands.backtest", "replay a data stream through a monitor offline"),
-    "demo": ("kubedrift.commands.demo", "run the whole drift/retrain loop on a local cluster"),
-    "dev-cluster": ("kubedrift.commands.dev_cluster", "start or stop a local control plane"),
+    "operator": ("kubedrift.commands.operator_command", "run the ModelMonitor operator"),
+    "sidecar": (
+        "kubedrift.commands.sidecar_command",
+        "run the sampling sidecar next to a model server",
+    ),
+    "baseline": (
+        "kubedrift.commands.baseline_command",
+        "build a baseline profile from training data",
+    ),
+    "check": ("kubedrift.commands.check_command", "compare a data file with a baseline, once"),
+    "backtest": (
+        "kubedrift.commands.backtest_command",
+        "replay a data stream through a monitor offline",
+    ),
 }
 
 
@@ -34,14 +41,16 @@ class Command(Protocol):
     def run(self, args: argparse.Namespace) -> int: ...
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="kubedrift",
-        description="Detect drift in deployed ML models, retrain them and roll them out.",
-    )
-    parser.add_argument("--version", action="version", version=f"kubedrift {__version__}")
+def build_parser(
+    prog: str = "kubedrift",
+    description: str = "Detect drift in deployed ML models, retrain them and roll them out.",
+    commands: Mapping[str, tuple[str, str]] = COMMANDS,
+) -> argparse.ArgumentParser:
+    """The parser of ``commands`` (name -> (module, help)); ``kubedrift_dev`` reuses it."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--version", action="version", version=f"{prog} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, (module_name, help_text) in COMMANDS.items():
+    for name, (module_name, help_text) in commands.items():
         module = cast(Command, importlib.import_module(module_name))
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
         module.configure(command_parser)
@@ -49,9 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
+    args = (parser or build_parser()).parse_args(argv)
     code: int = args._run(args)
     return code
 

@@ -6,18 +6,12 @@ cluster (``crd_install``) and yields its name.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-# Helper modules shared by the integration suites (``cluster_waiting``, ``crd_install``) import
-# by name, whatever pytest's import mode.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from crd_install import install_crd
+from support.crd_install import install_crd
 
 
 @pytest.fixture(scope="session")
@@ -31,5 +25,5 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     logs of the processes they started when the test failed."""
     report = yield
     if call.when == "call":
-        item.rep_call = report  # type: ignore[attr-defined]
+        item.rep_call = report
     return report

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from kubedrift.devcluster import ControlPlane, locate_binaries
-from kubedrift.devcluster.realnode.artifacts import locate_node_images
+from kubedrift_dev.devcluster import ControlPlane, locate_binaries
+from kubedrift_dev.devcluster.realnode.artifacts import locate_node_images
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.integration, pytest.mark.realnode]

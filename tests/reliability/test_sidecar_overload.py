@@ -17,13 +17,13 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sidecar_model_server import ModelServer, start_model_server
-from sidecar_process import http_request, raw_exchange, split_response, start_sidecar
-from sidecar_traffic import Metrics, processed, settled_metrics
+
+from support.sidecar_model_server import ModelServer
+from support.sidecar_process import http_request, raw_exchange, split_response, start_sidecar
+from support.sidecar_traffic import Metrics, processed, settled_metrics
 
 pytestmark = pytest.mark.chaos
 
@@ -35,14 +35,6 @@ SECONDS = float(os.environ.get("KUBEDRIFT_CHAOS_OVERLOAD_SECONDS", "60"))
 #: windows and a 100,000-entry label store, over a start-up footprint of about 110 MB.
 RSS_BOUND_MB = 400
 PATH = "/v2/models/m/infer"
-
-
-@pytest.fixture(scope="module")
-def model() -> Iterator[ModelServer]:
-    server = start_model_server()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 def rss_mb(pid: int) -> float:
@@ -95,7 +87,7 @@ def test_ten_times_the_rated_sample_load_keeps_memory_bounded_and_counts_drops(
     try:
         proxied = run_loadgen(sidecar.port, body, expected)
         sampling.set()
-        sampler.join()
+        sampler.join(timeout=10)
         metrics = settled_metrics(sidecar)
     finally:
         exit_code = sidecar.stop()

@@ -10,9 +10,16 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
-from sidecar_model_server import ModelServer, start_model_server
-from sidecar_process import start_sidecar
-from sidecar_traffic import compare_client, hammer_admin, processed, request_mix, settled_metrics
+
+from support.sidecar_model_server import ModelServer
+from support.sidecar_process import start_sidecar
+from support.sidecar_traffic import (
+    compare_client,
+    hammer_admin,
+    processed,
+    request_mix,
+    settled_metrics,
+)
 
 pytestmark = pytest.mark.chaos
 
@@ -20,14 +27,6 @@ REQUESTS = int(os.environ.get("KUBEDRIFT_CHAOS_REQUESTS", "100000"))
 CLIENTS = 4
 PARSER_FAULT_EVERY = 5
 TOKEN = "chaos-token"
-
-
-@pytest.fixture
-def model() -> ModelServer:
-    server = start_model_server()
-    yield server  # type: ignore[misc]
-    server.shutdown()
-    server.server_close()
 
 
 def test_no_response_differs_from_the_direct_path_while_monitoring_fails(

@@ -17,23 +17,22 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sidecar_model_server import ModelServer, start_model_server
-from sidecar_process import Sidecar, http_request, raw_exchange, split_response, start_sidecar
-from sidecar_traffic import request_mix
+
+from support.sidecar_model_server import ModelServer
+from support.sidecar_process import (
+    Sidecar,
+    http_request,
+    raw_exchange,
+    split_response,
+    start_sidecar,
+)
+from support.sidecar_traffic import request_mix
 
 pytestmark = pytest.mark.chaos
 
 TIMEOUTS = "timeouts:\n  connect: 2s\n  upstream: 3s\n  keepAlive: 2s\n  drain: 20s\n"
 SLOW_CLIENTS = 300
 HANG_GUARD = 60.0
-
-
-@pytest.fixture(scope="module")
-def model() -> Iterator[ModelServer]:
-    server = start_model_server()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 def start(upstream_port: int, baseline: Path) -> Sidecar:

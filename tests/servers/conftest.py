@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-# This directory's helpers and the sidecar tests' process driver (start_sidecar, raw HTTP), by
-# name: under --import-mode=importlib pytest does not put test directories on sys.path.
-sys.path.insert(0, str(HERE.parents[0] / "unit" / "sidecar"))
-sys.path.insert(0, str(HERE))
-
-from model_servers import ModelServerProcess, running_kserve, running_mlserver  # noqa: E402
+from support.model_servers import ModelServerProcess, running_kserve, running_mlserver
 
 
 @pytest.fixture(scope="module")

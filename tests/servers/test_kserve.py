@@ -18,13 +18,19 @@ from typing import Any
 
 import numpy as np
 import pytest
-from model_servers import ModelServerProcess, write_baseline
-from sidecar_process import Sidecar, http_request, raw_exchange, split_response, start_sidecar
 
 from kubedrift.stats.baseline import Baseline
 from kubedrift.stats.evaluation import evaluate
 from kubedrift.stats.settings import EvaluationSettings
 from kubedrift.stats.window import Window
+from support.model_servers import ModelServerProcess, write_baseline
+from support.sidecar_process import (
+    Sidecar,
+    http_request,
+    raw_exchange,
+    split_response,
+    start_sidecar,
+)
 
 FEATURES = ("f0", "f1", "f2", "f3")
 CLASSES = ("high", "low")  # class index 0 is "high"

@@ -16,13 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from model_servers import ModelServerProcess, write_baseline
-from sidecar_process import Sidecar, http_request, raw_exchange, split_response, start_sidecar
 
 from kubedrift.stats.baseline import Baseline
 from kubedrift.stats.evaluation import evaluate
 from kubedrift.stats.settings import EvaluationSettings
 from kubedrift.stats.window import Window
+from support.model_servers import ModelServerProcess, write_baseline
+from support.sidecar_process import (
+    Sidecar,
+    http_request,
+    raw_exchange,
+    split_response,
+    start_sidecar,
+)
 
 FEATURES = ("sepal_length", "sepal_width", "petal_length", "petal_width")
 CLASSES = ("high", "low")  # the baseline's classes, sorted: scikit-learn's classes_ order

@@ -277,6 +277,42 @@ class ClassNamesSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ProbabilitiesSpec:
+    """``spec.capture.probabilities``: where a classifier's responses carry class probabilities.
+
+    Performance is then estimated without labels (``kubedrift.stats.estimation``) against the
+    calibration maps that ``kubedrift baseline build --probabilities`` stores in the baseline.
+    Columns are the classes in sorted order (scikit-learn's ``predict_proba``); a binary model
+    may give one column, the second class's probability.
+    """
+
+    output: str | None = prop(
+        "output",
+        "Open Inference Protocol: the output tensor holding the probabilities, shape [n, classes] "
+        "or [n] (binary: the positive class).",
+        default=None,
+        min_length=1,
+        max_length=253,
+    )
+    path: str | None = prop(
+        "path",
+        "JSON responses: the path to the probabilities, one entry per row, e.g. "
+        "response.probabilities.",
+        default=None,
+        pattern=r"^response(\.[^.\s]+)*$",
+        max_length=256,
+    )
+
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            cel="has(self.output) != has(self.path)",
+            message="set either probabilities.output or probabilities.path (exactly one)",
+            check=lambda o: (o.output is None) != (o.path is None),
+        ),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
 class CaptureSpec:
     """``spec.capture``: how the sidecar sees traffic and how much of it it samples."""
 
@@ -353,6 +389,11 @@ class CaptureSpec:
         default=None,
         min_length=1,
         max_length=253,
+    )
+    probabilities: ProbabilitiesSpec | None = prop(
+        "probabilities",
+        "Where responses carry class probabilities, for performance estimated without labels.",
+        default=None,
     )
     prediction_reduce: PredictionReduce = prop(
         "predictionReduce",
@@ -591,6 +632,13 @@ class PerformanceSpec:
         "Positive class for binary precision, recall and f1.",
         default=None,
         max_length=253,
+    )
+    estimated: bool = prop(
+        "estimated",
+        "Also raise PerformanceDegraded (reason EstimatedErrorRateShift) on the error rate "
+        "estimated without labels from calibrated class probabilities (capture.probabilities and "
+        "a baseline built with --probabilities), under the same false-alarm contract.",
+        default=False,
     )
 
     RULES: ClassVar[tuple[Rule, ...]] = (

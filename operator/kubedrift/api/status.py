@@ -102,6 +102,23 @@ class PerformanceStatus(TypedDict):
     degraded: bool
 
 
+class EstimatedMetricStatus(TypedDict):
+    value: float
+    lowerBound: float
+    upperBound: float
+    realized: NotRequired[float]
+
+
+class EstimatedPerformanceStatus(TypedDict):
+    rows: int
+    labeled: int
+    accuracy: NotRequired[EstimatedMetricStatus]
+    precision: NotRequired[EstimatedMetricStatus]
+    recall: NotRequired[EstimatedMetricStatus]
+    f1: NotRequired[EstimatedMetricStatus]
+    rocAuc: NotRequired[EstimatedMetricStatus]
+
+
 class SidecarsStatus(TypedDict):
     desired: int
     reporting: int
@@ -167,6 +184,7 @@ class ModelMonitorStatus(TypedDict):
     window: NotRequired[WindowStatus]
     drift: NotRequired[DriftStatus]
     performance: NotRequired[PerformanceStatus]
+    estimatedPerformance: NotRequired[EstimatedPerformanceStatus]
     sidecars: NotRequired[SidecarsStatus]
     retraining: NotRequired[RetrainingStatus]
     lastEvaluationTime: NotRequired[Timestamp]
@@ -253,6 +271,22 @@ DOCS: dict[str, str] = {
     "performance.threshold": "Threshold from the spec, repeated so the status reads alone.",
     "performance.samples": "Labeled samples the metric is computed from.",
     "performance.degraded": "Whether the bound crossed the threshold with enough samples.",
+    "estimatedPerformance": "Performance estimated without labels from the model's calibrated "
+    "class probabilities (spec.capture.probabilities and a baseline built with --probabilities), "
+    "next to the realized value once labels exist.",
+    "estimatedPerformance.rows": "Rows of the window whose responses carried probabilities.",
+    "estimatedPerformance.labeled": "Labeled rows of the window the realized values are over.",
+    **{
+        f"estimatedPerformance.{name}{key}": text
+        for name in ("accuracy", "precision", "recall", "f1", "rocAuc")
+        for key, text in (
+            ("", f"Estimated {name} (binary: of the second class; macro average otherwise)."),
+            (".value", "Estimate."),
+            (".lowerBound", "Lower end of the band at spec.performance.confidence."),
+            (".upperBound", "Upper end of the band at spec.performance.confidence."),
+            (".realized", "The same metric from joined labels (absent without labels)."),
+        )
+    },
     "sidecars": "How many sidecars the last evaluation expected and heard from; a gap explains "
     "NoData and partial windows.",
     "sidecars.desired": "Ready pods of the target Deployment.",

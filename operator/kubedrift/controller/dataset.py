@@ -26,6 +26,7 @@ from typing import Any
 from aiohttp import web
 
 from kubedrift.bearer import bearer_matches
+from kubedrift.wire import OPERATOR_DATASET_ROUTE
 
 #: Fetches the merged dataset of one monitor when asked.
 Fetcher = Callable[[], Awaitable[dict[str, Any]]]
@@ -86,4 +87,4 @@ def add_routes(app: web.Application, registry: DatasetRegistry) -> None:
             )
         return web.json_response(await fetch())
 
-    app.router.add_get("/v1/datasets/{namespace}/{name}", dataset)
+    app.router.add_get(OPERATOR_DATASET_ROUTE, dataset)

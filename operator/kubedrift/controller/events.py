@@ -19,7 +19,7 @@ from typing import Literal
 
 from kubedrift.api.conditions import find_condition
 from kubedrift.api.status import Condition
-from kubedrift.controller.status import ALARMS, condition_status
+from kubedrift.controller.evaluated_status import ALARMS, condition_status
 
 EventType = Literal["Normal", "Warning"]
 #: The Event reason that announces each alarm condition's recovery.

@@ -41,11 +41,13 @@ from aiohttp import web
 from kubedrift.api.spec import SpecError, parse_spec
 from kubedrift.bearer import bearer_matches
 from kubedrift.controller.client import ApiError, KubeClient, apps, core, monitor_path
-from kubedrift.controller.evaluation import Sidecar, call_sidecar, ready_sidecars
 from kubedrift.controller.names import SIDECAR_TOKEN_KEY, MonitorRef, workload_resource
-from kubedrift.sidecar.labels import (
+from kubedrift.controller.observation import Sidecar, call_sidecar, ready_sidecars
+from kubedrift.wire import (
     FANOUT_HEADER,
+    FEEDBACK_PATH,
     MAX_FEEDBACK_ITEMS,
+    OPERATOR_FEEDBACK_ROUTE,
     OUTCOMES,
     Outcome,
     feedback_id,
@@ -152,7 +154,7 @@ async def fan_out(
             *(
                 call_sidecar(
                     session,
-                    t.url + "/v1/feedback",
+                    t.url + FEEDBACK_PATH,
                     token,
                     timeout,
                     document=items,
@@ -288,7 +290,7 @@ def add_routes(app: web.Application, service: FeedbackService) -> None:
                 headers=headers if error.status == 401 else None,
             )
 
-    app.router.add_post("/v1/feedback/{namespace}/{name}", feedback)
+    app.router.add_post(OPERATOR_FEEDBACK_ROUTE, feedback)
 
 
 async def _answer(service: FeedbackService, request: web.Request) -> dict[str, Any]:

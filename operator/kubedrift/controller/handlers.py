@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -36,9 +37,13 @@ WATCH_TIMEOUT = 300
 
 
 def configure(
-    settings: Any, *, peering: str | None, reporter: str, watch_timeout: int = WATCH_TIMEOUT
+    settings: kopf.OperatorSettings,
+    *,
+    peering: str | None,
+    reporter: str,
+    watch_timeout: int = WATCH_TIMEOUT,
 ) -> None:
-    """kopf settings for this operator (``settings`` is a ``kopf.OperatorSettings``)."""
+    """kopf settings for this operator."""
     # The API server ends a watch after server_timeout; the client gives up a little later, so a
     # stream that went silent (a dead connection, a proxy) is noticed and re-established. kopf
     # resumes a stream from the last resourceVersion it saw; when the API server answers 410 Gone
@@ -71,20 +76,24 @@ def configure(
     settings.background.cancellation_polling = 5
 
 
-def register(registry: Any) -> None:
-    """Register the ModelMonitor handlers on ``registry`` (a ``kopf.OperatorRegistry``)."""
+def register(registry: kopf.OperatorRegistry) -> None:
+    """Register the ModelMonitor handlers on ``registry``."""
 
     # Every handler is a coroutine: kopf runs plain functions on a thread pool, and each thread
     # the process starts can grow its own malloc arena (see docs/operator.md, "Scale").
     @kopf.on.login(registry=registry)
-    async def login(memo: Any, **_: Any) -> kopf.ConnectionInfo:
+    async def login(memo: kopf.Memo, **_: Any) -> kopf.ConnectionInfo:
         # kopf connects with the very credentials of the operator's own client.
         ctx: OperatorContext = memo["ctx"]
         return ctx.client.connection_info()
 
     @kopf.daemon(GROUP, VERSION, PLURAL, registry=registry, cancellation_timeout=30, id="monitor")
     async def monitor_loop(
-        body: kopf.Body, memo: Any, stopped: kopf.DaemonStopped, logger: kopf.Logger, **_: Any
+        body: kopf.Body,
+        memo: kopf.Memo,
+        stopped: kopf.DaemonStopped,
+        logger: kopf.Logger,
+        **_: Any,
     ) -> None:
         ctx: OperatorContext = memo["ctx"]
         wake = memo.setdefault("wake", asyncio.Event())
@@ -114,13 +123,13 @@ def register(registry: Any) -> None:
         forget_field_owners(event)
 
     @kopf.on.update(GROUP, VERSION, PLURAL, registry=registry, field="spec", id="wake")
-    async def spec_changed(memo: Any, **_: Any) -> None:
+    async def spec_changed(memo: kopf.Memo, **_: Any) -> None:
         wake = memo.get("wake")
         if isinstance(wake, asyncio.Event):
             wake.set()
 
     @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, id="teardown")
-    async def remove(body: kopf.Body, memo: Any, **_: Any) -> None:
+    async def remove(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
         ctx: OperatorContext = memo["ctx"]
         try:
             await teardown(ctx, monitor_ref(body), body.get("spec") or {})
@@ -128,14 +137,15 @@ def register(registry: Any) -> None:
             raise kopf.TemporaryError(f"cleanup failed: {error}", delay=5) from error
 
 
-def forget_field_owners(event: Any) -> None:
+def forget_field_owners(event: Mapping[str, object]) -> None:
     """Drop ``metadata.managedFields`` from a raw watch event's object (in place)."""
-    metadata = (event.get("object") or {}).get("metadata")
+    found = event.get("object")
+    metadata = found.get("metadata") if isinstance(found, dict) else None
     if isinstance(metadata, dict):
         metadata.pop("managedFields", None)
 
 
-def evaluation_interval(body: Any) -> float:
+def evaluation_interval(body: Mapping[str, Any]) -> float:
     """``spec.evaluation.interval`` in seconds, or the CRD default when it cannot be read."""
     text = ((body.get("spec") or {}).get("evaluation") or {}).get("interval")
     try:

@@ -49,7 +49,7 @@ from kubedrift.controller.rollout import (
     termination_message,
 )
 from kubedrift.controller.timestamps import to_timestamp
-from kubedrift.stats.promotion import GateDecision
+from kubedrift.stats.paired_comparison import GateDecision
 
 
 @dataclass

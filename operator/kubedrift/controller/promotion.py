@@ -3,7 +3,8 @@
 With ``spec.retraining.promotion`` a successful retraining Job's model is not rolled out as it
 is: its result must carry ``heldOut``, the per-row correctness of the serving model and of the
 candidate on the same held-out labeled rows (see :mod:`kubedrift.controller.rollout`), and
-:func:`judge` promotes it only when :func:`kubedrift.stats.promotion.compare_paired` shows the
+:func:`judge` promotes it only when
+:func:`kubedrift.stats.paired_comparison.compare_paired` shows the
 candidate better by ``margin`` at ``confidence``. A rejected candidate leaves the serving model
 and its baseline in place and is recorded in the history as ``Rejected``.
 
@@ -27,8 +28,8 @@ from kubedrift.api.spec import ModelMonitorSpec, PromotionSpec
 from kubedrift.api.status import GateResult, GateStatus, ModelVersionStatus, Timestamp
 from kubedrift.controller.rollout import HeldOutScores
 from kubedrift.controller.timestamps import from_timestamp
+from kubedrift.stats.paired_comparison import GateDecision, compare_paired
 from kubedrift.stats.performance import HIGHER_IS_BETTER
-from kubedrift.stats.promotion import GateDecision, compare_paired
 
 #: Versions kept in ``status.retraining.history``.
 HISTORY_LIMIT = 5

@@ -27,13 +27,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kubedrift.api.conditions import set_condition
-from kubedrift.api.settings import engine_contract, evaluation_settings
 from kubedrift.api.spec import ModelMonitorSpec, SpecError, Trigger, parse_spec
+from kubedrift.api.spec_settings import engine_contract, evaluation_settings
 from kubedrift.controller import job_policy, jobs
 from kubedrift.controller.client import core
 from kubedrift.controller.context import OperatorContext
 from kubedrift.controller.dataset import merge_labeled
-from kubedrift.controller.evaluation import observe, pull, ready_sidecars
+from kubedrift.controller.evaluated_status import Observation, evaluated_status, invalid_status
 from kubedrift.controller.events import RESOLVED, Event, transition_events
 from kubedrift.controller.job_policy import PolicyViolationError
 from kubedrift.controller.names import (
@@ -41,12 +41,13 @@ from kubedrift.controller.names import (
     SIDECAR_TOKEN_KEY,
     MonitorRef,
 )
+from kubedrift.controller.observation import observe, pull, ready_sidecars
 from kubedrift.controller.preparation import NotReadyError, Prepared, prepare
 from kubedrift.controller.retraining import RetrainingTrigger, due_trigger
 from kubedrift.controller.rollout import current_model_version
-from kubedrift.controller.status import Observation, evaluated_status, invalid_status
 from kubedrift.controller.webhook import build_payload, deliver
 from kubedrift.stats.engine.session import Session
+from kubedrift.wire import LABELED_PATH
 
 #: Event reasons of alarm transitions: what the webhook posts.
 ALARM_REASONS = frozenset(RESOLVED) | frozenset(RESOLVED.values())
@@ -172,7 +173,7 @@ async def _observe(
     token = prepared.tokens.get(SIDECAR_TOKEN_KEY)
 
     async def fetch_dataset() -> dict[str, Any]:
-        answers = await pull(ctx.http, targets, "/v1/labeled", token, ctx.sidecar_timeout)
+        answers = await pull(ctx.http, targets, LABELED_PATH, token, ctx.sidecar_timeout)
         rows, reporting = merge_labeled(answers)
         return {
             "namespace": monitor.namespace,
@@ -363,6 +364,15 @@ def _record(
         metric_value=performance.value if performance is not None else None,
         multivariate_evidence=_multivariate_evidence(observation),
     )
+    if observation.estimated:
+        ctx.metrics.record_estimates(
+            monitor.namespace,
+            monitor.name,
+            {
+                name: (entry.estimate.value, entry.estimate.lower, entry.estimate.upper)
+                for name, entry in observation.estimated.items()
+            },
+        )
 
 
 def _multivariate_evidence(observation: Observation) -> float | None:

@@ -1,6 +1,6 @@
 """The sidecar: a fail-open proxy (or mirror receiver) that samples inference traffic.
 
-``kubedrift sidecar`` starts it through :func:`kubedrift.sidecar.runtime.run_sidecar` with a
+``kubedrift sidecar`` starts it through :func:`kubedrift.sidecar.sidecar_main.run_sidecar` with a
 :class:`kubedrift.sidecar.config.SidecarConfig`. Layers, from the wire up:
 
 - request path (proxy process): ``proxy`` (client connections), ``exchange`` (one request),

@@ -27,10 +27,17 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from kubedrift.bearer import bearer_matches
-from kubedrift.sidecar.labels import FANOUT_HEADER, MAX_FEEDBACK_ITEMS, feedback_id
-from kubedrift.sidecar.metrics import Metrics
 from kubedrift.sidecar.monitor import Monitor
+from kubedrift.sidecar.sidecar_metrics import Metrics
 from kubedrift.sidecar.windows import PodIdentity
+from kubedrift.wire import (
+    FANOUT_HEADER,
+    FEEDBACK_PATH,
+    LABELED_PATH,
+    MAX_FEEDBACK_ITEMS,
+    WINDOW_PATH,
+    feedback_id,
+)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _OPEN_PATHS = frozenset(("/metrics", "/healthz", "/readyz"))
@@ -124,9 +131,9 @@ def admin_app(
         return web.Response(text=f"not ready: {reason}\n", status=503)
 
     app = web.Application(middlewares=[authenticate], client_max_size=16 << 20)
-    app.router.add_post("/v1/feedback", feedback)
-    app.router.add_get("/v1/window", window)
-    app.router.add_get("/v1/labeled", labeled)
+    app.router.add_post(FEEDBACK_PATH, feedback)
+    app.router.add_get(WINDOW_PATH, window)
+    app.router.add_get(LABELED_PATH, labeled)
     app.router.add_get("/metrics", metrics_page)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

@@ -12,13 +12,58 @@ If the exchange was sampled it also keeps a copy of both bodies, up to a size li
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+from collections.abc import Coroutine
+from typing import Any, Protocol
 
-from kubedrift.sidecar.sampling import SampleFields
-from kubedrift.sidecar.upstream import UpstreamConnection
+from kubedrift.sidecar.proxy_stats import ProxyStats
+from kubedrift.sidecar.sampling import SampleFields, Sampler
+from kubedrift.sidecar.upstream import UpstreamConnection, UpstreamPool
 
-if TYPE_CHECKING:
-    from kubedrift.sidecar.proxy import ClientConnection
+
+class Context(Protocol):
+    """What an exchange uses of the listening socket's shared state
+    (:class:`kubedrift.sidecar.proxy.ProxyContext`)."""
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop: ...
+    @property
+    def pool(self) -> UpstreamPool: ...
+    @property
+    def sampler(self) -> Sampler: ...
+    @property
+    def stats(self) -> ProxyStats: ...
+    @property
+    def upstream_label(self) -> str: ...
+    @property
+    def max_sample_bytes(self) -> int: ...
+    @property
+    def draining(self) -> bool: ...
+    def new_request_id(self) -> str: ...
+    def spawn(self, coroutine: Coroutine[Any, Any, None]) -> None: ...
+    def offer(self, exchange: Exchange) -> None: ...
+
+
+class Client(Protocol):
+    """What an exchange uses of its downstream connection
+    (:class:`kubedrift.sidecar.proxy.ClientConnection`). Seen through this Protocol (and the
+    upstream connection through :class:`~kubedrift.sidecar.upstream.ResponseHandler`), the
+    request-path modules import each other in one direction only: proxy > exchange > upstream."""
+
+    @property
+    def transport(self) -> asyncio.Transport: ...
+    @property
+    def context(self) -> Context: ...
+    @property
+    def active(self) -> Exchange | None: ...
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def feeding(self) -> bool: ...
+    def exchange_finished(self, exchange: Exchange) -> None: ...
+    def fail(self, status: int, message: str) -> None: ...
+    def abort(self) -> None: ...
+
 
 #: Headers that describe one connection, never forwarded (RFC 9110 section 7.6.1), lower-case.
 HOP_BY_HOP = frozenset(
@@ -84,7 +129,7 @@ class Exchange:
 
     def __init__(
         self,
-        client: ClientConnection,
+        client: Client,
         method: bytes,
         url: bytes,
         version: str,

@@ -1,9 +1,6 @@
 """The channel between the proxy process and the monitor process: pickled frames on a socketpair.
 
-The proxy process sends ``("samples", [SampleFields, ...], ProxySnapshot)`` (samples as plain
-tuples, see ``kubedrift.sidecar.sampling``), ``("stats", ProxySnapshot)``, ``("draining",)``,
-``("stop",)`` and ``("synced", n)``. The monitor sends ``("sync", n)``: send what is queued now,
-then ``("synced", n)`` (a label may name a sample still waiting in the proxy process). Each frame
+The messages are the typed ones of ``kubedrift.sidecar.messages`` (which lists them). Each frame
 is a 4-byte big-endian length and a pickle. Both ends are this program,
 started together (the monitor process is forked before any event loop runs), so pickle is safe here;
 the channel is never exposed to the network.
@@ -19,22 +16,25 @@ import asyncio
 import logging
 import pickle
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Generic, TypeVar, cast
+
+from kubedrift.sidecar.messages import ToMonitor, ToProxy
 
 logger = logging.getLogger(__name__)
 _LENGTH = 4
+M = TypeVar("M", ToMonitor, ToProxy)
 
 
-def encode(message: tuple[Any, ...]) -> bytes:
+def encode(message: ToMonitor | ToProxy) -> bytes:
     payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     return len(payload).to_bytes(_LENGTH, "big") + payload
 
 
-class FrameReader:
+class FrameReader(Generic[M]):
     """Decodes the frames that arrive in pieces and hands each message to ``on_message``."""
 
-    def __init__(self, on_message: Callable[[tuple[Any, ...]], None]) -> None:
-        self.on_message = on_message
+    def __init__(self, on_message: Callable[[M], None]) -> None:
+        self.on_message: Callable[[M], None] = on_message
         self._buffer = bytearray()
 
     def feed(self, data: bytes) -> None:
@@ -44,12 +44,12 @@ class FrameReader:
             size = int.from_bytes(buffer[:_LENGTH], "big")
             if len(buffer) < _LENGTH + size:
                 return
-            message = pickle.loads(buffer[_LENGTH : _LENGTH + size])
+            message = cast(M, pickle.loads(buffer[_LENGTH : _LENGTH + size]))
             del buffer[: _LENGTH + size]
             self.on_message(message)
 
 
-def _ignore(message: tuple[Any, ...]) -> None:
+def _ignore(message: ToProxy) -> None:
     logger.warning("unexpected message on the sample channel: %s", message[:1])
 
 
@@ -61,7 +61,7 @@ class SendChannel(asyncio.Protocol):
         self.high_water = high_water
         self.transport: asyncio.Transport | None = None
         self.closed = False
-        self.reader = FrameReader(_ignore)
+        self.reader: FrameReader[ToProxy] = FrameReader(_ignore)
 
     def data_received(self, data: bytes) -> None:
         self.reader.feed(data)
@@ -82,7 +82,7 @@ class SendChannel(asyncio.Protocol):
             and transport.get_write_buffer_size() < self.high_water
         )
 
-    def send(self, message: tuple[Any, ...]) -> None:
+    def send(self, message: ToMonitor) -> None:
         if not self.closed and self.transport is not None:
             self.transport.write(encode(message))
 
@@ -104,12 +104,10 @@ class SendChannel(asyncio.Protocol):
 class ReceiveChannel(asyncio.Protocol):
     """The monitor's end: decodes frames and hands each message to ``on_message``."""
 
-    def __init__(
-        self, on_message: Callable[[tuple[Any, ...]], None], on_closed: Callable[[], None]
-    ):
+    def __init__(self, on_message: Callable[[ToMonitor], None], on_closed: Callable[[], None]):
         self.on_closed = on_closed
         self.transport: asyncio.Transport | None = None
-        self.reader = FrameReader(on_message)
+        self.reader: FrameReader[ToMonitor] = FrameReader(on_message)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -117,7 +115,7 @@ class ReceiveChannel(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.reader.feed(data)
 
-    def send(self, message: tuple[Any, ...]) -> None:
+    def send(self, message: ToProxy) -> None:
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(encode(message))
 

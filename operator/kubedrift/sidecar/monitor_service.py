@@ -1,6 +1,7 @@
 """The monitor process: samples in, windows, labels, metrics and the admin port out.
 
-In proxy mode it is forked by ``kubedrift.sidecar.runtime`` before any event loop runs and receives
+In proxy mode it is forked by ``kubedrift.sidecar.sidecar_main`` before any event loop runs and
+receives
 samples and counter snapshots from the proxy process over a socketpair
 (``kubedrift.sidecar.ipc``); all parsing, window updates, label joins, drift scores and admin
 requests happen here, so none of them can delay a proxied request. It ignores SIGTERM and SIGINT
@@ -22,21 +23,22 @@ import socket
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import assert_never
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from kubedrift.sidecar.admin import Readiness, admin_app
 from kubedrift.sidecar.config import SidecarConfig, parse_options, read_token, split_address
-from kubedrift.sidecar.faults import parser_from_environ
 from kubedrift.sidecar.ipc import ReceiveChannel
-from kubedrift.sidecar.labels import LabelStore
-from kubedrift.sidecar.metrics import make_metrics
+from kubedrift.sidecar.label_store import LabelStore
+from kubedrift.sidecar.messages import ToMonitor
 from kubedrift.sidecar.mirror import mirror_app
 from kubedrift.sidecar.monitor import Monitor
 from kubedrift.sidecar.proxy_stats import ProxySnapshot
 from kubedrift.sidecar.sampling import Sample, SampleQueue, Sampler
+from kubedrift.sidecar.sidecar_faults import parser_from_environ
+from kubedrift.sidecar.sidecar_metrics import make_metrics
 from kubedrift.sidecar.windows import PodIdentity, WindowKeeper
 from kubedrift.sidecar.worker import Worker
 from kubedrift.stats.baseline import Baseline
@@ -101,9 +103,8 @@ class Inbox:
         finally:
             self._waiting.pop(number, None)
 
-    def on_message(self, message: tuple[Any, ...]) -> None:
-        kind = message[0]
-        if kind == "samples":
+    def on_message(self, message: ToMonitor) -> None:
+        if message[0] == "samples":
             offer = self.queue.offer
             for fields in message[1]:
                 offer(Sample(*fields))
@@ -111,18 +112,20 @@ class Inbox:
             if len(self.queue) >= self.queue.capacity * 0.9 and not self.paused:
                 self.paused = True
                 self.channel.pause()
-        elif kind == "stats":
+        elif message[0] == "stats":
             self.snapshot = message[1]
-        elif kind == "synced":
+        elif message[0] == "synced":
             done = self._waiting.get(message[1])
             if done is not None and not done.done():
                 done.set_result(None)
-        elif kind == "serving":
+        elif message[0] == "serving":
             self.readiness.proxy_serving = True
-        elif kind == "draining":
+        elif message[0] == "draining":
             self.readiness.draining = True
-        elif kind == "stop":
+        elif message[0] == "stop":
             self.stop.set()
+        else:
+            assert_never(message)
 
     def current(self) -> ProxySnapshot:
         """The proxy's last snapshot, with this process's queue added to the depth and its
@@ -178,6 +181,7 @@ async def serve_monitor(
         baseline, windows, labels, metrics, protocol=config.protocol,
         options=parse_options(config, baseline.classes),
         parse=parser_from_environ(environ), model=config.model,
+        probabilities=config.probabilities,
     )  # fmt: skip
     readiness = Readiness()
     stop = asyncio.Event()

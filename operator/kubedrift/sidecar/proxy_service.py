@@ -19,10 +19,10 @@ import gc
 import logging
 import signal
 import socket
-from typing import Any
 
 from kubedrift.sidecar.config import SidecarConfig, split_address
 from kubedrift.sidecar.ipc import SendChannel
+from kubedrift.sidecar.messages import ToProxy
 from kubedrift.sidecar.proxy import ProxyContext
 from kubedrift.sidecar.sampling import SampleFields, SampleQueue, Sampler
 from kubedrift.sidecar.upstream import UpstreamPool
@@ -65,15 +65,15 @@ class Forwarder:
         context.on_queued = self.queued
         channel.reader.on_message = self.answer
 
-    def answer(self, message: tuple[Any, ...]) -> None:
-        """The monitor's requests: ``("sync", n)``."""
+    def answer(self, message: ToProxy) -> None:
+        """The monitor's requests: ``("sync", n)`` (``kubedrift.sidecar.messages``)."""
         if message[0] == "sync":
             if self._timer is not None:
                 self._timer.cancel()
             self.send_samples()
             self.channel.send(("synced", message[1]))
         else:
-            logger.warning("unexpected message from the monitor process: %s", message[:1])
+            logger.warning("unexpected message from the monitor process: %r", message)
 
     def queued(self) -> None:
         if self._timer is None:

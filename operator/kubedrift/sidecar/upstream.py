@@ -4,17 +4,39 @@
 opens new ones on demand; a connection goes back only when its response was read completely and the
 server allowed keep-alive. :class:`UpstreamConnection` feeds the bytes it receives to httptools and
 passes the callbacks on to the exchange it currently serves (see ``kubedrift.sidecar.proxy``).
+
+The exchange is seen here only through :class:`ResponseHandler`, so that this module, the lowest of
+the three request-path modules (``proxy`` > ``exchange`` > ``upstream``), imports neither of the
+others.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, cast
+from typing import Protocol, cast
 
 import httptools
 
-if TYPE_CHECKING:
-    from kubedrift.sidecar.exchange import Exchange
+
+class _HasTransport(Protocol):
+    @property
+    def transport(self) -> asyncio.Transport: ...
+
+
+class ResponseHandler(Protocol):
+    """What an :class:`UpstreamConnection` calls on the exchange it serves
+    (:class:`kubedrift.sidecar.exchange.Exchange`)."""
+
+    @property
+    def client(self) -> _HasTransport:
+        """The downstream connection, paused and resumed as the upstream socket backs up."""
+        ...
+
+    def on_response_head(self, upstream: UpstreamConnection) -> None: ...
+    def on_response_body(self, body: bytes) -> None: ...
+    def on_response_complete(self, upstream: UpstreamConnection | None) -> None: ...
+    def upstream_closed(self, upstream: UpstreamConnection) -> None: ...
+    def upstream_failed(self, upstream: UpstreamConnection | None, message: str) -> None: ...
 
 
 class UpstreamConnection(asyncio.Protocol):
@@ -26,7 +48,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.pool = pool
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
-        self.exchange: Exchange | None = None
+        self.exchange: ResponseHandler | None = None
         #: The reason phrase and header lines of the response being read (reset per message).
         self.reason = b""
         self.headers: list[tuple[bytes, bytes]] = []

@@ -21,7 +21,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -35,6 +35,7 @@ from kubedrift.stats.binning import (
     numeric_bin_counts,
     quantile_edges,
 )
+from kubedrift.stats.estimation import CalibrationMap, fit_calibration
 from kubedrift.stats.performance import reference_performance
 from kubedrift.stats.settings import FeatureType
 
@@ -166,6 +167,9 @@ class Baseline:
     #: The PCA fit of the numeric features and its reconstruction error's reference (``None``:
     #: no multivariate signal); see ``kubedrift.stats.multivariate``.
     multivariate: MultivariateProfile | None = None
+    #: Calibration maps of the model's class probabilities (``stats.estimation``), fitted on the
+    #: training rows' probabilities and labels; ``None`` when no probabilities were given.
+    calibration: CalibrationMap | None = None
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -190,6 +194,8 @@ class Baseline:
             "classes": list(self.classes),
             "performance": dict(self.performance),
         }
+        if self.calibration:
+            data["calibration"] = self.calibration.to_dict()
         if self.multivariate is not None:
             data["multivariate"] = self.multivariate.to_dict()
         return data
@@ -222,6 +228,11 @@ class Baseline:
                 multivariate=(
                     MultivariateProfile.from_dict(data["multivariate"])
                     if data.get("multivariate")
+                    else None
+                ),
+                calibration=(
+                    CalibrationMap.from_dict(data["calibration"])
+                    if data.get("calibration")
                     else None
                 ),
             )
@@ -258,6 +269,7 @@ def build_baseline(
     sample_size: int | None = None,
     seed: int = 0,
     multivariate: bool = True,
+    probabilities: Sequence[str] = (),
 ) -> Baseline:
     """Profile training ``columns`` (name -> 1-D array) into a :class:`Baseline`.
 
@@ -265,7 +277,11 @@ def build_baseline(
     (numeric dtype -> numeric, unless all values are integers with at most
     ``CATEGORICAL_MAX_DISTINCT`` distinct values; anything else -> categorical) unless a column is
     named in ``categorical`` or ``numeric``. ``sample_size`` defaults to ``SAMPLE_BUDGET`` spread
-    over the numeric features, between 100 and 1000 values each. With ``multivariate`` and two
+    over the numeric features, between 100 and 1000 values each. ``probabilities`` names the
+    columns holding the model's class probabilities, one per class in the order of the sorted
+    label classes (scikit-learn's ``predict_proba``), or one column for a binary model (the
+    second class's probability); with a ``label`` they fit the calibration maps that performance
+    is estimated with (``stats.estimation``). With ``multivariate`` and two
     or more numeric features, the baseline also stores the PCA fit of the multivariate signal
     (``kubedrift.stats.multivariate``).
     """
@@ -322,6 +338,9 @@ def build_baseline(
         from kubedrift.stats.multivariate import fit_multivariate  # noqa: PLC0415 - a cycle
 
         fit = fit_multivariate(columns, numeric_names, bins=bins, sample_size=size, seed=seed)
+    calibration = None
+    if probabilities:
+        calibration = _calibration(columns, probabilities, label, task, classes)
     return Baseline(
         features=profiles,
         rows=n_rows,
@@ -331,7 +350,33 @@ def build_baseline(
         classes=classes,
         performance=performance,
         multivariate=fit,
+        calibration=calibration,
     )
+
+
+def _calibration(
+    columns: Mapping[str, npt.NDArray[Any]],
+    names: Sequence[str],
+    label: str | None,
+    task: Task | None,
+    classes: tuple[str, ...],
+) -> CalibrationMap:
+    if label is None or task != "classification":
+        raise BaselineError("class probabilities need a classification label (--label)")
+    missing = [name for name in names if name not in columns]
+    if missing:
+        raise BaselineError(f"probability column(s) {', '.join(missing)} not in the data")
+    expected = (1, 2) if len(classes) == 2 else (len(classes),)
+    if len(names) not in expected:
+        raise BaselineError(
+            f"{len(classes)} classes need {' or '.join(map(str, expected))} probability "
+            f"column(s), got {len(names)}"
+        )
+    matrix = np.stack([np.asarray(columns[name], dtype=np.float64) for name in names], axis=1)
+    keys = category_keys(np.asarray(columns[label]))
+    keep = np.isfinite(matrix).all(axis=1) & (keys != None)  # noqa: E711 - an object array
+    fitted = fit_calibration(matrix[keep], keys[keep].astype(str), classes)
+    return replace(fitted, columns=tuple(names))
 
 
 def detect_type(values: npt.NDArray[Any]) -> FeatureType:

@@ -1,6 +1,7 @@
 """Settings that steer an evaluation: what to test, how strictly, and what counts as degraded.
 
-These are plain, immutable values. ``kubedrift.api.settings.evaluation_settings(spec)`` builds them
+These are plain, immutable values. ``kubedrift.api.spec_settings.evaluation_settings(spec)`` builds
+them
 from a parsed ``ModelMonitor`` spec, so the operator, ``kubedrift check`` and ``kubedrift backtest``
 judge a window with exactly the same settings. Field names mirror the CRD fields in snake_case
 (``spec.drift.driftShare`` -> ``DriftSettings.drift_share``).
@@ -77,7 +78,8 @@ class PerformanceSettings:
     at ``confidence`` lies wholly on the wrong side of ``threshold``: its upper bound below it for
     higher-is-better metrics, its lower bound above it for errors (see
     ``kubedrift.stats.performance``). ``positive_label`` selects the positive class for binary
-    precision, recall and f1.
+    precision, recall and f1. ``estimated`` lets ``PerformanceDegraded`` also fire on the error
+    rate estimated without labels from calibrated probabilities (``stats.engine.estimated``).
     """
 
     metric: Metric
@@ -85,6 +87,7 @@ class PerformanceSettings:
     min_labeled_samples: int = 200
     confidence: float = 0.95
     positive_label: str | None = None
+    estimated: bool = False
 
 
 @dataclass(frozen=True)

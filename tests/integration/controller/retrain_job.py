@@ -69,7 +69,7 @@ def nearest_neighbour(train: list[dict[str, float]]) -> Callable[[float], int]:
 
 
 if os.environ.get("SCORE"):
-    ordered = sorted(dataset["rows"], key=lambda row: row["time"])  # type: ignore[arg-type,index]
+    ordered = sorted(dataset["rows"], key=lambda row: row["time"])  # type: ignore[call-overload]
     cut = len(ordered) * 2 // 3
     train = [{"x": r["features"]["x"], "label": int(r["label"])} for r in ordered[:cut]]
     if os.environ["SCORE"] == "shuffled":

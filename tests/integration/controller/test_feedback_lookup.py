@@ -9,10 +9,10 @@ import base64
 from typing import Any
 
 import pytest
-from controller_harness import Kube, model_deployment, model_monitor
 
 from kubedrift.controller.client import KubeClient
 from kubedrift.controller.feedback import MonitorLookup, Target
+from support.controller_harness import Kube, model_deployment, model_monitor
 
 TTL = 60.0
 MONITOR_READS = [

@@ -9,16 +9,17 @@ import urllib.request
 from typing import Any
 
 import numpy as np
-from controller_harness import (
+
+from support.cluster_waiting import wait_for
+from support.controller_harness import (
     baseline_json,
     current_pod_ips,
     metric,
     model_deployment,
     model_monitor,
     scrape,
-    wait_for,
 )
-from json_post import post
+from support.json_post import post
 
 ROWS = 240
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 import urllib.request
 from collections.abc import Callable
 
-from controller_harness import OperatorProcess, wait_for
-from operator_identity import OperatorIdentity
+from support.cluster_waiting import wait_for
+from support.controller_harness import OperatorProcess
+from support.operator_identity import OperatorIdentity
 
 
 def health(port: int) -> tuple[int, str]:

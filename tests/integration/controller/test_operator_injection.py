@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from controller_harness import baseline_json, model_deployment, model_monitor, wait_for
+from support.cluster_waiting import wait_for
+from support.controller_harness import baseline_json, model_deployment, model_monitor
 
 
 def sidecars_in(deployment: dict[str, Any]) -> list[dict[str, Any]]:

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from controller_harness import wait_for
 
 from kubedrift.stats.baseline import build_baseline
+from support.cluster_waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[3]
 MLSERVER_VENV = REPO / ".venv-mlserver"

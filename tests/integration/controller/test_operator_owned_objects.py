@@ -7,8 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from controller_harness import baseline_json, model_deployment, model_monitor, wait_for
 from kubernetes.client import ApiException
+
+from support.cluster_waiting import wait_for
+from support.controller_harness import baseline_json, model_deployment, model_monitor
 
 CONFIG_MAP = "watch-kubedrift-sidecar"
 SECRET = "watch-kubedrift-token"

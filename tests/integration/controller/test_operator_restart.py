@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from controller_harness import start_drifted_retraining_scenario, wait_for
+from support.cluster_waiting import wait_for
+from support.controller_harness import start_drifted_retraining_scenario
 
 
 def test_operator_killed_right_after_creating_a_job_adopts_it_after_restart(

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from controller_harness import current_pod_ips, start_drifted_retraining_scenario, wait_for
-from controller_traffic import send_traffic
+from support.cluster_waiting import wait_for
+from support.controller_harness import current_pod_ips, start_drifted_retraining_scenario
+from support.controller_traffic import send_traffic
 
 
 def test_drift_and_degradation_lead_to_one_retraining_and_a_rollout(

@@ -16,7 +16,9 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
-from controller_harness import (
+
+from support.cluster_waiting import wait_for
+from support.controller_harness import (
     baseline_json,
     current_pod_ips,
     free_port,
@@ -24,10 +26,9 @@ from controller_harness import (
     model_deployment,
     model_monitor,
     scrape,
-    wait_for,
 )
-from controller_traffic import send_traffic
-from json_post import post
+from support.controller_traffic import send_traffic
+from support.json_post import post
 
 REPO = Path(__file__).resolve().parents[3]
 ALARMS = ("DriftDetected", "PerformanceDegraded", "DataQualityDegraded")
@@ -101,7 +102,7 @@ def rendered_rules(tmp_path: Path) -> Path:
     return path
 
 
-def annotations(rules: Path, alert: str, namespace: str) -> dict[str, str]:
+def alert_annotations(rules: Path, alert: str, namespace: str) -> dict[str, str]:
     """The alert's annotations with this monitor's labels filled in, as Prometheus will."""
     groups = yaml.safe_load(rules.read_text())["groups"]
     rule = next(r for g in groups for r in g["rules"] if r.get("alert") == alert)
@@ -176,7 +177,9 @@ def test_status_events_metrics_alerts_and_webhook_tell_one_story(
                                     "namespace": kube.namespace,
                                     "monitor": "watch",
                                 },
-                                "exp_annotations": annotations(rules, names[alarm], kube.namespace),
+                                "exp_annotations": alert_annotations(
+                                    rules, names[alarm], kube.namespace
+                                ),
                             }
                         ],
                     }

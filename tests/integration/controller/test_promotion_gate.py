@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from controller_harness import (
+from support.cluster_waiting import wait_for
+from support.controller_harness import (
     baseline_json,
     current_pod_ips,
     metric,
     model_deployment,
     model_monitor,
     scrape,
-    wait_for,
 )
-from controller_traffic import send_traffic
+from support.controller_traffic import send_traffic
 
 PROMOTION = {"margin": 0.0, "confidence": 0.95, "minHeldOut": 50, "watchPeriod": "1h"}
 

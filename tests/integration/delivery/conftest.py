@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from helm_tools import Tools, tools_for
+
+from support.helm_tools import Tools, tools_for
 
 STAND_INS = {"ServiceMonitor": "servicemonitors", "PodMonitor": "podmonitors",
              "PrometheusRule": "prometheusrules"}  # fmt: skip

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 import yaml
-from helm_tools import Tools
+
+from support.helm_tools import Tools
 
 
 def toggles(namespace: str) -> dict[str, Any]:

@@ -14,9 +14,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from cluster_waiting import wait_for
-from helm_tools import CHART, Tools
-from model_objects import OPERATOR, Namespace, create_monitored_model, model_monitor, ready, running
+
+from support.cluster_waiting import wait_for
+from support.helm_tools import CHART, Tools
+from support.model_objects import (
+    OPERATOR,
+    Namespace,
+    create_monitored_model,
+    model_monitor,
+    ready,
+    running,
+)
 
 
 @pytest.fixture

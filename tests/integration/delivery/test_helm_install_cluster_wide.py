@@ -16,14 +16,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cluster_waiting import wait_for
-from crd_install import install_crd
-from helm_tools import CHART, Tools, tools_for
-from json_post import post
-from model_objects import OPERATOR, Namespace, create_monitored_model, ready, running
 
-from cluster_view import Cluster
-from kubedrift.devcluster import ControlPlane, locate_binaries
+from kubedrift_dev.devcluster import ControlPlane, locate_binaries
+from support.cluster_view import Cluster
+from support.cluster_waiting import wait_for
+from support.crd_install import install_crd
+from support.helm_tools import CHART, Tools, tools_for
+from support.json_post import post
+from support.model_objects import OPERATOR, Namespace, create_monitored_model, ready, running
 
 REPO = Path(__file__).resolve().parents[3]
 RELEASE = "kubedrift"

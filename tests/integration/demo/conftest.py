@@ -1,7 +1,7 @@
 """Fixtures of the demo's end-to-end test: the demo deployed in the test's namespace (model v1
 trained on A, its baseline, the ModelMonitor, the retraining RBAC) with the operator running as
-a real ``kubedrift operator`` process, exactly as ``kubedrift demo`` sets it up; the labels go to
-that operator's feedback endpoint (``labels_url``)."""
+a real ``kubedrift operator`` process, exactly as ``python -m kubedrift_dev demo`` sets it up;
+the labels go to that operator's feedback endpoint (``labels_url``)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from kubedrift.demo import manifests
-from kubedrift.demo.cluster import DemoCluster
-from kubedrift.demo.deploy import deploy
-from kubedrift.demo.manifests import TRAINER, DemoSettings
-from kubedrift.demo.operator_process import OperatorProcess
+from kubedrift_dev.demo import manifests
+from kubedrift_dev.demo.cluster_client import DemoCluster
+from kubedrift_dev.demo.deploy import deploy
+from kubedrift_dev.demo.manifests import TRAINER, DemoSettings
+from kubedrift_dev.demo.operator_process import OperatorProcess
 
 
 @pytest.fixture

@@ -13,10 +13,10 @@ import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from kubedrift.demo.cluster import DemoCluster
-from kubedrift.demo.loop import REQUEST_ROWS, SHIFT_PLAN, STEADY_PLAN, LoopRunner
-from kubedrift.demo.manifests import MONITOR, DemoSettings
-from kubedrift.demo.outcome import Outcome, Row
+from kubedrift_dev.demo.cluster_client import DemoCluster
+from kubedrift_dev.demo.loop import REQUEST_ROWS, SHIFT_PLAN, STEADY_PLAN, LoopRunner
+from kubedrift_dev.demo.manifests import MONITOR, DemoSettings
+from kubedrift_dev.demo.outcome import Outcome, Row
 
 RETRAIN_1, RETRAIN_2 = f"{MONITOR}-retrain-1", f"{MONITOR}-retrain-2"
 

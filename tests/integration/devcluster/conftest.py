@@ -8,7 +8,8 @@ from functools import partial
 from typing import Any
 
 import pytest
-from cluster_waiting import wait_for
+
+from support.cluster_waiting import wait_for
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""`kubedrift dev-cluster up/down`: a background cluster that answers, then leaves nothing."""
+"""`python -m kubedrift_dev dev-cluster up/down`: a background cluster that answers, then leaves
+nothing."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ from typing import Any
 
 from kubernetes import client, config
 
-from kubedrift.devcluster import locate_binaries
+from kubedrift_dev.devcluster import locate_binaries
 
 REPO = Path(__file__).resolve().parents[3]
 
 
 def kubedrift(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kubedrift", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "kubedrift_dev", *args], capture_output=True,
                           text=True, check=False, timeout=300)  # fmt: skip
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kubedrift.devcluster import components, locate_binaries
-from kubedrift.devcluster.certs import Pki
+from kubedrift_dev.devcluster import components, locate_binaries
+from kubedrift_dev.devcluster.certs import Pki
 
 REPO = Path(__file__).resolve().parents[3]
 

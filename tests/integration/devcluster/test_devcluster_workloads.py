@@ -37,6 +37,32 @@ def http_server_container() -> dict[str, Any]:
     }
 
 
+#: The Pods of the ``web`` Deployment and Service.
+WEB = {"app": "web"}
+WEB_SERVICE = {
+    "metadata": {"name": "web"},
+    "spec": {"selector": WEB, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]},
+}
+
+
+def web_deployment(replicas: int, **pod_spec: Any) -> dict[str, Any]:
+    """The ``web`` Deployment: ``replicas`` Python HTTP servers; ``pod_spec``, more Pod fields."""
+    template = {"labels": WEB}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": WEB},
+            "template": {
+                "metadata": template,
+                "spec": {**pod_spec, "containers": [http_server_container()]},
+            },
+        },
+    }
+
+
 def get_json(url: str) -> dict[str, Any]:
     with urllib.request.urlopen(url, timeout=5) as response:
         document: dict[str, Any] = json.load(response)
@@ -55,12 +81,7 @@ def test_deployment_of_python_http_server_becomes_available_and_answers_at_its_p
 ) -> None:
     api = cluster.api_client()
     apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
-    labels = {"app": "web"}
-    apps.create_namespaced_deployment(namespace, {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
-        "spec": {"replicas": 2, "selector": {"matchLabels": labels}, "template": {
-            "metadata": {"labels": labels}, "spec": {"containers": [http_server_container()]}}},
-    })  # fmt: skip
+    apps.create_namespaced_deployment(namespace, web_deployment(replicas=2))
 
     def available() -> bool:
         return condition(apps.read_namespaced_deployment_status("web", namespace),
@@ -121,13 +142,9 @@ def test_rolling_update_replaces_every_pod_of_a_deployment(
 ) -> None:
     api = cluster.api_client()
     apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
-    labels = {"app": "web"}
-    apps.create_namespaced_deployment(namespace, {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
-        "spec": {"replicas": 2, "selector": {"matchLabels": labels}, "template": {
-            "metadata": {"labels": labels}, "spec": {
-                "terminationGracePeriodSeconds": 5, "containers": [http_server_container()]}}},
-    })  # fmt: skip
+    apps.create_namespaced_deployment(
+        namespace, web_deployment(replicas=2, terminationGracePeriodSeconds=5)
+    )
 
     def rolled_out(generation: int) -> bool:
         found = apps.read_namespaced_deployment_status("web", namespace)
@@ -159,16 +176,8 @@ def test_service_cluster_ip_forwards_to_every_ready_pod(
 ) -> None:
     api = cluster.api_client()
     apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
-    labels = {"app": "web"}
-    apps.create_namespaced_deployment(namespace, {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
-        "spec": {"replicas": 2, "selector": {"matchLabels": labels}, "template": {
-            "metadata": {"labels": labels}, "spec": {"containers": [http_server_container()]}}},
-    })  # fmt: skip
-    ports = [{"name": "http", "port": 80, "targetPort": "http"}]
-    service = core.create_namespaced_service(
-        namespace, {"metadata": {"name": "web"}, "spec": {"selector": labels, "ports": ports}}
-    )
+    apps.create_namespaced_deployment(namespace, web_deployment(replicas=2))
+    service = core.create_namespaced_service(namespace, WEB_SERVICE)
     url = f"http://{service.spec.cluster_ip}:80/"
 
     def answering_pods() -> set[str] | None:
@@ -201,16 +210,8 @@ def test_pods_reach_services_by_name_and_by_service_environment_variables(
 ) -> None:
     api = cluster.api_client()
     apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
-    labels = {"app": "web"}
-    apps.create_namespaced_deployment(namespace, {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
-        "spec": {"replicas": 1, "selector": {"matchLabels": labels}, "template": {
-            "metadata": {"labels": labels}, "spec": {"containers": [http_server_container()]}}},
-    })  # fmt: skip
-    ports = [{"name": "http", "port": 80, "targetPort": "http"}]
-    core.create_namespaced_service(
-        namespace, {"metadata": {"name": "web"}, "spec": {"selector": labels, "ports": ports}}
-    )
+    apps.create_namespaced_deployment(namespace, web_deployment(replicas=1))
+    core.create_namespaced_service(namespace, WEB_SERVICE)
 
     def web_ready() -> bool:
         (web,) = core.list_namespaced_pod(namespace, label_selector="app=web").items or [None]

@@ -18,20 +18,20 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from api_faults import ConcurrentWriter
-from controller_harness import (
+
+from kubedrift.controller.conflicts import WRITES
+from kubedrift.controller.operator_faults import ENV, STALE_WRITE_ANNOTATION
+from support.api_faults import ConcurrentWriter
+from support.cluster_waiting import wait_for
+from support.controller_harness import (
     baseline_json,
     metric,
     model_deployment,
     model_monitor,
     samples,
     scrape,
-    wait_for,
 )
-from operator_chaos import assert_injected_once, caught_up, sidecar_count
-
-from kubedrift.controller.conflicts import WRITES
-from kubedrift.controller.faults import ENV, STALE_WRITE_ANNOTATION
+from support.operator_chaos import assert_injected_once, caught_up, sidecar_count
 
 pytestmark = pytest.mark.chaos
 

@@ -9,17 +9,23 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from controller_harness import (
+
+from kubedrift.controller.timestamps import from_timestamp
+from support.cluster_waiting import wait_for
+from support.controller_harness import (
     baseline_json,
     current_pod_ips,
     model_deployment,
     model_monitor,
-    wait_for,
 )
-from controller_traffic import send_traffic
-from operator_chaos import KillLog, assert_injected_once, caught_up, restart, rolled_out_pod_ips
-
-from kubedrift.controller.timestamps import from_timestamp
+from support.controller_traffic import send_traffic
+from support.operator_chaos import (
+    KillLog,
+    assert_injected_once,
+    caught_up,
+    restart,
+    rolled_out_pod_ips,
+)
 
 pytestmark = pytest.mark.chaos
 
@@ -42,7 +48,7 @@ def test_kill_9_during_injection_never_injects_twice(
         log.kill_after(operator, 0.0, 2.0)
         operator, started = restart(start_operator, operator)
         monitor = f"watch-{trial}"
-        wait_for(f"{monitor} to catch up", lambda m=monitor: caught_up(kube.monitor(m)))  # type: ignore[misc]
+        wait_for(f"{monitor} to catch up", lambda m=monitor: caught_up(kube.monitor(m)))
         log.recoveries.append(time.time() - started)
         for earlier in range(trial + 1):  # the restart left every earlier Deployment alone too
             assert_injected_once(kube.deployment(f"model-{earlier}"))
@@ -118,7 +124,7 @@ def test_kill_9_during_retraining_never_creates_a_second_job_for_one_trigger(
         ips = wait_for(
             f"Pods of version {version} rolled out",
             lambda v=version: rolled_out_pod_ips(kube, "model", v),
-        )  # type: ignore[misc]
+        )
         token = kube.secret_value("watch-kubedrift-token", "sidecar-token")
         send_traffic(ips, shift=shift, rows=150, seed=trial, admin_token=token, prefix=f"t{trial}")
         log.kill_after(operator, 0.0, 12.0)

@@ -14,15 +14,16 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from controller_harness import (
+
+from support.cluster_waiting import wait_for
+from support.controller_harness import (
     baseline_json,
     current_pod_ips,
     model_deployment,
     model_monitor,
-    wait_for,
 )
-from controller_traffic import send_traffic
-from operator_chaos import assert_injected_once, caught_up, sidecar_count
+from support.controller_traffic import send_traffic
+from support.operator_chaos import assert_injected_once, caught_up, sidecar_count
 
 pytestmark = pytest.mark.chaos
 

@@ -22,11 +22,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from api_faults import first_watch_event, open_watches
-from controller_harness import baseline_json, model_deployment, model_monitor, wait_for
-from operator_chaos import assert_injected_once, caught_up
 
-from kubedrift.devcluster.etcd import Etcd
+from kubedrift_dev.devcluster.etcd import Etcd
+from support.api_faults import first_watch_event, open_watches
+from support.cluster_waiting import wait_for
+from support.controller_harness import baseline_json, model_deployment, model_monitor
+from support.operator_chaos import assert_injected_once, caught_up
 
 pytestmark = pytest.mark.chaos
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubedrift.api.settings import evaluation_settings
 from kubedrift.api.spec import parse_spec
+from kubedrift.api.spec_settings import evaluation_settings
 from kubedrift.stats.settings import (
     DriftSettings,
     EvaluationSettings,

@@ -13,7 +13,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kubedrift.api import reference
+from kubedrift.api import field_reference
 from kubedrift.api.fields import field_info
 from kubedrift.api.parsing import dump
 from kubedrift.api.spec import ModelMonitorSpec, SpecError, parse_spec
@@ -128,7 +128,7 @@ def test_any_json_in_any_section_gives_a_spec_or_a_spec_error(section: str, valu
 def test_every_pattern_is_anchored_so_python_and_the_api_server_agree() -> None:
     patterns = [
         field_info(f).pattern
-        for _, cls in reference.sections()
+        for _, cls in field_reference.sections()
         for f in dataclasses.fields(cls)
         if field_info(f).pattern is not None
     ]

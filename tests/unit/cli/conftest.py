@@ -1,4 +1,4 @@
-"""Small generated CSV files for the CLI tests."""
+"""Small generated CSV files for the CLI tests, and a baseline built from one with the CLI."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from kubedrift.cli import main
 
 Writer = Callable[..., Path]
 
@@ -48,3 +50,18 @@ def rows(tmp_path: Path) -> Writer:
         return write_rows(tmp_path / name, n, seed, shift, **kwargs)  # type: ignore[arg-type]
 
     return make
+
+
+@pytest.fixture
+def built_baseline(rows: Writer, tmp_path: Path) -> Callable[[int], Path]:
+    """``built_baseline(seed)``: ``kubedrift baseline build`` over 3000 training rows drawn with
+    ``seed`` (prediction ``pred``, label ``y``), written to ``baseline.json``."""
+
+    def build(seed: int) -> Path:
+        output = tmp_path / "baseline.json"
+        train = rows("train.csv", 3000, seed=seed)
+        command = ["baseline", "build", "--data", str(train), "--prediction", "pred"]
+        assert main([*command, "--label", "y", "-o", str(output)]) == 0
+        return output
+
+    return build

@@ -35,25 +35,8 @@ spec:
 
 
 @pytest.fixture
-def setup(rows: Writer, tmp_path: Path) -> tuple[Path, Path]:
-    baseline = tmp_path / "baseline.json"
-    assert (
-        main(
-            [
-                "baseline",
-                "build",
-                "--data",
-                str(rows("train.csv", 3000, seed=20)),
-                "--prediction",
-                "pred",
-                "--label",
-                "y",
-                "-o",
-                str(baseline),
-            ]
-        )
-        == 0
-    )
+def setup(built_baseline: Callable[[int], Path], tmp_path: Path) -> tuple[Path, Path]:
+    baseline = built_baseline(20)
     monitor = tmp_path / "monitor.yaml"
     monitor.write_text(MONITOR)
     return monitor, baseline

@@ -50,9 +50,9 @@ def stream(
     rows: int,
     *,
     features: int = 2,
-    shift: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.float64]] = lambda i: 0 * i,
+    shift: Callable[[npt.NDArray[np.int64]], npt.NDArray[Any]] = lambda i: 0 * i,
     shifted: tuple[int, ...] = (0,),
-    error: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.float64]] = lambda i: 0.1 + 0 * i,
+    error: Callable[[npt.NDArray[np.int64]], npt.NDArray[Any]] = lambda i: 0.1 + 0 * i,
     seed: int = 1,
 ) -> tuple[Stream, npt.NDArray[Any], npt.NDArray[Any]]:
     rng = np.random.default_rng(seed)

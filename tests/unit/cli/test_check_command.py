@@ -16,27 +16,8 @@ Writer = Callable[..., Path]
 
 
 @pytest.fixture
-def baseline(rows: Writer, tmp_path: Path) -> Path:
-    output = tmp_path / "baseline.json"
-    train = rows("train.csv", 3000, seed=10)
-    assert (
-        main(
-            [
-                "baseline",
-                "build",
-                "--data",
-                str(train),
-                "--prediction",
-                "pred",
-                "--label",
-                "y",
-                "-o",
-                str(output),
-            ]
-        )
-        == 0
-    )
-    return output
+def baseline(built_baseline: Callable[[int], Path]) -> Path:
+    return built_baseline(10)
 
 
 def check(baseline: Path, data: Path, *extra: str) -> int:
@@ -158,8 +139,8 @@ def test_parquet_input_gives_the_same_verdict(
 def test_check_commands_import_no_numpy_at_start_up() -> None:
     code = (
         "import sys, argparse\n"
-        "from kubedrift.commands import baseline, backtest, check\n"
-        "for module in (baseline, backtest, check):\n"
+        "from kubedrift.commands import baseline_command, backtest_command, check_command\n"
+        "for module in (baseline_command, backtest_command, check_command):\n"
         "    module.configure(argparse.ArgumentParser())\n"
         "print(sorted(m for m in ('numpy', 'scipy', 'yaml', 'matplotlib') if m in sys.modules))\n"
     )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from controller_samples import make_spec
 
 from kubedrift.api.spec import ModelMonitorSpec
+from support.controller_samples import make_spec
 
 
 @pytest.fixture

@@ -5,27 +5,39 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from controller_samples import make_deployment, make_spec, sample_baseline, sample_window
 
-from kubedrift.api.settings import evaluation_settings
-from kubedrift.controller.evaluation import (
+from kubedrift.api.spec_settings import evaluation_settings
+from kubedrift.controller.observation import (
     merge_reports,
     observation_from,
     reporting_pods,
     sidecars,
 )
+from support.controller_samples import make_deployment, make_spec, sample_baseline, sample_window
 
 START = 1_800_000_000.0
 
 
-def pod(name: str, *, ready: bool = True, ip: str | None = "127.0.1.2", **annotations: str) -> Any:
+def pod(
+    name: str,
+    annotations: dict[str, str] | None = None,
+    *,
+    ready: bool = True,
+    ip: str | None = "127.0.1.2",
+) -> Any:
     return {
-        "metadata": {"name": name, "annotations": annotations},
+        "metadata": {"name": name, "annotations": annotations or {}},
         "status": {
             "podIP": ip,
             "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
         },
     }
+
+
+def chosen_samples(reports: list[dict[str, Any]], baseline: Any, settings: Any) -> int:
+    window = merge_reports(reports, baseline, settings).chosen(50)
+    assert window is not None
+    return window.samples
 
 
 def report(window: Any, completed: Any = None) -> dict[str, Any]:
@@ -38,14 +50,14 @@ def report(window: Any, completed: Any = None) -> dict[str, Any]:
 def test_only_ready_addressed_current_pods_report() -> None:
     deployment = make_deployment()
     deployment["spec"]["template"]["metadata"]["annotations"] = {"kubedrift.io/config-hash": "new"}
-    deleting = pod("e", **{"kubedrift.io/config-hash": "new"})
+    deleting = pod("e", {"kubedrift.io/config-hash": "new"})
     deleting["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
     pods = [
-        pod("b", **{"kubedrift.io/config-hash": "new"}),
-        pod("a", **{"kubedrift.io/config-hash": "new"}),
-        pod("c", **{"kubedrift.io/config-hash": "old"}),  # still draining after a change
-        pod("d", ready=False, **{"kubedrift.io/config-hash": "new"}),
-        pod("f", ip=None, **{"kubedrift.io/config-hash": "new"}),
+        pod("b", {"kubedrift.io/config-hash": "new"}),
+        pod("a", {"kubedrift.io/config-hash": "new"}),
+        pod("c", {"kubedrift.io/config-hash": "old"}),  # still draining after a change
+        pod("d", {"kubedrift.io/config-hash": "new"}, ready=False),
+        pod("f", {"kubedrift.io/config-hash": "new"}, ip=None),
         deleting,
     ]
 
@@ -59,7 +71,7 @@ def test_pods_from_before_a_rollout_do_not_report() -> None:
     deployment = make_deployment()
     deployment["spec"]["template"]["metadata"]["annotations"] = {"kubedrift.io/model-version": "2"}
 
-    chosen = reporting_pods([pod("old"), pod("new", **{"kubedrift.io/model-version": "2"})],
+    chosen = reporting_pods([pod("old"), pod("new", {"kubedrift.io/model-version": "2"})],
                             deployment)  # fmt: skip
 
     assert [p["metadata"]["name"] for p in chosen] == ["new"]
@@ -87,8 +99,8 @@ def test_completed_windows_fill_in_when_the_current_ones_are_too_small() -> None
     done = sample_window(baseline, shift=0.0, rows=300, seed=3, start=START - 100)
     large = sample_window(baseline, shift=0.0, rows=60, seed=4, start=START)
 
-    assert merge_reports([report(small, done)], baseline, settings).chosen(50).samples == 320
-    assert merge_reports([report(large, done)], baseline, settings).chosen(50).samples == 60
+    assert chosen_samples([report(small, done)], baseline, settings) == 320
+    assert chosen_samples([report(large, done)], baseline, settings) == 60
 
 
 def test_no_reporting_sidecar_gives_no_evaluation() -> None:

@@ -7,7 +7,6 @@ import asyncio
 import json
 from typing import Any, cast
 
-from controller_samples import MONITOR, OPTIONS, SPEC, make_spec, sample_baseline
 from prometheus_client import CollectorRegistry
 
 from kubedrift.api.spec import ModelMonitorSpec
@@ -15,10 +14,11 @@ from kubedrift.controller import jobs
 from kubedrift.controller.client import KubeClient, batch, core
 from kubedrift.controller.context import OperatorContext
 from kubedrift.controller.dataset import DatasetRegistry
-from kubedrift.controller.metrics import make_metrics
+from kubedrift.controller.operator_metrics import make_metrics
 from kubedrift.controller.timestamps import from_timestamp
+from support.controller_samples import MONITOR, OPTIONS, SPEC, make_spec, sample_baseline
 
-NOW = from_timestamp("2026-12-07T13:00:00Z")  # type: ignore[arg-type]
+NOW = from_timestamp("2026-12-07T13:00:00Z")
 JOB = "fraud-retrain-1"
 
 
@@ -72,8 +72,8 @@ def running_status() -> dict[str, Any]:
     }
 
 
-def follow(message: dict[str, Any]) -> tuple[jobs.Progress, Api, CollectorRegistry]:
-    api = Api(message)
+def context(api: Api) -> tuple[OperatorContext, CollectorRegistry]:
+    """An operator context around the fake API ``api``, its metrics on a fresh registry."""
     registry = CollectorRegistry()
     ctx = OperatorContext(
         client=cast(KubeClient, api),
@@ -84,6 +84,12 @@ def follow(message: dict[str, Any]) -> tuple[jobs.Progress, Api, CollectorRegist
         dataset_url="http://operator",
         clock=lambda: NOW,
     )
+    return ctx, registry
+
+
+def follow(message: dict[str, Any]) -> tuple[jobs.Progress, Api, CollectorRegistry]:
+    api = Api(message)
+    ctx, registry = context(api)
     progress = asyncio.run(jobs.follow(ctx, MONITOR, running_status(), gated_spec()))
     return progress, api, registry
 
@@ -194,16 +200,7 @@ def watched_status(predecessor_baseline: dict[str, str]) -> dict[str, Any]:
 
 def watch(status: dict[str, Any]) -> tuple[jobs.Progress | None, Api, CollectorRegistry]:
     api = Api({})
-    registry = CollectorRegistry()
-    ctx = OperatorContext(
-        client=cast(KubeClient, api),
-        http=cast(Any, None),
-        sidecar=OPTIONS,
-        metrics=make_metrics(registry),
-        datasets=DatasetRegistry(),
-        dataset_url="http://operator",
-        clock=lambda: NOW,
-    )
+    ctx, registry = context(api)
     return asyncio.run(jobs.watch(ctx, MONITOR, gated_spec(), status)), api, registry
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import aiohttp
@@ -11,7 +11,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from kubedrift.controller.dataset import DatasetRegistry, merge_labeled
-from kubedrift.controller.metrics import make_metrics
+from kubedrift.controller.operator_metrics import make_metrics
 from kubedrift.controller.server import operator_app
 from kubedrift.controller.webhook import build_payload, deliver
 
@@ -25,7 +25,7 @@ async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
     return runner, f"http://127.0.0.1:{port}"
 
 
-def run(test: Callable[[], Awaitable[None]]) -> None:
+def run(test: Callable[[], Coroutine[Any, Any, None]]) -> None:
     asyncio.run(test())
 
 

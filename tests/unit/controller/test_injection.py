@@ -6,7 +6,6 @@ import copy
 from typing import Any
 
 import pytest
-from controller_samples import MONITOR, OPTIONS, make_deployment, make_spec
 
 from kubedrift.api.spec import ModelMonitorSpec
 from kubedrift.controller.injection import (
@@ -18,6 +17,7 @@ from kubedrift.controller.injection import (
     plan_service_takeover,
 )
 from kubedrift.controller.names import MonitorRef
+from support.controller_samples import MONITOR, OPTIONS, make_deployment, make_spec
 
 
 def apply_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:

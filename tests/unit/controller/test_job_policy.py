@@ -6,10 +6,10 @@ import copy
 from typing import Any
 
 import pytest
-from controller_samples import SPEC, make_spec
 
 from kubedrift.api.spec import ModelMonitorSpec
 from kubedrift.controller.job_policy import JobPolicy, PolicyViolationError
+from support.controller_samples import SPEC, make_spec
 
 POD = "spec.retraining.template.spec.template.spec"
 TRAINERS = JobPolicy(allowed_service_accounts=frozenset({"trainer", "batch-trainer"}))
@@ -21,7 +21,7 @@ def retraining(account: str | None = None, **pod: Any) -> dict[str, Any]:
     section["template"]["spec"]["template"]["spec"].update(pod)
     if account is not None:
         section["serviceAccountName"] = account
-    return section
+    return dict(section)
 
 
 def with_container_context(**context: Any) -> ModelMonitorSpec:

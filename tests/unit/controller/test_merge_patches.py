@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from controller_samples import MONITOR, OPTIONS, make_deployment
-
 from kubedrift.api.spec import ModelMonitorSpec
 from kubedrift.controller.injection import plan_injection
 from kubedrift.controller.preparation import merge_patches
 from kubedrift.controller.rollout import plan_version_rollout
+from support.controller_samples import MONITOR, OPTIONS, make_deployment
 
 
 def test_injection_and_rollout_merge_into_one_patch(spec: ModelMonitorSpec) -> None:

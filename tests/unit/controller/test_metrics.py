@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry
 
-from kubedrift.controller.metrics import make_metrics
+from kubedrift.controller.operator_metrics import make_metrics
 
 
 def test_evaluation_updates_counters_and_per_monitor_gauges() -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from controller_samples import SPEC, make_spec
-
-from kubedrift.api.spec import ModelMonitorSpec
+from kubedrift.api.spec import ModelMonitorSpec, PromotionSpec
 from kubedrift.api.status import ModelVersionStatus, Timestamp
 from kubedrift.controller.promotion import (
     HISTORY_LIMIT,
@@ -23,9 +21,15 @@ from kubedrift.controller.promotion import (
 )
 from kubedrift.controller.rollout import HeldOutScores
 from kubedrift.controller.timestamps import from_timestamp
+from support.controller_samples import SPEC, make_spec
 
 PROMOTED_AT = Timestamp("2026-12-07T12:00:00Z")
 PROMOTED = from_timestamp(PROMOTED_AT)
+
+
+def promotion_of(spec: ModelMonitorSpec) -> PromotionSpec:
+    assert spec.retraining is not None and spec.retraining.promotion is not None
+    return spec.retraining.promotion
 
 
 def gated_spec(metric: str = "accuracy", **promotion: Any) -> ModelMonitorSpec:
@@ -100,7 +104,7 @@ def test_a_promotion_replaces_the_serving_entry_and_holds_its_predecessors_level
 
 
 def test_a_rejected_candidate_is_recorded_and_the_serving_model_stays() -> None:
-    gate = gate_status(judge(gated_spec().retraining.promotion, scores("1" * 20, "0" * 20)))  # type: ignore[union-attr]
+    gate = gate_status(judge(promotion_of(gated_spec()), scores("1" * 20, "0" * 20)))
     history = with_rejected(promoted_history(), version="3", job="m-retrain-2", gate=gate)
     assert [(e["version"], e["state"]) for e in history] == [
         ("3", "Rejected"),
@@ -112,7 +116,7 @@ def test_a_rejected_candidate_is_recorded_and_the_serving_model_stays() -> None:
 
 def test_history_keeps_five_but_never_drops_the_serving_model_or_its_rollback_target() -> None:
     history = promoted_history()
-    gate = gate_status(judge(gated_spec().retraining.promotion, scores("1" * 20, "0" * 20)))  # type: ignore[union-attr]
+    gate = gate_status(judge(promotion_of(gated_spec()), scores("1" * 20, "0" * 20)))
     for number in range(3, 10):
         history = with_rejected(history, version=str(number), job=f"j{number}", gate=gate)
     assert len(history) == HISTORY_LIMIT

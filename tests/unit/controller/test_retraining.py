@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from controller_samples import MONITOR, SPEC, make_spec
 
 from kubedrift.api.spec import ModelMonitorSpec
 from kubedrift.api.status import RetrainingStatus
@@ -17,6 +16,7 @@ from kubedrift.controller.retraining import (
     next_job_number,
     owned_by,
 )
+from support.controller_samples import MONITOR, SPEC, make_spec
 
 HOUR = 3600.0
 START = 1_800_000_000.0  # 2027-01-15T08:00:00Z

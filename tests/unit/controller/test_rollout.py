@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from controller_samples import SPEC, make_deployment, make_spec
 
 from kubedrift.api.spec import ModelMonitorSpec
 from kubedrift.controller.rollout import (
@@ -16,6 +15,7 @@ from kubedrift.controller.rollout import (
     plan_version_rollout,
     termination_message,
 )
+from support.controller_samples import SPEC, make_deployment, make_spec
 
 
 @pytest.mark.parametrize(

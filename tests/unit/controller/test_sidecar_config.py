@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import yaml
-from controller_samples import MONITOR, make_spec
 
 from kubedrift.api.spec import ModelMonitorSpec
 from kubedrift.controller.sidecar_config import (
@@ -14,6 +13,7 @@ from kubedrift.controller.sidecar_config import (
 )
 from kubedrift.payloads.model import Naming
 from kubedrift.sidecar.config import config_from_mapping
+from support.controller_samples import MONITOR, make_spec
 
 
 def test_rendered_config_is_accepted_by_the_sidecar_with_the_spec_values(

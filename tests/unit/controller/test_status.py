@@ -6,11 +6,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from controller_samples import make_spec, sample_baseline, sample_window
 
-from kubedrift.api.settings import engine_contract, evaluation_settings
 from kubedrift.api.spec import ModelMonitorSpec
-from kubedrift.controller.status import (
+from kubedrift.api.spec_settings import engine_contract, evaluation_settings
+from kubedrift.controller.evaluated_status import (
     Observation,
     evaluated_status,
     invalid_status,
@@ -19,6 +18,7 @@ from kubedrift.controller.status import (
 from kubedrift.stats.engine import Tally
 from kubedrift.stats.engine.session import Session
 from kubedrift.stats.evaluation import evaluate
+from support.controller_samples import make_spec, sample_baseline, sample_window
 
 START = 1_800_000_000.0
 NOW = datetime(2027, 1, 15, 8, 5, tzinfo=UTC)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from chart_render import Helm
 
-from helm_build import build_helm
+from support.chart_render import Helm
+from support.helm_build import build_helm
 
 REPO = Path(__file__).resolve().parents[3]
 

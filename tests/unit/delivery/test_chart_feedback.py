@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from chart_render import ALL_TOGGLES, Helm, find
+from support.chart_render import ALL_TOGGLES, Helm, find
 
 
 def port_open(rules: list[dict[str, Any]], port: int) -> bool:

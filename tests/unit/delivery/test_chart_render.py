@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chart_render import ALL_TOGGLES, Helm, find
+
+from support.chart_render import ALL_TOGGLES, Helm, find
 
 REPO = Path(__file__).resolve().parents[3]
 #: Exactly the API requests of kubedrift/controller/ (client.py paths) and of kopf.

@@ -6,13 +6,13 @@ import json
 import re
 from pathlib import Path
 
-from chart_render import Helm, find
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from kubedrift.controller.metrics import make_metrics as operator_metrics
-from kubedrift.sidecar.metrics import make_metrics as sidecar_metrics
+from kubedrift.controller.operator_metrics import make_metrics as operator_metrics
 from kubedrift.sidecar.proxy_stats import ProxySnapshot
+from kubedrift.sidecar.sidecar_metrics import make_metrics as sidecar_metrics
+from support.chart_render import Helm, find
 
 REPO = Path(__file__).resolve().parents[3]
 METRIC = re.compile(r"\bkubedrift_[a-z0-9_]+")
@@ -34,7 +34,7 @@ def exported_series() -> set[str]:
     sidecar.monitor_errors.labels("window").inc()
     sidecar.drift_score.labels("amount").set(0.3)
     sidecar.drifted.labels("amount").set(1)
-    names = set()
+    names: set[str] = set()
     for registry in (operator_registry, sidecar_registry):
         text = generate_latest(registry).decode()
         for family in text_string_to_metric_families(text):

@@ -18,8 +18,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kubedrift.devcluster.network import free_ports
 from kubedrift.stats.baseline import build_baseline
+from kubedrift_dev.devcluster.network import free_ports
+
+#: pip builds the wheels from the package index, as the image build does (about a minute).
+pytestmark = pytest.mark.tools
 
 REPO = Path(__file__).resolve().parents[3]
 DOCKERFILE = REPO / "Dockerfile"
@@ -138,14 +141,28 @@ def test_installed_package_is_the_wheel_not_the_source_tree(installed: Path) -> 
     assert location.startswith(str(installed.parent / "lib"))
 
 
+def test_the_image_carries_the_product_not_the_development_tools(installed: Path) -> None:
+    """The dev cluster and the demo (``kubedrift_dev``) stay in the repository."""
+    probe = (
+        "import importlib.util as u; "
+        "print([m for m in ('kubedrift.sidecar', 'kubedrift_dev', 'kubedrift.devcluster', "
+        "'kubedrift.demo') if u.find_spec(m) is not None])"
+    )
+    assert run(installed / "python", "-c", probe) == "['kubedrift.sidecar']\n"
+    commands = run(installed / "kubedrift", "--help")
+    assert "backtest" in commands
+    assert "demo" not in commands
+    assert "dev-cluster" not in commands
+
+
 def test_both_roles_load_from_a_read_only_install(installed: Path) -> None:
     """What a read-only root filesystem allows: the install tree mounted read-only (a private
     mount namespace) still imports the operator's and the sidecar's runtimes and answers."""
     root = installed.parent
     script = (
         f"mount --bind {root} {root} && mount -o remount,bind,ro {root} && "
-        f"{installed / 'python'} -c 'import kubedrift.controller.runtime, "
-        "kubedrift.sidecar.runtime' && "
+        f"{installed / 'python'} -c 'import kubedrift.controller.operator_main, "
+        "kubedrift.sidecar.sidecar_main' && "
         f"{installed / 'kubedrift'} operator --help >/dev/null && "
         f"touch {root}/probe 2>/dev/null && echo writable || echo read-only"
     )

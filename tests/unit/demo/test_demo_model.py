@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from kubedrift.demo.model import LogisticModel, train
-from kubedrift.demo.model_server import infer
-from kubedrift.demo.scenario import WORLDS
+from kubedrift_dev.demo.logistic_model import LogisticModel, train
+from kubedrift_dev.demo.model_server import infer
+from kubedrift_dev.demo.scenario import WORLDS
 
 
 def test_the_same_seed_gives_the_same_rows() -> None:

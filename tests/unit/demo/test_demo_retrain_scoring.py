@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from kubedrift.demo.loop import gate_row
-from kubedrift.demo.model import train
-from kubedrift.demo.retrain import held_out_scores, split_by_time
-from kubedrift.demo.scenario import FEATURES, WORLDS
-from kubedrift.stats.promotion import compare_paired
+from kubedrift.stats.paired_comparison import compare_paired
+from kubedrift_dev.demo.logistic_model import train
+from kubedrift_dev.demo.loop import gate_row
+from kubedrift_dev.demo.retrain import held_out_scores, split_by_time
+from kubedrift_dev.demo.scenario import FEATURES, WORLDS
 
 
 def dataset(world: str, rows: int, seed: int, start: float) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from kubedrift.demo.traffic import Connections, post_labels
+from kubedrift_dev.demo.traffic import Connections, post_labels
 
 
 class FeedbackServer:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kubedrift.devcluster.node.podips import AddressPool
+from kubedrift_dev.devcluster.node.podips import AddressPool
 
 
 def test_addresses_are_handed_out_in_order_skipping_127_0_1_1() -> None:

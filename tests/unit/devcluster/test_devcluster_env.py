@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from kubedrift.devcluster.node.env import EnvError, PodContext, expand, field_value, resolve_env
+from kubedrift_dev.devcluster.node.env import EnvError, PodContext, expand, field_value, resolve_env
 
 POD: dict[str, Any] = {
     "metadata": {"name": "web-1", "namespace": "shop", "uid": "u-1",

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kubedrift.devcluster import ControlPlane, ControlPlaneError
-from kubedrift.devcluster.ranges import RangeReservation
+from kubedrift_dev.devcluster import ControlPlane, ControlPlaneError
+from kubedrift_dev.devcluster.ranges import RangeReservation
 
 
 def stub(directory: Path, name: str, script: str) -> None:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from kubedrift.devcluster import components
-from kubedrift.devcluster.certs import Pki, generate_pki
-from kubedrift.devcluster.kubeconfig import admin_kubeconfig
-from kubedrift.devcluster.node.heartbeat import lease_object, micro_time, node_object
+from kubedrift_dev.devcluster import components
+from kubedrift_dev.devcluster.certs import Pki, generate_pki
+from kubedrift_dev.devcluster.kubeconfig import admin_kubeconfig
+from kubedrift_dev.devcluster.node.heartbeat import lease_object, micro_time, node_object
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from kubedrift.devcluster.certs import Pki, generate_pki
-from kubedrift.devcluster.network import free_ports
-from kubedrift.devcluster.node.logserver import LogServer, tail
+from kubedrift_dev.devcluster.certs import Pki, generate_pki
+from kubedrift_dev.devcluster.network import free_ports
+from kubedrift_dev.devcluster.node.logserver import LogServer, tail
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kubedrift.devcluster.node.mountpoints import MountPoints
+from kubedrift_dev.devcluster.node.mountpoints import MountPoints
 
 
 def test_mount_points_are_recorded_parents_first_and_removed_deepest_first(

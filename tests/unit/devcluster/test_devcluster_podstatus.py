@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from kubedrift.devcluster.node.podstatus import (
+from kubedrift_dev.devcluster.node.podstatus import (
     ContainerRecord,
     Terminated,
     build_status,

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from kubedrift.devcluster.node.probes import ProbeTracker, resolve_port, run_probe
+from kubedrift_dev.devcluster.node.probes import ProbeTracker, resolve_port, run_probe
 
 
 def test_tracker_waits_the_initial_delay_then_checks_every_period() -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kubedrift.devcluster.node.containers import ContainerProcess, backoff_seconds, exit_status
-from kubedrift.devcluster.processes import ManagedProcess
+from kubedrift_dev.devcluster.node.containers import ContainerProcess, backoff_seconds, exit_status
+from kubedrift_dev.devcluster.processes import ManagedProcess
 
 ENV = {"PATH": "/usr/bin:/bin"}
 

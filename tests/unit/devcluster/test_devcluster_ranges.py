@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kubedrift.devcluster.ranges import (
+from kubedrift_dev.devcluster.ranges import (
     AddressRanges,
     RangeReservation,
     RangesUnavailableError,

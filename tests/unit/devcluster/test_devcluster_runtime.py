@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from kubedrift.devcluster.node.mountpoints import MountPoints
-from kubedrift.devcluster.node.runtime import ContainerRunner, Sandbox
+from kubedrift_dev.devcluster.node.container_lifecycle import ContainerRunner, Sandbox
+from kubedrift_dev.devcluster.node.mountpoints import MountPoints
 
 POD: dict[str, Any] = {"metadata": {"name": "p", "namespace": "ns", "uid": "0123456789"},
                        "spec": {}}  # fmt: skip

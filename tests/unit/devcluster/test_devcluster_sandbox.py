@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from kubedrift.devcluster.node.sandbox import mount_script, sandboxed_argv
-from kubedrift.devcluster.node.volumes import Mount
+from kubedrift_dev.devcluster.node.sandbox import mount_script, sandboxed_argv
+from kubedrift_dev.devcluster.node.volumes import Mount
 
 
 def test_mount_script_binds_each_volume_remounts_read_only_ones_and_execs() -> None:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from kubedrift.devcluster.network import free_ports
-from kubedrift.devcluster.node.serviceproxy import Listener, forwarding_table
+from kubedrift_dev.devcluster.network import free_ports
+from kubedrift_dev.devcluster.node.serviceproxy import Listener, forwarding_table
 
 
 def pod(name: str, ip: str, *, labels: dict[str, str], ready: bool = True,

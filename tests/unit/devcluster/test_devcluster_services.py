@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubedrift.devcluster.node.services import hosts_file, service_links
+from kubedrift_dev.devcluster.node.services import hosts_file, service_links
 
 
 def service(name: str, ip: str, ports: list[dict[str, Any]]) -> dict[str, Any]:

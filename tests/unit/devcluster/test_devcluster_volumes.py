@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from kubedrift.devcluster.node.env import PodContext
-from kubedrift.devcluster.node.volumes import (
+from kubedrift_dev.devcluster.node.env import PodContext
+from kubedrift_dev.devcluster.node.volumes import (
     FileEntry,
     Mount,
     VolumeContent,
@@ -41,7 +41,7 @@ class InMemorySources:
 
     def token(self, pod: Mapping[str, Any], audience: str | None, expiration_seconds: int) -> str:
         self.token_requests.append((pod["metadata"]["name"], audience, expiration_seconds))
-        return "jwt-for-" + pod["spec"]["serviceAccountName"]
+        return "jwt-for-" + str(pod["spec"]["serviceAccountName"])
 
 
 def test_config_map_volume_holds_every_key_with_the_default_mode() -> None:

@@ -16,9 +16,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from kubedrift.devcluster.certs import Pki, generate_pki
-from kubedrift.devcluster.node.rest import Rest
-from kubedrift.devcluster.node.watcher import PodWatcher
+from kubedrift_dev.devcluster.certs import Pki, generate_pki
+from kubedrift_dev.devcluster.node.rest import Rest
+from kubedrift_dev.devcluster.node.watcher import PodWatcher
 
 
 def pod(uid: str, version: str) -> dict[str, Any]:

@@ -10,19 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from kubedrift.devcluster import components
-from kubedrift.devcluster.certs import Pki, generate_pki
-from kubedrift.devcluster.realnode import clusterdns
-from kubedrift.devcluster.realnode.addresses import NodeNetwork
-from kubedrift.devcluster.realnode.hostsetup import forward_rules, kubelet_chain_cleanup
-from kubedrift.devcluster.realnode.node_config import (
+from kubedrift_dev.devcluster import components
+from kubedrift_dev.devcluster.certs import Pki, generate_pki
+from kubedrift_dev.devcluster.realnode import clusterdns
+from kubedrift_dev.devcluster.realnode.addresses import NodeNetwork
+from kubedrift_dev.devcluster.realnode.hostsetup import forward_rules, kubelet_chain_cleanup
+from kubedrift_dev.devcluster.realnode.node_config import (
     NodeLayout,
     kube_proxy_command,
     kube_proxy_config,
     kubelet_command,
     kubelet_config,
 )
-from kubedrift.devcluster.realnode.runtime_config import (
+from kubedrift_dev.devcluster.realnode.runtime_config import (
     RuntimeLayout,
     cni_conflist,
     containerd_config,

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strict_equality import same
 
 from kubedrift.payloads import ParseError, tables
 from kubedrift.payloads.tables import load_json, load_json_stdlib
+from support.strict_equality import same
 
 SCALARS = (
     st.none()

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strict_equality import same
 
 from kubedrift.payloads import (
     Parsed,
@@ -24,6 +23,7 @@ from kubedrift.payloads import (
     open_inference_typed,
 )
 from kubedrift.payloads.tables import Decoded, load_json
+from support.strict_equality import same
 
 
 def assert_same_parse(typed: Parsed, general: Parsed) -> None:

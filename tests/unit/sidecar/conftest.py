@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-# The tests here import the helper modules next to this file (the model server, the process
-# driver) by name. Under --import-mode=importlib pytest does not put test directories on sys.path,
-# so this directory is added, for these tests only.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from sidecar_baseline import write_baseline
-from sidecar_model_server import ModelServer, start_model_server
-from sidecar_process import Sidecar, start_sidecar
+from support.sidecar_baseline import write_baseline
+from support.sidecar_model_server import ModelServer, running_model_server
+from support.sidecar_process import Sidecar, start_sidecar
 
 
 @pytest.fixture(scope="session")
@@ -25,10 +19,8 @@ def baseline_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def model() -> Iterator[ModelServer]:
-    server = start_model_server()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with running_model_server() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

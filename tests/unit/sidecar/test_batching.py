@@ -73,7 +73,7 @@ def test_blocks_give_the_arrays_their_columns_give(
 
 def test_a_batch_mixing_layouts_and_dicts_gives_the_same_arrays(baseline: Baseline) -> None:
     reordered = RowMajorColumns(column_layout(("x-2", "x-0")), [7.0, 8.0])
-    tables = [block([0.5, 1, -2.0]), reordered, {"x-1": [2], "x-0": [1.0]}]
+    tables: list[Any] = [block([0.5, 1, -2.0]), reordered, {"x-1": [2], "x-0": [1.0]}]
 
     columns = to_columns(baseline, tables, 3)
 

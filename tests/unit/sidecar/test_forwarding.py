@@ -13,8 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sidecar_model_server import ModelServer
-from sidecar_process import (
+
+from kubedrift.sidecar.sidecar_main import MONITOR_NICENESS
+from support.cluster_waiting import wait_for
+from support.sidecar_model_server import ModelServer
+from support.sidecar_process import (
     Sidecar,
     free_port,
     http_request,
@@ -24,8 +27,6 @@ from sidecar_process import (
     split_response,
     start_sidecar,
 )
-
-from kubedrift.sidecar.runtime import MONITOR_NICENESS
 
 OIP = {
     "id": "oip-1",
@@ -279,12 +280,15 @@ def test_requests_keep_flowing_when_the_monitor_process_dies(
     try:
         (monitor,) = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         os.kill(int(monitor), signal.SIGKILL)
-        while True:  # the admin port goes away with the monitor
+
+        def admin_port_gone() -> bool:  # the admin port goes away with the monitor
             try:
                 sidecar.get("/healthz")
             except OSError:
-                break
-            time.sleep(0.05)
+                return True
+            return False
+
+        wait_for("the admin port to close with the monitor", admin_port_gone, 30, interval=0.05)
         requests = [
             http_request(
                 "POST", "/v2/models/m/infer", json.dumps(OIP).encode(), [("X-Request-ID", f"m{i}")]
@@ -338,7 +342,7 @@ def test_the_monitor_process_exits_when_the_proxy_process_is_killed(
     (monitor,) = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
 
     sidecar.process.kill()
-    sidecar.process.wait()
+    sidecar.process.wait(timeout=30)
     deadline = time.monotonic() + 30
     while Path(f"/proc/{monitor}").exists() and "State:\tZ" not in _status(monitor):
         assert time.monotonic() < deadline, "the monitor process outlived the proxy"

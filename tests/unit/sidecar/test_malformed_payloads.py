@@ -7,8 +7,9 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sidecar_model_server import ModelServer
-from sidecar_process import Sidecar, http_request, raw_exchange
+
+from support.sidecar_model_server import ModelServer
+from support.sidecar_process import Sidecar, http_request, raw_exchange
 
 KEYS = st.sampled_from(
     ["inputs", "outputs", "name", "shape", "data", "datatype", "instances", "id", "ndarray", "meta",

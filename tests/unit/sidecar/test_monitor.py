@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry
 
 from kubedrift.payloads import ParseOptions
-from kubedrift.sidecar.labels import LabelStore
-from kubedrift.sidecar.metrics import make_metrics
+from kubedrift.sidecar.label_store import LabelStore
 from kubedrift.sidecar.monitor import Monitor
 from kubedrift.sidecar.sampling import Sample
+from kubedrift.sidecar.sidecar_metrics import make_metrics
 from kubedrift.sidecar.windows import WindowKeeper
 from kubedrift.stats.baseline import build_baseline
 from kubedrift.stats.settings import WindowSettings
@@ -110,7 +111,11 @@ def test_exchange_without_predictions_is_not_stored_for_labels(monitor: Monitor)
 
 def test_fanned_out_label_for_an_unknown_id_is_answered_but_not_counted(monitor: Monitor) -> None:
     monitor.process([kserve([[1, 1]], [1], x_request_id="here")], now=1.0)
-    items = [{"id": "elsewhere", "label": 1}, {"id": "here", "label": 1}, {"label": 0}]
+    items: list[dict[str, Any]] = [
+        {"id": "elsewhere", "label": 1},
+        {"id": "here", "label": 1},
+        {"label": 0},
+    ]
 
     answer = monitor.feedback(items, now=2.0, fanout=True)
 

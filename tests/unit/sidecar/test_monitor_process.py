@@ -13,8 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
-from sidecar_model_server import ModelServer
-from sidecar_process import start_sidecar
+
+from support.sidecar_model_server import ModelServer
+from support.sidecar_process import start_sidecar
 
 
 def alive(pid: int) -> bool:
@@ -58,7 +59,7 @@ def test_die_with_parent_ends_a_child_whose_parent_exits_without_a_word(tmp_path
     pid_file = tmp_path / "child"
     script = textwrap.dedent(f"""
         import os, signal, time
-        from kubedrift.sidecar.runtime import die_with_parent
+        from kubedrift.sidecar.sidecar_main import die_with_parent
         parent = os.getpid()
         if os.fork() == 0:
             die_with_parent(parent)
@@ -117,4 +118,4 @@ def test_on_a_saturated_cpu_the_monitor_still_starts_and_stops(
     finally:
         for hog in hogs:
             hog.kill()
-            hog.wait()
+            hog.wait(timeout=30)

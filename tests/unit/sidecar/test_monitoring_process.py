@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from sidecar_model_server import ModelServer
-from sidecar_process import Sidecar, http_request, raw_exchange, split_response, start_sidecar
 
 from kubedrift.stats.baseline import Baseline
 from kubedrift.stats.window import Window
+from support.cluster_waiting import wait_for
+from support.sidecar_model_server import ModelServer
+from support.sidecar_process import (
+    Sidecar,
+    http_request,
+    raw_exchange,
+    split_response,
+    start_sidecar,
+)
 
 
 @pytest.fixture
@@ -44,8 +51,8 @@ def oip(rows: list[list[float]], request_id: str | None = None) -> bytes:
 
 
 def infer(
-    sidecar: Sidecar, body: bytes, headers: list[tuple[str, str]] = ()
-) -> tuple[int, dict[str, str], bytes]:  # type: ignore[assignment]
+    sidecar: Sidecar, body: bytes, headers: Sequence[tuple[str, str]] = ()
+) -> tuple[int, dict[str, str], bytes]:
     status, header_list, payload = split_response(
         raw_exchange(sidecar.port, http_request("POST", "/v2/models/m/infer", body, headers))
     )
@@ -182,11 +189,16 @@ def test_sigterm_lets_the_request_in_flight_finish(fresh: Sidecar, model: ModelS
     )
     client = threading.Thread(target=lambda: answers.append(raw_exchange(fresh.port, request)))
     client.start()
-    while not any(r.path == "/slow" for r in model.received[before:]):
-        threading.Event().wait(0.01)
+    wait_for(
+        "the model to receive the slow request",
+        lambda: any(r.path == "/slow" for r in model.received[before:]),
+        timeout=30,
+        interval=0.01,
+    )
 
     code = fresh.stop()
-    client.join()
+    client.join(timeout=60)
+    assert not client.is_alive(), "the request in flight never got its answer"
 
     status, headers, body = split_response(answers[0])
     assert (status, body) == (200, b"in flight")

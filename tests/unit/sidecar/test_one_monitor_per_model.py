@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sidecar_model_server import ModelServer
-from sidecar_process import Sidecar, http_request, raw_exchange, start_sidecar
 
 from kubedrift.stats.baseline import Baseline
 from kubedrift.stats.evaluation import evaluate
 from kubedrift.stats.settings import EvaluationSettings
 from kubedrift.stats.window import Window
+from support.sidecar_model_server import ModelServer
+from support.sidecar_process import Sidecar, http_request, raw_exchange, start_sidecar
 
 REQUESTS = 20
 ROWS = 10

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from kubedrift.sidecar.exchange import filter_headers
-from kubedrift.sidecar.labels import LabelStore
+from kubedrift.sidecar.label_store import LabelStore
 from kubedrift.sidecar.mirror import CloudEventJoiner
 from kubedrift.sidecar.sampling import SampleQueue, Sampler
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -46,7 +47,7 @@ class Sidecar:
     def __post_init__(self) -> None:
         self.window = Window(self.baseline, self.settings, start=0.0)
 
-    def feed(self, rows: Mapping[str, npt.NDArray[np.float64]], now: float) -> Tally:
+    def feed(self, rows: Mapping[str, npt.NDArray[Any]], now: float) -> Tally:
         if self.window.is_full(now):
             self.window = Window(self.baseline, self.settings, start=now)
         increment = Window(self.baseline, self.settings, start=now)
@@ -135,6 +136,32 @@ def test_a_variance_change_is_found_by_the_spread_detectors() -> None:
     assert first(decisions) == 22
 
 
+CATEGORIES = np.array([f"c{i}" for i in range(8)])
+BEFORE = np.array([0.3, 0.2, 0.15, 0.1, 0.1, 0.08, 0.05, 0.02])
+AFTER = np.array([0.2, 0.2, 0.15, 0.15, 0.1, 0.1, 0.05, 0.05])  # total variation 0.12
+
+
+def test_a_categorical_change_is_found_by_the_category_tilts() -> None:
+    """Ten points of c0's share move to three other categories after 1,000 rows (10 rows a step,
+    a contract of one false alarm per 10,000 s: the benchmark's setting). The tilts of c0's log
+    odds earn from the first changed row; before they existed, the shape alternative alone
+    (which must learn the new distribution) took 760, 2,730, 1,770, 780 and 1,360 rows on these
+    five streams."""
+    rng = np.random.default_rng(5)
+    baseline = build_baseline({"c": rng.choice(CATEGORIES, size=20_000, p=BEFORE)})
+
+    def rows(rng: np.random.Generator, step: int, n: int) -> dict[str, npt.NDArray[np.str_]]:
+        return {"c": rng.choice(CATEGORIES, size=n, p=AFTER if step >= 100 else BEFORE)}
+
+    delays = []
+    for seed in range(5):
+        engine = Engine(baseline, EvaluationSettings(), Contract(10_000.0, 10.0))
+        decisions = run(engine, rows, steps=400, per_step=10, seed=seed)  # type: ignore[arg-type]
+        assert {d.drift.status for d in decisions[10:100]} == {"False"}
+        delays.append((first(decisions) - 99) * 10)
+    assert delays == [770, 140, 400, 610, 710]
+
+
 def test_one_change_one_alarm_and_it_holds_until_evidence_of_recovery() -> None:
     """A shift from step 20 to step 60, then the old traffic again. The alarm rises once, holds
     through window rotations (200 rows, 100 a step), and clears once a whole window of new
@@ -220,9 +247,10 @@ def test_ignored_features_and_disabled_prediction_drift_have_no_detectors() -> N
     watched = {s.name for s in reduced.step(None, None, now=0).signals if s.kind == "drift"}
     assert watched == {"x"}
     # 18 of y's 20 tilts (the two of 1/16 sigma lie inside what 5,000 training rows can tell
-    # apart, so they are not run), y's shape and the prediction's shape; and the multivariate
+    # apart, so they are not run), y's shape, the prediction's shape and its 8 category tilts
+    # (two classes: the first class's log odds up and down cover both); and the multivariate
     # signal (14 tilts outside its reference's ball, its shape), which would see y.
-    assert full.alternatives - reduced.alternatives == 18 + 1 + 1 + 14 + 1
+    assert full.alternatives - reduced.alternatives == 18 + 1 + 1 + 8 + 14 + 1
 
 
 def test_a_feature_that_goes_missing_is_a_data_quality_alarm_not_silence() -> None:
@@ -267,7 +295,13 @@ def test_out_of_range_values_unseen_categories_and_unknown_columns_are_data_qual
     categories = rng.choice(np.array(["a", "b", "c"]), size=300)
     wide = normal.copy()
     wide[:60] = 50.0
-    assert decide({"x": wide, "c": categories}).quality.reason == "OutOfRange"
+    out_of_range = decide({"x": wide, "c": categories}).quality
+    assert out_of_range.reason == "OutOfRange"
+    # The message gives the share the window saw, not only the reference's rate (0 here).
+    assert out_of_range.message == (
+        "x: values outside the training range in 20.0% of 300 window rows, "
+        "above the reference's 0.0%"
+    )
     novel = categories.copy()
     novel[:60] = "zzz"
     assert decide({"x": normal, "c": novel}).quality.reason == "UnseenCategories"
@@ -305,7 +339,7 @@ def test_an_error_rate_rise_is_a_performance_alarm_from_labels() -> None:
         decision = engine.step(Tally.of_window(increment), window, now=30.0 * step)
         assert decision.performance is not None
         statuses.append((decision.performance.status, decision.performance.reason))
-    assert statuses.index(("True", "ErrorRateShift")) == 23
+    assert statuses.index(("True", "ErrorRateShift")) == 24
     # The first step has 50 labels, fewer than minLabeledSamples: Unknown, never an alarm.
     assert statuses[:20] == [("Unknown", "NotEnoughLabels")] + [("False", "WithinThreshold")] * 19
 
@@ -320,9 +354,42 @@ def test_increments_count_each_row_once_across_restarts_and_silent_rounds() -> N
         )
 
     increments = Increments()
-    assert increments.take({"a": tally(1.0, 10), "b": tally(2.0, 5)}).samples == 15
-    assert increments.take({"a": tally(1.0, 25)}).samples == 15  # b silent this round
-    assert increments.take({"a": tally(1.0, 30), "b": tally(2.0, 9)}).samples == 5 + 4
+
+    def new_samples(tallies: dict[str, Tally]) -> int:
+        taken = increments.take(tallies)
+        assert taken is not None
+        return taken.samples
+
+    assert new_samples({"a": tally(1.0, 10), "b": tally(2.0, 5)}) == 15
+    assert new_samples({"a": tally(1.0, 25)}) == 15  # b silent this round
+    assert new_samples({"a": tally(1.0, 30), "b": tally(2.0, 9)}) == 5 + 4
     # a restarted (new epoch): all of its new tally is new data.
-    assert increments.take({"a": tally(7.0, 3), "b": tally(2.0, 9)}).samples == 3
+    assert new_samples({"a": tally(7.0, 3), "b": tally(2.0, 9)}) == 3
     assert increments.take({}) is None
+
+
+def test_engines_over_one_baseline_and_spec_share_one_read_only_plan() -> None:
+    baseline = numeric_baseline(3)
+    settings, contract = EvaluationSettings(), Contract(30 * DAY, 30.0)
+    first_engine = Engine(baseline, settings, contract)
+    second_engine = Engine(baseline, settings, contract)
+    assert second_engine.plan is first_engine.plan
+    assert second_engine._tilt_weights is first_engine._tilt_weights
+    with pytest.raises(ValueError, match="read-only"):
+        first_engine.plan.tilt_weights[0, 0, 0] = 1.0
+    # Another contract, other settings or an equal but distinct baseline object: another plan.
+    assert Engine(baseline, settings, Contract(DAY, 30.0)).plan is not first_engine.plan
+    strict = EvaluationSettings(drift=DriftSettings(min_effect=0.2))
+    assert Engine(baseline, strict, contract).plan is not first_engine.plan
+    assert Engine(numeric_baseline(3), settings, contract).plan is not first_engine.plan
+    with pytest.raises(ValueError, match="another baseline"):
+        Engine(numeric_baseline(3), settings, contract, plan=first_engine.plan)
+
+
+def test_engines_sharing_a_plan_keep_their_own_detector_state() -> None:
+    baseline = numeric_baseline(1)
+    settings, contract = EvaluationSettings(), Contract(30 * DAY, 30.0)
+    drifting = run(Engine(baseline, settings, contract), shifted(5, 1.0), steps=12, per_step=100)
+    stable = run(Engine(baseline, settings, contract), shifted(5, 0.0), steps=12, per_step=100)
+    assert drifting[-1].drift.status == "True"
+    assert {d.drift.status for d in stable[1:]} == {"False"}

@@ -83,7 +83,7 @@ def test_operator_evaluation_imports_neither_scipy_stats_nor_special() -> None:
     probe = (
         "import json, sys\n"
         "import numpy as np\n"
-        "import kubedrift.controller.runtime\n"
+        "import kubedrift.controller.operator_main\n"
         "from kubedrift.stats.baseline import build_baseline\n"
         "from kubedrift.stats.evaluation import evaluate\n"
         "from kubedrift.stats.settings import EvaluationSettings\n"

@@ -1,4 +1,4 @@
-"""The promotion gate's paired comparison (kubedrift.stats.promotion)."""
+"""The promotion gate's paired comparison (kubedrift.stats.paired_comparison)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
-from kubedrift.stats.promotion import (
+from kubedrift.stats.paired_comparison import (
     compare_paired,
     exact_binomial_upper_tail,
     tango_upper_p_value,

@@ -12,8 +12,17 @@ size costs one product whatever the traffic.
   to the location tilt ``theta = d``; a variance ratio ``v`` to the spread tilt
   ``(1 - 1/v) / sqrt(2)``. The grids below cover 1/16 to 2 and 1/8 to 1 in both directions with
   factor-2 steps, so one alternative is always within a factor sqrt(2) of the change.
-- **Shape** (every column, the only signal of a categorical one): a plug-in alternative, the
-  smoothed frequencies of the current run (``engine``); its weights are computed each step.
+- **Categories** of a categorical column: one category's share raised or lowered, the others
+  keeping their proportions, ``q ∝ p_hat exp(theta 1[x = c])``, for each category ``c`` and each
+  log odds ratio ``theta`` in :data:`CATEGORY_TILTS`. Such a ``q`` differs from the reference only
+  in the share of ``c``, so its evidence is a Bernoulli likelihood ratio on ``c``'s count, tested
+  against the binary marginal of the column's confidence set (by the data-processing inequality
+  the marginal of every distribution in the KL ball lies in the binary ball of the same radius,
+  so the e-value holds for the whole null).
+- **Shape** (every column): a plug-in alternative, the smoothed frequencies of the current run
+  (``engine``); its weights are computed each step. It finds any change, at the price of
+  learning it (about ``(k - 1)/2 ln n`` nats for ``k`` bins), where the fixed alternatives above
+  earn from the first row.
 - **Rates** (missing values, out-of-range values or unseen categories, unknown columns, the
   error rate): Bernoulli alternatives ``p1 = p_up + (1 - p_up) f`` above the reference's upper
   bound ``p_up``, for ``f`` in :data:`RATE_STEPS`. For ``p1 > p_up`` the likelihood ratio
@@ -35,6 +44,8 @@ from kubedrift.stats.engine.reference import projection
 LOCATION_TILTS = (0.0625, 0.125, 0.25, 0.5, 1.0, 2.0)
 #: Spread tilts along the standardized squared normal scores.
 SPREAD_TILTS = (0.125, 0.25, 0.5, 1.0)
+#: Category tilts: log odds ratios of one category against the rest (a factor e^2 = 7.4 at most).
+CATEGORY_TILTS = (0.25, 0.5, 1.0, 2.0)
 #: Rate alternatives: the share of the headroom above the reference's bound.
 RATE_STEPS = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2)
 #: Weight of the uniform distribution mixed into every alternative, so that a bin the reference
@@ -107,3 +118,22 @@ def rate_weights(upper: float) -> tuple[FloatArray, FloatArray]:
     bound = min(max(upper, 1e-12), 1 - 1e-12)
     top = np.minimum(alternatives, 1 - 1e-12)
     return np.log(top / bound), np.log((1 - top) / (1 - bound))
+
+
+def category_alternatives(share: float) -> FloatArray:
+    """Shares of one category under each tilt of its log odds, up then down
+    (:data:`CATEGORY_TILTS`)."""
+    thetas = np.array([*CATEGORY_TILTS, *(-t for t in CATEGORY_TILTS)])
+    odds = share / (1 - share) * np.exp(thetas)
+    result: FloatArray = odds / (1 + odds)
+    return result
+
+
+def category_weights(share: float, radius: float) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Log e-value per row of the category and per other row for each category alternative of a
+    category with reference ``share`` (``0 < share < 1``) in a column whose confidence set has
+    ``radius``, and each alternative's effect size (its total variation distance to the
+    reference, the change of the category's share). Alternatives inside the ball weigh 0."""
+    q = category_alternatives(share)
+    weights = bin_weights(np.stack([q, 1 - q], axis=1), np.array([share, 1 - share]), radius)
+    return weights[:, 0], weights[:, 1], np.abs(q - share)

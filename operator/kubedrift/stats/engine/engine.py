@@ -50,35 +50,21 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from kubedrift.stats.baseline import Baseline, FeatureProfile
-from kubedrift.stats.binning import FloatArray, IntArray
-from kubedrift.stats.engine.alternatives import (
-    LOCATION_TILTS,
-    RATE_STEPS,
-    SMOOTHING,
-    SPREAD_TILTS,
-    bin_weights,
-    normal_scores,
-    rate_alternatives,
-    rate_weights,
-    tilts,
-)
+from kubedrift.stats.baseline import Baseline
+from kubedrift.stats.binning import FloatArray
+from kubedrift.stats.engine.alternatives import RATE_STEPS, SMOOTHING
 from kubedrift.stats.engine.contract import Contract
-from kubedrift.stats.engine.reference import (
-    kl_radius,
-    outside_mass_upper_bound,
-    projection,
-    rate_upper_bound,
-)
+from kubedrift.stats.engine.estimated import REASON as ESTIMATED_REASON
+from kubedrift.stats.engine.estimated import EstimatedErrorDetector
+from kubedrift.stats.engine.plan import KIND_CODES, EnginePlan, RateRow
+from kubedrift.stats.engine.reference import projection
 from kubedrift.stats.engine.tally import Tally
-from kubedrift.stats.evaluation import DEFAULT_MIN_EFFECT
 from kubedrift.stats.performance import HIGHER_IS_BETTER, assess
 from kubedrift.stats.settings import EvaluationSettings, Verdict
 from kubedrift.stats.window import Window
 
 ConditionStatus = Literal["True", "False", "Unknown"]
 BoolArray = npt.NDArray[np.bool_]
-RateKind = Literal["missing", "out-of-range", "unseen-categories", "unknown-columns", "error-rate"]
 
 #: Pseudo-counts per bin of the reference in the plug-in shape alternative (a prior that keeps
 #: the first steps of a run close to the reference).
@@ -86,15 +72,6 @@ PRIOR_PER_BIN = 2.0
 #: A step is taken at most this share of an interval after the previous one; earlier calls add
 #: their increment to the next step (so that early evaluations cannot spend extra budget).
 MIN_STEP_SHARE = 0.5
-
-#: Position of each rate kind in ``Engine._rate_counts``' candidate rows.
-_KIND_CODES: dict[str, int] = {
-    "missing": 0,
-    "out-of-range": 1,
-    "unseen-categories": 2,
-    "unknown-columns": 3,
-    "error-rate": 4,
-}
 
 _QUALITY_REASONS: dict[str, str] = {
     "missing": "MissingValues",
@@ -188,14 +165,6 @@ class Decision:
         }
 
 
-@dataclass(frozen=True)
-class _RateRow:
-    kind: RateKind
-    column: int  # index into the engine's columns; -1 for the whole monitor
-    name: str
-    reference_rate: float
-
-
 class Engine:
     """Sequential detection for one monitor; see the module docstring.
 
@@ -216,84 +185,70 @@ class Engine:
     (25, 14.95)
     """
 
-    def __init__(self, baseline: Baseline, settings: EvaluationSettings, contract: Contract):
+    def __init__(
+        self,
+        baseline: Baseline,
+        settings: EvaluationSettings,
+        contract: Contract,
+        plan: EnginePlan | None = None,
+    ):
+        if plan is None:
+            plan = EnginePlan.shared(baseline, settings, contract)
+        elif not plan.fits(baseline, settings, contract):
+            raise ValueError("the engine plan was built for another baseline, settings or contract")
+        self.plan = plan
         self.baseline = baseline
         self.settings = settings
         self.contract = contract
-        profiles = list(baseline.features)
-        # The multivariate reconstruction error is judged as one more numeric column, in the
-        # windows' and tallies' order (``WindowPlan.profiles``): after the features.
-        self._multivariate = len(profiles) if baseline.multivariate is not None else None
-        if baseline.multivariate is not None:
-            profiles.append(baseline.multivariate.profile)
-        if baseline.prediction is not None:
-            profiles.append(baseline.prediction)
-        self.profiles: tuple[FeatureProfile, ...] = tuple(profiles)
-        self._prediction = len(profiles) - 1 if baseline.prediction is not None else None
-        self.floor = (
-            DEFAULT_MIN_EFFECT if settings.drift.min_effect is None else settings.drift.min_effect
-        )
-        size = len(profiles)
-        widest = max((len(p.counts) for p in profiles), default=1)
-        self._widest = widest
-        self._bins = np.array([len(p.counts) for p in profiles], dtype=np.int64)
-        reference = np.zeros((size, widest))
-        for i, p in enumerate(profiles):
-            reference[i, : len(p.counts)] = p.probabilities()
-        self._reference = reference
-        self._uniform = np.where(
-            np.arange(widest)[None, :] < self._bins[:, None], 1.0 / self._bins[:, None], 0.0
-        )
-        self._numeric = np.array([p.type == "numeric" for p in profiles], dtype=bool)
-        ignored = {o.name for o in settings.drift.features if o.ignore}
-        watched = [p.present > 0 and p.name not in ignored and sum(p.counts) > 0 for p in profiles]
-        if self._prediction is not None and not settings.drift.prediction:
-            watched[self._prediction] = False
-        fit = baseline.multivariate
-        if (
-            self._multivariate is not None
-            and fit is not None
-            and (not settings.drift.multivariate or ignored.intersection(fit.features))
-        ):
-            # An ignored feature has no say, and the reconstruction error would see it.
-            watched[self._multivariate] = False
-        self._watched = np.array(watched, dtype=bool)
-        self._rates = self._rate_rows()
-        sets = int(self._watched.sum()) + len(self._rates)
-        self._delta = contract.reference_risk / max(sets, 1)
-        self._radius = np.array(
-            [kl_radius(len(p.counts), int(sum(p.counts)), self._delta) for p in profiles]
-        )
-        self._tilt_weights, self._tilt_active, self._tilt_effects = self._tilt_table()
-        self._rate_upper = np.array([self._upper(row) for row in self._rates])
-        self._rate_columns = np.array([max(row.column, 0) for row in self._rates], dtype=np.int64)
-        self._rate_kinds = np.array([_KIND_CODES[row.kind] for row in self._rates], dtype=np.int64)
-        self._rate_reference = np.array([row.reference_rate for row in self._rates])
-        self._rate_alternative_effects = (
-            np.array([rate_alternatives(u) for u in self._rate_upper]).reshape(
-                len(self._rates), len(RATE_STEPS)
+        # The plan's read-only tables under the names the steps use (references, not copies).
+        self.profiles = plan.profiles
+        self._prediction = plan.prediction
+        self._multivariate = plan.multivariate
+        self.floor = plan.floor
+        self._widest = plan.widest
+        self._bins = plan.bins
+        self._reference = plan.reference
+        self._uniform = plan.uniform
+        self._numeric = plan.numeric
+        self._watched = plan.watched
+        self._rates = plan.rates
+        self._radius = plan.radius
+        self._tilt_weights = plan.tilt_weights
+        self._tilt_active = plan.tilt_active
+        self._tilt_effects = plan.tilt_effects
+        self._category_columns = plan.category_columns
+        self._category_bins = plan.category_bins
+        self._category_event = plan.category_event
+        self._category_miss = plan.category_miss
+        self._category_active = plan.category_active
+        self._category_effects = plan.category_effects
+        self._rate_columns = plan.rate_columns
+        self._rate_kinds = plan.rate_kinds
+        self._rate_reference = plan.rate_reference
+        self._rate_alternative_effects = plan.rate_alternative_effects
+        self._rate_event = plan.rate_event
+        self._rate_miss = plan.rate_miss
+        self.alternatives = plan.alternatives
+        self.threshold = plan.threshold
+        self._look_confidence = plan.look_confidence
+        #: The estimated error rate (``spec.performance.estimated``), or ``None``.
+        self.estimated = (
+            EstimatedErrorDetector(
+                baseline.calibration,
+                threshold=self.threshold,
+                delta=plan.delta,
+                min_effect=self.floor,
+                quiet=float(settings.window.samples),
             )
-            - self._rate_reference[:, None]
+            if plan.estimating and baseline.calibration is not None
+            else None
         )
-        per_event, per_miss = (
-            zip(*(rate_weights(u) for u in self._rate_upper), strict=True)
-            if (self._rates)
-            else ((), ())
-        )
-        self._rate_event = np.array(per_event).reshape(len(self._rates), len(RATE_STEPS))
-        self._rate_miss = np.array(per_miss).reshape(len(self._rates), len(RATE_STEPS))
-        self._metric_rule = settings.performance is not None
-        self.alternatives = (
-            int(self._tilt_active.sum())
-            + int(self._watched.sum())
-            + len(self._rates) * len(RATE_STEPS)
-            + int(self._metric_rule)
-        )
-        self.threshold = contract.threshold(self.alternatives)
-        self._look_confidence = 1 - 2 * contract.look_level(self.alternatives)
+        size = len(self.profiles)
+        widest = self._widest
         # Detector state.
         self._tilt_s = np.zeros(self._tilt_active.shape)
         self._shape_s = np.zeros(size)
+        self._category_s = np.zeros(self._category_active.shape)
         self._rate_s = np.zeros((len(self._rates), len(RATE_STEPS)))
         self._run = np.zeros((size, widest))
         self._last = np.zeros((size, widest))
@@ -307,83 +262,6 @@ class Engine:
         self._last_step: float | None = None
         self.steps = 0
         self.unconfirmed = 0
-
-    # -- construction -----------------------------------------------------------------------
-
-    def _rate_rows(self) -> list[_RateRow]:
-        rows: list[_RateRow] = []
-        for i, p in enumerate(self.profiles):
-            if i == self._multivariate:
-                continue  # its missing rows are the features' (see ``stats.multivariate``)
-            if p.count > 0:
-                rows.append(_RateRow("missing", i, f"{p.name}/missing", p.missing_rate))
-            if p.present == 0:
-                continue
-            if p.type == "numeric":
-                rows.append(_RateRow("out-of-range", i, f"{p.name}/out-of-range", 0.0))
-            else:
-                rows.append(
-                    _RateRow("unseen-categories", i, f"{p.name}/unseen", p.out_of_range_rate)
-                )
-        rows.append(_RateRow("unknown-columns", -1, "unknown-columns", 0.0))
-        error = self.baseline.performance.get("error-rate")
-        if (
-            self.settings.performance is not None
-            and self.baseline.task == "classification"
-            and error is not None
-            and self.baseline.prediction is not None
-        ):
-            rows.append(_RateRow("error-rate", -1, "error-rate", error))
-        return rows
-
-    def _upper(self, row: _RateRow) -> float:
-        if row.column >= 0:
-            profile = self.profiles[row.column]
-            if row.kind == "missing":
-                return rate_upper_bound(profile.missing, profile.count, self._delta)
-            if row.kind == "out-of-range":
-                return outside_mass_upper_bound(profile.present, self._delta)
-            return rate_upper_bound(profile.counts[-1], profile.present, self._delta)
-        rows = self.profiles[0].count if self.profiles else 0
-        if row.kind == "unknown-columns":
-            return rate_upper_bound(0, rows, self._delta)
-        assert self.baseline.prediction is not None
-        labeled = self.baseline.prediction.present
-        return rate_upper_bound(round(row.reference_rate * labeled), labeled, self._delta)
-
-    def _tilt_table(self) -> tuple[FloatArray, IntArray, FloatArray]:
-        thetas = np.array(
-            [
-                *LOCATION_TILTS,
-                *(-t for t in LOCATION_TILTS),
-                *SPREAD_TILTS,
-                *(-t for t in SPREAD_TILTS),
-            ]
-        )
-        location = 2 * len(LOCATION_TILTS)
-        size = len(self.profiles)
-        weights = np.zeros((size, self._widest, thetas.size))
-        active = np.zeros((size, thetas.size), dtype=np.int64)
-        effects = np.zeros((size, thetas.size))
-        for i, p in enumerate(self.profiles):
-            if not (self._numeric[i] and self._watched[i]):
-                continue
-            bins = len(p.counts)
-            probabilities = self._reference[i, :bins]
-            location_scores, spread_scores = normal_scores(probabilities)
-            for scores, part in (
-                (location_scores, slice(0, location)),
-                (spread_scores, slice(location, thetas.size)),
-            ):
-                if not scores.any():
-                    continue
-                q = tilts(probabilities, scores, thetas[part])
-                w = bin_weights(q, probabilities, float(self._radius[i]))
-                weights[i, :bins, part] = w.T
-                active[i, part] = w.any(axis=1)
-                gaps = np.cumsum(q - probabilities[None, :], axis=1)
-                effects[i, part] = np.abs(gaps).max(axis=1)
-        return weights, active, effects
 
     # -- stepping ---------------------------------------------------------------------------
 
@@ -410,8 +288,12 @@ class Engine:
                 )
                 crossed_columns = self._step_drift(pending, gate)
                 crossed_rates = self._step_rates(pending, gate, label_gate)
+                if self.estimated is not None:
+                    self.estimated.step(pending.estimation, decide=gate)
             self._step_metric(window)
             self._recover(window)
+            if self.estimated is not None and window is not None:
+                self.estimated.recover(window.estimation)
         return self._decide(window, crossed_columns, crossed_rates, stepped=due)
 
     def _step_drift(self, increment: Tally, gate: bool) -> BoolArray:
@@ -420,9 +302,10 @@ class Engine:
         self._tilt_s = np.where(self._tilt_active > 0, np.maximum(self._tilt_s, 0.0) + tilt, 0.0)
         shape, shape_effect = self._shape_evidence(counts)
         self._shape_s = np.where(self._watched, np.maximum(self._shape_s, 0.0) + shape, 0.0)
+        self._step_categories(counts)
         self._run += counts
         self._last = counts
-        best = np.maximum(self._tilt_s.max(axis=1, initial=0.0), self._shape_s)
+        best = self._column_statistics()
         crossed: BoolArray = self._watched & (best >= self.threshold)
         decided = crossed & gate
         # The change found is worth an alarm when an alternative that reached the threshold is
@@ -431,16 +314,54 @@ class Engine:
             axis=1, initial=0.0
         )
         reached = np.maximum(reached, np.where(self._shape_s >= self.threshold, shape_effect, 0.0))
+        reached = np.maximum(
+            reached,
+            self._per_column(
+                np.where(self._category_s >= self.threshold, self._category_effects, 0.0)
+            ),
+        )
         confirmed = decided & (reached >= self.floor)
         self._drift_alarm |= confirmed
         self.unconfirmed += int((decided & ~confirmed).sum())
         restart = decided | (best <= 0.0)
         self._tilt_s[decided] = 0.0
         self._shape_s[decided] = 0.0
+        self._category_s[decided[self._category_columns]] = 0.0
         self._run[restart] = 0.0
         present = (increment.samples - increment.missing).astype(np.float64)
         self._drift_quiet = np.where(crossed, 0.0, self._drift_quiet + present)
         return crossed
+
+    def _step_categories(self, counts: FloatArray) -> None:
+        """Add the increment's evidence to every category tilt (a Bernoulli likelihood ratio on
+        the category's count among the column's rows)."""
+        if not self._category_columns.size:
+            return
+        events = counts[self._category_columns, self._category_bins]
+        trials = counts.sum(axis=1)[self._category_columns]
+        evidence = (
+            events[:, None] * self._category_event
+            + (trials - events)[:, None] * self._category_miss
+        )
+        self._category_s = np.where(
+            self._category_active > 0, np.maximum(self._category_s, 0.0) + evidence, 0.0
+        )
+
+    def _per_column(self, category_values: FloatArray) -> FloatArray:
+        """The largest of each column's category rows (``category_values``: rows x tilts); 0
+        for columns without category tilts."""
+        result = np.zeros(len(self.profiles))
+        if self._category_columns.size:
+            np.maximum.at(result, self._category_columns, category_values.max(axis=1))
+        return result
+
+    def _column_statistics(self) -> FloatArray:
+        """Each column's largest drift statistic: location, spread, category and shape."""
+        result: FloatArray = np.maximum(
+            np.maximum(self._tilt_s.max(axis=1, initial=0.0), self._shape_s),
+            self._per_column(self._category_s),
+        )
+        return result
 
     def _shape_evidence(self, counts: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Log e-value of ``counts`` under the plug-in alternative (the reference's pseudo-counts
@@ -508,7 +429,7 @@ class Engine:
         self._rate_run += np.stack([events, trials], axis=1)
         best = self._rate_s.max(axis=1)
         crossed: BoolArray = best >= self.threshold
-        open_gate = np.where(self._rate_kinds == _KIND_CODES["error-rate"], label_gate, gate)
+        open_gate = np.where(self._rate_kinds == KIND_CODES["error-rate"], label_gate, gate)
         decided = crossed & open_gate
         reached = np.where(self._rate_s >= self.threshold, self._rate_alternative_effects, 0.0)
         confirmed = decided & (reached.max(axis=1, initial=0.0) >= self.floor)
@@ -556,7 +477,7 @@ class Engine:
         labels = float(
             self.settings.performance.min_labeled_samples if self.settings.performance else 0
         )
-        needed = np.where(self._rate_kinds == _KIND_CODES["error-rate"], labels, length)
+        needed = np.where(self._rate_kinds == KIND_CODES["error-rate"], labels, length)
         events, trials = self._rate_counts(Tally.of_window(window))
         calm_rates = self._rate_effects(np.stack([events, trials], axis=1)) < self.floor
         self._rate_alarm &= ~((self._rate_quiet >= needed) & calm_rates)
@@ -641,12 +562,13 @@ class Engine:
         """A snapshot of the step's detector state, turned into results when asked."""
         run = self._run.copy()
         window_counts = self._window_counts(window)
-        statistics = np.maximum(self._tilt_s.max(axis=1, initial=0.0), self._shape_s)
+        statistics = self._column_statistics()
         drift_alarm = self._drift_alarm.copy()
         rate_run = self._rate_run.copy()
         rate_statistics = self._rate_s.max(axis=1, initial=0.0)
         rate_alarm = self._rate_alarm.copy()
         threshold = self.threshold
+        estimated = self._estimated_signal(window)
 
         def build() -> tuple[SignalResult, ...]:
             open_run = run.sum(axis=1) > 0
@@ -681,9 +603,32 @@ class Engine:
                 )
                 for r, row in enumerate(self._rates)
             )
+            results.extend(estimated)
             return tuple(results)
 
         return build
+
+    def _estimated_signal(self, window: Window | None) -> list[SignalResult]:
+        detector = self.estimated
+        if detector is None:
+            return []
+        sketch = None if window is None else window.estimation
+        rise = 0.0
+        if sketch is not None and sketch.rows:
+            rise = 1 - float(np.trace(sketch.expected)) / sketch.rows - detector.reference_rate
+        return [
+            SignalResult(
+                "estimated-error-rate",
+                None,
+                "estimated-error-rate",
+                "PerformanceDegraded",
+                detector.statistic,
+                self.threshold,
+                rise,
+                detector.statistic >= self.threshold,
+                detector.alarmed,
+            )
+        ]
 
     def _performance_condition(self, window: Window | None) -> ConditionState | None:
         performance = self.settings.performance
@@ -708,6 +653,9 @@ class Engine:
                 "ErrorRateShift",
                 f"{text}; the error rate rose above the reference's {row.reference_rate:.4f}",
             )
+        if self.estimated is not None and self.estimated.alarmed:
+            sketch = None if window is None else window.estimation
+            return ConditionState("True", ESTIMATED_REASON, self.estimated.message(sketch))
         if result is None or result.value is None:
             return ConditionState("Unknown", "NoLabels", text)
         if result.samples < performance.min_labeled_samples:
@@ -744,7 +692,7 @@ class Engine:
             "missing, out-of-range and unseen values as in the reference",
         )
 
-    def _describe(self, row: _RateRow, window: Window | None) -> str:
+    def _describe(self, row: RateRow, window: Window | None) -> str:
         if row.kind == "unknown-columns":
             names = ", ".join(window.unknown_names) if window is not None else ""
             return f"columns the baseline does not know{': ' + names if names else ''}"
@@ -754,4 +702,10 @@ class Engine:
             "out-of-range": "values outside the training range",
             "unseen-categories": "categories unseen in training",
         }[row.kind]
-        return f"{name}: {words} above the reference's {row.reference_rate:.4f}"
+        observed = ""
+        if window is not None:
+            events, trials = self._rate_counts(Tally.of_window(window))
+            r = self._rates.index(row)
+            if trials[r] > 0:
+                observed = f" in {events[r] / trials[r]:.1%} of {int(trials[r])} window rows,"
+        return f"{name}: {words}{observed} above the reference's {row.reference_rate:.1%}"

@@ -1,0 +1,247 @@
+"""One evaluation of a monitor: find its sidecars, pull their windows, merge, evaluate.
+
+The pure part decides which Pods count (:func:`reporting_pods`: ready, with an IP, not being
+deleted, and running the Deployment's current template, so Pods still draining after a rollout
+or a config change do not mix old windows into new ones) and how reports merge
+(:func:`merge_reports`). :func:`observe` does the I/O: one ``GET /v1/window`` per Pod, all at
+once, each with a timeout. An unreachable sidecar, or one whose window does not fit the
+baseline, is counted as not reporting; it never fails the evaluation.
+
+Each sidecar reports its ``current`` window, its last ``completed`` one and its ``cumulative``
+counts. The merged current windows are evaluated when they hold at least ``window.minSamples``
+samples; otherwise the completed windows are merged in, so a window that has just rotated does not
+read as NoData (``stats.window.judged_window``). The decision is the engine's
+(``stats.engine``): the monitor's :class:`~kubedrift.stats.engine.session.Session` takes the
+increment of the cumulative counts since its previous round; the window evaluation is what users
+read (per-feature tests, the metric and its interval).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from kubedrift.controller.client import KubeClient, core
+from kubedrift.controller.evaluated_status import Observation
+from kubedrift.controller.label_selectors import selector_query
+from kubedrift.controller.names import CONFIG_HASH_ANNOTATION, MODEL_VERSION_ANNOTATION
+from kubedrift.stats.baseline import Baseline
+from kubedrift.stats.engine.session import Session
+from kubedrift.stats.engine.tally import Tally
+from kubedrift.stats.estimates import side_by_side
+from kubedrift.stats.evaluation import evaluate
+from kubedrift.stats.settings import EvaluationSettings
+from kubedrift.stats.window import Window, judged_window
+from kubedrift.wire import WINDOW_PATH
+
+#: Pod-template annotations that must match for a Pod to count as current.
+_TEMPLATE_KEYS = (CONFIG_HASH_ANNOTATION, MODEL_VERSION_ANNOTATION)
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    """Where one Pod's sidecar admin API answers."""
+
+    pod: str
+    url: str
+
+
+def reporting_pods(
+    pods: Iterable[Mapping[str, Any]], deployment: Mapping[str, Any]
+) -> list[Mapping[str, Any]]:
+    """The Pods whose sidecars should report: ready, addressed, current template."""
+    template = deployment.get("spec", {}).get("template", {}).get("metadata", {})
+    wanted = {key: (template.get("annotations") or {}).get(key) for key in _TEMPLATE_KEYS}
+    chosen = []
+    for pod in pods:
+        metadata = pod.get("metadata", {})
+        status = pod.get("status", {})
+        annotations = metadata.get("annotations") or {}
+        if metadata.get("deletionTimestamp") or not status.get("podIP"):
+            continue
+        if any(annotations.get(key) != value for key, value in wanted.items()):
+            continue
+        ready = any(
+            c.get("type") == "Ready" and c.get("status") == "True"
+            for c in status.get("conditions") or []
+        )
+        if ready:
+            chosen.append(pod)
+    return sorted(chosen, key=lambda p: str(p["metadata"].get("name")))
+
+
+def sidecars(pods: Iterable[Mapping[str, Any]], admin_port: int) -> list[Sidecar]:
+    return [
+        Sidecar(str(p["metadata"]["name"]), f"http://{p['status']['podIP']}:{admin_port}")
+        for p in pods
+    ]
+
+
+async def ready_sidecars(
+    client: KubeClient, namespace: str, deployment: Mapping[str, Any], admin_port: int
+) -> list[Sidecar]:
+    """The sidecars of the target Deployment's Pods (its selector) that should report."""
+    selector = selector_query(deployment.get("spec", {}).get("selector") or {})
+    pods = await client.list_items(core(namespace, "pods"), selector)
+    return sidecars(reporting_pods(pods, deployment), admin_port)
+
+
+@dataclass(frozen=True)
+class Merged:
+    """The merged current and completed windows of the sidecars that reported."""
+
+    current: Window | None
+    completed: Window | None
+    reporting: int
+    #: Each reporting Pod's cumulative counts, by Pod name.
+    tallies: Mapping[str, Tally] = field(default_factory=dict)
+
+    def chosen(self, min_samples: int) -> Window | None:
+        """The window to evaluate; see the module docstring."""
+        return judged_window(self.current, self.completed, min_samples)
+
+
+def merge_reports(
+    reports: Sequence[Mapping[str, Any] | None],
+    baseline: Baseline,
+    settings: EvaluationSettings,
+) -> Merged:
+    """Merge ``GET /v1/window`` documents; ``None`` or unfitting reports do not count."""
+    current: Window | None = None
+    completed: Window | None = None
+    reporting = 0
+    tallies: dict[str, Tally] = {}
+    for report in reports:
+        if report is None:
+            continue
+        try:
+            mine = Window.from_dict(report["current"], baseline, settings.window)
+            done = report.get("completed")
+            finished = (
+                Window.from_dict(done, baseline, settings.window) if done is not None else None
+            )
+            cumulative = report.get("cumulative")
+            tally = (
+                Tally.from_dict(cumulative, mine.profiles, baseline.calibration)
+                if cumulative is not None
+                else None
+            )
+        except (KeyError, TypeError, ValueError):
+            continue
+        reporting += 1
+        if tally is not None:
+            tallies[str((report.get("pod") or {}).get("name", reporting))] = tally
+        current = mine if current is None else current.merge(mine)
+        if finished is not None:
+            completed = finished if completed is None else completed.merge(finished)
+    return Merged(current, completed, reporting, tallies)
+
+
+def observation_from(  # noqa: PLR0917 - the session and clock come last, optional
+    merged: Merged,
+    desired: int,
+    baseline: Baseline,
+    settings: EvaluationSettings,
+    session: Session | None = None,
+    now: float = 0.0,
+) -> Observation:
+    """Evaluate the chosen merged window (no window, no evaluation: NoData) and, with a
+    ``session``, step its engine on the round's increment."""
+    window = merged.chosen(settings.window.min_samples)
+    decision = None if session is None else session.decide(merged.tallies, window, now=now)
+    if window is None:
+        return Observation(None, desired, merged.reporting, decision=decision)
+    result = evaluate(baseline, window, settings)
+    confidence = settings.performance.confidence if settings.performance else 0.95
+    return Observation(
+        result,
+        desired,
+        merged.reporting,
+        window.start,
+        window.end,
+        decision,
+        estimated=side_by_side(window, baseline, confidence),
+    )
+
+
+async def call_sidecar(
+    session: aiohttp.ClientSession,
+    url: str,
+    token: str | None,
+    timeout: float,
+    *,
+    document: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> Any:
+    """``GET url`` (or ``POST`` ``document`` as JSON) and return the JSON answer; ``None`` on
+    any network error, timeout or non-200 answer: a silent sidecar is counted, never fatal."""
+    sent = {**(headers or {}), **({"Authorization": f"Bearer {token}"} if token else {})}
+    method = "GET" if document is None else "POST"
+    try:
+        async with session.request(
+            method,
+            url,
+            json=document,
+            headers=sent,
+            timeout=aiohttp.ClientTimeout(total=timeout),
+        ) as response:
+            if response.status != 200:
+                return None
+            return await response.json()
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        return None
+
+
+async def pull(
+    session: aiohttp.ClientSession,
+    targets: Sequence[Sidecar],
+    path: str,
+    token: str | None,
+    timeout: float,
+) -> list[Any]:
+    """``GET path`` on every sidecar at once; ``None`` for each that did not answer."""
+    return list(
+        await asyncio.gather(
+            *(call_sidecar(session, t.url + path, token, timeout) for t in targets)
+        )
+    )
+
+
+async def observe(
+    session: aiohttp.ClientSession,
+    targets: Sequence[Sidecar],
+    baseline: Baseline,
+    settings: EvaluationSettings,
+    *,
+    token: str | None,
+    timeout: float,
+    executor: Executor | None = None,
+    engine: Session | None = None,
+    now: float = 0.0,
+) -> Observation:
+    """Pull every sidecar's window, merge, evaluate and step ``engine``; the numeric work runs
+    on ``executor`` (a thread pool; the default one when ``None``), off the event loop."""
+    reports = await pull(session, targets, WINDOW_PATH, token, timeout)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(
+        executor, _merge_and_evaluate, reports, len(targets), baseline, settings, engine, now
+    )
+
+
+def _merge_and_evaluate(  # noqa: PLR0917 - private, one caller through run_in_executor
+    reports: Sequence[Any],
+    desired: int,
+    baseline: Baseline,
+    settings: EvaluationSettings,
+    engine: Session | None,
+    now: float,
+) -> Observation:
+    merged = merge_reports(
+        [r if isinstance(r, Mapping) else None for r in reports], baseline, settings
+    )
+    return observation_from(merged, desired, baseline, settings, engine, now)

@@ -1,0 +1,161 @@
+"""Assemble and run one operator process: kopf, the HTTP server, shared clients.
+
+:func:`run_operator` is what ``kubedrift operator`` calls. It stops cleanly on SIGINT/SIGTERM:
+kopf stops the per-monitor daemons, then the server and the HTTP sessions close. It stops the same
+way when kopf gave up a watch (``watch_health``), and the command exits with status 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import aiohttp
+import kopf
+from aiohttp import web
+from prometheus_client import CollectorRegistry, ProcessCollector
+
+from kubedrift.controller import handlers
+from kubedrift.controller.client import KubeClient
+from kubedrift.controller.context import OperatorContext
+from kubedrift.controller.dataset import DatasetRegistry
+from kubedrift.controller.feedback import FeedbackService, MonitorLookup
+from kubedrift.controller.heap import trim_heap_until
+from kubedrift.controller.injection import SidecarOptions
+from kubedrift.controller.job_policy import JobPolicy
+from kubedrift.controller.operator_faults import StaleWrites
+from kubedrift.controller.operator_metrics import make_metrics
+from kubedrift.controller.server import operator_app
+from kubedrift.controller.watch_health import KopfTaskFailures
+
+logger = logging.getLogger("kubedrift.operator")
+
+
+@dataclass(frozen=True)
+class OperatorOptions:
+    """The ``kubedrift operator`` flags, parsed."""
+
+    namespaces: Sequence[str]
+    all_namespaces: bool
+    sidecar_image: str
+    listen_host: str = "0.0.0.0"
+    listen_port: int = 8080
+    dataset_url: str | None = None
+    kubeconfig: str | None = None
+    peering: str | None = None
+    sidecar_timeout: float = 5.0
+    reporter: str = "kubedrift-operator"
+    #: ServiceAccounts a retraining Job may run as (besides the namespace's default).
+    retraining_service_accounts: Sequence[str] = ()
+    #: Seconds after which the API server ends each watch request (kopf then resumes it).
+    watch_timeout: int = handlers.WATCH_TIMEOUT
+    #: Seconds between checks that each monitor's sidecar ConfigMap and token Secret exist.
+    recheck_interval: float = 300.0
+    #: Test-only fault injection (:mod:`kubedrift.controller.operator_faults`); none in production.
+    faults: StaleWrites | None = None
+
+
+def default_dataset_url(options: OperatorOptions) -> str:
+    """Where Jobs reach the server when ``--dataset-url`` is not given: the Pod IP (in a Pod) or
+    the listen address."""
+    host = options.listen_host
+    if host in ("0.0.0.0", "::", ""):
+        host = os.environ.get("POD_IP", "127.0.0.1")
+    return f"http://{host}:{options.listen_port}"
+
+
+async def run_operator(options: OperatorOptions) -> str | None:
+    """Run until SIGINT/SIGTERM, or until kopf gave up a watch: then answer what it gave up."""
+    registry = CollectorRegistry()
+    ProcessCollector(registry=registry)
+    datasets = DatasetRegistry()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    client = KubeClient.from_environment(options.kubeconfig, faults=options.faults)
+    # Each sidecar is asked for its window once per round, further apart than aiohttp's default
+    # 15 s keep-alive, so pooled connections mostly held a socket and its buffers per Pod between
+    # rounds (about 20 KB a monitor at 30 s). Labels fanned out in bursts still reuse them.
+    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(keepalive_timeout=2))
+    metrics = make_metrics(registry)
+    client.on_conflict = metrics.record_conflict
+    client.on_request = metrics.record_request
+    ctx = OperatorContext(
+        client=client,
+        http=http,
+        sidecar=SidecarOptions(image=options.sidecar_image),
+        metrics=metrics,
+        datasets=datasets,
+        dataset_url=(options.dataset_url or default_dataset_url(options)).rstrip("/"),
+        sidecar_timeout=options.sidecar_timeout,
+        reporter=options.reporter,
+        job_policy=JobPolicy(frozenset(options.retraining_service_accounts)),
+        recheck_interval=options.recheck_interval,
+    )
+    kopf_registry = kopf.OperatorRegistry()
+    handlers.register(kopf_registry)
+    settings = kopf.OperatorSettings()
+    handlers.configure(
+        settings,
+        peering=options.peering,
+        reporter=options.reporter,
+        watch_timeout=options.watch_timeout,
+    )
+    kopf_tasks = KopfTaskFailures(on_failure=stop.set).attach()
+    operator_task = asyncio.create_task(
+        kopf.operator(
+            registry=kopf_registry,
+            settings=settings,
+            clusterwide=options.all_namespaces,
+            namespaces=list(options.namespaces),
+            standalone=options.peering is None,
+            peering_name=options.peering,
+            memo=kopf.Memo(ctx=ctx),
+            stop_flag=stop,
+        )
+    )
+    labels = FeedbackService(
+        lookup=MonitorLookup(client, None if options.all_namespaces else tuple(options.namespaces)),
+        http=http,
+        timeout=options.sidecar_timeout,
+        record=metrics.record_labels,
+    )
+
+    def problem() -> str | None:
+        return "operator stopped" if operator_task.done() else kopf_tasks.problem()
+
+    app = operator_app(registry, datasets, problem, labels=labels)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, options.listen_host, options.listen_port)
+    await site.start()
+    logger.info(
+        "serving /healthz, /metrics, datasets and feedback on %s:%s",
+        options.listen_host,
+        options.listen_port,
+    )
+    trimmer = asyncio.create_task(trim_heap_until(stop))
+    try:
+        await operator_task
+    except Exception:
+        if kopf_tasks.problem() is None:
+            raise
+        # kopf may also re-raise what ended the watcher: already logged, and answered below.
+    finally:
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            if not operator_task.done():
+                operator_task.cancel()
+                await operator_task
+        await trimmer
+        await runner.cleanup()
+        await http.close()
+        await client.close()
+        kopf_tasks.detach()
+    return kopf_tasks.problem()
