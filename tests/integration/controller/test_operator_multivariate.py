@@ -6,18 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from controller_harness import (
+
+from kubedrift.stats.baseline import build_baseline
+from support.cluster_waiting import wait_for
+from support.controller_harness import (
     current_pod_ips,
     metric,
     model_deployment,
     model_monitor,
     samples,
     scrape,
-    wait_for,
 )
-from json_post import post
-
-from kubedrift.stats.baseline import build_baseline
+from support.json_post import post
 
 
 def pair(rng: np.random.Generator, rho: float, rows: int) -> tuple[Any, Any]:
