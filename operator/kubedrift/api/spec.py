@@ -504,6 +504,19 @@ class PredictionDriftSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class MultivariateDriftSpec:
+    """``spec.drift.multivariate``: drift of the features' joint distribution."""
+
+    enabled: bool = prop(
+        "enabled",
+        "Judge the PCA reconstruction error of the standardized numeric features (a change in "
+        "how features relate that no per-feature test sees), when the baseline holds a PCA fit "
+        "(built by default for two or more numeric features).",
+        default=True,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
 class DriftSpec:
     """``spec.drift``: per-feature tests and when the whole dataset counts as drifted."""
 
@@ -545,6 +558,11 @@ class DriftSpec:
     )
     prediction: PredictionDriftSpec = prop(
         "prediction", "Drift of the predictions.", default_factory=PredictionDriftSpec
+    )
+    multivariate: MultivariateDriftSpec = prop(
+        "multivariate",
+        "Multivariate drift: the features' joint distribution.",
+        default_factory=MultivariateDriftSpec,
     )
 
     RULES: ClassVar[tuple[Rule, ...]] = (

@@ -50,6 +50,7 @@ def evaluation_settings(spec: ModelMonitorSpec) -> EvaluationSettings:
             prediction=drift.prediction.enabled,
             prediction_method=drift.prediction.method,
             prediction_threshold=drift.prediction.threshold,
+            multivariate=drift.multivariate.enabled,
         ),
         performance=_performance(spec.performance),
         window=WindowSettings(

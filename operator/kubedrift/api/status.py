@@ -76,11 +76,19 @@ class PredictionDriftStatus(TypedDict):
     evidence: NotRequired[float]
 
 
+class MultivariateDriftStatus(TypedDict):
+    drifted: bool
+    evidence: float
+    threshold: float
+    effect: float
+
+
 class DriftStatus(TypedDict):
     share: float
     drifted: bool
     features: list[FeatureDriftStatus]
     prediction: NotRequired[PredictionDriftStatus]
+    multivariate: NotRequired[MultivariateDriftStatus]
     evidenceThreshold: NotRequired[float]
 
 
@@ -245,6 +253,16 @@ DOCS: dict[str, str] = {
     "drift.prediction.threshold": "Threshold the predictions were judged against.",
     "drift.prediction.drifted": "Whether the predictions' drift alarm holds.",
     "drift.prediction.evidence": "Largest CUSUM statistic of the predictions' detectors.",
+    "drift.multivariate": "The multivariate signal: the PCA reconstruction error of the "
+    "standardized numeric features, judged by the decision engine (docs/statistics.md, "
+    "Multivariate drift); present when the baseline holds a PCA fit and "
+    "spec.drift.multivariate.enabled.",
+    "drift.multivariate.drifted": "Whether its drift alarm holds; it sets DriftDetected alone "
+    "(reason MultivariateDrift).",
+    "drift.multivariate.evidence": "Largest CUSUM statistic (log e-value) of its detectors.",
+    "drift.multivariate.threshold": "Log e-value at which it alarms (drift.evidenceThreshold).",
+    "drift.multivariate.effect": "Largest gap between the binned cumulative distributions of "
+    "the reconstruction error now and in the reference (the effect size gated by minEffect).",
     "performance": "Metric computed from labeled predictions in the window.",
     "performance.metric": "Metric name, as in spec.performance.metric.",
     "performance.value": "Point estimate.",

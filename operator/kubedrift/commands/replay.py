@@ -105,6 +105,7 @@ class Evaluated:
             "drift": self.decision.drift.status == "True",
             "share": self.decision.share,
             "engine": self.decision.to_dict(),
+            **self._multivariate(),
         } | ({"estimated_performance": self._estimated()} if self.estimated else {})
 
     def _estimated(self) -> dict[str, Any]:
@@ -121,6 +122,22 @@ class Evaluated:
                 }
                 for name, entry in self.estimated.items()
             },
+        }
+
+    def _multivariate(self) -> dict[str, Any]:
+        """``multivariate`` (when the engine judges it): the PCA reconstruction error's
+        alarm, evidence, threshold and effect, as in ``status.drift.multivariate``."""
+        found = [s for s in self.decision.signals if s.kind == "multivariate"]
+        if not found:
+            return {}
+        signal = found[0]
+        return {
+            "multivariate": {
+                "drifted": signal.alarmed,
+                "evidence": signal.statistic,
+                "threshold": signal.threshold,
+                "effect": signal.effect,
+            }
         }
 
 

@@ -39,6 +39,7 @@ from kubedrift.api.status import (
     FeatureDriftStatus,
     LastKnownStatus,
     ModelMonitorStatus,
+    MultivariateDriftStatus,
     PerformanceStatus,
     Phase,
     PredictionDriftStatus,
@@ -235,6 +236,18 @@ def drift_status(evaluation: Evaluation, decision: Decision | None = None) -> Dr
         if p.p_value is not None:
             prediction["pValue"] = _finite(p.p_value)
         status["prediction"] = prediction
+    multivariate = (
+        next((s for s in decision.signals if s.kind == "multivariate"), None)
+        if (decision is not None)
+        else None
+    )
+    if multivariate is not None:
+        status["multivariate"] = MultivariateDriftStatus(
+            drifted=multivariate.alarmed,
+            evidence=_summary(multivariate.statistic),
+            threshold=_summary(multivariate.threshold),
+            effect=_summary(multivariate.effect),
+        )
     return status
 
 

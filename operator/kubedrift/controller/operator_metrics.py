@@ -51,6 +51,8 @@ class OperatorMetrics:
     labels: Counter
     api_requests: Counter
     condition: Gauge
+    #: ``kubedrift_monitor_multivariate_evidence``: the multivariate signal's log e-value.
+    multivariate_evidence: Gauge
     #: ``kubedrift_monitor_estimated_metric``; created by :func:`make_metrics` when asked.
     estimated: Gauge | None = None
     #: (namespace, monitor) pairs whose counters exist, every result at zero or more.
@@ -68,6 +70,7 @@ class OperatorMetrics:
         drift_share: float | None = None,
         metric: str | None = None,
         metric_value: float | None = None,
+        multivariate_evidence: float | None = None,
     ) -> None:
         """Count one evaluation and update the monitor's gauges."""
         self._start(namespace, monitor)
@@ -79,6 +82,8 @@ class OperatorMetrics:
             self.drift_share.labels(namespace, monitor).set(drift_share)
         if metric is not None and metric_value is not None:
             self.metric_value.labels(namespace, monitor, metric).set(metric_value)
+        if multivariate_evidence is not None:
+            self.multivariate_evidence.labels(namespace, monitor).set(multivariate_evidence)
 
     def record_estimates(
         self, namespace: str, monitor: str, estimates: Mapping[str, tuple[float, float, float]]
@@ -147,6 +152,7 @@ class OperatorMetrics:
             self.promotions,
             self.labels,
             self.condition,
+            self.multivariate_evidence,
             *((self.estimated,) if self.estimated is not None else ()),
         ):
             for labels in list(_label_sets(family)):
@@ -186,6 +192,13 @@ def make_metrics(registry: CollectorRegistry) -> OperatorMetrics:
         drift_share=Gauge(
             "kubedrift_monitor_drift_share",
             "Share of drifted features in the last evaluation.",
+            ["namespace", "monitor"],
+            registry=registry,
+        ),
+        multivariate_evidence=Gauge(
+            "kubedrift_monitor_multivariate_evidence",
+            "Largest CUSUM statistic (log e-value) of the multivariate signal (PCA "
+            "reconstruction error) in the last evaluation; it alarms at the evidence threshold.",
             ["namespace", "monitor"],
             registry=registry,
         ),

@@ -66,6 +66,8 @@ class DriftSettings:
     prediction: bool = True
     prediction_method: DriftMethod | None = None
     prediction_threshold: float | None = None
+    #: Judge the PCA reconstruction error when the baseline has a fit (``stats.multivariate``).
+    multivariate: bool = True
 
 
 @dataclass(frozen=True)

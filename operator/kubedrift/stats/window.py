@@ -85,7 +85,8 @@ class Window:
         self._end = start
         self._samples = 0
         self._labeled = 0
-        #: Every tracked column in order; the prediction, when profiled, is the last one.
+        #: Every tracked column in order (``WindowPlan.profiles``); the prediction, when
+        #: profiled, is the last one.
         self.profiles: tuple[FeatureProfile, ...] = plan.profiles
         self._numeric = plan.numeric
         self._categorical = plan.categorical
@@ -219,6 +220,10 @@ class Window:
         size: int,
     ) -> list[npt.NDArray[Any] | None]:
         columns: list[npt.NDArray[Any] | None] = list(map(rows.get, self.plan.feature_names))
+        multivariate = self.baseline.multivariate
+        if multivariate is not None:
+            # The reconstruction error is one more numeric column (see ``stats.multivariate``).
+            columns.append(multivariate.errors(list(map(rows.get, multivariate.features)), size))
         if self.baseline.prediction is not None:
             columns.append(predictions)
         if {len(values) for values in columns if values is not None} - {size}:

@@ -136,6 +136,8 @@ class Decision:
     #: Builds :attr:`signals` from a snapshot of the step, on first use (status, JSON): a caller
     #: that only needs the conditions (a long simulation) does not pay for them.
     make_signals: Callable[[], tuple[SignalResult, ...]] = field(repr=False, compare=False)
+    #: The multivariate signal (``stats.multivariate``) alarmed; it drifts the monitor alone.
+    multivariate_drifted: bool = False
 
     @cached_property
     def signals(self) -> tuple[SignalResult, ...]:
@@ -201,6 +203,7 @@ class Engine:
         # The plan's read-only tables under the names the steps use (references, not copies).
         self.profiles = plan.profiles
         self._prediction = plan.prediction
+        self._multivariate = plan.multivariate
         self.floor = plan.floor
         self._widest = plan.widest
         self._bins = plan.bins
@@ -498,13 +501,19 @@ class Engine:
         signals = self._signals(window, crossed_columns, crossed_rates)
         enough = window is not None and window.samples >= self.settings.window.min_samples
         features = [
-            i for i in range(len(self.profiles)) if self._watched[i] and i != self._prediction
+            i
+            for i in range(len(self.profiles))
+            if self._watched[i] and i not in (self._prediction, self._multivariate)
         ]
         drifted = tuple(self.profiles[i].name for i in features if self._drift_alarm[i])
         share = len(drifted) / len(features) if features else 0.0
         prediction = self._prediction is not None and bool(self._drift_alarm[self._prediction])
+        multivariate = self._multivariate is not None and bool(
+            self._drift_alarm[self._multivariate]
+        )
         drift_settings = self.settings.drift
-        drifting = (bool(drifted) and share >= drift_settings.drift_share) or prediction
+        by_share = bool(drifted) and share >= drift_settings.drift_share
+        drifting = by_share or prediction or multivariate
         verdict: Verdict = "ok"
         if drifting:
             verdict = "drift"
@@ -514,12 +523,15 @@ class Engine:
         if drifted:
             summary += ": " + ", ".join(drifted)
         if drifting:
-            reason = (
-                "PredictionDrift" if prediction and share < drift_settings.drift_share else "Drift"
+            reason = "Drift"
+            if not by_share:
+                reason = "PredictionDrift" if prediction else "MultivariateDrift"
+            notes = ("; predictions drifted" if prediction else "") + (
+                "; the features' joint distribution drifted (PCA reconstruction error)"
+                if multivariate
+                else ""
             )
-            drift = ConditionState(
-                "True", reason, summary + ("; predictions drifted" if prediction else "")
-            )
+            drift = ConditionState("True", reason, summary + notes)
         elif not enough:
             samples = 0 if window is None else window.samples
             drift = ConditionState(
@@ -537,6 +549,7 @@ class Engine:
             share=share,
             drifted=drifted,
             prediction_drifted=prediction,
+            multivariate_drifted=multivariate,
             make_signals=signals,
             threshold=self.threshold,
             alternatives=self.alternatives,
@@ -564,7 +577,7 @@ class Engine:
                 SignalResult(
                     profile.name,
                     profile.name,
-                    "drift",
+                    "multivariate" if i == self._multivariate else "drift",
                     "DriftDetected",
                     float(statistics[i]),
                     threshold,

@@ -72,6 +72,9 @@ class EnginePlan:
     #: Every tracked column in order; the prediction, when profiled, is the last one.
     profiles: tuple[FeatureProfile, ...]
     prediction: int | None
+    #: Position of the multivariate reconstruction error (``stats.multivariate``), judged as one
+    #: more numeric column between the features and the prediction (as in ``WindowPlan``).
+    multivariate: int | None
     #: The practical-significance floor (``drift.minEffect``, or the default).
     floor: float
     widest: int
@@ -153,6 +156,10 @@ class EnginePlan:
         cls, baseline: Baseline, settings: EvaluationSettings, contract: Contract
     ) -> EnginePlan:
         profiles = list(baseline.features)
+        fit = baseline.multivariate
+        multivariate = len(profiles) if fit is not None else None
+        if fit is not None:
+            profiles.append(fit.profile)
         if baseline.prediction is not None:
             profiles.append(baseline.prediction)
         prediction = len(profiles) - 1 if baseline.prediction is not None else None
@@ -170,8 +177,15 @@ class EnginePlan:
         ]
         if prediction is not None and not settings.drift.prediction:
             watched_list[prediction] = False
+        if (
+            multivariate is not None
+            and fit is not None
+            and (not settings.drift.multivariate or ignored.intersection(fit.features))
+        ):
+            # An ignored feature has no say, and the reconstruction error would see it.
+            watched_list[multivariate] = False
         watched = np.array(watched_list, dtype=bool)
-        rates = _rate_rows(baseline, settings, profiles)
+        rates = _rate_rows(baseline, settings, profiles, multivariate)
         estimating = (
             settings.performance is not None
             and settings.performance.estimated
@@ -205,6 +219,7 @@ class EnginePlan:
             contract=contract,
             profiles=tuple(profiles),
             prediction=prediction,
+            multivariate=multivariate,
             floor=(
                 DEFAULT_MIN_EFFECT
                 if settings.drift.min_effect is None
@@ -249,10 +264,15 @@ class EnginePlan:
 
 
 def _rate_rows(
-    baseline: Baseline, settings: EvaluationSettings, profiles: list[FeatureProfile]
+    baseline: Baseline,
+    settings: EvaluationSettings,
+    profiles: list[FeatureProfile],
+    multivariate: int | None = None,
 ) -> list[RateRow]:
     rows: list[RateRow] = []
     for i, p in enumerate(profiles):
+        if i == multivariate:
+            continue  # its missing rows are the features' (see ``stats.multivariate``)
         if p.count > 0:
             rows.append(RateRow("missing", i, f"{p.name}/missing", p.missing_rate))
         if p.present == 0:
