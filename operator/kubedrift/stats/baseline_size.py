@@ -26,7 +26,7 @@ import gzip
 import json
 import zlib
 
-from kubedrift.stats.baseline import FORMAT_KIND, BaselineError
+from kubedrift.stats.column_profile import FORMAT_KIND, BaselineError
 
 #: Kubernetes' limit on a ConfigMap object.
 CONFIGMAP_LIMIT_BYTES = 1024 * 1024

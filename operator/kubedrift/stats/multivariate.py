@@ -49,8 +49,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from kubedrift.stats.baseline import BaselineError, FeatureProfile, profile_column
 from kubedrift.stats.binning import FloatArray
+from kubedrift.stats.column_profile import BaselineError, FeatureProfile, profile_column
 
 #: Name of the reconstruction error's column in windows, tallies and the engine's signals.
 COLUMN = "multivariate/reconstruction-error"
