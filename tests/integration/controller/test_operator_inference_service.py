@@ -30,6 +30,9 @@ from support.cluster_waiting import wait_for
 from support.controller_harness import free_port
 from support.kserve_agent import KServeBuild, build_kserve, install_inference_service_crd
 
+#: KServe's venv (``make servers``) and its agent built with Go (``make kserve-agent``).
+pytestmark = pytest.mark.tools
+
 REPO = Path(__file__).resolve().parents[3]
 KSERVE_VENV = REPO / ".venv-kserve"
 KSERVE_SIDE = REPO / "tests" / "servers" / "kserve_side.py"
