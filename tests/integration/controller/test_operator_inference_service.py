@@ -25,6 +25,14 @@ from typing import Any
 import numpy as np
 import pytest
 
+from kubedrift.api.spec import parse_spec
+from kubedrift.controller.collector import (
+    build_collector_deployment,
+    build_collector_service,
+    plan_collector_update,
+)
+from kubedrift.controller.injection import SidecarOptions
+from kubedrift.controller.names import MonitorRef
 from kubedrift.stats.baseline import build_baseline
 from support.cluster_waiting import wait_for
 from support.controller_harness import free_port
@@ -248,6 +256,18 @@ def test_a_monitor_of_an_inference_service_collects_kserve_logger_events_and_giv
     assert status["phase"] == "Healthy"
     assert sorted(f["name"] for f in status["drift"]["features"]) == sorted(FEATURES)
     assert status["drift"]["prediction"]["drifted"] is False
+    # The collector as stored (with the API server's defaults) has all the operator wants, so
+    # later rounds send it no patch.
+    ref = MonitorRef(namespace, "iris", kube.monitor("iris")["metadata"]["uid"])
+    spec = parse_spec(monitor()["spec"])
+    stored = kube.deployment("iris-kubedrift-collector")
+    digest = stored["spec"]["template"]["metadata"]["annotations"]["kubedrift.io/config-hash"]
+    wanted = build_collector_deployment(ref, spec, SidecarOptions(image="kubedrift:test"), digest)
+    assert plan_collector_update(stored, wanted) is None
+    service = kube.api.sanitize_for_serialization(
+        kube.core.read_namespaced_service("iris-kubedrift-collector", namespace)
+    )
+    assert plan_collector_update(service, build_collector_service(ref, spec)) is None
 
     kube.custom.delete_namespaced_custom_object(
         "kubedrift.io", "v1alpha1", namespace, "modelmonitors", "iris"
