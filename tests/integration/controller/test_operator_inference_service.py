@@ -157,6 +157,15 @@ def ready_pod_ip(kube: Any, selector: str, containers: set[str]) -> str | None:
     return None
 
 
+def admin_call(url: str, token: str, document: Any = None) -> Any:
+    """GET ``url`` (or POST ``document``) on a sidecar's admin API with its bearer token."""
+    data = None if document is None else json.dumps(document).encode()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    request = urllib.request.Request(url, data, headers)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
 def monitor() -> dict[str, Any]:
     return {
         "apiVersion": "kubedrift.io/v1alpha1",
@@ -238,10 +247,11 @@ def test_a_monitor_of_an_inference_service_collects_kserve_logger_events_and_giv
     requests = json.loads((tmp_path / "requests.json").read_text())
     sent = [r for r in requests if r["model"] == "iris" and r["kind"] in ("v1", "v2-json")]
     for item in sent:
+        # A client that sets Ce-Id gets it as the CloudEvents' id, to send labels for later.
         request = urllib.request.Request(
             f"http://{ip}:{agent_port}{item['path']}",
             base64.b64decode(item["body"]),
-            item["headers"],
+            {**item["headers"], "Ce-Id": item["name"]},
         )
         with urllib.request.urlopen(request, timeout=30) as response:
             assert response.status == 200
@@ -256,6 +266,23 @@ def test_a_monitor_of_an_inference_service_collects_kserve_logger_events_and_giv
     assert status["phase"] == "Healthy"
     assert sorted(f["name"] for f in status["drift"]["features"]) == sorted(FEATURES)
     assert status["drift"]["prediction"]["drifted"] is False
+    # Labels joined on the Ce-Id give back every row the logger sent, with its prediction.
+    collector_ip = ready_pod_ip(kube, "kubedrift.io/collector=iris", {"kubedrift-sidecar"})
+    token = kube.secret_value("iris-kubedrift-token", "sidecar-token")
+    feedback = [{"id": item["name"], "label": [CLASSES[0]] * len(item["rows"])} for item in sent]
+    answer = admin_call(f"http://{collector_ip}:8481/v1/feedback", token, feedback)
+    assert answer["joined"] == len(sent)
+    labeled = admin_call(f"http://{collector_ip}:8481/v1/labeled", token)["rows"]
+    got = sorted(
+        (tuple(row["features"][name] for name in FEATURES), row["prediction"]) for row in labeled
+    )
+    expected = sorted(
+        (tuple(row), CLASSES[0] if row[0] + row[1] > 0 else CLASSES[1])
+        for item in sent
+        for row in item["rows"]
+    )
+    assert got == expected
+
     # The collector as stored (with the API server's defaults) has all the operator wants, so
     # later rounds send it no patch.
     ref = MonitorRef(namespace, "iris", kube.monitor("iris")["metadata"]["uid"])
