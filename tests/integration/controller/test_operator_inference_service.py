@@ -266,11 +266,13 @@ def test_a_monitor_of_an_inference_service_collects_kserve_logger_events_and_giv
     assert status["phase"] == "Healthy"
     assert sorted(f["name"] for f in status["drift"]["features"]) == sorted(FEATURES)
     assert status["drift"]["prediction"]["drifted"] is False
-    # Labels joined on the Ce-Id give back every row the logger sent, with its prediction.
+    # Labels sent to the operator's endpoint reach the collector and, joined on the Ce-Id, give
+    # back every row the logger sent, with its prediction.
     collector_ip = ready_pod_ip(kube, "kubedrift.io/collector=iris", {"kubedrift-sidecar"})
     token = kube.secret_value("iris-kubedrift-token", "sidecar-token")
     feedback = [{"id": item["name"], "label": [CLASSES[0]] * len(item["rows"])} for item in sent]
-    answer = admin_call(f"http://{collector_ip}:8481/v1/feedback", token, feedback)
+    endpoint = f"http://127.0.0.1:{operator.port}/v1/feedback/{namespace}/iris"
+    answer = admin_call(endpoint, token, feedback)
     assert answer["joined"] == len(sent)
     labeled = admin_call(f"http://{collector_ip}:8481/v1/labeled", token)["rows"]
     got = sorted(
