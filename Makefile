@@ -70,7 +70,7 @@ kserve-agent: ## build (or reuse from ~/.cache/kubedrift) KServe's logger agent 
 	@bash tests/kserve_agent/build.sh >/dev/null
 
 # Tests that need nothing outside the project venv: no helm/promtool (tools), no model-server
-# venvs, no control plane. Deselected ones are counted in pytest's summary line.
+# venvs, no control plane. The run ends with the number of tests it left out.
 CHECK_TESTS := not integration and not chaos and not realnode and not tools
 
 check: venv ## inner loop, under a minute: ruff, format, import contracts, mypy, the unit tests that need no tools
@@ -98,10 +98,10 @@ test: venv servers controlplane kserve-agent tools lint typecheck ## lint, types
 	$(PY) -m pytest -q -m 'not chaos and not realnode'
 
 node-test: venv controlplane node-binaries node-images ## a real node (kubelet, containerd, kube-proxy, CoreDNS) runs the project image
-	$(PY) -m pytest -q -m realnode tests/realnode
+	$(PY) -m pytest -q -m realnode tests/realnode --timeout 3600  # the backstop: a real node starts within the first test
 
 chaos: venv controlplane ## fault-injection and load tests (README: Reliability); prints the figures
-	$(PY) -m pytest -q -s -m chaos tests/reliability tests/integration/reliability
+	$(PY) -m pytest -q -s -m chaos tests/reliability tests/integration/reliability --timeout 1800  # load tests run long
 
 cluster-up: venv controlplane ## start a local control plane in the background (.dev-cluster/kubeconfig); NODE=real for a real node
 	@if test "$(NODE)" = real; then $(MAKE) --no-print-directory node-packages node-binaries node-images; fi

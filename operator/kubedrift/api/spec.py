@@ -310,6 +310,42 @@ class ClassNamesSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ProbabilitiesSpec:
+    """``spec.capture.probabilities``: where a classifier's responses carry class probabilities.
+
+    Performance is then estimated without labels (``kubedrift.stats.estimation``) against the
+    calibration maps that ``kubedrift baseline build --probabilities`` stores in the baseline.
+    Columns are the classes in sorted order (scikit-learn's ``predict_proba``); a binary model
+    may give one column, the second class's probability.
+    """
+
+    output: str | None = prop(
+        "output",
+        "Open Inference Protocol: the output tensor holding the probabilities, shape [n, classes] "
+        "or [n] (binary: the positive class).",
+        default=None,
+        min_length=1,
+        max_length=253,
+    )
+    path: str | None = prop(
+        "path",
+        "JSON responses: the path to the probabilities, one entry per row, e.g. "
+        "response.probabilities.",
+        default=None,
+        pattern=r"^response(\.[^.\s]+)*$",
+        max_length=256,
+    )
+
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            cel="has(self.output) != has(self.path)",
+            message="set either probabilities.output or probabilities.path (exactly one)",
+            check=lambda o: (o.output is None) != (o.path is None),
+        ),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
 class CaptureSpec:
     """``spec.capture``: how the sidecar sees traffic and how much of it it samples."""
 
@@ -386,6 +422,11 @@ class CaptureSpec:
         default=None,
         min_length=1,
         max_length=253,
+    )
+    probabilities: ProbabilitiesSpec | None = prop(
+        "probabilities",
+        "Where responses carry class probabilities, for performance estimated without labels.",
+        default=None,
     )
     prediction_reduce: PredictionReduce = prop(
         "predictionReduce",
@@ -496,6 +537,19 @@ class PredictionDriftSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class MultivariateDriftSpec:
+    """``spec.drift.multivariate``: drift of the features' joint distribution."""
+
+    enabled: bool = prop(
+        "enabled",
+        "Judge the PCA reconstruction error of the standardized numeric features (a change in "
+        "how features relate that no per-feature test sees), when the baseline holds a PCA fit "
+        "(built by default for two or more numeric features).",
+        default=True,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
 class DriftSpec:
     """``spec.drift``: per-feature tests and when the whole dataset counts as drifted."""
 
@@ -537,6 +591,11 @@ class DriftSpec:
     )
     prediction: PredictionDriftSpec = prop(
         "prediction", "Drift of the predictions.", default_factory=PredictionDriftSpec
+    )
+    multivariate: MultivariateDriftSpec = prop(
+        "multivariate",
+        "Multivariate drift: the features' joint distribution.",
+        default_factory=MultivariateDriftSpec,
     )
 
     RULES: ClassVar[tuple[Rule, ...]] = (
@@ -606,6 +665,13 @@ class PerformanceSpec:
         "Positive class for binary precision, recall and f1.",
         default=None,
         max_length=253,
+    )
+    estimated: bool = prop(
+        "estimated",
+        "Also raise PerformanceDegraded (reason EstimatedErrorRateShift) on the error rate "
+        "estimated without labels from calibrated class probabilities (capture.probabilities and "
+        "a baseline built with --probabilities), under the same false-alarm contract.",
+        default=False,
     )
 
     RULES: ClassVar[tuple[Rule, ...]] = (

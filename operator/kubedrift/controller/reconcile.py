@@ -373,7 +373,25 @@ def _record(
         drift_share=decision.share if decision is not None and observation.has_data else None,
         metric=spec.performance.metric if spec.performance else None,
         metric_value=performance.value if performance is not None else None,
+        multivariate_evidence=_multivariate_evidence(observation),
     )
+    if observation.estimated:
+        ctx.metrics.record_estimates(
+            monitor.namespace,
+            monitor.name,
+            {
+                name: (entry.estimate.value, entry.estimate.lower, entry.estimate.upper)
+                for name, entry in observation.estimated.items()
+            },
+        )
+
+
+def _multivariate_evidence(observation: Observation) -> float | None:
+    decision = observation.decision
+    if decision is None or not observation.has_data:
+        return None
+    found = [s.statistic for s in decision.signals if s.kind == "multivariate"]
+    return found[0] if found else None
 
 
 def _secret_value(secret: Mapping[str, Any] | None, key: str) -> str | None:

@@ -21,9 +21,9 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -35,8 +35,12 @@ from kubedrift.stats.binning import (
     numeric_bin_counts,
     quantile_edges,
 )
+from kubedrift.stats.estimation import CalibrationMap, fit_calibration
 from kubedrift.stats.performance import reference_performance
 from kubedrift.stats.settings import FeatureType
+
+if TYPE_CHECKING:
+    from kubedrift.stats.multivariate import MultivariateProfile
 
 #: Version of the JSON format written by :meth:`Baseline.to_dict`.
 FORMAT_VERSION = 1
@@ -160,6 +164,12 @@ class Baseline:
     classes: tuple[str, ...] = ()
     performance: Mapping[str, float] = field(default_factory=dict)
     version: int = FORMAT_VERSION
+    #: The PCA fit of the numeric features and its reconstruction error's reference (``None``:
+    #: no multivariate signal); see ``kubedrift.stats.multivariate``.
+    multivariate: MultivariateProfile | None = None
+    #: Calibration maps of the model's class probabilities (``stats.estimation``), fitted on the
+    #: training rows' probabilities and labels; ``None`` when no probabilities were given.
+    calibration: CalibrationMap | None = None
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -173,7 +183,7 @@ class Baseline:
         return {profile.name: profile for profile in self.features}
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "kind": FORMAT_KIND,
             "version": self.version,
             "rows": self.rows,
@@ -184,9 +194,16 @@ class Baseline:
             "classes": list(self.classes),
             "performance": dict(self.performance),
         }
+        if self.calibration:
+            data["calibration"] = self.calibration.to_dict()
+        if self.multivariate is not None:
+            data["multivariate"] = self.multivariate.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Baseline:
+        from kubedrift.stats.multivariate import MultivariateProfile  # noqa: PLC0415 - a cycle
+
         if not isinstance(data, Mapping) or data.get("kind") != FORMAT_KIND:
             raise BaselineError(f"not a kubedrift baseline (expected kind {FORMAT_KIND!r})")
         version = data.get("version")
@@ -208,6 +225,16 @@ class Baseline:
                 task=task,
                 classes=tuple(str(c) for c in data.get("classes", ())),
                 performance={str(k): float(v) for k, v in data.get("performance", {}).items()},
+                multivariate=(
+                    MultivariateProfile.from_dict(data["multivariate"])
+                    if data.get("multivariate")
+                    else None
+                ),
+                calibration=(
+                    CalibrationMap.from_dict(data["calibration"])
+                    if data.get("calibration")
+                    else None
+                ),
             )
         except (KeyError, TypeError, ValueError) as error:
             if isinstance(error, BaselineError):
@@ -219,8 +246,11 @@ class Baseline:
 
     @classmethod
     def from_json(cls, text: str) -> Baseline:
+        """Read :meth:`to_json` output, plain or compressed (``stats.baseline_size``)."""
+        from kubedrift.stats.baseline_size import decode  # noqa: PLC0415 - a cycle
+
         try:
-            data = json.loads(text)
+            data = json.loads(decode(text))
         except json.JSONDecodeError as error:
             raise BaselineError(f"baseline is not valid JSON: {error}") from error
         return cls.from_dict(data)
@@ -238,6 +268,8 @@ def build_baseline(
     max_categories: int = 50,
     sample_size: int | None = None,
     seed: int = 0,
+    multivariate: bool = True,
+    probabilities: Sequence[str] = (),
 ) -> Baseline:
     """Profile training ``columns`` (name -> 1-D array) into a :class:`Baseline`.
 
@@ -245,7 +277,13 @@ def build_baseline(
     (numeric dtype -> numeric, unless all values are integers with at most
     ``CATEGORICAL_MAX_DISTINCT`` distinct values; anything else -> categorical) unless a column is
     named in ``categorical`` or ``numeric``. ``sample_size`` defaults to ``SAMPLE_BUDGET`` spread
-    over the numeric features, between 100 and 1000 values each.
+    over the numeric features, between 100 and 1000 values each. ``probabilities`` names the
+    columns holding the model's class probabilities, one per class in the order of the sorted
+    label classes (scikit-learn's ``predict_proba``), or one column for a binary model (the
+    second class's probability); with a ``label`` they fit the calibration maps that performance
+    is estimated with (``stats.estimation``). With ``multivariate`` and two
+    or more numeric features, the baseline also stores the PCA fit of the multivariate signal
+    (``kubedrift.stats.multivariate``).
     """
     names = (
         list(features)
@@ -294,6 +332,15 @@ def build_baseline(
             rng=rng,
         )
     task, classes, performance = _label_profile(columns, prediction_profile, label, max_categories)
+    fit = None
+    numeric_names = [p.name for p in profiles if p.type == "numeric"]
+    if multivariate and len(numeric_names) >= 2:
+        from kubedrift.stats.multivariate import fit_multivariate  # noqa: PLC0415 - a cycle
+
+        fit = fit_multivariate(columns, numeric_names, bins=bins, sample_size=size, seed=seed)
+    calibration = None
+    if probabilities:
+        calibration = _calibration(columns, probabilities, label, task, classes)
     return Baseline(
         features=profiles,
         rows=n_rows,
@@ -302,7 +349,34 @@ def build_baseline(
         task=task,
         classes=classes,
         performance=performance,
+        multivariate=fit,
+        calibration=calibration,
     )
+
+
+def _calibration(
+    columns: Mapping[str, npt.NDArray[Any]],
+    names: Sequence[str],
+    label: str | None,
+    task: Task | None,
+    classes: tuple[str, ...],
+) -> CalibrationMap:
+    if label is None or task != "classification":
+        raise BaselineError("class probabilities need a classification label (--label)")
+    missing = [name for name in names if name not in columns]
+    if missing:
+        raise BaselineError(f"probability column(s) {', '.join(missing)} not in the data")
+    expected = (1, 2) if len(classes) == 2 else (len(classes),)
+    if len(names) not in expected:
+        raise BaselineError(
+            f"{len(classes)} classes need {' or '.join(map(str, expected))} probability "
+            f"column(s), got {len(names)}"
+        )
+    matrix = np.stack([np.asarray(columns[name], dtype=np.float64) for name in names], axis=1)
+    keys = category_keys(np.asarray(columns[label]))
+    keep = np.isfinite(matrix).all(axis=1) & (keys != None)  # noqa: E711 - an object array
+    fitted = fit_calibration(matrix[keep], keys[keep].astype(str), classes)
+    return replace(fitted, columns=tuple(names))
 
 
 def detect_type(values: npt.NDArray[Any]) -> FeatureType:

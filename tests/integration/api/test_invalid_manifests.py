@@ -118,6 +118,17 @@ CASES = [
         "capture.features.names[1]",
     ),
     case("capture-protocol-unknown", {"capture.protocol": "grpc"}, "capture.protocol"),
+    case("capture-probabilities-empty", {"capture.probabilities": {}}, "capture.probabilities"),
+    case(
+        "capture-probabilities-twice",
+        {"capture.probabilities": {"output": "proba", "path": "response.proba"}},
+        "capture.probabilities",
+    ),
+    case(
+        "capture-probabilities-request-path",
+        {"capture.probabilities": {"path": "request.proba"}},
+        "capture.probabilities.path",
+    ),
     case(
         "capture-monitor-priority-unknown",
         {"capture.monitorPriority": "realtime"},
@@ -183,6 +194,9 @@ CASES = [
     # performance
     case("performance-metric-missing", {"performance.metric": DELETE}, "performance.metric"),
     case("performance-metric-unknown", {"performance.metric": "auc"}, "performance.metric"),
+    case(
+        "performance-estimated-not-bool", {"performance.estimated": "yes"}, "performance.estimated"
+    ),
     case("accuracy-threshold-above-one", {"performance.threshold": 1.2}, "performance.threshold"),
     case(
         "mae-threshold-negative",
