@@ -115,14 +115,28 @@ class TargetSpec:
 
     kind: WorkloadKind = prop(
         "kind",
-        "Kind of the workload serving the model: Deployment or StatefulSet. Both get the "
-        "sidecar in their Pod template, roll out and are cleaned up alike.",
+        "Kind of the workload named by deployment: Deployment or StatefulSet. Both get the "
+        "sidecar in their Pod template, roll out and are cleaned up alike. Not used with "
+        "inferenceService.",
         default="Deployment",
     )
-    deployment: str = prop(
+    deployment: str | None = prop(
         "deployment",
         "Name of the workload serving the model: the Deployment, or the StatefulSet when kind "
-        "is StatefulSet.",
+        "is StatefulSet. Exactly one of deployment and inferenceService is set.",
+        default=None,
+        **_SUBDOMAIN,
+    )
+    inference_service: str | None = prop(
+        "inferenceService",
+        "Name of a KServe InferenceService (serving.kserve.io/v1beta1) in the monitor's "
+        "namespace, instead of deployment: the operator runs a collector (the sidecar in mirror "
+        "mode, as its own Deployment and Service named {monitor}-kubedrift-collector), points "
+        "the InferenceService's spec.predictor.logger at it (mode all) and restores the "
+        "previous logger when the monitor is deleted. KServe's logger agent then sends every "
+        "request and response to the collector as CloudEvents; nothing is added to the "
+        "predictor's Pods and no Service is re-pointed. capture.mode is taken as mirror.",
+        default=None,
         **_SUBDOMAIN,
     )
     container: str | None = prop(
@@ -132,7 +146,12 @@ class TargetSpec:
         pattern=DNS_LABEL,
         max_length=63,
     )
-    port: int = prop("port", "Port the model server listens on inside its container.", **_PORT)
+    port: int = prop(
+        "port",
+        "Port the model server listens on inside its container (with inferenceService: the "
+        "predictor's port, which the collector's ports must not equal).",
+        **_PORT,
+    )
     service: str | None = prop(
         "service",
         "Service to re-point at the sidecar in proxy mode; default: leave Services untouched.",
@@ -152,7 +171,8 @@ class TargetSpec:
         "request path (/v2/models/{name}[/versions/{v}]/infer, /v1/models/{name}:predict), or a "
         "path pattern starting with / (* ? [...]) for other paths; exchanges of other models "
         "are forwarded and counted by model, never added to the window. Default: every "
-        "exchange.",
+        "exchange. With inferenceService, KServe's logger events carry no path: every event "
+        "the collector receives counts as this model's.",
         default=None,
         pattern=MODEL_SELECTOR,
         max_length=253,
@@ -164,6 +184,19 @@ class TargetSpec:
             message="servicePort needs target.service",
             check=lambda o: o.service_port is None or o.service is not None,
             field_path=".servicePort",
+        ),
+        Rule(
+            cel="has(self.deployment) != has(self.inferenceService)",
+            message="set exactly one of target.deployment and target.inferenceService",
+            check=lambda o: (o.deployment is None) != (o.inference_service is None),
+            field_path=".inferenceService",
+        ),
+        Rule(
+            cel="!has(self.inferenceService) || !has(self.service)",
+            message="target.service is for a Deployment in proxy mode, not with "
+            "target.inferenceService",
+            check=lambda o: o.inference_service is None or o.service is None,
+            field_path=".service",
         ),
     )
 
@@ -820,7 +853,9 @@ class AlertsSpec:
 class ModelMonitorSpec:
     """``spec`` of a ModelMonitor: watch one model Deployment for drift and degradation."""
 
-    target: TargetSpec = prop("target", "The model Deployment.")
+    target: TargetSpec = prop(
+        "target", "The model: a Deployment (or StatefulSet), or a KServe InferenceService."
+    )
     capture: CaptureSpec = prop("capture", "How traffic is captured.", default_factory=CaptureSpec)
     baseline: BaselineSpec = prop("baseline", "The training-data profile to compare with.")
     window: WindowSpec = prop("window", "The window of recent traffic.", default_factory=WindowSpec)

@@ -69,6 +69,26 @@ CASES = [
     case("container-not-a-dns-label", {"target.container": "model.v1"}, "target.container"),
     case("service-port-without-service", {"target.servicePort": 80}, "target.servicePort"),
     case("target-kind-unknown", {"target.kind": "ReplicaSet"}, "target.kind"),
+    case(
+        "deployment-and-inference-service",
+        {"target.inferenceService": "iris"},
+        "target.inferenceService",
+    ),
+    case(
+        "neither-deployment-nor-inference-service",
+        {"target.deployment": DELETE},
+        "target.inferenceService",
+    ),
+    case(
+        "inference-service-not-a-dns-name",
+        {"target.deployment": DELETE, "target.inferenceService": "Iris_Model"},
+        "target.inferenceService",
+    ),
+    case(
+        "inference-service-with-service",
+        {"target.deployment": DELETE, "target.inferenceService": "iris", "target.service": "s"},
+        "target.service",
+    ),
     case("target-model-with-space", {"target.model": "my model"}, "target.model"),
     case("target-model-with-inner-slash", {"target.model": "a/b"}, "target.model"),
     # baseline
