@@ -99,7 +99,8 @@ def test_kserve_v1_and_v2_exchanges_pass_untouched_and_only_iris_is_parsed(
     profile = Baseline.from_json(baseline.read_text())
     window = Window.from_dict(report["current"], profile)
     assert window.samples == len(sent)
-    assert window.missing.tolist() == [0] * (len(FEATURES) + 1)  # features and prediction
+    # features, the multivariate error and the prediction
+    assert window.missing.tolist() == [0] * (len(FEATURES) + 2)
     assert evaluate(profile, window, EvaluationSettings()).verdict == "ok"
 
     # Labels joined by request id give back each parsed row with its prediction.

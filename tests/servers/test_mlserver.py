@@ -101,8 +101,9 @@ def test_mlserver_exchanges_pass_untouched_and_only_iris_is_parsed_into_baseline
     profile = Baseline.from_json(baseline.read_text())
     window = Window.from_dict(report["current"], profile)
     assert window.samples == 80  # 10 iris requests of 8 rows; none of wine's 80
-    # both codecs' names became the four features; every row has its prediction (the 5th)
-    assert window.missing.tolist() == [0, 0, 0, 0, 0]
+    # both codecs' names became the four features; every row has its multivariate error (the
+    # 5th column) and its prediction (the 6th)
+    assert window.missing.tolist() == [0, 0, 0, 0, 0, 0]
     assert evaluate(profile, window, EvaluationSettings()).verdict == "ok"
 
     # Labels joined by request id give back each parsed row with its prediction: the exact
