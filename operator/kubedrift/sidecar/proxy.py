@@ -23,7 +23,7 @@ from typing import Any, cast
 
 import httptools
 
-from kubedrift.sidecar.exchange import Exchange
+from kubedrift.sidecar.exchange import SHADOW_COPY_HEADER, Exchange
 from kubedrift.sidecar.proxy_stats import ProxySnapshot, ProxyStats
 from kubedrift.sidecar.sampling import SampleFields, SampleQueue, Sampler
 from kubedrift.sidecar.shadow import ShadowMirror
@@ -88,7 +88,7 @@ class ProxyContext:
             sample = exchange.sample()
             if self.queue.offer(sample):
                 self.on_queued()
-            if self.shadow is not None:
+            if self.shadow is not None and SHADOW_COPY_HEADER not in exchange.request_ids:
                 self.shadow.mirror(sample)  # starts a task; the response is already out
         except Exception:
             self.sample_failures += 1

@@ -8,8 +8,10 @@ nothing is written to the client after it and nothing waits for it, so the clien
 the serving model's, byte for byte, whether the shadow is fast, slow, failing or down.
 
 The copy is a ``POST`` of the same path and body with the same ``X-Request-ID`` as the sample
-(the client's, the model's or the one the sidecar generated), so the shadow's own sidecar records
-its prediction under the id the labels will name, and both models are scored on the same rows.
+(the client's, the model's or the one the sidecar generated) and ``X-Kubedrift-Shadow: 1``: the
+shadow's own sidecar samples every such copy (whatever its ``sampleRate``; ``maxSamplesPerSecond``
+still applies) and never copies it again, so it records the shadow's prediction for each row the
+serving sidecar recorded, and both models are scored on the same rows.
 
 Bounded: at most ``max_in_flight`` copies are open at once (more are dropped, not queued), each
 has ``timeout`` seconds for the whole exchange. Outcomes are counted, never raised
@@ -57,6 +59,7 @@ def shadow_request(sample: SampleFields, host: str, port: int) -> bytes | None:
         b"Content-Type: application/json\r\n",
         b"Content-Length: %d\r\n" % len(body),
         b"Connection: close\r\n",
+        b"X-Kubedrift-Shadow: 1\r\n",  # the shadow's sidecar samples it and copies it no further
     ]
     if request_id is not None:
         lines.append(b"X-Request-ID: %b\r\n" % request_id.encode("latin-1"))

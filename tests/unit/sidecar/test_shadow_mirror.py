@@ -95,7 +95,11 @@ async def wait_until(condition: Callable[[], bool]) -> None:
 
 
 async def through_proxy(
-    shadow: Shadow | None, *, shadow_port: int | None = None, request: bytes = REQUEST
+    shadow: Shadow | None,
+    *,
+    shadow_port: int | None = None,
+    request: bytes = REQUEST,
+    sample_rate: float = 1.0,
 ) -> tuple[bytes, list[SampleFields], ShadowMirror | None]:
     """The client's response bytes, the queued samples and the mirror, once every copy ended."""
     loop = asyncio.get_running_loop()
@@ -112,7 +116,7 @@ async def through_proxy(
     context = ProxyContext(
         loop,
         pool,
-        Sampler(1.0, rng=random.Random(0)),
+        Sampler(sample_rate, rng=random.Random(0)),
         queue,
         upstream_label="model",
         shadow=mirror,
@@ -173,6 +177,25 @@ def test_the_shadow_gets_the_same_path_body_and_request_id_as_the_recorded_sampl
     assert b"X-Request-ID: req-1\r\n" in head
     assert body == BODY == sample[2]
     assert sample[5] == "req-1"
+
+
+def test_a_copy_is_marked_and_the_shadow_side_samples_it_always_and_copies_it_no_further() -> None:
+    shadow = Shadow("answers")
+    asyncio.run(through_proxy(shadow))
+    copy = b"".join(shadow.received[0])
+    assert b"X-Kubedrift-Shadow: 1\r\n" in copy
+
+    # The copy arriving at the shadow's own sidecar (sampleRate 0, a shadow configured too).
+    downstream = Shadow("answers")
+    response, samples, mirror = asyncio.run(
+        through_proxy(downstream, request=copy, sample_rate=0.0)
+    )
+
+    alone, _, _ = asyncio.run(through_proxy(None, request=copy, sample_rate=0.0))
+    assert response == alone  # the copy says Connection: close, so does the answer to it
+    assert [sample[5] for sample in samples] == ["req-1"]
+    assert downstream.received == []
+    assert mirror is not None and mirror.counts == {"answered": 0, "failed": 0, "dropped": 0}
 
 
 def test_a_generated_request_id_is_the_one_the_shadow_gets() -> None:
