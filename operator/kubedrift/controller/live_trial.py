@@ -27,7 +27,6 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from kubedrift.controller.names import SIDECAR_CONTAINER
 from kubedrift.controller.rollout import HeldOutScores
 
 #: Pod label that says which model a Pod serves in a live trial.
@@ -59,8 +58,10 @@ def build_candidate_deployment(
 ) -> dict[str, Any]:
     """The candidate's Deployment, from the serving ``deployment`` (``strategy``: shadow|canary).
 
-    The serving Deployment's injected sidecar and status are not copied: the admission webhook
-    injects the candidate's own sidecar, as for any Pod of the monitor.
+    The sidecar the operator injected into the serving Deployment (container, config volume) is
+    copied with the rest of the template, so the candidate's Pods record their own predictions
+    with the monitor's config; copies a shadow receives carry ``X-Kubedrift-Shadow`` and are
+    never mirrored again (docs/sidecar.md). The status is not copied.
     """
     if strategy not in ("shadow", "canary"):
         raise ValueError(f"strategy must be shadow or canary, got {strategy!r}")
@@ -83,7 +84,6 @@ def build_candidate_deployment(
     pod_spec["containers"] = [
         _with_version(c, version_env, version) if c.get("name") == container else c
         for c in pod_spec.get("containers") or []
-        if c.get("name") != SIDECAR_CONTAINER
     ]
     return {
         "apiVersion": "apps/v1",
@@ -102,7 +102,8 @@ def build_candidate_deployment(
 def build_candidate_service(
     candidate: Mapping[str, Any], port: int, owner: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """A ClusterIP Service in front of the shadow's Pods on ``port`` (their sidecar's port)."""
+    """A ClusterIP Service in front of the shadow's Pods on ``port``, their sidecar's proxy port
+    (so each copy passes the shadow's sidecar, which records the shadow's answer)."""
     meta = candidate["metadata"]
     return {
         "apiVersion": "v1",

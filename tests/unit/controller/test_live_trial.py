@@ -65,8 +65,9 @@ def test_a_shadow_runs_the_candidate_version_where_no_serving_service_selects_it
     assert labels[MODEL_ROLE_LABEL] == "candidate"
     assert shadow["spec"]["selector"]["matchLabels"] == labels
     assert shadow["spec"]["replicas"] == 1
-    (model,) = shadow["spec"]["template"]["spec"]["containers"]  # no copied sidecar
+    model, sidecar = shadow["spec"]["template"]["spec"]["containers"]
     assert model["env"] == [{"name": "MODEL_VERSION", "value": "2"}]
+    assert sidecar == {"name": "kubedrift-sidecar"}  # records the candidate's answers
     assert shadow["metadata"]["ownerReferences"] == [OWNER]
     assert "status" not in shadow
 
