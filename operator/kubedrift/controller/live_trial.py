@@ -25,9 +25,13 @@ import copy
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
+from kubedrift.api.spec import PromotionSpec
+from kubedrift.controller.promotion import judge
 from kubedrift.controller.rollout import HeldOutScores
+from kubedrift.stats.unpaired_comparison import CanaryVerdict, compare_unpaired
 
 #: Pod label that says which model a Pod serves in a live trial.
 MODEL_ROLE_LABEL = "kubedrift.io/model-role"
@@ -195,3 +199,59 @@ def _with_version(container: Mapping[str, Any], env_name: str, version: str) -> 
     env = [e for e in out.get("env") or [] if e.get("name") != env_name]
     out["env"] = [*env, {"name": env_name, "value": version}]
     return out
+
+
+TrialVerdict = Literal["Promote", "Reject", "Wait"]
+_CANARY_VERDICTS: dict[CanaryVerdict, TrialVerdict] = {
+    "Promote": "Promote",
+    "RollBack": "Reject",
+    "Wait": "Wait",
+}
+
+
+@dataclass(frozen=True)
+class TrialDecision:
+    """What a live trial decided this round, and the sentence for its Event."""
+
+    verdict: TrialVerdict
+    reason: str
+    message: str
+
+
+def judge_trial(
+    strategy: str,
+    promotion: PromotionSpec,
+    serving_rows: Iterable[Mapping[str, Any]],
+    candidate_rows: Iterable[Mapping[str, Any]],
+    *,
+    max_rows: int,
+) -> TrialDecision:
+    """One round's verdict on a live trial, with the promotion gate's ``margin``, ``confidence``
+    and ``minHeldOut``.
+
+    A shadow waits for ``minHeldOut`` paired rows, then the paired gate decides at once
+    (promote or reject: the same rule as for the Job's held-out rows). A canary waits for
+    ``minHeldOut`` labeled rows of each model and then until
+    :func:`~kubedrift.stats.unpaired_comparison.compare_unpaired` decides, at most ``max_rows``
+    rows each (not shown better by then: rejected).
+    """
+    if strategy == "shadow":
+        scores = paired_scores(serving_rows, candidate_rows)
+        decision = judge(promotion, scores)
+        if decision.reason == "NotEnoughHeldOutLabels":
+            return TrialDecision("Wait", "NotEnoughLabels", decision.summary())
+        verdict: TrialVerdict = "Promote" if decision.promote else "Reject"
+        return TrialDecision(verdict, decision.reason, decision.summary())
+    if strategy == "canary":
+        k_s, n_s = canary_counts(serving_rows)
+        k_c, n_c = canary_counts(candidate_rows)
+        canary = compare_unpaired(
+            k_s, n_s, k_c, n_c,
+            margin=promotion.margin,
+            confidence=promotion.confidence,
+            min_rows=promotion.min_held_out,
+            max_rows=max_rows,
+        )  # fmt: skip
+        verdict = _CANARY_VERDICTS[canary.verdict]
+        return TrialDecision(verdict, canary.reason, canary.summary())
+    raise ValueError(f"strategy must be shadow or canary, got {strategy!r}")

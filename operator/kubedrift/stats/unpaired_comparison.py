@@ -33,7 +33,13 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Literal
 
-__all__ = ["CanaryDecision", "compare_unpaired", "restricted_proportions", "score_statistic"]
+__all__ = [
+    "CanaryDecision",
+    "CanaryVerdict",
+    "compare_unpaired",
+    "restricted_proportions",
+    "score_statistic",
+]
 
 CanaryVerdict = Literal["Promote", "RollBack", "Wait"]
 #: ``Better``: shown better by the margin; ``Worse``: shown worse; ``NotBetter``: the row budget

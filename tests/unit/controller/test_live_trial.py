@@ -14,6 +14,7 @@ from kubedrift.controller.live_trial import (
     build_candidate_service,
     canary_counts,
     is_candidate_pod,
+    judge_trial,
     paired_scores,
     shadow_url,
 )
@@ -150,3 +151,36 @@ def test_canary_counts_are_correct_and_labeled_rows() -> None:
     rows = [row(1, 1, 1), row(2, 0, 1), {"features": {"x": 3}, "prediction": 1}]
 
     assert canary_counts(rows) == (1, 2)
+
+
+GATE = PromotionSpec(min_held_out=100)
+
+
+def test_a_shadow_trial_waits_for_min_held_out_paired_rows_then_decides() -> None:
+    serving = [row(i, 1 if i % 5 else 0, 1) for i in range(200)]
+    good = [row(i, 1, 1) for i in range(200)]
+    bad = [row(i, i % 2, 1) for i in range(200)]
+
+    waiting = judge_trial("shadow", GATE, serving, good[:99], max_rows=1000)
+    promoted = judge_trial("shadow", GATE, serving, good, max_rows=1000)
+    rejected = judge_trial("shadow", GATE, serving, bad, max_rows=1000)
+
+    assert (waiting.verdict, waiting.reason) == ("Wait", "NotEnoughLabels")
+    assert (promoted.verdict, promoted.reason) == ("Promote", "Better")
+    assert (rejected.verdict, rejected.reason) == ("Reject", "NotBetter")
+    assert "99 held-out labeled rows" in waiting.message
+
+
+def test_a_canary_with_a_bad_candidate_is_rejected_and_a_good_one_promoted() -> None:
+    serving = [row(i, 1 if i % 5 else 0, 1) for i in range(500)]  # right on 0.8
+    bad = [row(i, i % 2, 1) for i in range(500)]  # right on 0.5: shuffled labels
+    good = [row(i, 1 if i % 20 else 0, 1) for i in range(500)]  # right on 0.95
+
+    rejected = judge_trial("canary", GATE, serving, bad, max_rows=2000)
+    promoted = judge_trial("canary", GATE, serving, good, max_rows=2000)
+    waiting = judge_trial("canary", GATE, serving, bad[:50], max_rows=2000)
+
+    assert (rejected.verdict, rejected.reason) == ("Reject", "Worse")
+    assert (promoted.verdict, promoted.reason) == ("Promote", "Better")
+    assert (waiting.verdict, waiting.reason) == ("Wait", "NotEnoughLabels")
+    assert "candidate accuracy 0.5000 on 500 labeled rows vs serving 0.8000" in rejected.message
