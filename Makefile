@@ -16,7 +16,7 @@ KSERVE_STAMP := $(KSERVE_VENV)/.installed-$(shell cat tests/servers/kserve-requi
 NODE ?= standin
 NODE_PACKAGES := containerd runc containernetworking-plugins iptables buildah mmdebstrap catatonit
 
-.PHONY: help check venv servers controlplane tools node-packages node-binaries node-images node-test lint typecheck unit integration test chaos demo bench cluster-up cluster-down crds clean
+.PHONY: help check venv servers controlplane tools node-packages node-binaries node-images node-test kserve-agent lint typecheck unit integration test chaos demo bench cluster-up cluster-down crds clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -66,8 +66,11 @@ node-images: node-packages ## build (or reuse) the pause, Debian Python base and
 controlplane: ## build (or reuse from ~/.cache/kubedrift) etcd, kube-apiserver, KCM, scheduler, kubectl
 	@bash $(CONTROLPLANE_BUILD) >/dev/null
 
+kserve-agent: ## build (or reuse from ~/.cache/kubedrift) KServe's logger agent and copy its InferenceService CRD
+	@bash tests/kserve_agent/build.sh >/dev/null
+
 # Tests that need nothing outside the project venv: no helm/promtool (tools), no model-server
-# venvs, no control plane. Deselected ones are counted in pytest's summary line.
+# venvs, no control plane. The run ends with the number of tests it left out.
 CHECK_TESTS := not integration and not chaos and not realnode and not tools
 
 check: venv ## inner loop, under a minute: ruff, format, import contracts, mypy, the unit tests that need no tools
@@ -88,17 +91,17 @@ typecheck: venv ## mypy --strict on the package, the tests and bench (pyproject.
 unit: venv tools servers ## unit tests only (no cluster), including those that need tools
 	$(PY) -m pytest -m 'not integration and not chaos and not realnode' -q
 
-integration: venv servers controlplane tools ## integration tests against a real control plane
+integration: venv servers controlplane kserve-agent tools ## integration tests against a real control plane
 	$(PY) -m pytest -m 'integration and not chaos and not realnode' -q
 
-test: venv servers controlplane tools lint typecheck ## lint, types, unit and integration tests (CI also runs chaos)
+test: venv servers controlplane kserve-agent tools lint typecheck ## lint, types, unit and integration tests (CI also runs chaos)
 	$(PY) -m pytest -q -m 'not chaos and not realnode'
 
 node-test: venv controlplane node-binaries node-images ## a real node (kubelet, containerd, kube-proxy, CoreDNS) runs the project image
-	$(PY) -m pytest -q -m realnode tests/realnode
+	$(PY) -m pytest -q -m realnode tests/realnode --timeout 3600  # the backstop: a real node starts within the first test
 
 chaos: venv controlplane ## fault-injection and load tests (README: Reliability); prints the figures
-	$(PY) -m pytest -q -s -m chaos tests/reliability tests/integration/reliability
+	$(PY) -m pytest -q -s -m chaos tests/reliability tests/integration/reliability --timeout 1800  # load tests run long
 
 cluster-up: venv controlplane ## start a local control plane in the background (.dev-cluster/kubeconfig); NODE=real for a real node
 	@if test "$(NODE)" = real; then $(MAKE) --no-print-directory node-packages node-binaries node-images; fi

@@ -9,7 +9,8 @@ Tests under ``tests/integration/`` are marked ``integration`` automatically; tes
 what the project venv does not hold are marked ``tools``: those under ``tests/servers/`` (the
 model servers' venvs), those that take the ``helm`` fixture (helm is built with Go), and the
 modules that say so themselves (promtool, the package index). ``make check`` deselects
-``tools``; ``make test`` and CI run everything, and pytest reports the deselected count.
+``tools``; ``make test`` and CI run everything. Deselected tests are counted in the summary
+(pytest does so itself; under pytest-xdist, which hides the count, the hooks below do).
 """
 
 from __future__ import annotations
@@ -103,3 +104,32 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 for path, tail in found.container_logs(namespace).items():
                     report.sections.append((f"container log {path}", tail))
     return report
+
+
+#: Tests deselected in this process (under xdist: in this worker, each of which collects all).
+_deselected = [0]
+#: Under xdist, on the controller: what each worker deselected.
+_workers_deselected: dict[str, int] = {}
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    _deselected[0] += len(items)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["deselected"] = _deselected[0]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    _workers_deselected[str(node.gateway.id)] = int(node.workeroutput.get("deselected", 0))
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if _workers_deselected:
+        count = max(_workers_deselected.values())
+        terminalreporter.write_line(
+            f"{count} tests deselected by -m {config.option.markexpr!r} (make test runs them)"
+        )

@@ -8,8 +8,14 @@ from kubedrift.cli import build_parser, main
 
 #: Subcommand name -> (module, one-line help).
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("kubedrift_dev.commands.demo", "run the whole drift/retrain loop on a local cluster"),
-    "dev-cluster": ("kubedrift_dev.commands.dev_cluster", "start or stop a local control plane"),
+    "demo": (
+        "kubedrift_dev.commands.demo_command",
+        "run the whole drift/retrain loop on a local cluster",
+    ),
+    "dev-cluster": (
+        "kubedrift_dev.commands.dev_cluster_command",
+        "start or stop a local control plane",
+    ),
 }
 
 if __name__ == "__main__":

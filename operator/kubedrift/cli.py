@@ -18,11 +18,20 @@ from kubedrift import __version__
 
 #: Subcommand name -> (module, one-line help).
 COMMANDS: dict[str, tuple[str, str]] = {
-    "operator": ("kubedrift.commands.operator", "run the ModelMonitor operator"),
-    "sidecar": ("kubedrift.commands.sidecar", "run the sampling sidecar next to a model server"),
-    "baseline": ("kubedrift.commands.baseline", "build a baseline profile from training data"),
-    "check": ("kubedrift.commands.check", "compare a data file with a baseline, once"),
-    "backtest": ("kubedrift.commands.backtest", "replay a data stream through a monitor offline"),
+    "operator": ("kubedrift.commands.operator_command", "run the ModelMonitor operator"),
+    "sidecar": (
+        "kubedrift.commands.sidecar_command",
+        "run the sampling sidecar next to a model server",
+    ),
+    "baseline": (
+        "kubedrift.commands.baseline_command",
+        "build a baseline profile from training data",
+    ),
+    "check": ("kubedrift.commands.check_command", "compare a data file with a baseline, once"),
+    "backtest": (
+        "kubedrift.commands.backtest_command",
+        "replay a data stream through a monitor offline",
+    ),
 }
 
 

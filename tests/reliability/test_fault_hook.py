@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kubedrift.payloads import parse_exchange
-from kubedrift.sidecar.faults import InjectedFaultError, parser_from_environ, read_faults
+from kubedrift.sidecar.sidecar_faults import InjectedFaultError, parser_from_environ, read_faults
 from support.sidecar_process import free_port
 
 REQUEST = json.dumps({"instances": [[1.0, 2.0, 3.0]]}).encode()

@@ -35,7 +35,9 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{/*
 What the operator does in a namespace where it watches ModelMonitors: exactly the requests of
 kubedrift/controller (client.py paths) and of kopf (finalizers and bookkeeping annotations on
-the monitors, Events). Kept in one place for the ClusterRole and the per-namespace Roles.
+the monitors, Events). Deployments and Services are created and deleted for the collector of
+an InferenceService (spec.target.inferenceService), whose logger is patched. Kept in one place
+for the ClusterRole and the per-namespace Roles.
 */}}
 {{- define "kubedrift.namespacedRules" -}}
 - apiGroups: ["kubedrift.io"]
@@ -45,17 +47,20 @@ the monitors, Events). Kept in one place for the ClusterRole and the per-namespa
   resources: ["modelmonitors/status"]
   verbs: ["patch"]
 - apiGroups: ["apps"]
-  resources: ["deployments", "statefulsets"]
+  resources: ["statefulsets"]
   verbs: ["get", "patch"]
 - apiGroups: ["apps"]
   resources: ["deployments"]
-  verbs: ["create", "delete"]
+  verbs: ["get", "create", "patch", "delete"]
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["list"]
 - apiGroups: [""]
   resources: ["services"]
-  verbs: ["get", "patch", "create", "delete"]
+  verbs: ["get", "create", "patch", "delete"]
+- apiGroups: ["serving.kserve.io"]
+  resources: ["inferenceservices"]
+  verbs: ["get", "patch"]
 - apiGroups: [""]
   resources: ["configmaps"]
   verbs: ["get", "create", "patch", "delete"]

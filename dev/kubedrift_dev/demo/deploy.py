@@ -15,8 +15,8 @@ from typing import Any
 import yaml
 
 from kubedrift_dev.demo import manifests
-from kubedrift_dev.demo.cluster import DemoCluster
-from kubedrift_dev.demo.model import LogisticModel, train
+from kubedrift_dev.demo.cluster_client import DemoCluster
+from kubedrift_dev.demo.logistic_model import LogisticModel, train
 from kubedrift_dev.demo.operator_process import KUBEDRIFT
 from kubedrift_dev.demo.scenario import FEATURES, TRAINING_ROWS, TRAINING_SEED, WORLDS
 

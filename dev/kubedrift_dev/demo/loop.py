@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from kubedrift_dev.demo.cluster import DemoCluster
+from kubedrift_dev.demo.cluster_client import DemoCluster
 from kubedrift_dev.demo.manifests import MONITOR, DemoSettings
 from kubedrift_dev.demo.outcome import Marker, Outcome, Point, Row
 from kubedrift_dev.demo.scenario import WORLDS

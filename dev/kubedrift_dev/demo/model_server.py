@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from kubedrift_dev.demo.model import LogisticModel
+from kubedrift_dev.demo.logistic_model import LogisticModel
 from kubedrift_dev.demo.scenario import FEATURES
 
 MODEL_NAME = "demo"

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from kubedrift.stats.baseline import build_baseline
-from kubedrift_dev.demo.model import LogisticModel, train
+from kubedrift_dev.demo.logistic_model import LogisticModel, train
 from kubedrift_dev.demo.scenario import FEATURES
 
 #: Fewest labeled rows worth training on.

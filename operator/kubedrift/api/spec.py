@@ -115,14 +115,28 @@ class TargetSpec:
 
     kind: WorkloadKind = prop(
         "kind",
-        "Kind of the workload serving the model: Deployment or StatefulSet. Both get the "
-        "sidecar in their Pod template, roll out and are cleaned up alike.",
+        "Kind of the workload named by deployment: Deployment or StatefulSet. Both get the "
+        "sidecar in their Pod template, roll out and are cleaned up alike. Not used with "
+        "inferenceService.",
         default="Deployment",
     )
-    deployment: str = prop(
+    deployment: str | None = prop(
         "deployment",
         "Name of the workload serving the model: the Deployment, or the StatefulSet when kind "
-        "is StatefulSet.",
+        "is StatefulSet. Exactly one of deployment and inferenceService is set.",
+        default=None,
+        **_SUBDOMAIN,
+    )
+    inference_service: str | None = prop(
+        "inferenceService",
+        "Name of a KServe InferenceService (serving.kserve.io/v1beta1) in the monitor's "
+        "namespace, instead of deployment: the operator runs a collector (the sidecar in mirror "
+        "mode, as its own Deployment and Service named {monitor}-kubedrift-collector), points "
+        "the InferenceService's spec.predictor.logger at it (mode all) and restores the "
+        "previous logger when the monitor is deleted. KServe's logger agent then sends every "
+        "request and response to the collector as CloudEvents; nothing is added to the "
+        "predictor's Pods and no Service is re-pointed. capture.mode is taken as mirror.",
+        default=None,
         **_SUBDOMAIN,
     )
     container: str | None = prop(
@@ -132,7 +146,12 @@ class TargetSpec:
         pattern=DNS_LABEL,
         max_length=63,
     )
-    port: int = prop("port", "Port the model server listens on inside its container.", **_PORT)
+    port: int = prop(
+        "port",
+        "Port the model server listens on inside its container (with inferenceService: the "
+        "predictor's port, which the collector's ports must not equal).",
+        **_PORT,
+    )
     service: str | None = prop(
         "service",
         "Service to re-point at the sidecar in proxy mode; default: leave Services untouched.",
@@ -152,7 +171,8 @@ class TargetSpec:
         "request path (/v2/models/{name}[/versions/{v}]/infer, /v1/models/{name}:predict), or a "
         "path pattern starting with / (* ? [...]) for other paths; exchanges of other models "
         "are forwarded and counted by model, never added to the window. Default: every "
-        "exchange.",
+        "exchange. With inferenceService, KServe's logger events carry no path: every event "
+        "the collector receives counts as this model's.",
         default=None,
         pattern=MODEL_SELECTOR,
         max_length=253,
@@ -164,6 +184,19 @@ class TargetSpec:
             message="servicePort needs target.service",
             check=lambda o: o.service_port is None or o.service is not None,
             field_path=".servicePort",
+        ),
+        Rule(
+            cel="has(self.deployment) != has(self.inferenceService)",
+            message="set exactly one of target.deployment and target.inferenceService",
+            check=lambda o: (o.deployment is None) != (o.inference_service is None),
+            field_path=".inferenceService",
+        ),
+        Rule(
+            cel="!has(self.inferenceService) || !has(self.service)",
+            message="target.service is for a Deployment in proxy mode, not with "
+            "target.inferenceService",
+            check=lambda o: o.inference_service is None or o.service is None,
+            field_path=".service",
         ),
     )
 
@@ -277,6 +310,42 @@ class ClassNamesSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ProbabilitiesSpec:
+    """``spec.capture.probabilities``: where a classifier's responses carry class probabilities.
+
+    Performance is then estimated without labels (``kubedrift.stats.estimation``) against the
+    calibration maps that ``kubedrift baseline build --probabilities`` stores in the baseline.
+    Columns are the classes in sorted order (scikit-learn's ``predict_proba``); a binary model
+    may give one column, the second class's probability.
+    """
+
+    output: str | None = prop(
+        "output",
+        "Open Inference Protocol: the output tensor holding the probabilities, shape [n, classes] "
+        "or [n] (binary: the positive class).",
+        default=None,
+        min_length=1,
+        max_length=253,
+    )
+    path: str | None = prop(
+        "path",
+        "JSON responses: the path to the probabilities, one entry per row, e.g. "
+        "response.probabilities.",
+        default=None,
+        pattern=r"^response(\.[^.\s]+)*$",
+        max_length=256,
+    )
+
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            cel="has(self.output) != has(self.path)",
+            message="set either probabilities.output or probabilities.path (exactly one)",
+            check=lambda o: (o.output is None) != (o.path is None),
+        ),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
 class CaptureSpec:
     """``spec.capture``: how the sidecar sees traffic and how much of it it samples."""
 
@@ -353,6 +422,11 @@ class CaptureSpec:
         default=None,
         min_length=1,
         max_length=253,
+    )
+    probabilities: ProbabilitiesSpec | None = prop(
+        "probabilities",
+        "Where responses carry class probabilities, for performance estimated without labels.",
+        default=None,
     )
     prediction_reduce: PredictionReduce = prop(
         "predictionReduce",
@@ -463,6 +537,19 @@ class PredictionDriftSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class MultivariateDriftSpec:
+    """``spec.drift.multivariate``: drift of the features' joint distribution."""
+
+    enabled: bool = prop(
+        "enabled",
+        "Judge the PCA reconstruction error of the standardized numeric features (a change in "
+        "how features relate that no per-feature test sees), when the baseline holds a PCA fit "
+        "(built by default for two or more numeric features).",
+        default=True,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
 class DriftSpec:
     """``spec.drift``: per-feature tests and when the whole dataset counts as drifted."""
 
@@ -504,6 +591,11 @@ class DriftSpec:
     )
     prediction: PredictionDriftSpec = prop(
         "prediction", "Drift of the predictions.", default_factory=PredictionDriftSpec
+    )
+    multivariate: MultivariateDriftSpec = prop(
+        "multivariate",
+        "Multivariate drift: the features' joint distribution.",
+        default_factory=MultivariateDriftSpec,
     )
 
     RULES: ClassVar[tuple[Rule, ...]] = (
@@ -573,6 +665,13 @@ class PerformanceSpec:
         "Positive class for binary precision, recall and f1.",
         default=None,
         max_length=253,
+    )
+    estimated: bool = prop(
+        "estimated",
+        "Also raise PerformanceDegraded (reason EstimatedErrorRateShift) on the error rate "
+        "estimated without labels from calibrated class probabilities (capture.probabilities and "
+        "a baseline built with --probabilities), under the same false-alarm contract.",
+        default=False,
     )
 
     RULES: ClassVar[tuple[Rule, ...]] = (
@@ -764,7 +863,9 @@ class AlertsSpec:
 class ModelMonitorSpec:
     """``spec`` of a ModelMonitor: watch one model Deployment for drift and degradation."""
 
-    target: TargetSpec = prop("target", "The model Deployment.")
+    target: TargetSpec = prop(
+        "target", "The model: a Deployment (or StatefulSet), or a KServe InferenceService."
+    )
     capture: CaptureSpec = prop("capture", "How traffic is captured.", default_factory=CaptureSpec)
     baseline: BaselineSpec = prop("baseline", "The training-data profile to compare with.")
     window: WindowSpec = prop("window", "The window of recent traffic.", default_factory=WindowSpec)

@@ -50,6 +50,7 @@ def evaluation_settings(spec: ModelMonitorSpec) -> EvaluationSettings:
             prediction=drift.prediction.enabled,
             prediction_method=drift.prediction.method,
             prediction_threshold=drift.prediction.threshold,
+            multivariate=drift.multivariate.enabled,
         ),
         performance=_performance(spec.performance),
         window=WindowSettings(
@@ -69,6 +70,7 @@ def _performance(performance: PerformanceSpec | None) -> PerformanceSettings | N
         min_labeled_samples=performance.min_labeled_samples,
         confidence=performance.confidence,
         positive_label=performance.positive_label,
+        estimated=performance.estimated,
     )
 
 

@@ -76,11 +76,19 @@ class PredictionDriftStatus(TypedDict):
     evidence: NotRequired[float]
 
 
+class MultivariateDriftStatus(TypedDict):
+    drifted: bool
+    evidence: float
+    threshold: float
+    effect: float
+
+
 class DriftStatus(TypedDict):
     share: float
     drifted: bool
     features: list[FeatureDriftStatus]
     prediction: NotRequired[PredictionDriftStatus]
+    multivariate: NotRequired[MultivariateDriftStatus]
     evidenceThreshold: NotRequired[float]
 
 
@@ -92,6 +100,23 @@ class PerformanceStatus(TypedDict):
     threshold: float
     samples: int
     degraded: bool
+
+
+class EstimatedMetricStatus(TypedDict):
+    value: float
+    lowerBound: float
+    upperBound: float
+    realized: NotRequired[float]
+
+
+class EstimatedPerformanceStatus(TypedDict):
+    rows: int
+    labeled: int
+    accuracy: NotRequired[EstimatedMetricStatus]
+    precision: NotRequired[EstimatedMetricStatus]
+    recall: NotRequired[EstimatedMetricStatus]
+    f1: NotRequired[EstimatedMetricStatus]
+    rocAuc: NotRequired[EstimatedMetricStatus]
 
 
 class SidecarsStatus(TypedDict):
@@ -175,6 +200,7 @@ class ModelMonitorStatus(TypedDict):
     window: NotRequired[WindowStatus]
     drift: NotRequired[DriftStatus]
     performance: NotRequired[PerformanceStatus]
+    estimatedPerformance: NotRequired[EstimatedPerformanceStatus]
     sidecars: NotRequired[SidecarsStatus]
     retraining: NotRequired[RetrainingStatus]
     lastEvaluationTime: NotRequired[Timestamp]
@@ -243,6 +269,16 @@ DOCS: dict[str, str] = {
     "drift.prediction.threshold": "Threshold the predictions were judged against.",
     "drift.prediction.drifted": "Whether the predictions' drift alarm holds.",
     "drift.prediction.evidence": "Largest CUSUM statistic of the predictions' detectors.",
+    "drift.multivariate": "The multivariate signal: the PCA reconstruction error of the "
+    "standardized numeric features, judged by the decision engine (docs/statistics.md, "
+    "Multivariate drift); present when the baseline holds a PCA fit and "
+    "spec.drift.multivariate.enabled.",
+    "drift.multivariate.drifted": "Whether its drift alarm holds; it sets DriftDetected alone "
+    "(reason MultivariateDrift).",
+    "drift.multivariate.evidence": "Largest CUSUM statistic (log e-value) of its detectors.",
+    "drift.multivariate.threshold": "Log e-value at which it alarms (drift.evidenceThreshold).",
+    "drift.multivariate.effect": "Largest gap between the binned cumulative distributions of "
+    "the reconstruction error now and in the reference (the effect size gated by minEffect).",
     "performance": "Metric computed from labeled predictions in the window.",
     "performance.metric": "Metric name, as in spec.performance.metric.",
     "performance.value": "Point estimate.",
@@ -251,6 +287,22 @@ DOCS: dict[str, str] = {
     "performance.threshold": "Threshold from the spec, repeated so the status reads alone.",
     "performance.samples": "Labeled samples the metric is computed from.",
     "performance.degraded": "Whether the bound crossed the threshold with enough samples.",
+    "estimatedPerformance": "Performance estimated without labels from the model's calibrated "
+    "class probabilities (spec.capture.probabilities and a baseline built with --probabilities), "
+    "next to the realized value once labels exist.",
+    "estimatedPerformance.rows": "Rows of the window whose responses carried probabilities.",
+    "estimatedPerformance.labeled": "Labeled rows of the window the realized values are over.",
+    **{
+        f"estimatedPerformance.{name}{key}": text
+        for name in ("accuracy", "precision", "recall", "f1", "rocAuc")
+        for key, text in (
+            ("", f"Estimated {name} (binary: of the second class; macro average otherwise)."),
+            (".value", "Estimate."),
+            (".lowerBound", "Lower end of the band at spec.performance.confidence."),
+            (".upperBound", "Upper end of the band at spec.performance.confidence."),
+            (".realized", "The same metric from joined labels (absent without labels)."),
+        )
+    },
     "sidecars": "How many sidecars the last evaluation expected and heard from; a gap explains "
     "NoData and partial windows.",
     "sidecars.desired": "Ready pods of the target Deployment.",

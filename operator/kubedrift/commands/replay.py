@@ -8,7 +8,8 @@ reads (``stats.window.judged_window``), the window evaluation users read, and on
 decision engine (:class:`~kubedrift.stats.engine.session.Session`) on the cumulative counts. So a
 backtest predicts the operator's conditions on the same traffic: an alert is a condition turning
 True (``DriftDetected``, ``PerformanceDegraded``, ``DataQualityDegraded``; a performance alarm
-raised by the error rate is reported as ``ErrorRateShift``, as before), and a would-be retraining
+raised by the error rate is reported as ``ErrorRateShift``, as before, and one raised by the error
+rate estimated without labels as ``EstimatedPerformanceDegraded``), and a would-be retraining
 is an alert whose condition is among ``retraining.triggers``, at least ``retraining.cooldown``
 after the previous one. The baseline is not replaced after a would-be retraining (there is no new
 model to profile), so an alarm holds until the traffic recovers.
@@ -33,13 +34,21 @@ from kubedrift.sidecar.windows import WindowKeeper
 from kubedrift.stats.baseline import Baseline
 from kubedrift.stats.binning import category_keys
 from kubedrift.stats.engine.engine import Decision
+from kubedrift.stats.engine.estimated import REASON as ESTIMATED_REASON
 from kubedrift.stats.engine.session import Session
+from kubedrift.stats.estimates import SideBySide, side_by_side
 from kubedrift.stats.evaluation import Evaluation, evaluate
 from kubedrift.stats.performance import HIGHER_IS_BETTER
 from kubedrift.stats.window import judged_window
 
 #: The engine's conditions, in the order alerts are reported within one step.
 CONDITIONS = ("DriftDetected", "PerformanceDegraded", "DataQualityDegraded")
+#: Alert types named after the reason rather than the condition: the labeled error rate, and
+#: the error rate estimated without labels.
+_ALERT_TYPES = {
+    "ErrorRateShift": "ErrorRateShift",
+    ESTIMATED_REASON: "EstimatedPerformanceDegraded",
+}
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,8 @@ class Evaluated:
     evaluation: Evaluation
     decision: Decision
     time: float = 0.0
+    #: Metrics estimated without labels next to the realized ones (``stats.estimates``).
+    estimated: Mapping[str, SideBySide] = field(default_factory=dict)
 
     @property
     def verdict(self) -> str:
@@ -94,6 +105,39 @@ class Evaluated:
             "drift": self.decision.drift.status == "True",
             "share": self.decision.share,
             "engine": self.decision.to_dict(),
+            **self._multivariate(),
+        } | ({"estimated_performance": self._estimated()} if self.estimated else {})
+
+    def _estimated(self) -> dict[str, Any]:
+        first = next(iter(self.estimated.values()))
+        return {
+            "rows": first.rows,
+            "labeled": first.labeled,
+            **{
+                name: {
+                    "value": entry.estimate.value,
+                    "lower": entry.estimate.lower,
+                    "upper": entry.estimate.upper,
+                    "realized": entry.realized,
+                }
+                for name, entry in self.estimated.items()
+            },
+        }
+
+    def _multivariate(self) -> dict[str, Any]:
+        """``multivariate`` (when the engine judges it): the PCA reconstruction error's
+        alarm, evidence, threshold and effect, as in ``status.drift.multivariate``."""
+        found = [s for s in self.decision.signals if s.kind == "multivariate"]
+        if not found:
+            return {}
+        signal = found[0]
+        return {
+            "multivariate": {
+                "drifted": signal.alarmed,
+                "evidence": signal.statistic,
+                "threshold": signal.threshold,
+                "effect": signal.effect,
+            }
         }
 
 
@@ -199,14 +243,16 @@ class _Replayer:
         assert window is not None
         evaluation = evaluate(self.baseline, window, self.settings)
         decision = self.session.decide({"replay": self.keeper.cumulative()}, window, now=now)
-        self.result.evaluations.append(Evaluated(row, evaluation, decision, now))
+        confidence = self.settings.performance.confidence if self.settings.performance else 0.95
+        estimated = side_by_side(window, self.baseline, confidence)
+        self.result.evaluations.append(Evaluated(row, evaluation, decision, now, estimated))
         for name, state in zip(
             CONDITIONS, (decision.drift, decision.performance, decision.quality), strict=True
         ):
             if state is None:
                 continue
             if state.status == "True" and self.status.get(name) != "True":
-                kind = "ErrorRateShift" if state.reason == "ErrorRateShift" else name
+                kind = _ALERT_TYPES.get(state.reason, name)
                 self.alert(row, now, kind, name, f"{state.reason}: {state.message}")
             self.status[name] = state.status
 
@@ -230,8 +276,11 @@ def replay(
     rate: float = 1.0,
     batch: int = 500,
     progress: Callable[[int], None] | None = None,
+    probabilities: npt.NDArray[np.float64] | None = None,
 ) -> Replay:
-    """Replay the rows in order on the operator's schedule; see the module docstring."""
+    """Replay the rows in order on the operator's schedule; see the module docstring.
+    ``probabilities`` (``[rows, classes]``) are the model's class probabilities of each row,
+    for performance estimated without labels."""
     size = len(next(iter(rows.values())))
     clock = times if times is not None else np.arange(size) / rate
     if size and np.any(np.diff(clock) < 0):
@@ -257,7 +306,12 @@ def replay(
         part = slice(position, end)
         chunk = {name: values[part] for name, values in rows.items()}
         now = float(clock[end - 1])
-        keeper.update(chunk, None if predictions is None else predictions[part], now)
+        keeper.update(
+            chunk,
+            None if predictions is None else predictions[part],
+            now,
+            probabilities=() if probabilities is None else probabilities[part],
+        )
         if predictions is not None and labels is not None:
             _feed_labels(keeper, chunk, predictions[part], labels[part], now)
         position = end

@@ -29,8 +29,8 @@ from kubedrift.controller.conflicts import (
     retry_conflicts,
     with_resource_version,
 )
-from kubedrift.controller.faults import STALE_WRITE_ANNOTATION, StaleWrites
 from kubedrift.controller.names import GROUP, PLURAL, VERSION
+from kubedrift.controller.operator_faults import STALE_WRITE_ANNOTATION, StaleWrites
 
 STRATEGIC = "application/strategic-merge-patch+json"
 MERGE = "application/merge-patch+json"
@@ -55,7 +55,7 @@ class KubeClient:
 
     ``on_conflict`` is called with the write path's name on every 409 Conflict (the metric);
     ``on_request`` with the HTTP method and :func:`resource_of` the path on every request;
-    ``faults`` is the test-only fault hook (:mod:`kubedrift.controller.faults`).
+    ``faults`` is the test-only fault hook (:mod:`kubedrift.controller.operator_faults`).
     """
 
     def __init__(

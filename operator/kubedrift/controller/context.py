@@ -17,7 +17,7 @@ from kubedrift.controller.dataset import DatasetRegistry
 from kubedrift.controller.event_recorder import EventRecorder
 from kubedrift.controller.injection import SidecarOptions
 from kubedrift.controller.job_policy import JobPolicy
-from kubedrift.controller.metrics import OperatorMetrics
+from kubedrift.controller.operator_metrics import OperatorMetrics
 from kubedrift.stats.engine.session import Session
 
 

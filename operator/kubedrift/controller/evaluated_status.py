@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -34,9 +34,12 @@ from kubedrift.api.status import (
     Condition,
     ConditionStatus,
     DriftStatus,
+    EstimatedMetricStatus,
+    EstimatedPerformanceStatus,
     FeatureDriftStatus,
     LastKnownStatus,
     ModelMonitorStatus,
+    MultivariateDriftStatus,
     PerformanceStatus,
     Phase,
     PredictionDriftStatus,
@@ -44,6 +47,7 @@ from kubedrift.api.status import (
 )
 from kubedrift.controller.timestamps import to_timestamp
 from kubedrift.stats.engine.engine import ConditionState, Decision
+from kubedrift.stats.estimates import SideBySide
 from kubedrift.stats.evaluation import Evaluation, FeatureResult
 
 #: Largest finite float JSON can carry; infinite statistics are clamped to it.
@@ -63,6 +67,8 @@ class Observation:
     window_start: float | None = None
     window_end: float | None = None
     decision: Decision | None = None
+    #: Metrics estimated without labels, next to the realized ones (``stats.estimates``).
+    estimated: Mapping[str, SideBySide] = field(default_factory=dict)
 
     @property
     def degraded(self) -> bool:
@@ -155,6 +161,8 @@ def evaluated_status(
         performance = performance_status(evaluation)
         if performance is not None:
             status["performance"] = performance
+    if observation.estimated:
+        status["estimatedPerformance"] = estimated_status(observation.estimated)
     for key in ("retraining", "baseline"):
         if key in previous:
             status[key] = previous[key]
@@ -228,6 +236,18 @@ def drift_status(evaluation: Evaluation, decision: Decision | None = None) -> Dr
         if p.p_value is not None:
             prediction["pValue"] = _finite(p.p_value)
         status["prediction"] = prediction
+    multivariate = (
+        next((s for s in decision.signals if s.kind == "multivariate"), None)
+        if (decision is not None)
+        else None
+    )
+    if multivariate is not None:
+        status["multivariate"] = MultivariateDriftStatus(
+            drifted=multivariate.alarmed,
+            evidence=_summary(multivariate.statistic),
+            threshold=_summary(multivariate.threshold),
+            effect=_summary(multivariate.effect),
+        )
     return status
 
 
@@ -247,6 +267,31 @@ def performance_status(evaluation: Evaluation) -> PerformanceStatus | None:
     if result.upper_bound is not None:
         status["upperBound"] = _summary(result.upper_bound)
     return status
+
+
+def estimated_status(table: Mapping[str, SideBySide]) -> EstimatedPerformanceStatus:
+    """``status.estimatedPerformance`` from the estimated and realized metrics."""
+    first = next(iter(table.values()))
+    status = EstimatedPerformanceStatus(rows=first.rows, labeled=first.labeled)
+    for name, entry in table.items():
+        metric = EstimatedMetricStatus(
+            value=_summary(entry.estimate.value),
+            lowerBound=_summary(entry.estimate.lower),
+            upperBound=_summary(entry.estimate.upper),
+        )
+        if entry.realized is not None:
+            metric["realized"] = _summary(entry.realized)
+        status[_ESTIMATED_KEYS[name]] = metric  # type: ignore[literal-required]
+    return status
+
+
+_ESTIMATED_KEYS = {
+    "accuracy": "accuracy",
+    "precision": "precision",
+    "recall": "recall",
+    "f1": "f1",
+    "roc-auc": "rocAuc",
+}
 
 
 def condition_status(conditions: Sequence[Condition], type_: str) -> ConditionStatus | None:

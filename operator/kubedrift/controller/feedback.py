@@ -40,8 +40,9 @@ from aiohttp import web
 
 from kubedrift.api.spec import SpecError, parse_spec
 from kubedrift.bearer import bearer_matches
-from kubedrift.controller.client import ApiError, KubeClient, apps, core, monitor_path
-from kubedrift.controller.names import SIDECAR_TOKEN_KEY, MonitorRef, workload_resource
+from kubedrift.controller.client import ApiError, KubeClient, core, monitor_path
+from kubedrift.controller.collector import sidecar_workload_path
+from kubedrift.controller.names import SIDECAR_TOKEN_KEY, MonitorRef
 from kubedrift.controller.observation import Sidecar, call_sidecar, ready_sidecars
 from kubedrift.wire import (
     FANOUT_HEADER,
@@ -254,9 +255,10 @@ class MonitorLookup:
             spec = parse_spec(monitor.get("spec") or {})
         except SpecError:
             return []
-        namespace = monitor["metadata"]["namespace"]
-        resource = workload_resource(spec.target.kind)
-        deployment = await self.client.get(apps(namespace, resource, spec.target.deployment))
+        metadata = monitor["metadata"]
+        namespace = metadata["namespace"]
+        ref = MonitorRef(namespace, metadata["name"], metadata["uid"])
+        deployment = await self.client.get(sidecar_workload_path(ref, spec))
         if deployment is None:
             return []
         return await ready_sidecars(self.client, namespace, deployment, spec.capture.admin_port)

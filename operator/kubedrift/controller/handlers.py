@@ -23,6 +23,7 @@ import kopf
 
 from kubedrift.api.fields import Duration
 from kubedrift.controller.client import ApiError
+from kubedrift.controller.collector_preparation import teardown_collector
 from kubedrift.controller.conflicts import ConflictError, SupersededError
 from kubedrift.controller.context import OperatorContext
 from kubedrift.controller.names import GROUP, PLURAL, VERSION
@@ -132,7 +133,11 @@ def register(registry: kopf.OperatorRegistry) -> None:
     async def remove(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
         ctx: OperatorContext = memo["ctx"]
         try:
-            await teardown(ctx, monitor_ref(body), body.get("spec") or {})
+            spec = body.get("spec") or {}
+            isvc = (spec.get("target") or {}).get("inferenceService")
+            if isvc:
+                await teardown_collector(ctx, monitor_ref(body), str(isvc))
+            await teardown(ctx, monitor_ref(body), spec)
         except (ApiError, ConflictError) as error:
             raise kopf.TemporaryError(f"cleanup failed: {error}", delay=5) from error
 

@@ -33,6 +33,7 @@ from kubedrift.controller.names import CONFIG_HASH_ANNOTATION, MODEL_VERSION_ANN
 from kubedrift.stats.baseline import Baseline
 from kubedrift.stats.engine.session import Session
 from kubedrift.stats.engine.tally import Tally
+from kubedrift.stats.estimates import side_by_side
 from kubedrift.stats.evaluation import evaluate
 from kubedrift.stats.settings import EvaluationSettings
 from kubedrift.stats.window import Window, judged_window
@@ -125,7 +126,11 @@ def merge_reports(
                 Window.from_dict(done, baseline, settings.window) if done is not None else None
             )
             cumulative = report.get("cumulative")
-            tally = Tally.from_dict(cumulative, mine.profiles) if cumulative is not None else None
+            tally = (
+                Tally.from_dict(cumulative, mine.profiles, baseline.calibration)
+                if cumulative is not None
+                else None
+            )
         except (KeyError, TypeError, ValueError):
             continue
         reporting += 1
@@ -152,7 +157,16 @@ def observation_from(  # noqa: PLR0917 - the session and clock come last, option
     if window is None:
         return Observation(None, desired, merged.reporting, decision=decision)
     result = evaluate(baseline, window, settings)
-    return Observation(result, desired, merged.reporting, window.start, window.end, decision)
+    confidence = settings.performance.confidence if settings.performance else 0.95
+    return Observation(
+        result,
+        desired,
+        merged.reporting,
+        window.start,
+        window.end,
+        decision,
+        estimated=side_by_side(window, baseline, confidence),
+    )
 
 
 async def call_sidecar(

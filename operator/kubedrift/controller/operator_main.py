@@ -24,12 +24,12 @@ from kubedrift.controller import handlers
 from kubedrift.controller.client import KubeClient
 from kubedrift.controller.context import OperatorContext
 from kubedrift.controller.dataset import DatasetRegistry
-from kubedrift.controller.faults import StaleWrites
 from kubedrift.controller.feedback import FeedbackService, MonitorLookup
 from kubedrift.controller.heap import trim_heap_until
 from kubedrift.controller.injection import SidecarOptions
 from kubedrift.controller.job_policy import JobPolicy
-from kubedrift.controller.metrics import make_metrics
+from kubedrift.controller.operator_faults import StaleWrites
+from kubedrift.controller.operator_metrics import make_metrics
 from kubedrift.controller.server import operator_app
 from kubedrift.controller.watch_health import KopfTaskFailures
 
@@ -56,7 +56,7 @@ class OperatorOptions:
     watch_timeout: int = handlers.WATCH_TIMEOUT
     #: Seconds between checks that each monitor's sidecar ConfigMap and token Secret exist.
     recheck_interval: float = 300.0
-    #: Test-only fault injection (:mod:`kubedrift.controller.faults`); none in production.
+    #: Test-only fault injection (:mod:`kubedrift.controller.operator_faults`); none in production.
     faults: StaleWrites | None = None
 
 

@@ -75,7 +75,7 @@ async def prepare(
     status: Mapping[str, Any],
 ) -> Prepared:
     """Validate, render and inject; see the module docstring."""
-    path = apps(monitor.namespace, workload_resource(spec.target.kind), spec.target.deployment)
+    path = apps(monitor.namespace, workload_resource(spec.target.kind), str(spec.target.deployment))
     deployment = await ctx.client.get(path)
     if deployment is None:
         raise _deployment_not_found(monitor, spec)

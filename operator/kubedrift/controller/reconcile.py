@@ -31,6 +31,7 @@ from kubedrift.api.spec import ModelMonitorSpec, SpecError, Trigger, parse_spec
 from kubedrift.api.spec_settings import engine_contract, evaluation_settings
 from kubedrift.controller import job_policy, jobs, trials
 from kubedrift.controller.client import core
+from kubedrift.controller.collector_preparation import prepare_collector
 from kubedrift.controller.context import OperatorContext
 from kubedrift.controller.dataset import merge_labeled
 from kubedrift.controller.evaluated_status import Observation, evaluated_status, invalid_status
@@ -96,7 +97,10 @@ async def reconcile(ctx: OperatorContext, body: Mapping[str, Any]) -> dict[str, 
     progress = await jobs.follow(ctx, monitor, previous, spec)
     current = _with_progress(previous, progress, generation, now)
     try:
-        prepared = await prepare(ctx, monitor, spec, current)
+        if spec.target.inference_service is not None:
+            prepared = await prepare_collector(ctx, monitor, spec, current)
+        else:
+            prepared = await prepare(ctx, monitor, spec, current)
     except NotReadyError as error:
         return await _invalid(
             ctx,
@@ -116,7 +120,10 @@ async def reconcile(ctx: OperatorContext, body: Mapping[str, Any]) -> dict[str, 
             Event(
                 "Normal",
                 "SidecarInjected",
-                f"sidecar added to {spec.target.kind} {spec.target.deployment}",
+                f"sidecar added to {spec.target.kind} {spec.target.deployment}"
+                if spec.target.inference_service is None
+                else f"collector {prepared.deployment['metadata']['name']} now receives the "
+                f"logger of InferenceService {spec.target.inference_service}",
             )
         )
     observation = await _observe(ctx, monitor, spec, prepared)
@@ -136,7 +143,11 @@ async def reconcile(ctx: OperatorContext, body: Mapping[str, Any]) -> dict[str, 
     trigger = _trigger(spec, status, observation, now.timestamp())
     if trigger is not None:
         try:
-            version = current_model_version(prepared.deployment, spec)
+            version = (  # a retrained model reaches an InferenceService by other means
+                current_model_version(prepared.deployment, spec)
+                if spec.target.inference_service is None
+                else None
+            )
             started_job = await jobs.start(
                 ctx, monitor, spec, status, trigger=trigger, model_version=version
             )
@@ -368,7 +379,25 @@ def _record(
         drift_share=decision.share if decision is not None and observation.has_data else None,
         metric=spec.performance.metric if spec.performance else None,
         metric_value=performance.value if performance is not None else None,
+        multivariate_evidence=_multivariate_evidence(observation),
     )
+    if observation.estimated:
+        ctx.metrics.record_estimates(
+            monitor.namespace,
+            monitor.name,
+            {
+                name: (entry.estimate.value, entry.estimate.lower, entry.estimate.upper)
+                for name, entry in observation.estimated.items()
+            },
+        )
+
+
+def _multivariate_evidence(observation: Observation) -> float | None:
+    decision = observation.decision
+    if decision is None or not observation.has_data:
+        return None
+    found = [s.statistic for s in decision.signals if s.kind == "multivariate"]
+    return found[0] if found else None
 
 
 def _secret_value(secret: Mapping[str, Any] | None, key: str) -> str | None:

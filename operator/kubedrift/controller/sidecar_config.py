@@ -71,6 +71,11 @@ def render_sidecar_config(spec: ModelMonitorSpec, shadow_url: str | None = None)
         config.setdefault("payload", {})["features"] = naming
     if capture.prediction_output is not None:
         config.setdefault("payload", {})["predictionOutput"] = capture.prediction_output
+    if capture.probabilities is not None:
+        source = {"output": capture.probabilities.output, "path": capture.probabilities.path}
+        config.setdefault("payload", {})["probabilities"] = {
+            key: value for key, value in source.items() if value is not None
+        }
     if capture.prediction_reduce != "argmax":
         config.setdefault("payload", {})["predictionReduce"] = capture.prediction_reduce
     if capture.classes is not None:

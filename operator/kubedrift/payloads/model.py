@@ -156,3 +156,6 @@ class Parsed(NamedTuple):
     predictions: list[Value] | None
     rows: int
     request_id: str | None = None
+    #: The response's class probabilities, ``[rows, k]`` (``payloads.probabilities``), when
+    #: ``spec.capture.probabilities`` is set and the response carries them; else ``None``.
+    probabilities: list[list[float]] | None = None

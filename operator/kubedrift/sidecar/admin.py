@@ -27,8 +27,8 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from kubedrift.bearer import bearer_matches
-from kubedrift.sidecar.metrics import Metrics
 from kubedrift.sidecar.monitor import Monitor
+from kubedrift.sidecar.sidecar_metrics import Metrics
 from kubedrift.sidecar.windows import PodIdentity
 from kubedrift.wire import (
     FANOUT_HEADER,

@@ -24,6 +24,7 @@ import yaml
 
 from kubedrift.payloads import PROTOCOLS, JsonPaths, ParseOptions
 from kubedrift.payloads.model import Naming
+from kubedrift.payloads.probabilities import ProbabilitySource
 from kubedrift.stats.settings import WindowSettings
 
 Mode = Literal["proxy", "mirror"]
@@ -71,6 +72,8 @@ class SidecarConfig:
     #: ``payload.classesFromBaseline``: class index i is the i-th of the baseline's classes,
     #: sorted (resolved when the baseline is loaded, see ``parse_options``).
     classes_from_baseline: bool = False
+    #: ``payload.probabilities``: where responses carry class probabilities (``None``: nowhere).
+    probabilities: ProbabilitySource | None = None
     #: ``shadow.url``: where copies of sampled requests go (a shadow rollout's candidate).
     shadow_url: str | None = None
     shadow_max_in_flight: int = 32
@@ -169,7 +172,7 @@ def config_from_mapping(data: Mapping[str, Any]) -> SidecarConfig:
         data,
         "payload",
         {"featureNames", "predictionOutput", "predictionReduce", "json", "features", "classes",
-         "classesFromBaseline"},
+         "classesFromBaseline", "probabilities"},
     )  # fmt: skip
     paths = _section(payload, "json", {"features", "prediction", "id"})
     naming = _section(payload, "features", {"positions", "names"})
@@ -177,6 +180,14 @@ def config_from_mapping(data: Mapping[str, Any]) -> SidecarConfig:
     if not isinstance(renames, Mapping):
         raise ConfigError("payload.features.names: expected a mapping of payload name to feature")
     values["classes_from_baseline"] = bool(payload.get("classesFromBaseline", False))
+    source = _section(payload, "probabilities", {"output", "path"})
+    if source:
+        try:
+            values["probabilities"] = ProbabilitySource(
+                output=source.get("output"), path=source.get("path")
+            )
+        except ValueError as error:
+            raise ConfigError(f"payload.{error}") from error
     values["parse"] = ParseOptions(
         feature_names=tuple(str(n) for n in payload.get("featureNames", ())),
         prediction_output=payload.get("predictionOutput"),

@@ -17,8 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
-from kubedrift.sidecar.metrics import Metrics
 from kubedrift.sidecar.sampling import Sample, SampleQueue, Sampler
+from kubedrift.sidecar.sidecar_metrics import Metrics
 
 REQUEST_TYPE_SUFFIX = ".request"
 RESPONSE_TYPE_SUFFIX = ".response"

@@ -20,11 +20,13 @@ from typing import Any
 
 from kubedrift.payloads import Parsed, ParseError, ParseOptions, Value, parse_exchange
 from kubedrift.payloads.model import ColumnLayout, RowMajorColumns
+from kubedrift.payloads.probabilities import ProbabilitySource
+from kubedrift.payloads.probabilities import extract as extract_probabilities
 from kubedrift.sidecar.batching import label_array, prediction_array, to_columns
 from kubedrift.sidecar.label_store import LabelStore
-from kubedrift.sidecar.metrics import Metrics
 from kubedrift.sidecar.models import ModelRouting
 from kubedrift.sidecar.sampling import Sample
+from kubedrift.sidecar.sidecar_metrics import Metrics
 from kubedrift.sidecar.windows import WindowKeeper
 from kubedrift.stats.baseline import Baseline
 from kubedrift.stats.evaluation import evaluate
@@ -58,14 +60,18 @@ class Monitor:
         options: ParseOptions | None = None,
         parse: Callable[..., Parsed] = parse_exchange,
         model: str | None = None,
+        probabilities: ProbabilitySource | None = None,
     ) -> None:
         self.baseline = baseline
+        #: ``spec.capture.probabilities`` (read only when the baseline has calibration maps).
+        self.probabilities = probabilities if baseline.calibration is not None else None
         self.windows = windows
         self.labels = labels
         self.metrics = metrics
         self.protocol = protocol
         self.options = options or ParseOptions()
-        self._parse = parse  # parse_exchange; tests inject faults (kubedrift.sidecar.faults)
+        # parse_exchange; tests inject faults (kubedrift.sidecar.sidecar_faults)
+        self._parse = parse
         self._rotations = windows.rotations
         #: ``spec.target.model``: only its exchanges feed the window (None: every exchange).
         self.model = model
@@ -107,6 +113,13 @@ class Monitor:
             self.metrics.unparsable.labels(reason="internal").inc()
             logger.exception("payload parser failed on a %s exchange", self.protocol)
             return None
+        if self.probabilities is not None:
+            body = sample.response_body
+            length = sample.response_header_length
+            if length is not None and length.strip().isdigit():  # JSON part of a binary body
+                body = body[: int(length)]
+            found = extract_probabilities(self.probabilities, body, parsed.rows)
+            parsed = parsed._replace(probabilities=found)
         return parsed
 
     def process(self, samples: Sequence[Sample], now: float) -> int:
@@ -162,6 +175,7 @@ class Monitor:
                 prediction_array(self.baseline, predictions),
                 now,
                 unknown=self._unknown(batch),
+                probabilities=self._probabilities(batch),
             )
         except Exception:
             self.metrics.monitor_errors.labels(stage="window_update").inc()
@@ -175,6 +189,14 @@ class Monitor:
         self.metrics.rows.inc(size)
         self._refresh(now)
         return size
+
+    def _probabilities(self, batch: Sequence[tuple[list[str], Parsed]]) -> list[list[float]]:
+        """The batch's class probabilities, rows of exchanges that carried them (one width)."""
+        rows: list[list[float]] = []
+        for _, parsed in batch:
+            if parsed.probabilities and (not rows or len(parsed.probabilities[0]) == len(rows[0])):
+                rows.extend(parsed.probabilities)
+        return rows
 
     def _unknown(self, batch: Sequence[tuple[list[str], Parsed]]) -> tuple[int, list[str]]:
         """Rows of the batch that carried columns the baseline does not know, and their names."""

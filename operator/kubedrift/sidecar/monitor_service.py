@@ -30,15 +30,15 @@ from prometheus_client import CollectorRegistry
 
 from kubedrift.sidecar.admin import Readiness, admin_app
 from kubedrift.sidecar.config import SidecarConfig, parse_options, read_token, split_address
-from kubedrift.sidecar.faults import parser_from_environ
 from kubedrift.sidecar.ipc import ReceiveChannel
 from kubedrift.sidecar.label_store import LabelStore
 from kubedrift.sidecar.messages import ToMonitor
-from kubedrift.sidecar.metrics import make_metrics
 from kubedrift.sidecar.mirror import mirror_app
 from kubedrift.sidecar.monitor import Monitor
 from kubedrift.sidecar.proxy_stats import ProxySnapshot
 from kubedrift.sidecar.sampling import Sample, SampleQueue, Sampler
+from kubedrift.sidecar.sidecar_faults import parser_from_environ
+from kubedrift.sidecar.sidecar_metrics import make_metrics
 from kubedrift.sidecar.windows import PodIdentity, WindowKeeper
 from kubedrift.sidecar.worker import Worker
 from kubedrift.stats.baseline import Baseline
@@ -181,6 +181,7 @@ async def serve_monitor(
         baseline, windows, labels, metrics, protocol=config.protocol,
         options=parse_options(config, baseline.classes),
         parse=parser_from_environ(environ), model=config.model,
+        probabilities=config.probabilities,
     )  # fmt: skip
     readiness = Readiness()
     stop = asyncio.Event()

@@ -1,8 +1,8 @@
 """Counters the request path updates: plain integers, read by the metrics collector at scrape time.
 
 Incrementing a prometheus_client metric takes a lock and a few attribute lookups per call; the
-proxy instead bumps list slots and the collector in ``kubedrift.sidecar.metrics`` turns them into
-samples when ``/metrics`` is scraped.
+proxy instead bumps list slots and the collector in ``kubedrift.sidecar.sidecar_metrics`` turns
+them into samples when ``/metrics`` is scraped.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import numpy.typing as npt
 
 from kubedrift.stats.baseline import Baseline
@@ -110,11 +111,15 @@ class WindowKeeper:
         now: float,
         *,
         unknown: tuple[int, Sequence[str]] = (0, ()),
+        probabilities: npt.ArrayLike = (),
     ) -> None:
-        """Add a batch; ``unknown`` is (rows, names) of columns the baseline does not know."""
+        """Add a batch; ``unknown`` is (rows, names) of columns the baseline does not know;
+        ``probabilities`` the class probabilities of the rows whose responses carried them."""
         self.rotate(now)
         self.current.update(rows, predictions, now=now)
         self.current.note_unknown(*unknown)
+        if np.size(probabilities):
+            self.current.add_probabilities(probabilities)
 
     def add_labeled(
         self,

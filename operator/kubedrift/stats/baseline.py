@@ -18,134 +18,47 @@ are stored as base64 little-endian float32 so that 200 features fit in about hal
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from kubedrift.stats.binning import (
-    FloatArray,
-    categorical_bin_counts,
-    category_keys,
-    numeric_bin_counts,
-    quantile_edges,
+from kubedrift.stats.baseline_size import decode
+from kubedrift.stats.binning import category_keys
+from kubedrift.stats.column_profile import (
+    CATEGORICAL_MAX_DISTINCT,
+    FORMAT_KIND,
+    FORMAT_VERSION,
+    SAMPLE_BUDGET,
+    BaselineError,
+    FeatureProfile,
+    detect_type,
+    profile_column,
 )
+from kubedrift.stats.estimation import CalibrationMap, fit_calibration
+from kubedrift.stats.multivariate import MultivariateProfile, fit_multivariate
 from kubedrift.stats.performance import reference_performance
 from kubedrift.stats.settings import FeatureType
 
-#: Version of the JSON format written by :meth:`Baseline.to_dict`.
-FORMAT_VERSION = 1
-FORMAT_KIND = "kubedrift.io/baseline"
+#: Re-exported from ``stats.column_profile``, where they live below the baseline's other parts.
+__all__ = [
+    "CATEGORICAL_MAX_DISTINCT",
+    "FORMAT_KIND",
+    "FORMAT_VERSION",
+    "SAMPLE_BUDGET",
+    "Baseline",
+    "BaselineError",
+    "FeatureProfile",
+    "build_baseline",
+    "detect_type",
+    "profile_column",
+]
+
 Task = Literal["classification", "regression"]
-
-#: A numeric column whose values are all integers with at most this many distinct values is
-#: profiled as categorical (flags, counts of a few, class labels).
-CATEGORICAL_MAX_DISTINCT = 10
-#: Total reference-sample values across numeric features; keeps 200 features near 0.5 MiB.
-SAMPLE_BUDGET = 80_000
-
-
-class BaselineError(ValueError):
-    """The training data or a stored baseline cannot be profiled or read."""
-
-
-@dataclass(frozen=True)
-class FeatureProfile:
-    """The reference distribution of one column.
-
-    ``counts`` has one entry per bin: ``len(edges) + 1`` for numeric features, ``len(vocabulary)
-    + 1`` for categorical ones (the last is "other"). ``sample`` is a uniform sample of the
-    non-missing numeric values (empty for categorical features, whose counts say everything).
-    """
-
-    name: str
-    type: FeatureType
-    count: int
-    missing: int
-    counts: tuple[int, ...]
-    edges: tuple[float, ...] = ()
-    vocabulary: tuple[str, ...] = ()
-    sample: tuple[float, ...] = ()
-    minimum: float | None = None
-    maximum: float | None = None
-    mean: float | None = None
-    std: float | None = None
-
-    @property
-    def present(self) -> int:
-        return self.count - self.missing
-
-    @property
-    def missing_rate(self) -> float:
-        return self.missing / self.count if self.count else 0.0
-
-    @property
-    def out_of_range_rate(self) -> float:
-        """Share of present training values outside the profile: 0 for numeric features by
-        construction, the "other" bin's share for categorical ones."""
-        if self.type == "numeric" or not self.present:
-            return 0.0
-        return self.counts[-1] / self.present
-
-    def probabilities(self) -> FloatArray:
-        counts = np.asarray(self.counts, dtype=np.float64)
-        total = counts.sum()
-        return counts / total if total else counts
-
-    def sample_array(self) -> FloatArray:
-        return np.asarray(self.sample, dtype=np.float64)
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "name": self.name,
-            "type": self.type,
-            "count": self.count,
-            "missing": self.missing,
-            "counts": list(self.counts),
-        }
-        if self.type == "numeric":
-            data["edges"] = list(self.edges)
-            data["sample"] = _encode_floats(self.sample)
-            data.update(min=self.minimum, max=self.maximum, mean=self.mean, std=self.std)
-        else:
-            data["vocabulary"] = list(self.vocabulary)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> FeatureProfile:
-        try:
-            kind = data["type"]
-            if kind not in ("numeric", "categorical"):
-                raise BaselineError(f"feature {data.get('name')!r}: unknown type {kind!r}")
-            profile = cls(
-                name=str(data["name"]),
-                type=kind,
-                count=int(data["count"]),
-                missing=int(data["missing"]),
-                counts=tuple(int(c) for c in data["counts"]),
-                edges=tuple(float(e) for e in data.get("edges", ())),
-                vocabulary=tuple(str(v) for v in data.get("vocabulary", ())),
-                sample=_decode_floats(data.get("sample", "")),
-                minimum=_optional_float(data.get("min")),
-                maximum=_optional_float(data.get("max")),
-                mean=_optional_float(data.get("mean")),
-                std=_optional_float(data.get("std")),
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            if isinstance(error, BaselineError):
-                raise
-            raise BaselineError(f"malformed feature profile: {error!r}") from error
-        expected = len(profile.edges) + 1 if kind == "numeric" else len(profile.vocabulary) + 1
-        if len(profile.counts) != expected:
-            raise BaselineError(
-                f"feature {profile.name!r}: {len(profile.counts)} counts, expected {expected}"
-            )
-        return profile
 
 
 @dataclass(frozen=True)
@@ -160,6 +73,12 @@ class Baseline:
     classes: tuple[str, ...] = ()
     performance: Mapping[str, float] = field(default_factory=dict)
     version: int = FORMAT_VERSION
+    #: The PCA fit of the numeric features and its reconstruction error's reference (``None``:
+    #: no multivariate signal); see ``kubedrift.stats.multivariate``.
+    multivariate: MultivariateProfile | None = None
+    #: Calibration maps of the model's class probabilities (``stats.estimation``), fitted on the
+    #: training rows' probabilities and labels; ``None`` when no probabilities were given.
+    calibration: CalibrationMap | None = None
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -173,7 +92,7 @@ class Baseline:
         return {profile.name: profile for profile in self.features}
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "kind": FORMAT_KIND,
             "version": self.version,
             "rows": self.rows,
@@ -184,9 +103,15 @@ class Baseline:
             "classes": list(self.classes),
             "performance": dict(self.performance),
         }
+        if self.calibration:
+            data["calibration"] = self.calibration.to_dict()
+        if self.multivariate is not None:
+            data["multivariate"] = self.multivariate.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Baseline:
+
         if not isinstance(data, Mapping) or data.get("kind") != FORMAT_KIND:
             raise BaselineError(f"not a kubedrift baseline (expected kind {FORMAT_KIND!r})")
         version = data.get("version")
@@ -208,6 +133,16 @@ class Baseline:
                 task=task,
                 classes=tuple(str(c) for c in data.get("classes", ())),
                 performance={str(k): float(v) for k, v in data.get("performance", {}).items()},
+                multivariate=(
+                    MultivariateProfile.from_dict(data["multivariate"])
+                    if data.get("multivariate")
+                    else None
+                ),
+                calibration=(
+                    CalibrationMap.from_dict(data["calibration"])
+                    if data.get("calibration")
+                    else None
+                ),
             )
         except (KeyError, TypeError, ValueError) as error:
             if isinstance(error, BaselineError):
@@ -219,8 +154,10 @@ class Baseline:
 
     @classmethod
     def from_json(cls, text: str) -> Baseline:
+        """Read :meth:`to_json` output, plain or compressed (``stats.baseline_size``)."""
+
         try:
-            data = json.loads(text)
+            data = json.loads(decode(text))
         except json.JSONDecodeError as error:
             raise BaselineError(f"baseline is not valid JSON: {error}") from error
         return cls.from_dict(data)
@@ -238,6 +175,8 @@ def build_baseline(
     max_categories: int = 50,
     sample_size: int | None = None,
     seed: int = 0,
+    multivariate: bool = True,
+    probabilities: Sequence[str] = (),
 ) -> Baseline:
     """Profile training ``columns`` (name -> 1-D array) into a :class:`Baseline`.
 
@@ -245,7 +184,13 @@ def build_baseline(
     (numeric dtype -> numeric, unless all values are integers with at most
     ``CATEGORICAL_MAX_DISTINCT`` distinct values; anything else -> categorical) unless a column is
     named in ``categorical`` or ``numeric``. ``sample_size`` defaults to ``SAMPLE_BUDGET`` spread
-    over the numeric features, between 100 and 1000 values each.
+    over the numeric features, between 100 and 1000 values each. ``probabilities`` names the
+    columns holding the model's class probabilities, one per class in the order of the sorted
+    label classes (scikit-learn's ``predict_proba``), or one column for a binary model (the
+    second class's probability); with a ``label`` they fit the calibration maps that performance
+    is estimated with (``stats.estimation``). With ``multivariate`` and two
+    or more numeric features, the baseline also stores the PCA fit of the multivariate signal
+    (``kubedrift.stats.multivariate``).
     """
     names = (
         list(features)
@@ -294,6 +239,13 @@ def build_baseline(
             rng=rng,
         )
     task, classes, performance = _label_profile(columns, prediction_profile, label, max_categories)
+    fit = None
+    numeric_names = [p.name for p in profiles if p.type == "numeric"]
+    if multivariate and len(numeric_names) >= 2:
+        fit = fit_multivariate(columns, numeric_names, bins=bins, sample_size=size, seed=seed)
+    calibration = None
+    if probabilities:
+        calibration = _calibration(columns, probabilities, label, task, classes)
     return Baseline(
         features=profiles,
         rows=n_rows,
@@ -302,71 +254,34 @@ def build_baseline(
         task=task,
         classes=classes,
         performance=performance,
+        multivariate=fit,
+        calibration=calibration,
     )
 
 
-def detect_type(values: npt.NDArray[Any]) -> FeatureType:
-    """``numeric`` or ``categorical`` for a raw column; see :func:`build_baseline`."""
-    if values.dtype.kind == "b":
-        return "categorical"
-    if values.dtype.kind not in "fiu":
-        return "categorical"
-    finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
-    integral = finite.size > 0 and bool(np.all(finite == np.round(finite)))
-    if integral and np.unique(finite).size <= CATEGORICAL_MAX_DISTINCT:
-        return "categorical"
-    return "numeric"
-
-
-def profile_column(
-    name: str,
-    values: npt.NDArray[Any],
-    kind: FeatureType,
-    *,
-    bins: int,
-    max_categories: int,
-    sample_size: int,
-    rng: np.random.Generator,
-) -> FeatureProfile:
-    """One column's :class:`FeatureProfile`."""
-    if kind == "categorical":
-        keys = category_keys(values)
-        present = keys[keys != None].astype(str)  # noqa: E711
-        distinct, counts = np.unique(present, return_counts=True)
-        order = np.lexsort((distinct, -counts))[:max_categories]
-        vocabulary = tuple(str(v) for v in distinct[order])
-        return FeatureProfile(
-            name=name,
-            type="categorical",
-            count=len(keys),
-            missing=len(keys) - len(present),
-            counts=tuple(categorical_bin_counts(keys, vocabulary).tolist()),
-            vocabulary=vocabulary,
+def _calibration(
+    columns: Mapping[str, npt.NDArray[Any]],
+    names: Sequence[str],
+    label: str | None,
+    task: Task | None,
+    classes: tuple[str, ...],
+) -> CalibrationMap:
+    if label is None or task != "classification":
+        raise BaselineError("class probabilities need a classification label (--label)")
+    missing = [name for name in names if name not in columns]
+    if missing:
+        raise BaselineError(f"probability column(s) {', '.join(missing)} not in the data")
+    expected = (1, 2) if len(classes) == 2 else (len(classes),)
+    if len(names) not in expected:
+        raise BaselineError(
+            f"{len(classes)} classes need {' or '.join(map(str, expected))} probability "
+            f"column(s), got {len(names)}"
         )
-    if values.dtype.kind not in "fiub":
-        raise BaselineError(f"column {name!r} is declared numeric but holds non-numbers")
-    numbers = values.astype(np.float64)
-    present = numbers[~np.isnan(numbers)]
-    if np.isinf(present).any():
-        raise BaselineError(f"column {name!r} holds infinite values")
-    edges = quantile_edges(present, bins)
-    sample = (
-        present if present.size <= sample_size else rng.choice(present, sample_size, replace=False)
-    )
-    stored = np.sort(sample).astype(np.float32).astype(np.float64)
-    return FeatureProfile(
-        name=name,
-        type="numeric",
-        count=len(numbers),
-        missing=len(numbers) - len(present),
-        counts=tuple(numeric_bin_counts(present, edges).tolist()),
-        edges=tuple(edges.tolist()),
-        sample=tuple(stored.tolist()),
-        minimum=float(present.min()) if present.size else None,
-        maximum=float(present.max()) if present.size else None,
-        mean=float(present.mean()) if present.size else None,
-        std=float(present.std()) if present.size else None,
-    )
+    matrix = np.stack([np.asarray(columns[name], dtype=np.float64) for name in names], axis=1)
+    keys = category_keys(np.asarray(columns[label]))
+    keep = np.isfinite(matrix).all(axis=1) & (keys != None)  # noqa: E711 - an object array
+    fitted = fit_calibration(matrix[keep], keys[keep].astype(str), classes)
+    return replace(fitted, columns=tuple(names))
 
 
 def _label_profile(
@@ -393,16 +308,3 @@ def _label_profile(
         return task, classes, {}
     predictions = np.asarray(columns[prediction.name])
     return task, classes, reference_performance(task, predictions, labels, classes)
-
-
-def _encode_floats(values: Sequence[float]) -> str:
-    return base64.b64encode(np.asarray(values, dtype="<f4").tobytes()).decode("ascii")
-
-
-def _decode_floats(text: str) -> tuple[float, ...]:
-    raw = base64.b64decode(text.encode("ascii"), validate=True)
-    return tuple(np.frombuffer(raw, dtype="<f4").astype(np.float64).tolist())
-
-
-def _optional_float(value: Any) -> float | None:
-    return None if value is None else float(value)

@@ -66,6 +66,8 @@ class DriftSettings:
     prediction: bool = True
     prediction_method: DriftMethod | None = None
     prediction_threshold: float | None = None
+    #: Judge the PCA reconstruction error when the baseline has a fit (``stats.multivariate``).
+    multivariate: bool = True
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,8 @@ class PerformanceSettings:
     at ``confidence`` lies wholly on the wrong side of ``threshold``: its upper bound below it for
     higher-is-better metrics, its lower bound above it for errors (see
     ``kubedrift.stats.performance``). ``positive_label`` selects the positive class for binary
-    precision, recall and f1.
+    precision, recall and f1. ``estimated`` lets ``PerformanceDegraded`` also fire on the error
+    rate estimated without labels from calibrated probabilities (``stats.engine.estimated``).
     """
 
     metric: Metric
@@ -84,6 +87,7 @@ class PerformanceSettings:
     min_labeled_samples: int = 200
     confidence: float = 0.95
     positive_label: str | None = None
+    estimated: bool = False
 
 
 @dataclass(frozen=True)

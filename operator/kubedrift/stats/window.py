@@ -48,6 +48,7 @@ from kubedrift.stats.binning import (
     categorical_bin_counts,
     category_keys,
 )
+from kubedrift.stats.estimation import EstimationSketch
 from kubedrift.stats.labels import LabeledSketch
 from kubedrift.stats.reservoir import ArrayReservoir, RowReservoir
 from kubedrift.stats.settings import WindowSettings
@@ -84,7 +85,8 @@ class Window:
         self._end = start
         self._samples = 0
         self._labeled = 0
-        #: Every tracked column in order; the prediction, when profiled, is the last one.
+        #: Every tracked column in order (``WindowPlan.profiles``); the prediction, when
+        #: profiled, is the last one.
         self.profiles: tuple[FeatureProfile, ...] = plan.profiles
         self._numeric = plan.numeric
         self._categorical = plan.categorical
@@ -103,6 +105,11 @@ class Window:
         self.reservoir = ArrayReservoir(settings.reservoir_size, width)
         self.labels = LabeledSketch(baseline.classes if baseline.task == "classification" else ())
         self.labeled_sample = RowReservoir(settings.labeled_capacity)
+        #: What performance estimated without labels needs (``stats.estimation``), kept when the
+        #: baseline has calibration maps; fed by :meth:`add_probabilities`.
+        self.estimation: EstimationSketch | None = (
+            EstimationSketch.empty(baseline.calibration) if baseline.calibration else None
+        )
         # Each numeric column is binned by counting its values above every edge position of
         # the plan's edge table; ``EdgeCounter`` does it for all columns at once (see
         # _update_numeric). It keeps a scratch array, so each window has its own.
@@ -189,6 +196,13 @@ class Window:
             self.labels.confusion += confusion
             self._labeled += int(confusion.sum())
 
+    def add_probabilities(self, probabilities: npt.ArrayLike) -> None:
+        """Add the model's class probabilities of a batch (``[rows, classes]``; a binary model
+        may give one column) to :attr:`estimation`; ignored without calibration maps. The rows
+        themselves are counted by :meth:`update`."""
+        if self.estimation is not None and self.baseline.calibration is not None:
+            self.estimation.add_scores(self.baseline.calibration, probabilities)
+
     def note_unknown(self, size: int, unknown: Sequence[str]) -> None:
         """Count ``size`` rows that carried the columns ``unknown``, which the baseline does not
         know (the sidecar drops such columns before :meth:`update` and reports them here)."""
@@ -206,6 +220,10 @@ class Window:
         size: int,
     ) -> list[npt.NDArray[Any] | None]:
         columns: list[npt.NDArray[Any] | None] = list(map(rows.get, self.plan.feature_names))
+        multivariate = self.baseline.multivariate
+        if multivariate is not None:
+            # The reconstruction error is one more numeric column (see ``stats.multivariate``).
+            columns.append(multivariate.errors(list(map(rows.get, multivariate.features)), size))
         if self.baseline.prediction is not None:
             columns.append(predictions)
         if {len(values) for values in columns if values is not None} - {size}:
@@ -339,6 +357,8 @@ class Window:
         result.reservoir = self.reservoir.merged(other.reservoir)
         result.labels = self.labels.merged(other.labels)
         result.labeled_sample = self.labeled_sample.merged(other.labeled_sample)
+        if self.estimation is not None and other.estimation is not None:
+            result.estimation = self.estimation + other.estimation
         return result
 
     def to_dict(self) -> dict[str, Any]:
@@ -367,7 +387,7 @@ class Window:
             "reservoir": self.reservoir.to_dict(),
             "labels": self.labels.to_dict(),
             "labeled_rows": self.labeled_sample.to_dict(),
-        }
+        } | ({"estimation": self.estimation.to_dict()} if self.estimation is not None else {})
 
     @classmethod
     def from_dict(
@@ -410,6 +430,8 @@ class Window:
         window.labeled_sample = RowReservoir.from_dict(
             data["labeled_rows"], settings.labeled_capacity
         )
+        if baseline.calibration is not None and data.get("estimation") is not None:
+            window.estimation = EstimationSketch.from_dict(data["estimation"], baseline.calibration)
         return window
 
 

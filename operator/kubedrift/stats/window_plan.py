@@ -25,7 +25,8 @@ class WindowPlan:
     """The per-baseline layout of a window; build it with :meth:`for_baseline`."""
 
     baseline: Baseline
-    #: Every tracked column in order; the prediction, when profiled, is the last one.
+    #: Every tracked column in order: the features, the multivariate reconstruction error when
+    #: the baseline has a fit, the prediction (when profiled) last.
     profiles: tuple[FeatureProfile, ...]
     #: Positions in :attr:`profiles` of the numeric and of the categorical columns.
     numeric: tuple[int, ...]
@@ -54,8 +55,11 @@ class WindowPlan:
     @classmethod
     def for_baseline(cls, baseline: Baseline) -> WindowPlan:
         profiles = list(baseline.features)
+        if baseline.multivariate is not None:
+            profiles.append(baseline.multivariate.profile)
         if baseline.prediction is not None:
             profiles.append(baseline.prediction)
+        multivariate = None if baseline.multivariate is None else baseline.multivariate.profile
         numeric_positions = [i for i, p in enumerate(profiles) if p.type == "numeric"]
         numeric = [profiles[i] for i in numeric_positions]
         width = len(numeric)
@@ -82,7 +86,7 @@ class WindowPlan:
             numeric=tuple(numeric_positions),
             categorical=tuple(i for i, p in enumerate(profiles) if p.type == "categorical"),
             feature_names=tuple(p.name for p in baseline.features),
-            known_names=frozenset(p.name for p in profiles),
+            known_names=frozenset(p.name for p in profiles if p is not multivariate),
             widest=max((len(p.counts) for p in profiles), default=1),
             edges=edges,
             last_position=edge_counts + 1,

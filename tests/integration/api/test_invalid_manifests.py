@@ -69,6 +69,26 @@ CASES = [
     case("container-not-a-dns-label", {"target.container": "model.v1"}, "target.container"),
     case("service-port-without-service", {"target.servicePort": 80}, "target.servicePort"),
     case("target-kind-unknown", {"target.kind": "ReplicaSet"}, "target.kind"),
+    case(
+        "deployment-and-inference-service",
+        {"target.inferenceService": "iris"},
+        "target.inferenceService",
+    ),
+    case(
+        "neither-deployment-nor-inference-service",
+        {"target.deployment": DELETE},
+        "target.inferenceService",
+    ),
+    case(
+        "inference-service-not-a-dns-name",
+        {"target.deployment": DELETE, "target.inferenceService": "Iris_Model"},
+        "target.inferenceService",
+    ),
+    case(
+        "inference-service-with-service",
+        {"target.deployment": DELETE, "target.inferenceService": "iris", "target.service": "s"},
+        "target.service",
+    ),
     case("target-model-with-space", {"target.model": "my model"}, "target.model"),
     case("target-model-with-inner-slash", {"target.model": "a/b"}, "target.model"),
     # baseline
@@ -98,6 +118,17 @@ CASES = [
         "capture.features.names[1]",
     ),
     case("capture-protocol-unknown", {"capture.protocol": "grpc"}, "capture.protocol"),
+    case("capture-probabilities-empty", {"capture.probabilities": {}}, "capture.probabilities"),
+    case(
+        "capture-probabilities-twice",
+        {"capture.probabilities": {"output": "proba", "path": "response.proba"}},
+        "capture.probabilities",
+    ),
+    case(
+        "capture-probabilities-request-path",
+        {"capture.probabilities": {"path": "request.proba"}},
+        "capture.probabilities.path",
+    ),
     case(
         "capture-monitor-priority-unknown",
         {"capture.monitorPriority": "realtime"},
@@ -163,6 +194,9 @@ CASES = [
     # performance
     case("performance-metric-missing", {"performance.metric": DELETE}, "performance.metric"),
     case("performance-metric-unknown", {"performance.metric": "auc"}, "performance.metric"),
+    case(
+        "performance-estimated-not-bool", {"performance.estimated": "yes"}, "performance.estimated"
+    ),
     case("accuracy-threshold-above-one", {"performance.threshold": 1.2}, "performance.threshold"),
     case(
         "mae-threshold-negative",

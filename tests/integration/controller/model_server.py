@@ -1,17 +1,19 @@
 """A tiny Open Inference Protocol v2 model server for the operator's integration tests.
 
 It serves ``POST /v2/models/demo/infer`` with one FP64 input ``x`` and answers one INT64 output
-``pred``. The rule depends on ``MODEL_VERSION`` (the env var the operator sets on rollout):
-version 1 predicts ``x > 0`` (what the training data taught), version 2 predicts ``x > 3`` (what
-the drifted world needs), version 3 predicts ``x > 1`` and version 4 is version 3 inverted (a
-model that passed its gate and is wrong live, for the rollback test). Listens on
-``$POD_IP:$PORT``. Standard library only.
+``pred`` and, after it, an FP64 output ``proba`` ``[n, 2]``: the probabilities of classes 0 and
+1, ``sigmoid(2 (x - threshold))`` for class 1 (inverted with the prediction). The rule depends on
+``MODEL_VERSION`` (the env var the operator sets on rollout): version 1 predicts ``x > 0`` (what
+the training data taught), version 2 predicts ``x > 3`` (what the drifted world needs), version 3
+predicts ``x > 1`` and version 4 is version 3 inverted (a model that passed its gate and is wrong
+live, for the rollback test). Listens on ``$POD_IP:$PORT``. Standard library only.
 """
 
 from __future__ import annotations
 
 import http.server
 import json
+import math
 import os
 
 THRESHOLDS = {"1": 0.0, "2": 3.0, "3": 1.0, "4": 1.0}
@@ -42,6 +44,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         threshold = THRESHOLDS[version]
         values = request["inputs"][0]["data"]
         predictions = [int((value > threshold) != (version in INVERTED)) for value in values]
+        positives = [1 / (1 + math.exp(-2 * (value - threshold))) for value in values]
+        if version in INVERTED:
+            positives = [1 - p for p in positives]
+        proba = [cell for p in positives for cell in (1 - p, p)]
         self._send(
             200,
             {
@@ -50,7 +56,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "id": request.get("id", ""),
                 "outputs": [
                     {"name": "pred", "shape": [len(values)], "datatype": "INT64",
-                     "data": predictions}
+                     "data": predictions},
+                    {"name": "proba", "shape": [len(values), 2], "datatype": "FP64",
+                     "data": proba},
                 ],
             },
         )  # fmt: skip

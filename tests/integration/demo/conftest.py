@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from kubedrift_dev.demo import manifests
-from kubedrift_dev.demo.cluster import DemoCluster
+from kubedrift_dev.demo.cluster_client import DemoCluster
 from kubedrift_dev.demo.deploy import deploy
 from kubedrift_dev.demo.manifests import TRAINER, DemoSettings
 from kubedrift_dev.demo.operator_process import OperatorProcess

@@ -13,7 +13,7 @@ import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from kubedrift_dev.demo.cluster import DemoCluster
+from kubedrift_dev.demo.cluster_client import DemoCluster
 from kubedrift_dev.demo.loop import REQUEST_ROWS, SHIFT_PLAN, STEADY_PLAN, LoopRunner
 from kubedrift_dev.demo.manifests import MONITOR, DemoSettings
 from kubedrift_dev.demo.outcome import Outcome, Row

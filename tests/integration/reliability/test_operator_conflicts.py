@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from kubedrift.controller.conflicts import WRITES
-from kubedrift.controller.faults import ENV, STALE_WRITE_ANNOTATION
+from kubedrift.controller.operator_faults import ENV, STALE_WRITE_ANNOTATION
 from support.api_faults import ConcurrentWriter
 from support.cluster_waiting import wait_for
 from support.controller_harness import (

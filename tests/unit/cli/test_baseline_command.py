@@ -65,6 +65,18 @@ def test_build_forces_categorical_columns(rows: Writer, tmp_path: Path) -> None:
     assert Baseline.from_json(output.read_text()).feature("a").type == "categorical"
 
 
+def test_build_fits_the_multivariate_signal_unless_told_not_to(
+    rows: Writer, tmp_path: Path
+) -> None:
+    data = str(rows("t.csv", 300, seed=3))
+    fitted, plain = tmp_path / "fitted.json", tmp_path / "plain.json"
+    assert main(["baseline", "build", "--data", data, "-o", str(fitted)]) == 0
+    assert main(["baseline", "build", "--data", data, "--no-multivariate", "-o", str(plain)]) == 0
+    fit = Baseline.from_json(fitted.read_text()).multivariate
+    assert fit is not None and fit.features == ("a", "b")
+    assert Baseline.from_json(plain.read_text()).multivariate is None
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -139,8 +139,8 @@ def test_parquet_input_gives_the_same_verdict(
 def test_check_commands_import_no_numpy_at_start_up() -> None:
     code = (
         "import sys, argparse\n"
-        "from kubedrift.commands import baseline, backtest, check\n"
-        "for module in (baseline, backtest, check):\n"
+        "from kubedrift.commands import baseline_command, backtest_command, check_command\n"
+        "for module in (baseline_command, backtest_command, check_command):\n"
         "    module.configure(argparse.ArgumentParser())\n"
         "print(sorted(m for m in ('numpy', 'scipy', 'yaml', 'matplotlib') if m in sys.modules))\n"
     )

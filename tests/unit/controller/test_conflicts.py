@@ -15,7 +15,7 @@ from kubedrift.controller.conflicts import (
     retry_conflicts,
     with_resource_version,
 )
-from kubedrift.controller.metrics import make_metrics
+from kubedrift.controller.operator_metrics import make_metrics
 
 
 def test_resource_version_joins_the_patch_metadata_without_changing_the_plan() -> None:

@@ -14,13 +14,13 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from kubedrift.controller.feedback import FeedbackError, fan_out, merge_answers, parse_feedback
-from kubedrift.controller.metrics import make_metrics
 from kubedrift.controller.observation import Sidecar
+from kubedrift.controller.operator_metrics import make_metrics
 from kubedrift.sidecar.admin import Readiness, admin_app
 from kubedrift.sidecar.label_store import LabelStore
-from kubedrift.sidecar.metrics import make_metrics as make_sidecar_metrics
 from kubedrift.sidecar.monitor import Monitor
 from kubedrift.sidecar.sampling import Sample
+from kubedrift.sidecar.sidecar_metrics import make_metrics as make_sidecar_metrics
 from kubedrift.sidecar.windows import PodIdentity, WindowKeeper
 from kubedrift.stats.baseline import build_baseline
 from kubedrift.stats.settings import WindowSettings

@@ -14,7 +14,7 @@ from kubedrift.controller import jobs
 from kubedrift.controller.client import KubeClient, batch, core
 from kubedrift.controller.context import OperatorContext
 from kubedrift.controller.dataset import DatasetRegistry
-from kubedrift.controller.metrics import make_metrics
+from kubedrift.controller.operator_metrics import make_metrics
 from kubedrift.controller.timestamps import from_timestamp
 from support.controller_samples import MONITOR, OPTIONS, SPEC, make_spec, sample_baseline
 

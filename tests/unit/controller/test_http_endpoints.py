@@ -11,7 +11,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from kubedrift.controller.dataset import DatasetRegistry, merge_labeled
-from kubedrift.controller.metrics import make_metrics
+from kubedrift.controller.operator_metrics import make_metrics
 from kubedrift.controller.server import operator_app
 from kubedrift.controller.webhook import build_payload, deliver
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry
 
-from kubedrift.controller.metrics import make_metrics
+from kubedrift.controller.operator_metrics import make_metrics
 
 
 def test_evaluation_updates_counters_and_per_monitor_gauges() -> None:
@@ -127,3 +127,18 @@ def test_forgetting_a_monitor_drops_only_its_series() -> None:
     value = registry.get_sample_value
     fraud = {"namespace": "ml", "monitor": "fraud"}
     assert value("kubedrift_operator_retrainings_total", {**fraud, "result": "started"}) == 0
+
+
+def test_the_multivariate_evidence_is_a_per_monitor_gauge_dropped_with_the_monitor() -> None:
+    registry = CollectorRegistry()
+    metrics = make_metrics(registry)
+    fraud = {"namespace": "ml", "monitor": "fraud"}
+    metrics.record_evaluation("ml", "fraud", result="ok", seconds=0.1, desired=1, reporting=1)
+    assert registry.get_sample_value("kubedrift_monitor_multivariate_evidence", fraud) is None
+    metrics.record_evaluation(
+        "ml", "fraud", result="drift", seconds=0.1, desired=1, reporting=1,
+        multivariate_evidence=12.5,
+    )  # fmt: skip
+    assert registry.get_sample_value("kubedrift_monitor_multivariate_evidence", fraud) == 12.5
+    metrics.forget("ml", "fraud")
+    assert registry.get_sample_value("kubedrift_monitor_multivariate_evidence", fraud) is None

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from kubedrift.controller.faults import ENV, StaleWrites
+from kubedrift.controller.operator_faults import ENV, StaleWrites
 
 
 def test_without_the_variable_no_write_is_made_stale() -> None:

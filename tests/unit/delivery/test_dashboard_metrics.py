@@ -9,9 +9,9 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from kubedrift.controller.metrics import make_metrics as operator_metrics
-from kubedrift.sidecar.metrics import make_metrics as sidecar_metrics
+from kubedrift.controller.operator_metrics import make_metrics as operator_metrics
 from kubedrift.sidecar.proxy_stats import ProxySnapshot
+from kubedrift.sidecar.sidecar_metrics import make_metrics as sidecar_metrics
 from support.chart_render import Helm, find
 
 REPO = Path(__file__).resolve().parents[3]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kubedrift_dev.demo.model import LogisticModel, train
+from kubedrift_dev.demo.logistic_model import LogisticModel, train
 from kubedrift_dev.demo.model_server import infer
 from kubedrift_dev.demo.scenario import WORLDS
 

@@ -3,9 +3,9 @@ the table layout and the ``kubectl describe`` sections it quotes."""
 
 from __future__ import annotations
 
+from kubedrift_dev.demo.demo_run import _section
 from kubedrift_dev.demo.outcome import Marker, Outcome, Point, Row
 from kubedrift_dev.demo.report import TablePrinter, summary
-from kubedrift_dev.demo.session import _section
 
 
 def point(step: int, world: str, accuracy: float, version: str) -> Point:

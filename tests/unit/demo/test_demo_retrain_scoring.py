@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from kubedrift.stats.paired_comparison import compare_paired
+from kubedrift_dev.demo.logistic_model import train
 from kubedrift_dev.demo.loop import gate_row
-from kubedrift_dev.demo.model import train
 from kubedrift_dev.demo.retrain import held_out_scores, split_by_time
 from kubedrift_dev.demo.scenario import FEATURES, WORLDS
 

@@ -11,9 +11,9 @@ from prometheus_client import CollectorRegistry
 
 from kubedrift.payloads import ParseOptions
 from kubedrift.sidecar.label_store import LabelStore
-from kubedrift.sidecar.metrics import make_metrics
 from kubedrift.sidecar.monitor import Monitor
 from kubedrift.sidecar.sampling import Sample
+from kubedrift.sidecar.sidecar_metrics import make_metrics
 from kubedrift.sidecar.windows import WindowKeeper
 from kubedrift.stats.baseline import build_baseline
 from kubedrift.stats.settings import WindowSettings

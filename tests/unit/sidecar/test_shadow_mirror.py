@@ -17,11 +17,11 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from kubedrift.sidecar.config import ConfigError, config_from_mapping
-from kubedrift.sidecar.metrics import ProxyCollector
 from kubedrift.sidecar.proxy import ProxyContext
 from kubedrift.sidecar.proxy_stats import ProxySnapshot
 from kubedrift.sidecar.sampling import SampleFields, SampleQueue, Sampler
 from kubedrift.sidecar.shadow import ShadowMirror
+from kubedrift.sidecar.sidecar_metrics import ProxyCollector
 from kubedrift.sidecar.upstream import UpstreamPool
 
 BODY = b'{"instances": [[1.0, 2.0]]}'

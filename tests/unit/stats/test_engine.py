@@ -95,7 +95,9 @@ def test_the_threshold_is_the_log_of_the_budget_shared_by_every_alternative() ->
     assert engine.alternatives == 36
     assert engine.threshold == pytest.approx(np.log(36 * 30 * DAY / 30.0))
     ten = Engine(numeric_baseline(10), EvaluationSettings(), Contract(30 * DAY, 30.0))
-    assert ten.alternatives == 10 * 31 + 5
+    # With two or more numeric features the baseline fits the multivariate signal: its
+    # reconstruction error adds 18 tilts outside the reference's ball and 1 shape alternative.
+    assert ten.alternatives == 10 * 31 + 5 + 19
     assert ten.threshold - engine.threshold == pytest.approx(np.log(ten.alternatives / 36))
 
 
@@ -246,8 +248,9 @@ def test_ignored_features_and_disabled_prediction_drift_have_no_detectors() -> N
     assert watched == {"x"}
     # 18 of y's 20 tilts (the two of 1/16 sigma lie inside what 5,000 training rows can tell
     # apart, so they are not run), y's shape, the prediction's shape and its 8 category tilts
-    # (two classes: the first class's log odds up and down cover both).
-    assert full.alternatives - reduced.alternatives == 18 + 1 + 1 + 8
+    # (two classes: the first class's log odds up and down cover both); and the multivariate
+    # signal (14 tilts outside its reference's ball, its shape), which would see y.
+    assert full.alternatives - reduced.alternatives == 18 + 1 + 1 + 8 + 14 + 1
 
 
 def test_a_feature_that_goes_missing_is_a_data_quality_alarm_not_silence() -> None:

@@ -390,9 +390,11 @@ def test_numeric_columns_apart_from_each_other_bin_like_the_reference_binning() 
             (MIXED.prediction, predictions),
         ]
     ]
-    x, c, z, score = 0, 1, 2, 3
+    # The multivariate reconstruction error sits between the features and the prediction.
+    x, c, z, score = 0, 1, 2, len(window.profiles) - 1
     assert [window.column_counts(i).tolist() for i in (x, z, score)] == expected
-    assert window.missing.tolist() == [0, int((rows["c"] == None).sum()), 100, 0]  # noqa: E711
+    missing = [0, int((rows["c"] == None).sum()), 100, 0]  # noqa: E711
+    assert window.missing[[x, c, z, score]].tolist() == missing
     assert (
         window.column_counts(c).tolist()
         == categorical_bin_counts(category_keys(rows["c"]), MIXED.feature("c").vocabulary).tolist()

@@ -19,15 +19,15 @@ from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit
 
-from kubedrift_dev.devcluster.node.cluster import PodApi
 from kubedrift_dev.devcluster.node.heartbeat import Heartbeat
 from kubedrift_dev.devcluster.node.logserver import LogServer
 from kubedrift_dev.devcluster.node.mountpoints import MountPoints
+from kubedrift_dev.devcluster.node.pod_api import PodApi
+from kubedrift_dev.devcluster.node.pod_worker import NodeContext, PodWorker
 from kubedrift_dev.devcluster.node.podips import AddressPool
 from kubedrift_dev.devcluster.node.rest import Rest
 from kubedrift_dev.devcluster.node.serviceproxy import ServiceProxy
 from kubedrift_dev.devcluster.node.watcher import PodWatcher
-from kubedrift_dev.devcluster.node.worker import NodeContext, PodWorker
 
 log = logging.getLogger("kubedrift_dev.devcluster.node")
 

@@ -54,6 +54,8 @@ from kubedrift.stats.baseline import Baseline
 from kubedrift.stats.binning import FloatArray
 from kubedrift.stats.engine.alternatives import RATE_STEPS, SMOOTHING
 from kubedrift.stats.engine.contract import Contract
+from kubedrift.stats.engine.estimated import REASON as ESTIMATED_REASON
+from kubedrift.stats.engine.estimated import EstimatedErrorDetector
 from kubedrift.stats.engine.plan import KIND_CODES, EnginePlan, RateRow
 from kubedrift.stats.engine.reference import projection
 from kubedrift.stats.engine.tally import Tally
@@ -134,6 +136,8 @@ class Decision:
     #: Builds :attr:`signals` from a snapshot of the step, on first use (status, JSON): a caller
     #: that only needs the conditions (a long simulation) does not pay for them.
     make_signals: Callable[[], tuple[SignalResult, ...]] = field(repr=False, compare=False)
+    #: The multivariate signal (``stats.multivariate``) alarmed; it drifts the monitor alone.
+    multivariate_drifted: bool = False
 
     @cached_property
     def signals(self) -> tuple[SignalResult, ...]:
@@ -199,6 +203,7 @@ class Engine:
         # The plan's read-only tables under the names the steps use (references, not copies).
         self.profiles = plan.profiles
         self._prediction = plan.prediction
+        self._multivariate = plan.multivariate
         self.floor = plan.floor
         self._widest = plan.widest
         self._bins = plan.bins
@@ -226,6 +231,18 @@ class Engine:
         self.alternatives = plan.alternatives
         self.threshold = plan.threshold
         self._look_confidence = plan.look_confidence
+        #: The estimated error rate (``spec.performance.estimated``), or ``None``.
+        self.estimated = (
+            EstimatedErrorDetector(
+                baseline.calibration,
+                threshold=self.threshold,
+                delta=plan.delta,
+                min_effect=self.floor,
+                quiet=float(settings.window.samples),
+            )
+            if plan.estimating and baseline.calibration is not None
+            else None
+        )
         size = len(self.profiles)
         widest = self._widest
         # Detector state.
@@ -271,8 +288,12 @@ class Engine:
                 )
                 crossed_columns = self._step_drift(pending, gate)
                 crossed_rates = self._step_rates(pending, gate, label_gate)
+                if self.estimated is not None:
+                    self.estimated.step(pending.estimation, decide=gate)
             self._step_metric(window)
             self._recover(window)
+            if self.estimated is not None and window is not None:
+                self.estimated.recover(window.estimation)
         return self._decide(window, crossed_columns, crossed_rates, stepped=due)
 
     def _step_drift(self, increment: Tally, gate: bool) -> BoolArray:
@@ -480,13 +501,19 @@ class Engine:
         signals = self._signals(window, crossed_columns, crossed_rates)
         enough = window is not None and window.samples >= self.settings.window.min_samples
         features = [
-            i for i in range(len(self.profiles)) if self._watched[i] and i != self._prediction
+            i
+            for i in range(len(self.profiles))
+            if self._watched[i] and i not in (self._prediction, self._multivariate)
         ]
         drifted = tuple(self.profiles[i].name for i in features if self._drift_alarm[i])
         share = len(drifted) / len(features) if features else 0.0
         prediction = self._prediction is not None and bool(self._drift_alarm[self._prediction])
+        multivariate = self._multivariate is not None and bool(
+            self._drift_alarm[self._multivariate]
+        )
         drift_settings = self.settings.drift
-        drifting = (bool(drifted) and share >= drift_settings.drift_share) or prediction
+        by_share = bool(drifted) and share >= drift_settings.drift_share
+        drifting = by_share or prediction or multivariate
         verdict: Verdict = "ok"
         if drifting:
             verdict = "drift"
@@ -496,12 +523,15 @@ class Engine:
         if drifted:
             summary += ": " + ", ".join(drifted)
         if drifting:
-            reason = (
-                "PredictionDrift" if prediction and share < drift_settings.drift_share else "Drift"
+            reason = "Drift"
+            if not by_share:
+                reason = "PredictionDrift" if prediction else "MultivariateDrift"
+            notes = ("; predictions drifted" if prediction else "") + (
+                "; the features' joint distribution drifted (PCA reconstruction error)"
+                if multivariate
+                else ""
             )
-            drift = ConditionState(
-                "True", reason, summary + ("; predictions drifted" if prediction else "")
-            )
+            drift = ConditionState("True", reason, summary + notes)
         elif not enough:
             samples = 0 if window is None else window.samples
             drift = ConditionState(
@@ -519,6 +549,7 @@ class Engine:
             share=share,
             drifted=drifted,
             prediction_drifted=prediction,
+            multivariate_drifted=multivariate,
             make_signals=signals,
             threshold=self.threshold,
             alternatives=self.alternatives,
@@ -537,6 +568,7 @@ class Engine:
         rate_statistics = self._rate_s.max(axis=1, initial=0.0)
         rate_alarm = self._rate_alarm.copy()
         threshold = self.threshold
+        estimated = self._estimated_signal(window)
 
         def build() -> tuple[SignalResult, ...]:
             open_run = run.sum(axis=1) > 0
@@ -545,7 +577,7 @@ class Engine:
                 SignalResult(
                     profile.name,
                     profile.name,
-                    "drift",
+                    "multivariate" if i == self._multivariate else "drift",
                     "DriftDetected",
                     float(statistics[i]),
                     threshold,
@@ -571,9 +603,32 @@ class Engine:
                 )
                 for r, row in enumerate(self._rates)
             )
+            results.extend(estimated)
             return tuple(results)
 
         return build
+
+    def _estimated_signal(self, window: Window | None) -> list[SignalResult]:
+        detector = self.estimated
+        if detector is None:
+            return []
+        sketch = None if window is None else window.estimation
+        rise = 0.0
+        if sketch is not None and sketch.rows:
+            rise = 1 - float(np.trace(sketch.expected)) / sketch.rows - detector.reference_rate
+        return [
+            SignalResult(
+                "estimated-error-rate",
+                None,
+                "estimated-error-rate",
+                "PerformanceDegraded",
+                detector.statistic,
+                self.threshold,
+                rise,
+                detector.statistic >= self.threshold,
+                detector.alarmed,
+            )
+        ]
 
     def _performance_condition(self, window: Window | None) -> ConditionState | None:
         performance = self.settings.performance
@@ -598,6 +653,9 @@ class Engine:
                 "ErrorRateShift",
                 f"{text}; the error rate rose above the reference's {row.reference_rate:.4f}",
             )
+        if self.estimated is not None and self.estimated.alarmed:
+            sketch = None if window is None else window.estimation
+            return ConditionState("True", ESTIMATED_REASON, self.estimated.message(sketch))
         if result is None or result.value is None:
             return ConditionState("Unknown", "NoLabels", text)
         if result.samples < performance.min_labeled_samples:

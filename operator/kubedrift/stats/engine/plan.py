@@ -34,6 +34,7 @@ from kubedrift.stats.engine.alternatives import (
     tilts,
 )
 from kubedrift.stats.engine.contract import Contract
+from kubedrift.stats.engine.estimated import ALTERNATIVES as ESTIMATED_ALTERNATIVES
 from kubedrift.stats.engine.reference import kl_radius, outside_mass_upper_bound, rate_upper_bound
 from kubedrift.stats.evaluation import DEFAULT_MIN_EFFECT
 from kubedrift.stats.settings import EvaluationSettings
@@ -71,6 +72,9 @@ class EnginePlan:
     #: Every tracked column in order; the prediction, when profiled, is the last one.
     profiles: tuple[FeatureProfile, ...]
     prediction: int | None
+    #: Position of the multivariate reconstruction error (``stats.multivariate``), judged as one
+    #: more numeric column between the features and the prediction (as in ``WindowPlan``).
+    multivariate: int | None
     #: The practical-significance floor (``drift.minEffect``, or the default).
     floor: float
     widest: int
@@ -113,6 +117,11 @@ class EnginePlan:
     threshold: float
     #: Confidence of the windowed metric's look (one alternative's share of the budget).
     look_confidence: float
+    #: The level of each reference confidence set (``reference_risk`` over the sets).
+    delta: float = 1.0
+    #: Whether the error rate estimated without labels is watched (``performance.estimated``
+    #: and a baseline with calibration maps; its alternatives are counted in :attr:`alternatives`).
+    estimating: bool = False
 
     #: Plans kept by :meth:`shared`, least recently used dropped first.
     CAPACITY: ClassVar[int] = 256
@@ -147,6 +156,10 @@ class EnginePlan:
         cls, baseline: Baseline, settings: EvaluationSettings, contract: Contract
     ) -> EnginePlan:
         profiles = list(baseline.features)
+        fit = baseline.multivariate
+        multivariate = len(profiles) if fit is not None else None
+        if fit is not None:
+            profiles.append(fit.profile)
         if baseline.prediction is not None:
             profiles.append(baseline.prediction)
         prediction = len(profiles) - 1 if baseline.prediction is not None else None
@@ -164,11 +177,23 @@ class EnginePlan:
         ]
         if prediction is not None and not settings.drift.prediction:
             watched_list[prediction] = False
+        if (
+            multivariate is not None
+            and fit is not None
+            and (not settings.drift.multivariate or ignored.intersection(fit.features))
+        ):
+            # An ignored feature has no say, and the reconstruction error would see it.
+            watched_list[multivariate] = False
         watched = np.array(watched_list, dtype=bool)
-        rates = _rate_rows(baseline, settings, profiles)
-        # The reference's risk is shared by every confidence set: one per watched column and
-        # one per rate.
-        delta = contract.reference_risk / max(int(watched.sum()) + len(rates), 1)
+        rates = _rate_rows(baseline, settings, profiles, multivariate)
+        estimating = (
+            settings.performance is not None
+            and settings.performance.estimated
+            and baseline.calibration is not None
+        )
+        # The reference's risk is shared by every confidence set: one per watched column, one
+        # per rate, and one for the estimated error rate when it is watched.
+        delta = contract.reference_risk / max(int(watched.sum()) + len(rates) + int(estimating), 1)
         radius = np.array([kl_radius(len(p.counts), int(sum(p.counts)), delta) for p in profiles])
         tilt_weights, tilt_active, tilt_effects = _tilt_table(
             profiles, reference, numeric & watched, radius, widest
@@ -186,6 +211,7 @@ class EnginePlan:
             + int(watched.sum())
             + len(rates) * steps
             + int(settings.performance is not None)
+            + (ESTIMATED_ALTERNATIVES if estimating else 0)
         )
         plan = cls(
             baseline=baseline,
@@ -193,6 +219,7 @@ class EnginePlan:
             contract=contract,
             profiles=tuple(profiles),
             prediction=prediction,
+            multivariate=multivariate,
             floor=(
                 DEFAULT_MIN_EFFECT
                 if settings.drift.min_effect is None
@@ -227,6 +254,8 @@ class EnginePlan:
             alternatives=alternatives,
             threshold=contract.threshold(alternatives),
             look_confidence=1 - 2 * contract.look_level(alternatives),
+            delta=delta,
+            estimating=estimating,
         )
         for value in vars(plan).values():
             if isinstance(value, np.ndarray):
@@ -235,10 +264,15 @@ class EnginePlan:
 
 
 def _rate_rows(
-    baseline: Baseline, settings: EvaluationSettings, profiles: list[FeatureProfile]
+    baseline: Baseline,
+    settings: EvaluationSettings,
+    profiles: list[FeatureProfile],
+    multivariate: int | None = None,
 ) -> list[RateRow]:
     rows: list[RateRow] = []
     for i, p in enumerate(profiles):
+        if i == multivariate:
+            continue  # its missing rows are the features' (see ``stats.multivariate``)
         if p.count > 0:
             rows.append(RateRow("missing", i, f"{p.name}/missing", p.missing_rate))
         if p.present == 0:

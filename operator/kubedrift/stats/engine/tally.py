@@ -13,7 +13,10 @@ Keys of ``to_dict`` (all counts since ``epoch``):
 - ``samples``: rows seen; ``labeled``: labels joined; ``errors``: labeled misclassifications;
 - ``unknown_rows``: rows that carried a column the baseline does not know;
 - ``columns``: per baseline column (the prediction last) its bin ``counts``, ``missing`` and
-  ``out_of_range`` counts, in the baseline's order (``name`` repeats the column's name).
+  ``out_of_range`` counts, in the baseline's order (``name`` repeats the column's name);
+- ``estimation`` (only when the baseline has calibration maps): the sums of
+  ``stats.estimation.EstimationSketch`` since ``epoch`` (expected confusion, its variance, score
+  histograms), for performance estimated without labels.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import numpy as np
 
 from kubedrift.stats.baseline import FeatureProfile
 from kubedrift.stats.binning import IntArray
+from kubedrift.stats.estimation import CalibrationMap, EstimationSketch
 from kubedrift.stats.window import Window
 
 
@@ -42,6 +46,8 @@ class Tally:
     counts: IntArray
     missing: IntArray
     out_of_range: IntArray
+    #: Sums for performance estimated without labels; ``None`` without calibration maps.
+    estimation: EstimationSketch | None = None
 
     @classmethod
     def empty(cls, profiles: Sequence[FeatureProfile], epoch: float = 0.0) -> Tally:
@@ -76,6 +82,7 @@ class Tally:
             window.counts.copy(),
             window.missing.copy(),
             window.out_of_range.copy(),
+            None if window.estimation is None else window.estimation.copy(),
         )
 
     def __add__(self, other: Tally) -> Tally:
@@ -90,6 +97,7 @@ class Tally:
             self.counts + other.counts,
             self.missing + other.missing,
             self.out_of_range + other.out_of_range,
+            _added(self.estimation, other.estimation),
         )
 
     def since(self, previous: Tally | None) -> Tally:
@@ -108,6 +116,11 @@ class Tally:
             self.counts - previous.counts,
             self.missing - previous.missing,
             self.out_of_range - previous.out_of_range,
+            (
+                self.estimation - previous.estimation
+                if self.estimation is not None and previous.estimation is not None
+                else self.estimation
+            ),
         )
         if difference.negative():
             return self
@@ -120,6 +133,7 @@ class Tally:
             or bool((self.counts < 0).any())
             or bool((self.missing < 0).any())
             or bool((self.out_of_range < 0).any())
+            or (self.estimation is not None and self.estimation.negative())
         )
 
     def _check(self, other: Tally) -> None:
@@ -142,11 +156,17 @@ class Tally:
                 }
                 for i, name in enumerate(self.names)
             ],
-        }
+        } | ({"estimation": self.estimation.to_dict()} if self.estimation is not None else {})
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], profiles: Sequence[FeatureProfile]) -> Tally:
-        """Read :meth:`to_dict` output; ``ValueError`` when it does not fit ``profiles``."""
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        profiles: Sequence[FeatureProfile],
+        calibration: CalibrationMap | None = None,
+    ) -> Tally:
+        """Read :meth:`to_dict` output; ``ValueError`` when it does not fit ``profiles`` (or
+        its estimation sums do not fit ``calibration``)."""
         tally = cls.empty(profiles, float(data["epoch"]))
         columns = data["columns"]
         if [c["name"] for c in columns] != list(tally.names):
@@ -168,4 +188,19 @@ class Tally:
             tally.counts,
             tally.missing,
             tally.out_of_range,
+            (
+                EstimationSketch.from_dict(data["estimation"], calibration)
+                if calibration is not None and data.get("estimation") is not None
+                else None
+            ),
         )
+
+
+def _added(
+    first: EstimationSketch | None, second: EstimationSketch | None
+) -> EstimationSketch | None:
+    if first is None:
+        return second
+    if second is None:
+        return first
+    return first + second

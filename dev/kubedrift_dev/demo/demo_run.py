@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from kubedrift_dev.demo import manifests
-from kubedrift_dev.demo.cluster import DemoCluster
+from kubedrift_dev.demo.cluster_client import DemoCluster
 from kubedrift_dev.demo.deploy import deploy, install_crd
 from kubedrift_dev.demo.loop import SHIFT_PLAN, STEADY_PLAN, LoopRunner
 from kubedrift_dev.demo.operator_chart import ChartError, ChartOperator, find_helm

@@ -15,7 +15,7 @@ its series are removed when the monitor is deleted (:meth:`forget`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -34,6 +34,8 @@ CONDITION_STATES = ("True", "False", "Unknown")
 PROMOTION_DECISIONS = ("promoted", "rejected", "not_enough_held_out", "rolled_back")
 #: Merged label outcomes counted by ``kubedrift_operator_labels_total`` (the sidecar's outcomes).
 LABEL_OUTCOMES = ("joined", "unknown", "expired", "duplicate", "invalid")
+#: ``bound`` label values of ``kubedrift_monitor_estimated_metric``.
+ESTIMATE_BOUNDS = ("value", "lower", "upper")
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,10 @@ class OperatorMetrics:
     labels: Counter
     api_requests: Counter
     condition: Gauge
+    #: ``kubedrift_monitor_multivariate_evidence``: the multivariate signal's log e-value.
+    multivariate_evidence: Gauge
+    #: ``kubedrift_monitor_estimated_metric``; created by :func:`make_metrics` when asked.
+    estimated: Gauge | None = None
     #: (namespace, monitor) pairs whose counters exist, every result at zero or more.
     _known: set[tuple[str, str]] = field(default_factory=set)
 
@@ -64,6 +70,7 @@ class OperatorMetrics:
         drift_share: float | None = None,
         metric: str | None = None,
         metric_value: float | None = None,
+        multivariate_evidence: float | None = None,
     ) -> None:
         """Count one evaluation and update the monitor's gauges."""
         self._start(namespace, monitor)
@@ -75,6 +82,18 @@ class OperatorMetrics:
             self.drift_share.labels(namespace, monitor).set(drift_share)
         if metric is not None and metric_value is not None:
             self.metric_value.labels(namespace, monitor, metric).set(metric_value)
+        if multivariate_evidence is not None:
+            self.multivariate_evidence.labels(namespace, monitor).set(multivariate_evidence)
+
+    def record_estimates(
+        self, namespace: str, monitor: str, estimates: Mapping[str, tuple[float, float, float]]
+    ) -> None:
+        """Export each metric estimated without labels: its value and its band's ends."""
+        if self.estimated is None:
+            return
+        for metric, values in estimates.items():
+            for bound, value in zip(ESTIMATE_BOUNDS, values, strict=True):
+                self.estimated.labels(namespace, monitor, metric, bound).set(value)
 
     def record_conditions(
         self, namespace: str, monitor: str, conditions: Sequence[Mapping[str, Any]]
@@ -133,6 +152,8 @@ class OperatorMetrics:
             self.promotions,
             self.labels,
             self.condition,
+            self.multivariate_evidence,
+            *((self.estimated,) if self.estimated is not None else ()),
         ):
             for labels in list(_label_sets(family)):
                 if labels[:2] == (namespace, monitor):
@@ -171,6 +192,13 @@ def make_metrics(registry: CollectorRegistry) -> OperatorMetrics:
         drift_share=Gauge(
             "kubedrift_monitor_drift_share",
             "Share of drifted features in the last evaluation.",
+            ["namespace", "monitor"],
+            registry=registry,
+        ),
+        multivariate_evidence=Gauge(
+            "kubedrift_monitor_multivariate_evidence",
+            "Largest CUSUM statistic (log e-value) of the multivariate signal (PCA "
+            "reconstruction error) in the last evaluation; it alarms at the evidence threshold.",
             ["namespace", "monitor"],
             registry=registry,
         ),
@@ -231,7 +259,15 @@ def make_metrics(registry: CollectorRegistry) -> OperatorMetrics:
     )
     for write in WRITES:
         metrics.conflicts.labels(write)
-    return metrics
+    estimated = Gauge(
+        "kubedrift_monitor_estimated_metric",
+        "Performance estimated without labels from calibrated class probabilities, by metric "
+        "(accuracy, precision, recall, f1, roc-auc) and bound (value, lower, upper: the band at "
+        "spec.performance.confidence); next to kubedrift_monitor_metric_value, the realized one.",
+        ["namespace", "monitor", "metric", "bound"],
+        registry=registry,
+    )
+    return replace(metrics, estimated=estimated)
 
 
 def _label_sets(family: Counter | Gauge) -> set[tuple[str, ...]]:

@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 
-from kubedrift.commands.logs import add_log_level, setup_logging
+from kubedrift.commands.logging_setup import add_log_level, setup_logging
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -88,7 +88,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import asyncio  # noqa: PLC0415 - keep `kubedrift --help` fast
 
-    from kubedrift.controller.faults import StaleWrites  # noqa: PLC0415
+    from kubedrift.controller.operator_faults import StaleWrites  # noqa: PLC0415
     from kubedrift.controller.operator_main import OperatorOptions, run_operator  # noqa: PLC0415
 
     setup_logging(args.log_level)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kubedrift.commands.logs import add_log_level, setup_logging
+from kubedrift.commands.logging_setup import add_log_level, setup_logging
 from kubedrift.payloads.model import PROTOCOLS
 
 

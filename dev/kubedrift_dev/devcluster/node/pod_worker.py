@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kubedrift_dev.devcluster.node.cluster import PodApi
 from kubedrift_dev.devcluster.node.container_lifecycle import ContainerRunner, Sandbox
 from kubedrift_dev.devcluster.node.env import PodContext
 from kubedrift_dev.devcluster.node.mountpoints import MountPoints
+from kubedrift_dev.devcluster.node.pod_api import PodApi
 from kubedrift_dev.devcluster.node.podips import AddressPool
 from kubedrift_dev.devcluster.node.podstatus import build_status
 from kubedrift_dev.devcluster.node.rest import ApiError

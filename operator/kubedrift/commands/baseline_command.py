@@ -1,7 +1,8 @@
 """``kubedrift baseline``: build a baseline profile from training data, or wrap one in a ConfigMap.
 
 kubedrift baseline build --data train.csv [--features a,b] [--categorical c]
-                         [--prediction pred] [--label y] -o baseline.json
+                         [--prediction pred] [--label y] [--probabilities p0,p1]
+                         -o baseline.json
 kubedrift baseline configmap --baseline baseline.json --name NAME [--namespace NS]
 """
 
@@ -39,6 +40,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     build.add_argument("--prediction", help="column with the model's predictions")
     build.add_argument("--label", help="column with the true labels")
+    build.add_argument(
+        "--probabilities",
+        metavar="COLUMNS",
+        help="comma-separated columns with the model's class probabilities, one per class in "
+        "sorted class order (a binary model: one column, the second class's); with --label they "
+        "fit the calibration maps for performance estimated without labels",
+    )
     build.add_argument("--bins", type=int, default=10, help="quantile bins per numeric feature")
     build.add_argument(
         "--max-categories",
@@ -47,6 +55,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="vocabulary size per categorical feature (the rest is 'other')",
     )
     build.add_argument("--seed", type=int, default=0, help="seed of the reference sample")
+    build.add_argument(
+        "--no-multivariate",
+        dest="multivariate",
+        action="store_false",
+        help="do not fit the multivariate signal (PCA of two or more numeric features)",
+    )
     build.add_argument("-o", "--output", type=Path, required=True, help="where to write the JSON")
     configmap = sub.add_parser("configmap", help="print a ConfigMap manifest holding a baseline")
     configmap.add_argument("--baseline", type=Path, required=True)
@@ -71,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace) -> int:
     from kubedrift.commands.tabular_files import read_table, split_list  # noqa: PLC0415
     from kubedrift.stats.baseline import build_baseline  # noqa: PLC0415
+    from kubedrift.stats.baseline_size import encode  # noqa: PLC0415
 
     columns = read_table(args.data)
     features = split_list(args.features) or None
@@ -86,13 +101,17 @@ def _build(args: argparse.Namespace) -> int:
         bins=args.bins,
         max_categories=args.max_categories,
         seed=args.seed,
+        multivariate=args.multivariate,
+        probabilities=split_list(args.probabilities),
     )
-    text = baseline.to_json()
+    plain = baseline.to_json()
+    text = encode(plain)  # compressed above the ConfigMap limit, or BaselineTooLargeError
     args.output.write_text(text + "\n", encoding="utf-8")
     kinds = [profile.type for profile in baseline.features]
     print(
         f"wrote {args.output}: {baseline.rows} rows, {kinds.count('numeric')} numeric and "
-        f"{kinds.count('categorical')} categorical features, {len(text) / 1024:.1f} KiB",
+        f"{kinds.count('categorical')} categorical features, {len(text) / 1024:.1f} KiB"
+        + ("" if text == plain else f" (gzip-compressed from {len(plain) / 1024:.1f} KiB)"),
         file=sys.stderr,
     )
     return 0
@@ -102,9 +121,11 @@ def _configmap(args: argparse.Namespace) -> int:
     import yaml  # noqa: PLC0415
 
     from kubedrift.stats.baseline import Baseline  # noqa: PLC0415
+    from kubedrift.stats.baseline_size import encode  # noqa: PLC0415
 
     text = args.baseline.read_text(encoding="utf-8")
     Baseline.from_json(text)  # refuse to wrap something the operator could not read
+    text = encode(text.strip())  # never a ConfigMap above 1 MiB
     metadata = {"name": args.name}
     if args.namespace:
         metadata["namespace"] = args.namespace

@@ -71,7 +71,7 @@ def _external_kubeconfig() -> Path | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kubedrift_dev.demo.session import DemoSession  # noqa: PLC0415 - keep --help light
+    from kubedrift_dev.demo.demo_run import DemoSession  # noqa: PLC0415 - keep --help light
 
     session = DemoSession(
         work_dir=args.work_dir.resolve(),

@@ -9,11 +9,12 @@ second, through the operator's schedule (``kubedrift.commands.replay``): the sid
 window evaluation and one step of the same decision engine the operator runs. The label column,
 when present, is fed back as labels for the same rows. Alerts are the engine's conditions turning
 True (``DriftDetected``, ``PerformanceDegraded`` or, when the error rate raised it,
-``ErrorRateShift``, and ``DataQualityDegraded``); a would-be retraining is an alert whose
-condition is among ``retraining.triggers``, at least ``retraining.cooldown`` after the previous
-one. The table lists the rounds at which the verdict or a condition changed; the JSON lists every
-round, with what decided it (``engine``: the threshold, each active signal's statistic and effect
-size; ``performance.decision_bound``).
+``ErrorRateShift``, or when the error rate estimated without labels raised it,
+``EstimatedPerformanceDegraded``, and ``DataQualityDegraded``); a would-be retraining is an
+alert whose condition is among ``retraining.triggers``, at least ``retraining.cooldown`` after
+the previous one. The table lists the rounds at which the verdict or a condition changed; the
+JSON lists every round, with what decided it (``engine``: the threshold, each active signal's
+statistic and effect size; ``performance.decision_bound``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="rows per second when there is no --time-column (default 1)",
     )
     parser.add_argument("--batch", type=int, default=500, help="rows per update batch")
+    parser.add_argument(
+        "--probabilities",
+        metavar="COLUMNS",
+        help="comma-separated columns with the model's class probabilities (default: the "
+        "columns the baseline's calibration maps were fitted on, when the data has them)",
+    )
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.add_argument("--plot", type=Path, help="write a PNG of share and metric over rows")
     parser.add_argument(
@@ -74,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
             require_columns(columns, [args.time_column], args.data)
             require_numeric(columns, [args.time_column], args.data)
             times = columns[args.time_column]
+        probabilities = _probabilities(baseline, columns, args.probabilities, args.data)
         if args.rate <= 0 or args.batch <= 0:
             raise InputError("--rate and --batch must be positive")
         if args.plot:
@@ -92,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
             rate=args.rate,
             batch=args.batch,
             progress=_progress_bar(size) if show else None,
+            probabilities=probabilities,
         )
     except (InputError, EvaluationError, ValueError) as error:
         print(f"kubedrift backtest: {error}", file=sys.stderr)
@@ -103,6 +112,28 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(_table(result))
     return 0
+
+
+def _probabilities(baseline: Any, columns: Any, named: str | None, path: Path) -> Any:
+    """The ``[rows, classes]`` probability matrix of the stream, or ``None``."""
+    import numpy as np  # noqa: PLC0415
+
+    from kubedrift.commands.tabular_files import (  # noqa: PLC0415
+        InputError,
+        require_columns,
+        require_numeric,
+        split_list,
+    )
+
+    calibration = baseline.calibration
+    names = split_list(named) or (list(calibration.columns) if calibration is not None else [])
+    if named and calibration is None:
+        raise InputError("--probabilities needs a baseline built with --probabilities")
+    if not names or (not named and not all(name in columns for name in names)):
+        return None
+    require_columns(columns, names, path)
+    require_numeric(columns, names, path)
+    return np.stack([np.asarray(columns[name], dtype=np.float64) for name in names], axis=1)
 
 
 def _check_matplotlib() -> None:
