@@ -66,7 +66,7 @@ MonitorPriority = Literal["idle", "low"]
 PredictionReduce = Literal["argmax", "first", "none"]
 Protocol = Literal["auto", "open-inference-v2", "kserve-v1", "seldon-v1", "mlflow", "json"]
 Trigger = Literal["DriftDetected", "PerformanceDegraded"]
-RolloutStrategy = Literal["none", "restart"]
+RolloutStrategy = Literal["none", "restart", "shadow"]
 WorkloadKind = Literal["Deployment", "StatefulSet"]
 
 #: Metrics whose values are proportions in [0, 1]; their threshold cannot exceed 1.
@@ -712,7 +712,10 @@ class RolloutSpec:
 
     strategy: RolloutStrategy = prop(
         "strategy",
-        "restart: set versionEnv on the target container (a rolling restart); none: leave it.",
+        "restart: set versionEnv on the target container (a rolling restart); none: leave it; "
+        "shadow: run the candidate beside the serving model on a copy of the sampled requests "
+        "and promote it (then as restart) only if the promotion gate finds it better on the "
+        "same live labeled rows (docs/operator.md, Canary and shadow rollouts).",
         default="restart",
     )
     version_env: str = prop(
@@ -721,6 +724,13 @@ class RolloutSpec:
         default="MODEL_VERSION",
         pattern=ENV_NAME,
         max_length=253,
+    )
+    candidate_replicas: int = prop(
+        "candidateReplicas",
+        "strategy shadow: replicas of the candidate's Deployment.",
+        default=1,
+        minimum=1,
+        maximum=100,
     )
 
 

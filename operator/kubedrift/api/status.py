@@ -23,7 +23,7 @@ Phase = Literal[
 ]
 ConditionStatus = Literal["True", "False", "Unknown"]
 KnownStatus = Literal["True", "False"]
-RetrainingResult = Literal["Running", "Succeeded", "Failed", "Rejected"]
+RetrainingResult = Literal["Running", "Succeeded", "Failed", "Rejected", "Trial"]
 GateResult = Literal["Promoted", "NotBetter", "NotEnoughHeldOutLabels"]
 ModelState = Literal["Serving", "Replaced", "Rejected", "RolledBack"]
 RetrainingTrigger = Literal["DriftDetected", "PerformanceDegraded"]
@@ -154,6 +154,21 @@ class ModelVersionStatus(TypedDict):
     levelToHold: NotRequired[float]
 
 
+class TrialStatus(TypedDict):
+    """The last live trial (``rollout.strategy: shadow``) of the candidate from ``job``; it runs
+    while ``lastResult`` is ``Trial``, and ``result`` says how it ended."""
+
+    strategy: str
+    version: str
+    job: str
+    startedAt: Timestamp
+    baseline: NotRequired[VersionBaselineStatus]
+    shadowUrl: NotRequired[str]
+    pairedRows: NotRequired[int]
+    result: NotRequired[str]
+    message: NotRequired[str]
+
+
 class RetrainingStatus(TypedDict):
     count: int
     lastJob: NotRequired[str]
@@ -164,6 +179,7 @@ class RetrainingStatus(TypedDict):
     failures: NotRequired[int]
     gate: NotRequired[GateStatus]
     history: NotRequired[list[ModelVersionStatus]]
+    trial: NotRequired[TrialStatus]
 
 
 class LastKnownStatus(TypedDict):
@@ -294,8 +310,8 @@ DOCS: dict[str, str] = {
     "retraining": "The retraining loop's history, so cooldown and rollout survive restarts.",
     "retraining.count": "Retraining Jobs started so far.",
     "retraining.lastJob": "Name of the most recent Job.",
-    "retraining.lastResult": "Running, Succeeded, Failed, or Rejected (the promotion gate kept "
-    "the serving model).",
+    "retraining.lastResult": "Running, Succeeded, Failed, Rejected (the promotion gate kept "
+    "the serving model), or Trial (a shadow of the candidate runs, see retraining.trial).",
     "retraining.lastTrigger": "Trigger that started it.",
     "retraining.lastStartTime": "When it started (the cooldown counts from here).",
     "retraining.modelVersion": "Model version last rolled out to the target.",
@@ -322,6 +338,21 @@ DOCS: dict[str, str] = {
     "retraining.history.levelToHold": "Its predecessor's last live metric value: within "
     "watchPeriod after the promotion, a confidence interval entirely worse than this rolls it "
     "back.",
+    "retraining.trial": "The last live trial (rollout.strategy shadow): the candidate ran beside "
+    "the serving model on copies of the sampled requests; it runs while lastResult is Trial.",
+    "retraining.trial.strategy": "shadow.",
+    "retraining.trial.version": "The candidate's model version.",
+    "retraining.trial.job": "Retraining Job that produced it.",
+    "retraining.trial.startedAt": "When the trial began.",
+    "retraining.trial.baseline": "The candidate's baseline, adopted if it is promoted.",
+    "retraining.trial.baseline.configMap": "ConfigMap name.",
+    "retraining.trial.baseline.key": "Key in the ConfigMap.",
+    "retraining.trial.baseline.hash": "SHA-256 of the baseline JSON (unused here).",
+    "retraining.trial.shadowUrl": "Where the serving sidecars copy sampled requests (the "
+    "candidate Service's ClusterIP and the sidecar port).",
+    "retraining.trial.pairedRows": "Live labeled rows both models answered so far.",
+    "retraining.trial.result": "Promoted or Rejected, once the gate decided.",
+    "retraining.trial.message": "The gate's decision in one sentence.",
     "lastEvaluationTime": "When the operator last evaluated the window.",
     "baseline": "The baseline the last evaluation used.",
     "baseline.configMap": "ConfigMap name.",

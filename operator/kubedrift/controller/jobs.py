@@ -19,7 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubedrift.api.spec import ModelMonitorSpec
-from kubedrift.api.status import BaselineStatus, ModelVersionStatus, RetrainingStatus
+from kubedrift.api.status import (
+    BaselineStatus,
+    ModelVersionStatus,
+    RetrainingStatus,
+    TrialStatus,
+    VersionBaselineStatus,
+)
 from kubedrift.controller.client import batch, core
 from kubedrift.controller.context import OperatorContext
 from kubedrift.controller.events import Event
@@ -91,8 +97,11 @@ async def follow(
     )
     promotion = spec.retraining.promotion if spec is not None and spec.retraining else None
     decision: GateDecision | None = None
+    strategy = spec.retraining.rollout.strategy if spec is not None and spec.retraining else None
     try:
         result = parse_result(termination_message(pods))
+        if strategy == "shadow":
+            return _trial_started(ctx, updated, baseline, job=name, result=result)
         if promotion is not None:
             if result.held_out is None:
                 raise ResultError(
@@ -140,6 +149,37 @@ async def follow(
         baseline,
         ("False", "Succeeded", message),
         [Event("Normal", "RetrainingSucceeded", message)],
+    )
+
+
+def _trial_started(
+    ctx: OperatorContext,
+    retraining: RetrainingStatus,
+    baseline: BaselineStatus | None,
+    *,
+    job: str,
+    result: RetrainingResult,
+) -> Progress:
+    """A shadow trial of the Job's candidate begins (:mod:`kubedrift.controller.trials`)."""
+    started = to_timestamp(ctx.clock())
+    trial = TrialStatus(strategy="shadow", version=result.model_version, job=job, startedAt=started)
+    if result.baseline is not None:
+        trial["baseline"] = VersionBaselineStatus(
+            configMap=result.baseline.config_map, key=result.baseline.key
+        )
+    retraining["lastResult"] = "Trial"
+    retraining["failures"] = 0
+    retraining["trial"] = trial
+    message = (
+        f"Job {job} produced model version {result.model_version}; it runs as a shadow of "
+        f"version {_serving_version(retraining)} until the promotion gate can judge both on the "
+        "same live labeled rows"
+    )
+    return Progress(
+        retraining,
+        baseline,
+        ("True", "ShadowTrial", message),
+        [Event("Normal", "ShadowTrialStarted", message)],
     )
 
 
@@ -361,3 +401,8 @@ async def _adopt_baseline(
         }
     )
     return BaselineStatus(configMap=adopted, hash=hashlib.sha256(text.encode()).hexdigest())
+
+
+#: For :mod:`kubedrift.controller.trials`, which ends a shadow trial as a Job's gate would.
+adopt_baseline = _adopt_baseline
+serving_version = _serving_version

@@ -85,7 +85,7 @@ async def prepare(
     now = ctx.clock()
     recheck = now - ctx.checked.get(monitor.uid, -math.inf) >= ctx.recheck_interval
     tokens = await ensure_tokens(ctx, monitor, recheck=recheck)
-    data = render_config_map_data(spec, text)
+    data = render_config_map_data(spec, text, _shadow_url(status))
     digest = config_hash(data)
     if recheck or ctx.applied.get(monitor.uid) != digest:
         await ctx.client.apply_config_map(build_config_map(monitor, data))
@@ -119,6 +119,15 @@ async def prepare(
         tokens=tokens,
         injected=injected,
     )
+
+
+def _shadow_url(status: Mapping[str, Any]) -> str | None:
+    """The candidate's URL while a shadow trial runs (``status.retraining.trial``)."""
+    retraining = status.get("retraining") or {}
+    if retraining.get("lastResult") != "Trial":
+        return None
+    url = (retraining.get("trial") or {}).get("shadowUrl")
+    return str(url) if url else None
 
 
 def _deployment_not_found(monitor: MonitorRef, spec: ModelMonitorSpec) -> NotReadyError:

@@ -29,7 +29,7 @@ from typing import Any
 from kubedrift.api.conditions import set_condition
 from kubedrift.api.spec import ModelMonitorSpec, SpecError, Trigger, parse_spec
 from kubedrift.api.spec_settings import engine_contract, evaluation_settings
-from kubedrift.controller import job_policy, jobs
+from kubedrift.controller import job_policy, jobs, trials
 from kubedrift.controller.client import core
 from kubedrift.controller.collector_preparation import prepare_collector
 from kubedrift.controller.context import OperatorContext
@@ -134,6 +134,12 @@ async def reconcile(ctx: OperatorContext, body: Mapping[str, Any]) -> dict[str, 
     if watched is not None:
         status = _with_progress(status, watched, generation, now)
         events.extend(watched.events)
+    tried = await trials.advance(  # a shadow trial: judge the candidate on live rows
+        ctx, monitor, spec, status, deployment=prepared.deployment, tokens=prepared.tokens
+    )
+    if tried is not None:
+        status = _with_progress(status, tried, generation, now)
+        events.extend(tried.events)
     trigger = _trigger(spec, status, observation, now.timestamp())
     if trigger is not None:
         try:

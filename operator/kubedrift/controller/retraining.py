@@ -65,7 +65,7 @@ def due_trigger(
     if spec.retraining is None or spec.retraining.template is None:
         return None
     if retraining is not None:
-        if retraining.get("lastResult") == "Running":
+        if retraining.get("lastResult") in ("Running", "Trial"):
             return None
         started = retraining.get("lastStartTime")
         if started and now - from_timestamp(started) < cooldown_seconds(spec, retraining):

@@ -26,8 +26,9 @@ BASELINE_FILE = "baseline.json"
 TOKEN_ENV = "KUBEDRIFT_SIDECAR_TOKEN"
 
 
-def render_sidecar_config(spec: ModelMonitorSpec) -> dict[str, Any]:
-    """The sidecar's config document for ``spec`` (before YAML encoding)."""
+def render_sidecar_config(spec: ModelMonitorSpec, shadow_url: str | None = None) -> dict[str, Any]:
+    """The sidecar's config document for ``spec`` (before YAML encoding); ``shadow_url`` while
+    a shadow trial runs (the candidate's Service)."""
     capture = spec.capture
     config: dict[str, Any] = {
         "mode": capture.mode,
@@ -46,6 +47,8 @@ def render_sidecar_config(spec: ModelMonitorSpec) -> dict[str, Any]:
     }
     if spec.target.model is not None:
         config["model"] = spec.target.model
+    if shadow_url is not None:
+        config["shadow"] = {"url": shadow_url}
     if spec.performance is not None:
         config["labels"] = {"ttl": spec.performance.label_ttl.seconds}
     if capture.json is not None:
@@ -84,10 +87,12 @@ def render_sidecar_config(spec: ModelMonitorSpec) -> dict[str, Any]:
     return config
 
 
-def render_config_map_data(spec: ModelMonitorSpec, baseline_json: str) -> dict[str, str]:
+def render_config_map_data(
+    spec: ModelMonitorSpec, baseline_json: str, shadow_url: str | None = None
+) -> dict[str, str]:
     """The ConfigMap's ``data``: the YAML config and the baseline exactly as given."""
     return {
-        CONFIG_FILE: yaml.safe_dump(render_sidecar_config(spec), sort_keys=True),
+        CONFIG_FILE: yaml.safe_dump(render_sidecar_config(spec, shadow_url), sort_keys=True),
         BASELINE_FILE: baseline_json,
     }
 

@@ -74,6 +74,10 @@ class SidecarConfig:
     classes_from_baseline: bool = False
     #: ``payload.probabilities``: where responses carry class probabilities (``None``: nowhere).
     probabilities: ProbabilitySource | None = None
+    #: ``shadow.url``: where copies of sampled requests go (a shadow rollout's candidate).
+    shadow_url: str | None = None
+    shadow_max_in_flight: int = 32
+    shadow_timeout: float = 10.0
 
     @property
     def upstream_host(self) -> str:
@@ -112,7 +116,7 @@ _TOP = {
     "upstream", "baseline", "listen", "admin", "mode", "protocol", "sampleRate",
     "maxSamplesPerSecond", "queueSize", "maxSampleBytes", "batchSize", "batchInterval",
     "forwardInterval", "timeouts", "window", "labels", "payload", "auth", "eventLoop",
-    "scoreInterval", "monitorPriority", "model",
+    "scoreInterval", "monitorPriority", "model", "shadow",
 }  # fmt: skip
 
 
@@ -201,6 +205,13 @@ def config_from_mapping(data: Mapping[str, Any]) -> SidecarConfig:
     )
     if data.get("model") is not None:
         values["model"] = str(data["model"])
+    shadow = _section(data, "shadow", {"url", "maxInFlight", "timeout"})
+    if shadow.get("url") is not None:
+        values["shadow_url"] = str(shadow["url"])
+    if "maxInFlight" in shadow:
+        values["shadow_max_in_flight"] = int(shadow["maxInFlight"])
+    if "timeout" in shadow:
+        values["shadow_timeout"] = duration(shadow["timeout"], "shadow.timeout")
     auth = _section(data, "auth", {"tokenFile", "tokenEnv"})
     if "tokenFile" in auth:
         values["token_file"] = auth["tokenFile"]
@@ -238,6 +249,10 @@ def validate(config: SidecarConfig) -> SidecarConfig:
         raise ConfigError("payload.predictionReduce: expected none, argmax or first")
     if urlsplit(config.upstream).scheme != "http":
         raise ConfigError(f"upstream: expected an http:// URL, got {config.upstream!r}")
+    if config.shadow_url is not None and urlsplit(config.shadow_url).scheme != "http":
+        raise ConfigError(f"shadow.url: expected an http:// URL, got {config.shadow_url!r}")
+    if config.shadow_max_in_flight <= 0:
+        raise ConfigError("shadow.maxInFlight: must be positive")
     for name in ("queue_size", "max_sample_bytes", "batch_size", "label_capacity"):
         if getattr(config, name) <= 0:
             raise ConfigError(f"{name}: must be positive")

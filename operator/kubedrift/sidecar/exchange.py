@@ -78,9 +78,13 @@ _REPLAY_LIMIT = 256 * 1024
 _OUTBOX_LIMIT = 64
 
 
+#: Marks a copy sent to a shadow model (``kubedrift.sidecar.shadow``): always sampled, never
+#: copied again.
+SHADOW_COPY_HEADER = b"x-kubedrift-shadow"
 _REMEMBERED = frozenset(
-    (b"content-length", b"x-request-id", b"ce-id", b"inference-header-content-length")
-)
+    (b"content-length", b"x-request-id", b"ce-id", b"inference-header-content-length",
+     SHADOW_COPY_HEADER)
+)  # fmt: skip
 #: Lower-case name -> True for a hop-by-hop header, False for an end-to-end one the proxy reads.
 _SPECIAL = {**dict.fromkeys(HOP_BY_HOP, True), **dict.fromkeys(_REMEMBERED, False)}
 #: ``Connection`` values that name no other header (nothing more to remove).
@@ -149,7 +153,9 @@ class Exchange:
         lines, seen = filter_headers(headers)
         self.chunked_request = b"chunked" in seen.get(b"transfer-encoding", b"").lower()
         self.expect = seen.get(b"expect", b"").lower() == b"100-continue"
-        self.sampled = method == b"POST" and context.sampler.admit(started)
+        self.sampled = method == b"POST" and context.sampler.admit(
+            started, always=SHADOW_COPY_HEADER in seen
+        )
         self.generated_id: str | None = None
         self.request_ids = seen
         self.response_ids = _NO_IDS  # the response's id headers, kept for sampled exchanges

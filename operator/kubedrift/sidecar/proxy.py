@@ -23,9 +23,10 @@ from typing import Any, cast
 
 import httptools
 
-from kubedrift.sidecar.exchange import Exchange
+from kubedrift.sidecar.exchange import SHADOW_COPY_HEADER, Exchange
 from kubedrift.sidecar.proxy_stats import ProxySnapshot, ProxyStats
 from kubedrift.sidecar.sampling import SampleFields, SampleQueue, Sampler
+from kubedrift.sidecar.shadow import ShadowMirror
 from kubedrift.sidecar.upstream import UpstreamPool
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class ProxyContext:
         max_sample_bytes: int = 1 << 20,
         upstream_timeout: float = 60.0,
         keepalive_timeout: float = 75.0,
+        shadow: ShadowMirror | None = None,
     ) -> None:
         self.loop = loop
         self.pool = pool
@@ -60,6 +62,8 @@ class ProxyContext:
         self.max_sample_bytes = max_sample_bytes
         self.upstream_timeout = upstream_timeout
         self.keepalive_timeout = keepalive_timeout
+        #: Where copies of sampled requests go once their response went out (shadow rollout).
+        self.shadow = shadow
         self.connections: set[ClientConnection] = set()
         self.draining = False
         self.sample_failures = 0
@@ -81,8 +85,11 @@ class ProxyContext:
     def offer(self, exchange: Exchange) -> None:
         """Queue a finished sampled exchange; a failure here is counted, never raised."""
         try:
-            if self.queue.offer(exchange.sample()):
+            sample = exchange.sample()
+            if self.queue.offer(sample):
                 self.on_queued()
+            if self.shadow is not None and SHADOW_COPY_HEADER not in exchange.request_ids:
+                self.shadow.mirror(sample)  # starts a task; the response is already out
         except Exception:
             self.sample_failures += 1
             logger.exception("copying a sampled exchange failed; the request was not affected")
@@ -100,6 +107,7 @@ class ProxyContext:
             queue_capacity=queue.capacity,
             client_connections=len(self.connections),
             upstream_opened=self.pool.opened,
+            **({} if self.shadow is None else _shadow_counts(self.shadow)),
         )
 
     def sweep(self, now: float) -> None:
@@ -286,3 +294,12 @@ class ClientConnection(asyncio.Protocol):
             self.closed = True
             self.context.connections.discard(self)
             self.transport.abort()
+
+
+def _shadow_counts(shadow: ShadowMirror) -> dict[str, int]:
+    counts = shadow.counts
+    return {
+        "shadow_answered": counts["answered"],
+        "shadow_failed": counts["failed"],
+        "shadow_dropped": counts["dropped"],
+    }

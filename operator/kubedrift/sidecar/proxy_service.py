@@ -19,12 +19,14 @@ import gc
 import logging
 import signal
 import socket
+from urllib.parse import urlsplit
 
 from kubedrift.sidecar.config import SidecarConfig, split_address
 from kubedrift.sidecar.ipc import SendChannel
 from kubedrift.sidecar.messages import ToProxy
 from kubedrift.sidecar.proxy import ProxyContext
 from kubedrift.sidecar.sampling import SampleFields, SampleQueue, Sampler
+from kubedrift.sidecar.shadow import ShadowMirror
 from kubedrift.sidecar.upstream import UpstreamPool
 
 logger = logging.getLogger("kubedrift.sidecar")
@@ -144,6 +146,7 @@ async def serve_proxy(config: SidecarConfig, channel_socket: socket.socket) -> N
         max_sample_bytes=config.max_sample_bytes,
         upstream_timeout=config.upstream_timeout,
         keepalive_timeout=config.keepalive_timeout,
+        shadow=shadow_mirror(config, loop),
     )
     host, port = split_address(config.listen)
     server = await loop.create_server(
@@ -164,6 +167,8 @@ async def serve_proxy(config: SidecarConfig, channel_socket: socket.socket) -> N
     logger.info("shutting down: draining requests in flight for up to %.0fs", config.drain_timeout)
     channel.send(("draining",))
     await drain(server, context, config.drain_timeout)
+    if context.shadow is not None:
+        await context.shadow.close()  # copies still in flight are dropped, never waited for
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -174,3 +179,18 @@ async def serve_proxy(config: SidecarConfig, channel_socket: socket.socket) -> N
     await channel.drained(timeout=5.0)
     channel.close()
     pool.close()
+
+
+def shadow_mirror(config: SidecarConfig, loop: asyncio.AbstractEventLoop) -> ShadowMirror | None:
+    """The mirror to ``shadow.url``, when the config names one (a shadow rollout)."""
+    if config.shadow_url is None:
+        return None
+    target = urlsplit(config.shadow_url)
+    return ShadowMirror(
+        loop,
+        target.hostname or "127.0.0.1",
+        target.port or 80,
+        max_in_flight=config.shadow_max_in_flight,
+        timeout=config.shadow_timeout,
+        max_body_bytes=config.max_sample_bytes,
+    )

@@ -66,6 +66,9 @@ class ProxySnapshot:
     queue_capacity: int = 0
     client_connections: int = 0
     upstream_opened: int = 0
+    shadow_answered: int = 0
+    shadow_failed: int = 0
+    shadow_dropped: int = 0
 
     @classmethod
     def of(cls, stats: ProxyStats, **counts: int) -> ProxySnapshot:

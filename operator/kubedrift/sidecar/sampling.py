@@ -67,8 +67,10 @@ class Sampler:
         #: Requests the rate admitted but the per-second cap refused.
         self.limited = 0
 
-    def admit(self, now: float) -> bool:
-        if self.rate < 1.0 and self._random() >= self.rate:
+    def admit(self, now: float, *, always: bool = False) -> bool:
+        """Whether to sample a request that arrived at ``now``; ``always`` skips the rate (a
+        shadow copy, sampled already by the serving sidecar) but not the per-second cap."""
+        if not always and self.rate < 1.0 and self._random() >= self.rate:
             return False
         if self._max is None:
             return True

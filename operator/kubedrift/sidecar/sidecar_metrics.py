@@ -88,6 +88,15 @@ class ProxyCollector(Collector):
              snapshot.upstream_opened),
         ):  # fmt: skip
             yield CounterMetricFamily(name, help_text, value=value)
+        shadow = CounterMetricFamily(
+            "kubedrift_shadow_requests",
+            "Copies of sampled requests sent to the shadow model, by outcome",
+            labels=["outcome"],
+        )
+        shadow.add_metric(["answered"], snapshot.shadow_answered)
+        shadow.add_metric(["failed"], snapshot.shadow_failed)
+        shadow.add_metric(["dropped"], snapshot.shadow_dropped)
+        yield shadow
         for name, help_text, value in (
             ("kubedrift_queue_depth", "Samples waiting to be parsed", snapshot.queue_depth),
             ("kubedrift_queue_capacity", "Capacity of the sample queue", snapshot.queue_capacity),

@@ -43,6 +43,7 @@ def test_monitor_without_retraining_never_retrains() -> None:
     ("result", "started_ago", "due"),
     [
         ("Running", 2 * HOUR, False),  # one Job at a time
+        ("Trial", 2 * HOUR, False),  # nor while a shadow of the last candidate runs
         ("Failed", 0.5 * HOUR, False),  # failure waits for the cooldown
         ("Failed", HOUR, True),
         ("Succeeded", 0.99 * HOUR, False),

@@ -121,3 +121,13 @@ def test_by_default_the_first_output_is_reduced_by_argmax() -> None:
     config = config_from_mapping(render_sidecar_config(make_spec(capture={})))
 
     assert (config.parse.prediction_output, config.parse.prediction_reduce) == (None, "argmax")
+
+
+def test_a_shadow_url_reaches_the_sidecar_only_while_a_trial_runs(spec: ModelMonitorSpec) -> None:
+    plain = render_config_map_data(spec, "{}")
+    trial = render_config_map_data(spec, "{}", "http://10.0.0.7:8480")
+
+    assert config_from_mapping(yaml.safe_load(plain["sidecar.yaml"])).shadow_url is None
+    config = config_from_mapping(yaml.safe_load(trial["sidecar.yaml"]))
+    assert config.shadow_url == "http://10.0.0.7:8480"
+    assert config_hash(plain) != config_hash(trial)  # the serving Pods roll to pick it up

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -34,11 +35,15 @@ SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def base_env(server: str, venv_bin: Path) -> dict[str, str]:
-    """Environment every container starts from: the venv's tools first on PATH, and the API
-    server where in-cluster clients look for it."""
+    """Environment every container starts from: the venv's tools first on PATH, the agent's
+    ``PYTHONPATH`` if it has one (a worktree's Pods then run the worktree's ``kubedrift``, not
+    the venv's editable install of another checkout), and the API server where in-cluster
+    clients look for it."""
     address = urlsplit(server)
     host, port = address.hostname or "127.0.0.1", str(address.port or 443)
+    inherited = {"PYTHONPATH": os.environ["PYTHONPATH"]} if os.environ.get("PYTHONPATH") else {}
     return {
+        **inherited,
         "PATH": f"{venv_bin}:{SYSTEM_PATH}",
         "LANG": "C.UTF-8",
         "KUBERNETES_SERVICE_HOST": host,

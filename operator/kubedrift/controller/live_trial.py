@@ -1,0 +1,257 @@
+"""Live trials of a retrained candidate, shadow and canary: the pure parts (no I/O).
+
+A live trial judges a candidate on live labeled traffic instead of (or after) the Job's held-out
+rows. The candidate runs in its own workload, :func:`build_candidate_deployment`: a copy of the
+serving Deployment named ``{deployment}-kubedrift-candidate`` whose model container gets the
+candidate's version in ``versionEnv`` and whose Pods carry ``kubedrift.io/model-role:
+candidate``, so the operator tells their sidecars' rows from the serving Pods' rows.
+
+- **shadow**: the candidate's Pods get only the role label and the monitor label, so no Service of
+  the serving model selects them; :func:`build_candidate_service` fronts them and the serving
+  sidecars copy each sampled request to :func:`shadow_url` (``shadow.url`` in their config, see
+  docs/sidecar.md). Both models answer the *same* requests, so their labeled rows pair up:
+  :func:`paired_scores` matches them by their features and label and gives the same
+  :class:`~kubedrift.controller.rollout.HeldOutScores` the promotion gate judges
+  (:func:`kubedrift.controller.promotion.judge`: exact McNemar or Tango's score test).
+- **canary**: the candidate's Pods keep the serving Pods' labels, so the serving Service sends
+  them a share of live traffic (``candidate replicas / all replicas``); each model answers other
+  requests, so :func:`canary_counts` counts correct rows per model and
+  :func:`kubedrift.stats.unpaired_comparison.compare_unpaired` judges them.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from kubedrift.api.spec import PromotionSpec
+from kubedrift.controller.promotion import judge
+from kubedrift.controller.rollout import HeldOutScores
+from kubedrift.stats.unpaired_comparison import CanaryVerdict, compare_unpaired
+
+#: Pod label that says which model a Pod serves in a live trial.
+MODEL_ROLE_LABEL = "kubedrift.io/model-role"
+CANDIDATE_ROLE = "candidate"
+#: Suffix of the candidate's Deployment and Service names.
+CANDIDATE_SUFFIX = "-kubedrift-candidate"
+
+
+def candidate_name(deployment: str) -> str:
+    """The candidate workload's name (Deployment and Service).
+
+    >>> candidate_name("fraud-model")
+    'fraud-model-kubedrift-candidate'
+    """
+    return deployment + CANDIDATE_SUFFIX
+
+
+def build_candidate_deployment(
+    deployment: Mapping[str, Any],
+    *,
+    container: str,
+    version_env: str,
+    version: str,
+    strategy: str,
+    replicas: int,
+    monitor_labels: Mapping[str, str],
+    owner: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The candidate's Deployment, from the serving ``deployment`` (``strategy``: shadow|canary).
+
+    The sidecar the operator injected into the serving Deployment (container, config volume) is
+    copied with the rest of the template, so the candidate's Pods record their own predictions
+    with the monitor's config; copies a shadow receives carry ``X-Kubedrift-Shadow`` and are
+    never mirrored again (docs/sidecar.md). The status is not copied.
+    """
+    if strategy not in ("shadow", "canary"):
+        raise ValueError(f"strategy must be shadow or canary, got {strategy!r}")
+    meta = deployment.get("metadata") or {}
+    spec = copy.deepcopy(dict(deployment.get("spec") or {}))
+    template = spec.setdefault("template", {})
+    template_meta = template.setdefault("metadata", {})
+    role = {MODEL_ROLE_LABEL: CANDIDATE_ROLE, **monitor_labels}
+    if strategy == "shadow":
+        pod_labels = {**role, "app.kubernetes.io/name": candidate_name(meta["name"])}
+        selector: dict[str, str] = dict(pod_labels)
+    else:
+        pod_labels = {**(template_meta.get("labels") or {}), **role}
+        match = (spec.get("selector") or {}).get("matchLabels") or {}
+        selector = {**match, MODEL_ROLE_LABEL: CANDIDATE_ROLE}
+    template_meta["labels"] = pod_labels
+    spec["selector"] = {"matchLabels": selector}
+    spec["replicas"] = replicas
+    pod_spec = template.setdefault("spec", {})
+    pod_spec["containers"] = [
+        _with_version(c, version_env, version) if c.get("name") == container else c
+        for c in pod_spec.get("containers") or []
+    ]
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": candidate_name(meta["name"]),
+            "namespace": meta.get("namespace"),
+            "labels": dict(role),
+            "annotations": {"kubedrift.io/candidate-version": version},
+            "ownerReferences": [dict(owner)],
+        },
+        "spec": spec,
+    }
+
+
+def build_candidate_service(
+    candidate: Mapping[str, Any], port: int, owner: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A ClusterIP Service in front of the shadow's Pods on ``port``, their sidecar's proxy port
+    (so each copy passes the shadow's sidecar, which records the shadow's answer)."""
+    meta = candidate["metadata"]
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": meta["name"],
+            "namespace": meta.get("namespace"),
+            "labels": dict(meta.get("labels") or {}),
+            "ownerReferences": [dict(owner)],
+        },
+        "spec": {
+            "selector": dict(candidate["spec"]["selector"]["matchLabels"]),
+            "ports": [{"name": "http", "port": port, "targetPort": port}],
+        },
+    }
+
+
+def shadow_url(deployment: str, namespace: str, port: int) -> str:
+    """``shadow.url`` for the serving sidecars.
+
+    >>> shadow_url("fraud", "ml", 9000)
+    'http://fraud-kubedrift-candidate.ml.svc:9000'
+    """
+    return f"http://{candidate_name(deployment)}.{namespace}.svc:{port}"
+
+
+def is_candidate_pod(pod: Mapping[str, Any]) -> bool:
+    """Whether ``pod`` serves the candidate of a live trial."""
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    return labels.get(MODEL_ROLE_LABEL) == CANDIDATE_ROLE
+
+
+def paired_scores(
+    serving: Iterable[Mapping[str, Any]], candidate: Iterable[Mapping[str, Any]]
+) -> HeldOutScores:
+    """Per-row correctness of both models on the rows both labeled (shadow trial).
+
+    Rows (``GET /v1/labeled``: ``features``, ``prediction``, ``label``) pair when their features
+    and label are equal; a row without a partner (not mirrored, the shadow failed, the label
+    reached one sidecar only) is left out. Equal features mean the same input, so which of
+    several equal rows pairs with which does not change either model's answer.
+
+    >>> serving = [{"features": {"x": 1}, "prediction": 0, "label": 1},
+    ...            {"features": {"x": 2}, "prediction": 1, "label": 1}]
+    >>> shadow = [{"features": {"x": 2}, "prediction": 1, "label": 1},
+    ...           {"features": {"x": 1}, "prediction": 1, "label": 1},
+    ...           {"features": {"x": 3}, "prediction": 0, "label": 0}]
+    >>> paired_scores(serving, shadow)
+    HeldOutScores(serving=(False, True), candidate=(True, True))
+    """
+    waiting: dict[str, list[bool]] = {}
+    for row in candidate:
+        key = _row_key(row)
+        if key is not None:
+            waiting.setdefault(key, []).append(_correct(row))
+    serving_scores: list[bool] = []
+    candidate_scores: list[bool] = []
+    for row in serving:
+        key = _row_key(row)
+        partners = waiting.get(key) if key is not None else None
+        if partners:
+            serving_scores.append(_correct(row))
+            candidate_scores.append(partners.pop(0))
+    return HeldOutScores(tuple(serving_scores), tuple(candidate_scores))
+
+
+def canary_counts(rows: Iterable[Mapping[str, Any]]) -> tuple[int, int]:
+    """``(correct, labeled)`` over one model's labeled rows (canary trial).
+
+    >>> canary_counts([{"prediction": 1, "label": 1}, {"prediction": 0, "label": 1}])
+    (1, 2)
+    """
+    counts: Counter[bool] = Counter(_correct(row) for row in rows if "label" in row)
+    return counts[True], counts[True] + counts[False]
+
+
+def _row_key(row: Mapping[str, Any]) -> str | None:
+    if "label" not in row or "features" not in row:
+        return None
+    return json.dumps([row["features"], row["label"]], sort_keys=True, default=str)
+
+
+def _correct(row: Mapping[str, Any]) -> bool:
+    return bool(row.get("prediction") == row.get("label"))
+
+
+def _with_version(container: Mapping[str, Any], env_name: str, version: str) -> dict[str, Any]:
+    out = dict(container)
+    env = [e for e in out.get("env") or [] if e.get("name") != env_name]
+    out["env"] = [*env, {"name": env_name, "value": version}]
+    return out
+
+
+TrialVerdict = Literal["Promote", "Reject", "Wait"]
+_CANARY_VERDICTS: dict[CanaryVerdict, TrialVerdict] = {
+    "Promote": "Promote",
+    "RollBack": "Reject",
+    "Wait": "Wait",
+}
+
+
+@dataclass(frozen=True)
+class TrialDecision:
+    """What a live trial decided this round, and the sentence for its Event."""
+
+    verdict: TrialVerdict
+    reason: str
+    message: str
+
+
+def judge_trial(
+    strategy: str,
+    promotion: PromotionSpec,
+    serving_rows: Iterable[Mapping[str, Any]],
+    candidate_rows: Iterable[Mapping[str, Any]],
+    *,
+    max_rows: int,
+) -> TrialDecision:
+    """One round's verdict on a live trial, with the promotion gate's ``margin``, ``confidence``
+    and ``minHeldOut``.
+
+    A shadow waits for ``minHeldOut`` paired rows, then the paired gate decides at once
+    (promote or reject: the same rule as for the Job's held-out rows). A canary waits for
+    ``minHeldOut`` labeled rows of each model and then until
+    :func:`~kubedrift.stats.unpaired_comparison.compare_unpaired` decides, at most ``max_rows``
+    rows each (not shown better by then: rejected).
+    """
+    if strategy == "shadow":
+        scores = paired_scores(serving_rows, candidate_rows)
+        decision = judge(promotion, scores)
+        if decision.reason == "NotEnoughHeldOutLabels":
+            return TrialDecision("Wait", "NotEnoughLabels", decision.summary())
+        verdict: TrialVerdict = "Promote" if decision.promote else "Reject"
+        return TrialDecision(verdict, decision.reason, decision.summary())
+    if strategy == "canary":
+        k_s, n_s = canary_counts(serving_rows)
+        k_c, n_c = canary_counts(candidate_rows)
+        canary = compare_unpaired(
+            k_s, n_s, k_c, n_c,
+            margin=promotion.margin,
+            confidence=promotion.confidence,
+            min_rows=promotion.min_held_out,
+            max_rows=max_rows,
+        )  # fmt: skip
+        verdict = _CANARY_VERDICTS[canary.verdict]
+        return TrialDecision(verdict, canary.reason, canary.summary())
+    raise ValueError(f"strategy must be shadow or canary, got {strategy!r}")
