@@ -35,6 +35,7 @@ from kubedrift.controller.injection import (
     InjectionError,
     SidecarOptions,
     build_sidecar_container,
+    covers,
 )
 from kubedrift.controller.names import (
     CONFIG_HASH_ANNOTATION,
@@ -252,24 +253,3 @@ def plan_logger_restore(isvc: Mapping[str, Any], monitor: MonitorRef) -> dict[st
     if isinstance(original, Mapping) and isinstance(current, Mapping):
         restored = {**{key: None for key in current if key not in original}, **original}
     return {"metadata": {"annotations": clear}, "spec": {"predictor": {"logger": restored}}}
-
-
-def covers(actual: Any, wanted: Any) -> bool:
-    """Whether ``actual`` has everything ``wanted`` has (mappings by key, lists item by item).
-
-    >>> covers({"a": 1, "b": [{"c": 2, "d": 3}]}, {"b": [{"c": 2}]})
-    True
-    >>> covers({"a": 1}, {"a": 2})
-    False
-    """
-    if isinstance(wanted, Mapping):
-        return isinstance(actual, Mapping) and all(
-            covers(actual.get(key), value) for key, value in wanted.items()
-        )
-    if isinstance(wanted, list):
-        return (
-            isinstance(actual, list)
-            and len(actual) == len(wanted)
-            and all(covers(a, w) for a, w in zip(actual, wanted, strict=True))
-        )
-    return bool(actual == wanted)

@@ -170,8 +170,8 @@ def plan_injection(
         owner == monitor.name
         and current_hash == config_hash
         and pod_labels.get(MONITOR_LABEL) == monitor.name
-        and _contains(_named(pod_spec.get("containers"), SIDECAR_CONTAINER), sidecar)
-        and _contains(_named(pod_spec.get("volumes"), CONFIG_VOLUME), volume)
+        and covers(_named(pod_spec.get("containers"), SIDECAR_CONTAINER), sidecar)
+        and covers(_named(pod_spec.get("volumes"), CONFIG_VOLUME), volume)
     ):
         return None
     return {
@@ -303,16 +303,23 @@ def _name(deployment: Mapping[str, Any]) -> str:
     return str(deployment.get("metadata", {}).get("name", "?"))
 
 
-def _contains(actual: Any, wanted: Any) -> bool:
-    """Whether ``actual`` has everything ``wanted`` has (the API server adds defaults)."""
+def covers(actual: Any, wanted: Any) -> bool:
+    """Whether ``actual`` has everything ``wanted`` has (mappings by key, lists item by item):
+    what the operator wrote is still there, whatever defaults the API server added.
+
+    >>> covers({"a": 1, "b": [{"c": 2, "d": 3}]}, {"b": [{"c": 2}]})
+    True
+    >>> covers({"a": 1}, {"a": 2})
+    False
+    """
     if isinstance(wanted, Mapping):
         return isinstance(actual, Mapping) and all(
-            _contains(actual.get(key), value) for key, value in wanted.items()
+            covers(actual.get(key), value) for key, value in wanted.items()
         )
     if isinstance(wanted, list):
         return (
             isinstance(actual, list)
             and len(actual) == len(wanted)
-            and all(_contains(a, w) for a, w in zip(actual, wanted, strict=True))
+            and all(covers(a, w) for a, w in zip(actual, wanted, strict=True))
         )
     return bool(actual == wanted)
