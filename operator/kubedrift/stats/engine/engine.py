@@ -668,12 +668,12 @@ class Engine:
 
     def _quality_condition(self, window: Window | None, enough: bool) -> ConditionState:
         alarmed = [
-            row
+            (r, row)
             for r, row in enumerate(self._rates)
             if self._rate_alarm[r] and row.kind != "error-rate"
         ]
         if alarmed:
-            first = alarmed[0]
+            first = alarmed[0][1]
             reason = _QUALITY_REASONS[first.kind]
             if (
                 first.kind == "missing"
@@ -682,7 +682,9 @@ class Engine:
                 and window.missing[first.column] == window.samples
             ):
                 reason = "FeatureAbsent"
-            described = ", ".join(self._describe(row, window) for row in alarmed)
+            # The window's events and trials of every rate, once for all the alarmed ones.
+            counts = None if window is None else self._rate_counts(Tally.of_window(window))
+            described = ", ".join(self._describe(r, row, window, counts) for r, row in alarmed)
             return ConditionState("True", reason, described)
         if not enough:
             return ConditionState("Unknown", "NotEnoughData", "too few samples in the window")
@@ -692,7 +694,13 @@ class Engine:
             "missing, out-of-range and unseen values as in the reference",
         )
 
-    def _describe(self, row: RateRow, window: Window | None) -> str:
+    def _describe(
+        self,
+        r: int,
+        row: RateRow,
+        window: Window | None,
+        counts: tuple[FloatArray, FloatArray] | None,
+    ) -> str:
         if row.kind == "unknown-columns":
             names = ", ".join(window.unknown_names) if window is not None else ""
             return f"columns the baseline does not know{': ' + names if names else ''}"
@@ -703,9 +711,7 @@ class Engine:
             "unseen-categories": "categories unseen in training",
         }[row.kind]
         observed = ""
-        if window is not None:
-            events, trials = self._rate_counts(Tally.of_window(window))
-            r = self._rates.index(row)
-            if trials[r] > 0:
-                observed = f" in {events[r] / trials[r]:.1%} of {int(trials[r])} window rows,"
+        if counts is not None and counts[1][r] > 0:
+            events, trials = counts
+            observed = f" in {events[r] / trials[r]:.1%} of {int(trials[r])} window rows,"
         return f"{name}: {words}{observed} above the reference's {row.reference_rate:.1%}"
