@@ -224,6 +224,9 @@ class Window:
         if multivariate is not None:
             # The reconstruction error is one more numeric column (see ``stats.multivariate``).
             columns.append(multivariate.errors(list(map(rows.get, multivariate.features)), size))
+        for block in self.baseline.embeddings:
+            # A block is a few derived numeric columns (see ``stats.embedding``).
+            columns.extend(block.values(embedding_rows(rows, block.name, block.width), size))
         if self.baseline.prediction is not None:
             columns.append(predictions)
         if {len(values) for values in columns if values is not None} - {size}:
@@ -444,6 +447,20 @@ def judged_window(
     if current is None or current.samples >= min_samples or completed is None:
         return current
     return current.merge(completed)
+
+
+def embedding_rows(
+    rows: Mapping[str, npt.NDArray[Any]], name: str, width: int
+) -> npt.NDArray[Any] | None:
+    """Block ``name``'s ``size x width`` values in a batch: its 2-D array, else its columns
+    ``<name>-0 ..`` stacked; ``None`` when the batch lacks it or its width differs."""
+    found = rows.get(name)
+    if found is not None:
+        return found if found.ndim == 2 and found.shape[1] == width else None
+    parts = [rows.get(f"{name}-{j}") for j in range(width)]
+    if any(part is None for part in parts):
+        return None
+    return np.column_stack(parts)
 
 
 def _batch_size(rows: Mapping[str, npt.NDArray[Any]], predictions: npt.NDArray[Any] | None) -> int:
