@@ -299,7 +299,12 @@ class Window:
         chosen = np.flatnonzero(keys < self.labeled_sample.threshold())
         sampled = [
             {
-                "features": {name: _json_value(values[i]) for name, values in (rows or {}).items()},
+                # embedding blocks (2-D) stay out: a labeled row keeps the scalar features
+                "features": {
+                    name: _json_value(values[i])
+                    for name, values in (rows or {}).items()
+                    if values.ndim == 1
+                },
                 "prediction": _json_value(predictions[i]),
                 "label": _json_value(labels[i]),
                 # When the label was joined: a retraining Job splits dataset B by it.
