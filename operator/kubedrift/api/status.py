@@ -37,7 +37,7 @@ CONDITION_TYPES = (
     "Retraining",
 )
 #: Status lists keyed by one field (``x-kubernetes-list-type: map`` in the CRD).
-LIST_MAP_KEYS = {"conditions": "type", "drift.features": "name"}
+LIST_MAP_KEYS = {"conditions": "type", "drift.features": "name", "drift.embeddings": "name"}
 
 
 class Condition(TypedDict):
@@ -83,12 +83,22 @@ class MultivariateDriftStatus(TypedDict):
     effect: float
 
 
+class EmbeddingDriftStatus(TypedDict):
+    name: str
+    drifted: bool
+    evidence: float
+    threshold: float
+    effect: float
+    signals: list[str]
+
+
 class DriftStatus(TypedDict):
     share: float
     drifted: bool
     features: list[FeatureDriftStatus]
     prediction: NotRequired[PredictionDriftStatus]
     multivariate: NotRequired[MultivariateDriftStatus]
+    embeddings: NotRequired[list[EmbeddingDriftStatus]]
     evidenceThreshold: NotRequired[float]
 
 
@@ -279,6 +289,19 @@ DOCS: dict[str, str] = {
     "drift.multivariate.threshold": "Log e-value at which it alarms (drift.evidenceThreshold).",
     "drift.multivariate.effect": "Largest gap between the binned cumulative distributions of "
     "the reconstruction error now and in the reference (the effect size gated by minEffect).",
+    "drift.embeddings": "The embedding blocks (wide inputs), each judged through its "
+    "principal-component scores, norm and reconstruction error by the decision engine "
+    "(docs/statistics.md, Embeddings); present when the baseline holds a block and "
+    "spec.drift.embeddings.enabled.",
+    "drift.embeddings.name": "The block's name: the tensor or field it arrives as.",
+    "drift.embeddings.drifted": "Whether any of its signals' drift alarm holds; it sets "
+    "DriftDetected alone (reason EmbeddingDrift).",
+    "drift.embeddings.evidence": "Largest CUSUM statistic (log e-value) of its signals.",
+    "drift.embeddings.threshold": "Log e-value at which a signal alarms.",
+    "drift.embeddings.effect": "Largest gap between the binned cumulative distributions of a "
+    "signal now and in the reference.",
+    "drift.embeddings.signals": "Its signals in alarm: pc1 .. pcK (principal-component "
+    "scores), norm, reconstruction-error.",
     "performance": "Metric computed from labeled predictions in the window.",
     "performance.metric": "Metric name, as in spec.performance.metric.",
     "performance.value": "Point estimate.",

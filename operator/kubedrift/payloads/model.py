@@ -161,8 +161,10 @@ class BlockedColumns(Mapping[str, list[Value]]):
 
     >>> block = RowMajorColumns(tensor_layout("e", 2), [1, 2, 3, 4])
     >>> both = BlockedColumns({"age": [30, 40]}, (block,))
-    >>> both["e-1"], both.blocks[0].layout.tensor, both == {"age": [30, 40], "e-0": [1, 3], "e-1": [2, 4]}
-    ([2, 4], 'e', True)
+    >>> both["e-1"], both.blocks[0].layout.tensor
+    ([2, 4], 'e')
+    >>> both == {"age": [30, 40], "e-0": [1, 3], "e-1": [2, 4]}
+    True
     """
 
     __slots__ = ("blocks", "plain")

@@ -15,9 +15,9 @@ from typing import Any
 
 from kubedrift.payloads.errors import ParseError
 from kubedrift.payloads.model import (
+    BlockedColumns,
     ColumnLayout,
     ParseOptions,
-    BlockedColumns,
     RowMajorColumns,
     Value,
     column_layout,
@@ -151,7 +151,9 @@ def columns_from_rows(
     first = rows[0]
     columns: dict[str, list[Value]] = {}
     if isinstance(first, Mapping):
-        vectors = [key for key, value in as_object(first, f"{where}[0]").items() if type(value) is list]
+        vectors = [
+            key for key, value in as_object(first, f"{where}[0]").items() if type(value) is list
+        ]
         if vectors:
             return _with_vectors(rows, vectors, options, where)
         for index, row in enumerate(rows):

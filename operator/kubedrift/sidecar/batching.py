@@ -89,16 +89,9 @@ def _embedding_array(
     exchange's tensor block converted in one go, its ``<name>-j`` columns when it came column by
     column, NaN rows when it lacks the block (or a cell is not a number)."""
     parts: list[npt.NDArray[np.float64]] = []
-    for table in tables:
+    for table in cast(list[Mapping[str, list[Value]]], tables):
         count = row_count(table) if table else 0
-        found = next(
-            (
-                b
-                for b in blocks_in(cast(Mapping[str, list[Value]], table))
-                if b.layout.tensor == name
-            ),
-            None,
-        )
+        found = next((b for b in blocks_in(table) if b.layout.tensor == name), None)
         try:
             if found is not None and found.width == width:
                 parts.append(np.array(found.cells, dtype=np.float64).reshape(count, width))

@@ -39,7 +39,6 @@ from kubedrift.stats.column_profile import (
     detect_type,
     profile_column,
 )
-from kubedrift.stats.estimation import CalibrationMap, fit_calibration
 from kubedrift.stats.embedding import (
     DEFAULT_COMPONENTS,
     DEFAULT_MIN_WIDTH,
@@ -47,6 +46,7 @@ from kubedrift.stats.embedding import (
     blocks_of,
     fit_embedding,
 )
+from kubedrift.stats.estimation import CalibrationMap, fit_calibration
 from kubedrift.stats.multivariate import MultivariateProfile, fit_multivariate
 from kubedrift.stats.performance import reference_performance
 from kubedrift.stats.settings import FeatureType

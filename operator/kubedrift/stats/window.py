@@ -463,9 +463,10 @@ def embedding_rows(
     if found is not None:
         return found if found.ndim == 2 and found.shape[1] == width else None
     parts = [rows.get(f"{name}-{j}") for j in range(width)]
-    if any(part is None for part in parts):
+    present = [part for part in parts if part is not None]
+    if len(present) < width:
         return None
-    return np.column_stack(parts)
+    return np.column_stack(present)
 
 
 def _batch_size(rows: Mapping[str, npt.NDArray[Any]], predictions: npt.NDArray[Any] | None) -> int:

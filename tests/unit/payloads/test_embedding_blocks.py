@@ -21,7 +21,7 @@ VECTORS = RNG.normal(size=(2, WIDTH)).round(4)
 OIP_RESPONSE = b'{"outputs": [{"name": "p", "shape": [2], "datatype": "FP64", "data": [1, 0]}]}'
 
 
-def oip(*extra: dict[str, object]) -> bytes:
+def oip(*extra: object) -> bytes:
     text = {"name": "text", "shape": [2, WIDTH], "datatype": "FP32", "data": VECTORS.tolist()}
     return json.dumps({"inputs": [text, *extra]}).encode()
 
@@ -63,7 +63,7 @@ def test_a_wide_tensor_next_to_scalar_tensors_stays_one_block() -> None:
 def test_rows_whose_field_holds_a_list_give_one_block_named_after_the_field(
     protocol: str, body: object, response: bytes
 ) -> None:
-    parsed = parse_exchange(protocol, json.dumps(body).encode(), response)  # type: ignore[arg-type]
+    parsed = parse_exchange(protocol, json.dumps(body).encode(), response)
     assert isinstance(parsed.columns, BlockedColumns)
     assert parsed.rows == 2
     assert parsed.columns.plain == {"age": [30, 40]}
