@@ -281,14 +281,16 @@ def _rate_rows(
     embedding: tuple[int, ...] = (),
 ) -> list[RateRow]:
     rows: list[RateRow] = []
-    # A block's rows are missing in all its derived columns at once: its norm alone counts them.
-    block_missing = {i for i in embedding if not profiles[i].name.endswith("/norm")}
     for i, p in enumerate(profiles):
         if i == multivariate:
             continue  # its missing rows are the features' (see ``stats.multivariate``)
-        if i in embedding and not settings.drift.embeddings:
+        if i in embedding:
+            # A block's rows are missing in all its derived columns at once: its norm alone
+            # counts them. Values beyond the reference's range are the drift signals' business.
+            if settings.drift.embeddings and p.name.endswith("/norm") and p.count > 0:
+                rows.append(RateRow("missing", i, f"{p.name}/missing", p.missing_rate))
             continue
-        if p.count > 0 and i not in block_missing:
+        if p.count > 0:
             rows.append(RateRow("missing", i, f"{p.name}/missing", p.missing_rate))
         if p.present == 0:
             continue
