@@ -177,3 +177,13 @@ def test_without_a_change_the_block_stays_silent_and_shares_the_budget() -> None
     assert on.alternatives > off.alternatives
     assert on.threshold > off.threshold  # one budget, shared by more alternatives
     assert "embedding/text/norm" not in [s.name for s in off.step(None, None, now=0.0).signals]
+
+
+def test_a_labeled_row_keeps_its_scalar_features_not_the_block() -> None:
+    baseline = reference()
+    window = Window(baseline, start=0.0)
+    rows = {"text": MODEL.draw(np.random.default_rng(2), 2), "age": np.array([1.0, 2.0])}
+    window.add_labeled(np.array([1, 0]), np.array([1, 1]), rows, now=1.0)
+    kept = window.to_dict()["labeled_rows"]["rows"]
+    assert window.labeled == 2
+    assert all(set(row["features"]) == {"age"} for row in kept)
