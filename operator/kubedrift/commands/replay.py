@@ -97,22 +97,26 @@ class Evaluated:
                 if performance.metric in HIGHER_IS_BETTER
                 else performance.lower_bound
             )
-        return {
-            "row": self.row,
-            "time": self.time,
-            "verdict": self.verdict,
-            "samples": self.evaluation.samples,
-            "labeled": self.evaluation.labeled,
-            "enough_data": self.evaluation.enough_data,
-            **document,
-            "drift": self.decision.drift.status == "True",
-            "share": self.decision.share,
-            "engine": self.decision.to_dict(),
-            **self._multivariate(),
-        } | ({"estimated_performance": self._estimated()} if self.estimated else {}) | (
-            {"segments": [segment.to_dict() for segment in self.segments]}
-            if self.segments
-            else {}
+        return (
+            {
+                "row": self.row,
+                "time": self.time,
+                "verdict": self.verdict,
+                "samples": self.evaluation.samples,
+                "labeled": self.evaluation.labeled,
+                "enough_data": self.evaluation.enough_data,
+                **document,
+                "drift": self.decision.drift.status == "True",
+                "share": self.decision.share,
+                "engine": self.decision.to_dict(),
+                **self._multivariate(),
+            }
+            | ({"estimated_performance": self._estimated()} if self.estimated else {})
+            | (
+                {"segments": [segment.to_dict() for segment in self.segments]}
+                if self.segments
+                else {}
+            )
         )
 
     def _estimated(self) -> dict[str, Any]:
@@ -336,7 +340,11 @@ class _Replayer:
         )
         for segment in decided:
             for kind, on, state in (
-                ("SegmentDriftDetected", segment.drifted, segment.decision and segment.decision.drift),
+                (
+                    "SegmentDriftDetected",
+                    segment.drifted,
+                    segment.decision and segment.decision.drift,
+                ),
                 (
                     "SegmentPerformanceDegraded",
                     segment.degraded,

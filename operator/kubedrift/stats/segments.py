@@ -59,7 +59,7 @@ MIN_SEGMENT_ROWS = 100
 SEGMENT_RESERVOIR = 100
 
 
-def segment_baseline(  # noqa: PLR0913 - the build options of the parent baseline
+def segment_baseline(
     baseline: Baseline,
     columns: Mapping[str, npt.NDArray[Any]],
     feature: str,
@@ -104,6 +104,8 @@ def segment_baseline(  # noqa: PLR0913 - the build options of the parent baselin
     numeric = [n for n in names if types[n] == "numeric"]
     categorical = [n for n in names if types[n] == "categorical"]
     prediction = baseline.prediction
+    if prediction is not None:
+        (categorical if prediction.type == "categorical" else numeric).append(prediction.name)
     share = max(len(chosen), 1)
     sample = max((len(p.sample) for p in baseline.features if p.type == "numeric"), default=0)
     profiles = []
@@ -114,23 +116,16 @@ def segment_baseline(  # noqa: PLR0913 - the build options of the parent baselin
             build_baseline(
                 subset,
                 features=names,
-                categorical=categorical + ([prediction.name] if _categorical(prediction) else []),
-                numeric=numeric
-                + ([prediction.name] if prediction and not _categorical(prediction) else []),
-                prediction=prediction.name if prediction else None,
+                categorical=categorical,
+                numeric=numeric,
+                prediction=prediction.name if prediction is not None else None,
                 label=baseline.label,
                 sample_size=max(100, sample // share) if sample else None,
                 seed=seed + index + 1,
                 multivariate=multivariate and baseline.multivariate is not None,
             )
         )
-    return replace(
-        baseline, segments=SegmentProfiles(feature, tuple(chosen), tuple(profiles))
-    )
-
-
-def _categorical(profile: Any) -> bool:
-    return profile is not None and profile.type == "categorical"
+    return replace(baseline, segments=SegmentProfiles(feature, tuple(chosen), tuple(profiles)))
 
 
 def split_rows(
@@ -138,7 +133,9 @@ def split_rows(
     rows: Mapping[str, npt.NDArray[Any]],
     predictions: npt.NDArray[Any] | None = None,
     labels: npt.NDArray[Any] | None = None,
-) -> dict[str, tuple[dict[str, npt.NDArray[Any]], npt.NDArray[Any] | None, npt.NDArray[Any] | None]]:
+) -> dict[
+    str, tuple[dict[str, npt.NDArray[Any]], npt.NDArray[Any] | None, npt.NDArray[Any] | None]
+]:
     """The rows (without the segment feature), predictions and labels of each segment that
     has some in this batch; rows of other values or without the feature are not segmented."""
     if segments.feature not in rows:

@@ -140,10 +140,11 @@ class SegmentSessions:
         contract: Contract,
         selection: SegmentSelection,
     ) -> bool:
-        return (
-            (self.baseline is baseline or self.baseline == baseline)
-            and (self.settings, self.contract, self.selection) == (settings, contract, selection)
-        )
+        return (self.baseline is baseline or self.baseline == baseline) and (
+            self.settings,
+            self.contract,
+            self.selection,
+        ) == (settings, contract, selection)
 
     def renewed(
         self,
