@@ -12,7 +12,9 @@ raised by the error rate is reported as ``ErrorRateShift``, as before, and one r
 rate estimated without labels as ``EstimatedPerformanceDegraded``), and a would-be retraining
 is an alert whose condition is among ``retraining.triggers``, at least ``retraining.cooldown``
 after the previous one. The baseline is not replaced after a would-be retraining (there is no new
-model to profile), so an alarm holds until the traffic recovers.
+model to profile), so an alarm holds until the traffic recovers. With ``spec.segments`` the
+keeper also splits the rows per segment and every round steps each segment's engine
+(``stats.engine.segmented``) on its keeper, as the operator does on the sidecars' segments.
 
 Kept apart from the command so that it can be driven with arrays (tests, the demo) and so that
 the command module stays light to import.

@@ -30,7 +30,7 @@ raise at most one false alarm per ``T`` on average.
 >>> columns = {"x": rng.normal(size=3000), "country": rng.choice(["de", "fr", "it"], 3000)}
 >>> baseline = segment_baseline(build_baseline(columns), columns, "country", top=2)
 >>> baseline.segments.values, baseline.segments.baselines[0].feature_names
-(('de', 'it'), ('x',))
+(('it', 'de'), ('x',))
 """
 
 from __future__ import annotations

@@ -85,6 +85,7 @@ def test_a_shift_in_one_shop_alarms_that_segment_only_across_two_replicas(
     wait_for("every row in its shop and every shop judged ok", calm)
 
     send(ips, rows=600, seed=6, shifted_shop=2)
+
     def shop_two_drifted() -> bool:
         found = segments(kube)
         return found["2"]["drifted"] and sum(s["samples"] for s in found.values()) == 1200

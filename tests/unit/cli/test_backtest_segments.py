@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -54,12 +55,14 @@ def setup(tmp_path: Path) -> tuple[Path, Path]:
     return monitor, baseline
 
 
-def backtest(setup: tuple[Path, Path], data: Path, capsys: pytest.CaptureFixture[str]) -> dict:  # type: ignore[type-arg]
+def backtest(
+    setup: tuple[Path, Path], data: Path, capsys: pytest.CaptureFixture[str]
+) -> dict[str, Any]:
     monitor, baseline = setup
     capsys.readouterr()
     command = ["backtest", "--monitor", str(monitor), "--baseline", str(baseline)]
     assert main([*command, "--data", str(data), "--rate", "10", "--format", "json"]) == 0
-    document: dict = json.loads(capsys.readouterr().out)  # type: ignore[type-arg]
+    document: dict[str, Any] = json.loads(capsys.readouterr().out)
     return document
 
 
