@@ -62,7 +62,7 @@ from kubedrift.wire import LABELED_PATH
 ALARM_REASONS = frozenset(RESOLVED) | frozenset(RESOLVED.values())
 
 #: Status keys an evaluation may drop (JSON merge patch needs an explicit null to remove them).
-_VOLATILE_KEYS = ("window", "drift", "performance")
+_VOLATILE_KEYS = ("window", "drift", "performance", "segments")
 
 
 def monitor_ref(body: Mapping[str, Any]) -> MonitorRef:
