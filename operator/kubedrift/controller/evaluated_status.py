@@ -127,6 +127,12 @@ def evaluated_status(
     """The full status after an evaluation, keeping ``retraining`` and ``baseline`` as they are."""
     conditions: list[Condition] = list(previous.get("conditions") or [])
     reporting = f"{observation.reporting} of {observation.desired} sidecars reporting"
+    if spec.segments is not None and not observation.segments:
+        feature = spec.segments.feature
+        reporting += (
+            f"; no segments judged: the baseline profiles no segments of {feature} "
+            f"(kubedrift baseline build --segment {feature})"
+        )
     conditions = set_condition(
         conditions, "Ready", "True", "Monitoring", reporting, generation, now
     )

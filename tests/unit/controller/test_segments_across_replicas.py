@@ -120,3 +120,27 @@ def test_a_shift_in_one_shop_on_both_replicas_reaches_status_and_metrics() -> No
     assert (drifted("a"), drifted("b")) == (None, 1.0)
     metrics.forget("ns", "m")
     assert drifted("b") is None
+
+
+def test_a_baseline_without_the_segments_is_named_in_the_ready_message() -> None:
+    plain = build_baseline({"x": np.random.default_rng(0).normal(size=500)})
+    spec = parse_spec(
+        {
+            "target": {"deployment": "m", "port": 8080},
+            "baseline": {"configMapRef": {"name": "b"}},
+            "segments": {"feature": "shop"},
+        }
+    )
+    sessions = SegmentSessions(
+        plain, SETTINGS, Contract(30 * 86400.0, 30.0), SegmentSelection("shop", top=5)
+    )
+    merged = merge_reports([], plain, SETTINGS)
+    observation = observation_from(merged, 1, plain, SETTINGS, None, 0.0, sessions)
+    status = evaluated_status({}, observation, spec, generation=1, now=datetime.now(UTC))
+    (ready,) = [c for c in status["conditions"] if c["type"] == "Ready"]
+    assert ready["status"] == "True"
+    assert ready["message"].endswith(
+        "no segments judged: the baseline profiles no segments of shop "
+        "(kubedrift baseline build --segment shop)"
+    )
+    assert "segments" not in status
