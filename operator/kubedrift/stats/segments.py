@@ -155,8 +155,9 @@ def split_rows(
 
 
 def segment_window_settings(settings: WindowSettings) -> WindowSettings:
-    """A segment's windows: the monitor's, with a small reservoir and no labeled rows kept
-    for retraining (the monitor's own windows keep those)."""
+    """A segment's windows: the monitor's, with a small reservoir and a labeled-row sample of
+    one row (a reservoir needs room for one; the retraining dataset comes from the monitor's
+    own windows)."""
     return replace(
         settings, reservoir_size=min(settings.reservoir_size, SEGMENT_RESERVOIR), labeled_capacity=1
     )
