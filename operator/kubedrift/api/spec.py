@@ -52,6 +52,7 @@ __all__ = [
     "RolloutSpec",
     "RolloutStrategy",
     "SecretKeyRef",
+    "SegmentsSpec",
     "SpecError",
     "TargetSpec",
     "Trigger",
@@ -859,6 +860,64 @@ class AlertsSpec:
     webhook: WebhookSpec | None = prop("webhook", "Optional webhook.", default=None)
 
 
+#: Hard cap on a monitor's segments (``kubedrift.stats.segments.MAX_SEGMENTS``).
+MAX_SEGMENTS = 20
+
+
+@dataclass(frozen=True, kw_only=True)
+class SegmentsSpec:
+    """``spec.segments``: per-segment drift and performance for the values of one feature.
+
+    The baseline profiles each segment's training rows on their own (``kubedrift baseline build
+    --segment FEATURE``); the monitor judges its ``top`` most frequent values in training, or
+    the listed ``values``, at most 20. Rows of other values are not segmented (they count in the
+    monitor's own signals only).
+    """
+
+    feature: str = prop(
+        "feature",
+        "Categorical feature whose values are the segments; the baseline must profile its "
+        "segments (kubedrift baseline build --segment).",
+        min_length=1,
+        max_length=253,
+    )
+    top: int | None = prop(
+        "top",
+        "Judge the N most frequent values in the baseline's training rows (default 5).",
+        default=None,
+        minimum=1,
+        maximum=MAX_SEGMENTS,
+    )
+    values: tuple[str, ...] = prop(
+        "values",
+        "Judge exactly these values (each one a segment of the baseline; a value it holds no "
+        "profile for is reported as noreference). Excludes top.",
+        default=(),
+        max_items=MAX_SEGMENTS,
+        list_type="set",
+    )
+
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            cel="!has(self.top) || !has(self.values) || size(self.values) == 0",
+            message="set either segments.top or segments.values, not both",
+            check=lambda o: o.top is None or not o.values,
+            field_path=".values",
+        ),
+        Rule(
+            cel="!has(self.values) || self.values.all(v, size(v) >= 1 && size(v) <= 253)",
+            message="segments.values must be between 1 and 253 characters long",
+            check=lambda o: all(1 <= len(v) <= 253 for v in o.values),
+            field_path=".values",
+        ),
+    )
+
+    @property
+    def count(self) -> int:
+        """``top`` with its default."""
+        return self.top if self.top is not None else 5
+
+
 @dataclass(frozen=True, kw_only=True)
 class ModelMonitorSpec:
     """``spec`` of a ModelMonitor: watch one model Deployment for drift and degradation."""
@@ -888,6 +947,12 @@ class ModelMonitorSpec:
         "retraining", "Closing the loop: retrain and roll out.", default=None
     )
     alerts: AlertsSpec = prop("alerts", "Events and webhook.", default_factory=AlertsSpec)
+    segments: SegmentsSpec | None = prop(
+        "segments",
+        "Per-segment drift and performance: the values of one categorical feature, each judged "
+        "against its own training rows (docs/statistics.md, Segments).",
+        default=None,
+    )
 
     RULES: ClassVar[tuple[Rule, ...]] = (
         Rule(

@@ -37,7 +37,7 @@ CONDITION_TYPES = (
     "Retraining",
 )
 #: Status lists keyed by one field (``x-kubernetes-list-type: map`` in the CRD).
-LIST_MAP_KEYS = {"conditions": "type", "drift.features": "name"}
+LIST_MAP_KEYS = {"conditions": "type", "drift.features": "name", "segments": "value"}
 
 
 class Condition(TypedDict):
@@ -117,6 +117,20 @@ class EstimatedPerformanceStatus(TypedDict):
     recall: NotRequired[EstimatedMetricStatus]
     f1: NotRequired[EstimatedMetricStatus]
     rocAuc: NotRequired[EstimatedMetricStatus]
+
+
+class SegmentStatus(TypedDict):
+    value: str
+    verdict: str
+    samples: int
+    labeled: int
+    drifted: bool
+    driftedFeatures: list[str]
+    share: float
+    evidence: float
+    evidenceThreshold: float
+    degraded: bool
+    performance: NotRequired[PerformanceStatus]
 
 
 class SidecarsStatus(TypedDict):
@@ -201,6 +215,7 @@ class ModelMonitorStatus(TypedDict):
     drift: NotRequired[DriftStatus]
     performance: NotRequired[PerformanceStatus]
     estimatedPerformance: NotRequired[EstimatedPerformanceStatus]
+    segments: NotRequired[list[SegmentStatus]]
     sidecars: NotRequired[SidecarsStatus]
     retraining: NotRequired[RetrainingStatus]
     lastEvaluationTime: NotRequired[Timestamp]
@@ -279,6 +294,32 @@ DOCS: dict[str, str] = {
     "drift.multivariate.threshold": "Log e-value at which it alarms (drift.evidenceThreshold).",
     "drift.multivariate.effect": "Largest gap between the binned cumulative distributions of "
     "the reconstruction error now and in the reference (the effect size gated by minEffect).",
+    "segments": "Per-segment results (spec.segments): one entry per judged value, at most 20, "
+    "each judged by its own engine against its own training rows (docs/statistics.md, "
+    "Segments). A segment's alarm does not set the monitor's conditions.",
+    "segments.value": "The segment: a value of spec.segments.feature.",
+    "segments.verdict": "ok, warning, drift, nodata (fewer than window.minSamples rows in the "
+    "segment's window and no alarm) or noreference (a listed value the baseline holds no "
+    "profile for: not judged).",
+    "segments.samples": "Rows of the segment in the window its engine reads.",
+    "segments.labeled": "Labeled rows of the segment in that window.",
+    "segments.drifted": "Whether the segment's drift alarm holds (its features' share reached "
+    "driftShare, or its predictions or multivariate signal alarmed).",
+    "segments.driftedFeatures": "Features whose drift alarm holds in the segment.",
+    "segments.share": "Share of the segment's watched features whose alarm holds.",
+    "segments.evidence": "Largest CUSUM statistic (log e-value) of the segment's drift detectors.",
+    "segments.evidenceThreshold": "Log e-value at which the segment's detectors alarm (its "
+    "share of the false-alarm budget).",
+    "segments.degraded": "Whether the segment's performance alarm holds (its error rate or "
+    "windowed metric, with spec.performance).",
+    "segments.performance": "The segment's metric from its labeled rows, as status.performance.",
+    "segments.performance.metric": "Metric name, as in spec.performance.metric.",
+    "segments.performance.value": "Point estimate.",
+    "segments.performance.lowerBound": "Lower confidence bound.",
+    "segments.performance.upperBound": "Upper confidence bound.",
+    "segments.performance.threshold": "spec.performance.threshold.",
+    "segments.performance.samples": "Labeled rows the metric is over.",
+    "segments.performance.degraded": "Whether the segment's performance alarm holds.",
     "performance": "Metric computed from labeled predictions in the window.",
     "performance.metric": "Metric name, as in spec.performance.metric.",
     "performance.value": "Point estimate.",

@@ -61,6 +61,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_false",
         help="do not fit the multivariate signal (PCA of two or more numeric features)",
     )
+    build.add_argument(
+        "--segment",
+        help="categorical feature whose most frequent values get their own reference profiles "
+        "(spec.segments)",
+    )
+    build.add_argument(
+        "--segment-top",
+        type=int,
+        default=10,
+        help="profile the N most frequent values of --segment with 100 or more rows (default 10, "
+        "at most 20)",
+    )
+    build.add_argument(
+        "--segment-values",
+        help="comma-separated values of --segment to profile instead of the most frequent",
+    )
     build.add_argument("-o", "--output", type=Path, required=True, help="where to write the JSON")
     configmap = sub.add_parser("configmap", help="print a ConfigMap manifest holding a baseline")
     configmap.add_argument("--baseline", type=Path, required=True)
@@ -83,7 +99,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from kubedrift.commands.tabular_files import read_table, split_list  # noqa: PLC0415
+    from kubedrift.commands.tabular_files import (  # noqa: PLC0415
+        InputError,
+        read_table,
+        split_list,
+    )
     from kubedrift.stats.baseline import build_baseline  # noqa: PLC0415
     from kubedrift.stats.baseline_size import encode  # noqa: PLC0415
 
@@ -104,6 +124,20 @@ def _build(args: argparse.Namespace) -> int:
         multivariate=args.multivariate,
         probabilities=split_list(args.probabilities),
     )
+    if args.segment:
+        from kubedrift.stats.segments import segment_baseline  # noqa: PLC0415
+
+        baseline = segment_baseline(
+            baseline,
+            columns,
+            args.segment,
+            top=args.segment_top,
+            values=split_list(args.segment_values) or None,
+            seed=args.seed,
+            multivariate=args.multivariate,
+        )
+    elif args.segment_values:
+        raise InputError("--segment-values needs --segment")
     plain = baseline.to_json()
     text = encode(plain)  # compressed above the ConfigMap limit, or BaselineTooLargeError
     args.output.write_text(text + "\n", encoding="utf-8")
@@ -111,7 +145,12 @@ def _build(args: argparse.Namespace) -> int:
     print(
         f"wrote {args.output}: {baseline.rows} rows, {kinds.count('numeric')} numeric and "
         f"{kinds.count('categorical')} categorical features, {len(text) / 1024:.1f} KiB"
-        + ("" if text == plain else f" (gzip-compressed from {len(plain) / 1024:.1f} KiB)"),
+        + ("" if text == plain else f" (gzip-compressed from {len(plain) / 1024:.1f} KiB)")
+        + (
+            f"; segments of {baseline.segments.feature}: {', '.join(baseline.segments.values)}"
+            if baseline.segments is not None
+            else ""
+        ),
         file=sys.stderr,
     )
     return 0

@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from kubedrift.stats.baseline import Baseline
 from kubedrift.stats.engine.tally import Tally
+from kubedrift.stats.segments import segment_window_settings, split_rows
 from kubedrift.stats.settings import WindowSettings
 from kubedrift.stats.window import Window
 from kubedrift.stats.window_plan import WindowPlan
@@ -79,6 +80,25 @@ class WindowKeeper:
         self._epoch = now if epoch is None else epoch
         # Every window closed so far, added up (see cumulative).
         self._closed = Tally.empty(self._plan.profiles, self._epoch)
+        #: A keeper per segment the baseline profiles (``stats.segments``): each splits off
+        #: its rows and rotates its own windows by the same settings.
+        profiles = baseline.segments
+        self.segments: dict[str, WindowKeeper] = (
+            {
+                value: WindowKeeper(
+                    reference,
+                    segment_window_settings(settings),
+                    now=now,
+                    seed=None if seed is None else seed + 1000 * (index + 1),
+                    epoch=self._epoch,
+                )
+                for index, (value, reference) in enumerate(
+                    zip(profiles.values, profiles.baselines, strict=True)
+                )
+            }
+            if profiles is not None
+            else {}
+        )
 
     @property
     def known_names(self) -> frozenset[str]:
@@ -120,6 +140,11 @@ class WindowKeeper:
         self.current.note_unknown(*unknown)
         if np.size(probabilities):
             self.current.add_probabilities(probabilities)
+        if self.segments and self.baseline.segments is not None:
+            for value, (part, predicted, _) in split_rows(
+                self.baseline.segments, rows, predictions
+            ).items():
+                self.segments[value].update(part, predicted, now)
 
     def add_labeled(
         self,
@@ -130,13 +155,30 @@ class WindowKeeper:
     ) -> None:
         self.rotate(now)
         self.current.add_labeled(predictions, labels, rows, now=now)
+        if self.segments and self.baseline.segments is not None:
+            for value, (part, predicted, joined) in split_rows(
+                self.baseline.segments, rows, predictions, labels
+            ).items():
+                assert predicted is not None and joined is not None
+                self.segments[value].add_labeled(predicted, joined, part, now)
 
     def to_dict(self, pod: PodIdentity, now: float) -> dict[str, Any]:
-        """``GET /v1/window``: both windows as mergeable sketch JSON, pod and time bounds."""
-        self.rotate(now)
+        """``GET /v1/window``: both windows as mergeable sketch JSON, pod and time bounds;
+        with segments, ``segments`` holds the same three per segment value."""
         return {
             "pod": pod.to_dict(),
             "time": now,
+            **self.windows(now),
+        } | (
+            {"segments": {value: keeper.windows(now) for value, keeper in self.segments.items()}}
+            if self.segments
+            else {}
+        )
+
+    def windows(self, now: float) -> dict[str, Any]:
+        """``rotations``, ``current``, ``completed`` and ``cumulative`` of this keeper."""
+        self.rotate(now)
+        return {
             "rotations": self.rotations,
             "current": self.current.to_dict(),
             "completed": self.completed.to_dict() if self.completed is not None else None,

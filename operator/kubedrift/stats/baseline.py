@@ -53,6 +53,7 @@ __all__ = [
     "Baseline",
     "BaselineError",
     "FeatureProfile",
+    "SegmentProfiles",
     "build_baseline",
     "detect_type",
     "profile_column",
@@ -79,6 +80,8 @@ class Baseline:
     #: Calibration maps of the model's class probabilities (``stats.estimation``), fitted on the
     #: training rows' probabilities and labels; ``None`` when no probabilities were given.
     calibration: CalibrationMap | None = None
+    #: Reference profiles of the rows of each segment (``stats.segments``), or ``None``.
+    segments: SegmentProfiles | None = None
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -107,6 +110,8 @@ class Baseline:
             data["calibration"] = self.calibration.to_dict()
         if self.multivariate is not None:
             data["multivariate"] = self.multivariate.to_dict()
+        if self.segments is not None:
+            data["segments"] = self.segments.to_dict()
         return data
 
     @classmethod
@@ -143,6 +148,9 @@ class Baseline:
                     if data.get("calibration")
                     else None
                 ),
+                segments=(
+                    SegmentProfiles.from_dict(data["segments"]) if data.get("segments") else None
+                ),
             )
         except (KeyError, TypeError, ValueError) as error:
             if isinstance(error, BaselineError):
@@ -161,6 +169,35 @@ class Baseline:
         except json.JSONDecodeError as error:
             raise BaselineError(f"baseline is not valid JSON: {error}") from error
         return cls.from_dict(data)
+
+
+@dataclass(frozen=True)
+class SegmentProfiles:
+    """Per-segment reference profiles: the training rows whose categorical ``feature`` has
+    each of ``values``, profiled on their own (``baselines``, one per value, in that order,
+    without the segment feature itself). Built by ``stats.segments.segment_baseline``."""
+
+    feature: str
+    values: tuple[str, ...]
+    baselines: tuple[Baseline, ...]
+
+    def baseline(self, value: str) -> Baseline | None:
+        return dict(zip(self.values, self.baselines, strict=True)).get(value)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "feature": self.feature,
+            "values": list(self.values),
+            "baselines": [baseline.to_dict() for baseline in self.baselines],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SegmentProfiles:
+        values = tuple(str(v) for v in data["values"])
+        baselines = tuple(Baseline.from_dict(b) for b in data["baselines"])
+        if len(values) != len(baselines) or len(set(values)) != len(values):
+            raise BaselineError("malformed baseline: segments need one profile per value")
+        return cls(str(data["feature"]), values, baselines)
 
 
 def build_baseline(

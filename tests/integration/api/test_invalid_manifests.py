@@ -296,6 +296,31 @@ CASES = [
         "alerts.webhook.timeout",
     ),
     case("events-not-a-boolean", {"alerts.events": "yes"}, "alerts.events"),
+    # segments
+    case("segments-without-feature", {"segments": {"top": 3}}, "segments.feature"),
+    case("segments-feature-empty", {"segments": {"feature": ""}}, "segments.feature"),
+    case("segments-top-zero", {"segments": {"feature": "country", "top": 0}}, "segments.top"),
+    case("segments-top-above-20", {"segments": {"feature": "country", "top": 21}}, "segments.top"),
+    case(
+        "segments-more-than-20-values",
+        {"segments": {"feature": "country", "values": [f"c{i}" for i in range(21)]}},
+        "segments.values",
+    ),
+    case(
+        "segments-top-and-values",
+        {"segments": {"feature": "country", "top": 2, "values": ["de"]}},
+        "segments.values",
+    ),
+    case(
+        "segments-value-empty",
+        {"segments": {"feature": "country", "values": ["de", ""]}},
+        "segments.values",
+    ),
+    case(
+        "segments-values-repeated",
+        {"segments": {"feature": "country", "values": ["de", "de"]}},
+        "segments.values[1]",
+    ),
 ]
 
 
