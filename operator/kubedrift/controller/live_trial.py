@@ -29,13 +29,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from kubedrift.api.spec import PromotionSpec
-from kubedrift.controller.promotion import judge
+from kubedrift.api.status import GateStatus
+from kubedrift.controller.names import CANDIDATE_ROLE, MODEL_ROLE_LABEL, MODEL_VERSION_ANNOTATION
+from kubedrift.controller.promotion import canary_gate_status, gate_status, judge
 from kubedrift.controller.rollout import HeldOutScores
 from kubedrift.stats.unpaired_comparison import CanaryVerdict, compare_unpaired
 
-#: Pod label that says which model a Pod serves in a live trial.
-MODEL_ROLE_LABEL = "kubedrift.io/model-role"
-CANDIDATE_ROLE = "candidate"
 #: Suffix of the candidate's Deployment and Service names.
 CANDIDATE_SUFFIX = "-kubedrift-candidate"
 
@@ -82,6 +81,10 @@ def build_candidate_deployment(
         match = (spec.get("selector") or {}).get("matchLabels") or {}
         selector = {**match, MODEL_ROLE_LABEL: CANDIDATE_ROLE}
     template_meta["labels"] = pod_labels
+    template_meta["annotations"] = {
+        **(template_meta.get("annotations") or {}),
+        MODEL_VERSION_ANNOTATION: version,
+    }
     spec["selector"] = {"matchLabels": selector}
     spec["replicas"] = replicas
     pod_spec = template.setdefault("spec", {})
@@ -132,12 +135,6 @@ def shadow_url(deployment: str, namespace: str, port: int) -> str:
     'http://fraud-kubedrift-candidate.ml.svc:9000'
     """
     return f"http://{candidate_name(deployment)}.{namespace}.svc:{port}"
-
-
-def is_candidate_pod(pod: Mapping[str, Any]) -> bool:
-    """Whether ``pod`` serves the candidate of a live trial."""
-    labels = (pod.get("metadata") or {}).get("labels") or {}
-    return labels.get(MODEL_ROLE_LABEL) == CANDIDATE_ROLE
 
 
 def paired_scores(
@@ -211,11 +208,13 @@ _CANARY_VERDICTS: dict[CanaryVerdict, TrialVerdict] = {
 
 @dataclass(frozen=True)
 class TrialDecision:
-    """What a live trial decided this round, and the sentence for its Event."""
+    """What a live trial decided this round, the sentence for its Event, and the numbers as
+    ``status.retraining.gate``."""
 
     verdict: TrialVerdict
     reason: str
     message: str
+    gate: GateStatus
 
 
 def judge_trial(
@@ -238,10 +237,11 @@ def judge_trial(
     if strategy == "shadow":
         scores = paired_scores(serving_rows, candidate_rows)
         decision = judge(promotion, scores)
+        gate = gate_status(decision)
         if decision.reason == "NotEnoughHeldOutLabels":
-            return TrialDecision("Wait", "NotEnoughLabels", decision.summary())
+            return TrialDecision("Wait", "NotEnoughLabels", decision.summary(), gate)
         verdict: TrialVerdict = "Promote" if decision.promote else "Reject"
-        return TrialDecision(verdict, decision.reason, decision.summary())
+        return TrialDecision(verdict, decision.reason, decision.summary(), gate)
     if strategy == "canary":
         k_s, n_s = canary_counts(serving_rows)
         k_c, n_c = canary_counts(candidate_rows)
@@ -253,5 +253,5 @@ def judge_trial(
             max_rows=max_rows,
         )  # fmt: skip
         verdict = _CANARY_VERDICTS[canary.verdict]
-        return TrialDecision(verdict, canary.reason, canary.summary())
+        return TrialDecision(verdict, canary.reason, canary.summary(), canary_gate_status(canary))
     raise ValueError(f"strategy must be shadow or canary, got {strategy!r}")

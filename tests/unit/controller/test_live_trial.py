@@ -9,15 +9,15 @@ import pytest
 
 from kubedrift.api.spec import PromotionSpec
 from kubedrift.controller.live_trial import (
-    MODEL_ROLE_LABEL,
     build_candidate_deployment,
     build_candidate_service,
     canary_counts,
-    is_candidate_pod,
     judge_trial,
     paired_scores,
     shadow_url,
 )
+from kubedrift.controller.names import MODEL_ROLE_LABEL
+from kubedrift.controller.observation import is_candidate_pod
 from kubedrift.controller.promotion import judge
 
 OWNER = {"apiVersion": "kubedrift.io/v1alpha1", "kind": "ModelMonitor", "name": "m", "uid": "u"}
