@@ -838,7 +838,9 @@ class RetrainingSpec:
             cel="!has(self.promotion) || !has(self.rollout) || "
             "self.rollout.maxTrialRows >= self.promotion.minHeldOut",
             message="rollout.maxTrialRows must be at least promotion.minHeldOut",
-            check=lambda o: o.promotion is None or o.rollout.max_trial_rows >= o.promotion.min_held_out,
+            check=lambda o: (
+                o.promotion is None or o.rollout.max_trial_rows >= o.promotion.min_held_out
+            ),
             field_path=".rollout.maxTrialRows",
         ),
     )

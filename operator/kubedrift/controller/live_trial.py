@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from kubedrift.api.spec import PromotionSpec
 from kubedrift.api.status import GateStatus
@@ -37,6 +38,9 @@ from kubedrift.stats.unpaired_comparison import CanaryVerdict, compare_unpaired
 
 #: Suffix of the candidate's Deployment and Service names.
 CANDIDATE_SUFFIX = "-kubedrift-candidate"
+
+
+_Row = TypeVar("_Row", bound=Mapping[str, Any])
 
 
 def candidate_name(deployment: str) -> str:
@@ -179,6 +183,16 @@ def canary_counts(rows: Iterable[Mapping[str, Any]]) -> tuple[int, int]:
     """
     counts: Counter[bool] = Counter(_correct(row) for row in rows if "label" in row)
     return counts[True], counts[True] + counts[False]
+
+
+def labeled_since(rows: Iterable[_Row], since: float) -> list[_Row]:
+    """The rows whose label was joined at ``since`` or later (canary trial: the serving model
+    is judged on the same period as the candidate, not on rows from before the trial).
+
+    >>> labeled_since([{"label": 1, "time": 5.0}, {"label": 0, "time": 9.0}, {"label": 1}], 6.0)
+    [{'label': 0, 'time': 9.0}]
+    """
+    return [row for row in rows if float(row.get("time", -math.inf)) >= since]
 
 
 def _row_key(row: Mapping[str, Any]) -> str | None:

@@ -43,6 +43,7 @@ from kubedrift.controller.live_trial import (
     build_candidate_service,
     candidate_name,
     judge_trial,
+    labeled_since,
 )
 from kubedrift.controller.names import SIDECAR_TOKEN_KEY, MonitorRef
 from kubedrift.controller.observation import pull, ready_sidecars
@@ -99,6 +100,9 @@ async def advance(
     serving_rows, _ = merge_labeled(answers)
     answers = await pull(ctx.http, candidate_targets, LABELED_PATH, token, ctx.sidecar_timeout)
     candidate_rows, _ = merge_labeled(answers)
+    started = from_timestamp(trial["startedAt"])
+    if strategy == "canary":  # the same period for both: the serving rows since the start
+        serving_rows = labeled_since(serving_rows, started)
     promotion = spec.retraining.promotion or PromotionSpec()
     decision = judge_trial(
         strategy, promotion, serving_rows, candidate_rows, max_rows=rollout.max_trial_rows
@@ -112,7 +116,7 @@ async def advance(
     version, job = trial["version"], trial["job"]
     serving = serving_version(updated)
     history = updated.get("history") or []
-    elapsed = ctx.clock() - from_timestamp(trial["startedAt"])
+    elapsed = ctx.clock() - started
     if decision.verdict == "Wait":
         if elapsed < rollout.trial_timeout.seconds:
             return Progress(updated, status.get("baseline"))
