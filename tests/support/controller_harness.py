@@ -233,17 +233,22 @@ PROMOTION = {"margin": 0.0, "confidence": 0.95, "minHeldOut": 50, "watchPeriod":
 
 
 def start_gated_scenario(
-    kube: Any, *, new_version: str, strategy: str = "restart", **job_env: str
+    kube: Any,
+    *,
+    new_version: str,
+    strategy: str = "restart",
+    rollout: dict[str, Any] | None = None,
+    **job_env: str,
 ) -> str:
     """The scenario of the promotion gate and the live trials, up to the first Job.
 
     Baselines ``model-baseline`` (x ~ N(0, 1)) and ``model-baseline-v3`` (x ~ N(1, 1)), the
     model Deployment ``model`` (version 1: ``x > 0``), the monitor ``watch`` with the gate
-    ``PROMOTION`` and ``rollout.strategy`` ``strategy``, retraining on ``PerformanceDegraded``
-    with a Job that reports ``new_version`` and the v3 baseline (``job_env`` adds to its
-    environment, e.g. ``SCORE``); then 300 rows drifted to N(1, 1) and their labels (``x > 1``,
-    so version 1 is right on about two thirds) through the running sidecar. Returns the sidecar
-    token.
+    ``PROMOTION`` and ``rollout.strategy`` ``strategy`` (``rollout`` adds other rollout fields),
+    retraining on ``PerformanceDegraded`` with a Job that reports ``new_version`` and the v3
+    baseline (``job_env`` adds to its environment, e.g. ``SCORE``); then 300 rows drifted to
+    N(1, 1) and their labels (``x > 1``, so version 1 is right on about two thirds) through the
+    running sidecar. Returns the sidecar token.
     """
     kube.create_baseline("model-baseline", baseline_json(0.0, seed=1))
     kube.create_baseline("model-baseline-v3", baseline_json(1.0, seed=2))
@@ -257,7 +262,7 @@ def start_gated_scenario(
         **job_env,
     )
     monitor["spec"]["retraining"]["promotion"] = PROMOTION
-    monitor["spec"]["retraining"]["rollout"]["strategy"] = strategy
+    monitor["spec"]["retraining"]["rollout"].update(strategy=strategy, **(rollout or {}))
     kube.create_monitor(monitor)
     ips = wait_for("a ready Pod with the sidecar", lambda: current_pod_ips(kube, "1"))
     token: str = kube.secret_value("watch-kubedrift-token", "sidecar-token")

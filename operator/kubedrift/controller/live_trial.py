@@ -31,7 +31,12 @@ from typing import Any, Literal, TypeVar
 
 from kubedrift.api.spec import PromotionSpec
 from kubedrift.api.status import GateStatus
-from kubedrift.controller.names import CANDIDATE_ROLE, MODEL_ROLE_LABEL, MODEL_VERSION_ANNOTATION
+from kubedrift.controller.names import (
+    CANDIDATE_ROLE,
+    MODEL_ROLE_LABEL,
+    MODEL_VERSION_ANNOTATION,
+    SIDECAR_CONTAINER,
+)
 from kubedrift.controller.promotion import canary_gate_status, gate_status, judge
 from kubedrift.controller.rollout import HeldOutScores
 from kubedrift.stats.unpaired_comparison import CanaryVerdict, compare_unpaired
@@ -41,6 +46,9 @@ CANDIDATE_SUFFIX = "-kubedrift-candidate"
 
 
 _Row = TypeVar("_Row", bound=Mapping[str, Any])
+#: The sidecar's variable with its Pod's model version (``kubedrift.sidecar.windows``): the
+#: candidate's sidecars label their windows and labeled rows with the candidate's version.
+SIDECAR_MODEL_VERSION_ENV = "KUBEDRIFT_MODEL_VERSION"
 
 
 def candidate_name(deployment: str) -> str:
@@ -93,7 +101,11 @@ def build_candidate_deployment(
     spec["replicas"] = replicas
     pod_spec = template.setdefault("spec", {})
     pod_spec["containers"] = [
-        _with_version(c, version_env, version) if c.get("name") == container else c
+        _with_version(c, version_env, version)
+        if c.get("name") == container
+        else _with_version(c, SIDECAR_MODEL_VERSION_ENV, version)
+        if c.get("name") == SIDECAR_CONTAINER
+        else c
         for c in pod_spec.get("containers") or []
     ]
     return {
@@ -193,6 +205,16 @@ def labeled_since(rows: Iterable[_Row], since: float) -> list[_Row]:
     [{'label': 0, 'time': 9.0}]
     """
     return [row for row in rows if float(row.get("time", -math.inf)) >= since]
+
+
+def answered_by(rows: Iterable[_Row], version: str) -> list[_Row]:
+    """The rows a sidecar recorded for model ``version`` (``modelVersion``, set by sidecars
+    that know their Pod's version); rows without it are kept (the Pod says which model).
+
+    >>> answered_by([{"modelVersion": "3"}, {"modelVersion": "2"}, {}], "3")
+    [{'modelVersion': '3'}, {}]
+    """
+    return [row for row in rows if row.get("modelVersion", version) == version]
 
 
 def _row_key(row: Mapping[str, Any]) -> str | None:

@@ -39,6 +39,7 @@ from kubedrift.controller.events import Event
 from kubedrift.controller.injection import target_container
 from kubedrift.controller.jobs import Progress, adopt_baseline, serving_version
 from kubedrift.controller.live_trial import (
+    answered_by,
     build_candidate_deployment,
     build_candidate_service,
     candidate_name,
@@ -99,7 +100,7 @@ async def advance(
     answers = await pull(ctx.http, serving_targets, LABELED_PATH, token, ctx.sidecar_timeout)
     serving_rows, _ = merge_labeled(answers)
     answers = await pull(ctx.http, candidate_targets, LABELED_PATH, token, ctx.sidecar_timeout)
-    candidate_rows, _ = merge_labeled(answers)
+    candidate_rows = answered_by(merge_labeled(answers)[0], trial["version"])
     started = from_timestamp(trial["startedAt"])
     if strategy == "canary":  # the same period for both: the serving rows since the start
         serving_rows = labeled_since(serving_rows, started)

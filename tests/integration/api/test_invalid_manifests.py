@@ -227,6 +227,24 @@ CASES = [
         "retraining.rollout.strategy",
     ),
     case(
+        "max-trial-rows-below-min-held-out",
+        {
+            "retraining.rollout": {"strategy": "canary", "maxTrialRows": 50},
+            "retraining.promotion": {"minHeldOut": 100},
+        },
+        "retraining.rollout.maxTrialRows",
+    ),
+    case(
+        "trial-timeout-not-a-duration",
+        {"retraining.rollout": {"strategy": "canary", "trialTimeout": "a day"}},
+        "retraining.rollout.trialTimeout",
+    ),
+    case(
+        "candidate-replicas-zero",
+        {"retraining.rollout": {"strategy": "canary", "candidateReplicas": 0}},
+        "retraining.rollout.candidateReplicas",
+    ),
+    case(
         "version-env-not-a-name",
         {"retraining.rollout": {"versionEnv": "1BAD"}},
         "retraining.rollout.versionEnv",

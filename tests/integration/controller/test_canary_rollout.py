@@ -120,3 +120,25 @@ def test_a_canary_with_a_good_candidate_is_promoted(kube: Any, operator: Any) ->
     assert decisions(operator, "promoted") == 1
     assert wait_for("the candidate removed", lambda: candidate_gone(kube))
     assert wait_for("Pods of model version 3", lambda: current_pod_ips(kube, "3"))
+
+
+def test_a_canary_without_labels_ends_at_its_time_limit_and_the_serving_model_stays(
+    kube: Any, operator: Any
+) -> None:
+    start_gated_scenario(kube, new_version="3", strategy="canary", rollout={"trialTimeout": "1s"})
+
+    def ended() -> dict[str, Any] | None:  # no label reaches the candidate
+        retraining = kube.status("watch").get("retraining") or {}
+        return retraining if retraining.get("lastResult") == "Rejected" else None
+
+    retraining = wait_for("the trial to end", ended)
+
+    assert retraining["trial"]["result"] == "TimedOut"
+    assert retraining["trial"]["candidateRows"] == 0
+    assert retraining["gate"]["result"] == "NotEnoughHeldOutLabels"
+    assert "modelVersion" not in retraining
+    [timed_out] = kube.events("TrialTimedOut")
+    assert "reached rollout.trialTimeout (1s) undecided" in timed_out
+    assert kube.condition("watch", "Retraining") == ("False", "TrialTimedOut")
+    assert decisions(operator, "not_enough_held_out") == 1
+    assert wait_for("the candidate removed", lambda: candidate_gone(kube))

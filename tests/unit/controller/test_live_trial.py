@@ -68,7 +68,11 @@ def test_a_shadow_runs_the_candidate_version_where_no_serving_service_selects_it
     assert shadow["spec"]["replicas"] == 1
     model, sidecar = shadow["spec"]["template"]["spec"]["containers"]
     assert model["env"] == [{"name": "MODEL_VERSION", "value": "2"}]
-    assert sidecar == {"name": "kubedrift-sidecar"}  # records the candidate's answers
+    # the sidecar records the candidate's answers, labeled with its version
+    assert sidecar == {
+        "name": "kubedrift-sidecar",
+        "env": [{"name": "KUBEDRIFT_MODEL_VERSION", "value": "2"}],
+    }
     assert shadow["metadata"]["ownerReferences"] == [OWNER]
     assert "status" not in shadow
 
