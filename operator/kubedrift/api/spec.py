@@ -942,6 +942,19 @@ class ModelMonitorSpec:
             ),
             field_path=".retraining.triggers",
         ),
+        Rule(
+            cel="!has(self.retraining) || !has(self.retraining.rollout) || "
+            "!(self.retraining.rollout.strategy in ['shadow', 'canary']) || "
+            "(has(self.target.deployment) && self.target.kind == 'Deployment')",
+            message="rollout strategies shadow and canary need a Deployment target "
+            "(target.deployment with kind Deployment)",
+            check=lambda o: (
+                o.retraining is None
+                or o.retraining.rollout.strategy not in ("shadow", "canary")
+                or (o.target.deployment is not None and o.target.kind == "Deployment")
+            ),
+            field_path=".retraining.rollout.strategy",
+        ),
     )
 
 

@@ -235,6 +235,20 @@ CASES = [
         "retraining.rollout.maxTrialRows",
     ),
     case(
+        "canary-of-a-statefulset",
+        {"target.kind": "StatefulSet", "retraining.rollout": {"strategy": "canary"}},
+        "retraining.rollout.strategy",
+    ),
+    case(
+        "shadow-of-an-inference-service",
+        {
+            "target.deployment": DELETE,
+            "target.inferenceService": "fraud",
+            "retraining.rollout": {"strategy": "shadow"},
+        },
+        "retraining.rollout.strategy",
+    ),
+    case(
         "trial-timeout-not-a-duration",
         {"retraining.rollout": {"strategy": "canary", "trialTimeout": "a day"}},
         "retraining.rollout.trialTimeout",
