@@ -30,8 +30,8 @@ from support.json_post import post
 
 
 def trial_ready(kube: Any) -> list[str] | None:
-    """The IPs behind the serving labels once the canary runs: the serving Pod, then the
-    candidate's."""
+    """The IPs of the Pods a Service selecting ``app: model`` balances over, once the canary
+    runs: the serving Pod and the candidate's, all ready."""
     trial = (kube.status("watch").get("retraining") or {}).get("trial") or {}
     if trial.get("strategy") != "canary":
         return None
@@ -40,7 +40,8 @@ def trial_ready(kube: Any) -> list[str] | None:
     if not serving or not candidates:
         return None
     behind_service = [p["status"].get("podIP") for p in kube.pods("app=model")]
-    assert sorted(behind_service) == sorted(serving + candidates)
+    if sorted(behind_service) != sorted(serving + candidates):
+        return None  # a Pod the Service selects is not ready yet
     return serving + candidates
 
 
