@@ -67,7 +67,7 @@ MonitorPriority = Literal["idle", "low"]
 PredictionReduce = Literal["argmax", "first", "none"]
 Protocol = Literal["auto", "open-inference-v2", "kserve-v1", "seldon-v1", "mlflow", "json"]
 Trigger = Literal["DriftDetected", "PerformanceDegraded"]
-RolloutStrategy = Literal["none", "restart", "shadow"]
+RolloutStrategy = Literal["none", "restart", "shadow", "canary"]
 WorkloadKind = Literal["Deployment", "StatefulSet"]
 
 #: Metrics whose values are proportions in [0, 1]; their threshold cannot exceed 1.
@@ -716,7 +716,10 @@ class RolloutSpec:
         "restart: set versionEnv on the target container (a rolling restart); none: leave it; "
         "shadow: run the candidate beside the serving model on a copy of the sampled requests "
         "and promote it (then as restart) only if the promotion gate finds it better on the "
-        "same live labeled rows (docs/operator.md, Canary and shadow rollouts).",
+        "same live labeled rows; canary: run the candidate next to the serving model on a share "
+        "of the live traffic (candidateReplicas of all replicas behind the serving Service) and "
+        "promote it only if its live accuracy is shown better, roll it back as soon as it is "
+        "shown worse (docs/operator.md, Canary and shadow rollouts).",
         default="restart",
     )
     version_env: str = prop(
@@ -728,10 +731,27 @@ class RolloutSpec:
     )
     candidate_replicas: int = prop(
         "candidateReplicas",
-        "strategy shadow: replicas of the candidate's Deployment.",
+        "strategy shadow or canary: replicas of the candidate's Deployment. For a canary this "
+        "sets the candidate's share of the traffic: candidateReplicas / (candidateReplicas + the "
+        "serving Deployment's replicas), as the Service balances over all ready Pods.",
         default=1,
         minimum=1,
         maximum=100,
+    )
+    trial_timeout: Duration = prop(
+        "trialTimeout",
+        "strategy shadow or canary: longest a trial runs; a trial the gate could not decide by "
+        "then ends as rejected (TrialTimedOut) and the serving model stays.",
+        default=Duration("24h"),
+        min_duration="1s",
+    )
+    max_trial_rows: int = prop(
+        "maxTrialRows",
+        "strategy canary: labeled rows per model after which a candidate not shown better is "
+        "rejected (NotBetter); at least promotion.minHeldOut.",
+        default=10000,
+        minimum=1,
+        maximum=10000000,
     )
 
 
@@ -814,6 +834,15 @@ class RetrainingSpec:
             check=lambda o: not o.triggers or o.template is not None,
             field_path=".template",
             reason="FieldValueRequired",
+        ),
+        Rule(
+            cel="!has(self.promotion) || !has(self.rollout) || "
+            "self.rollout.maxTrialRows >= self.promotion.minHeldOut",
+            message="rollout.maxTrialRows must be at least promotion.minHeldOut",
+            check=lambda o: (
+                o.promotion is None or o.rollout.max_trial_rows >= o.promotion.min_held_out
+            ),
+            field_path=".rollout.maxTrialRows",
         ),
     )
 
@@ -977,6 +1006,19 @@ class ModelMonitorSpec:
                 or o.performance is not None
             ),
             field_path=".retraining.triggers",
+        ),
+        Rule(
+            cel="!has(self.retraining) || !has(self.retraining.rollout) || "
+            "!(self.retraining.rollout.strategy in ['shadow', 'canary']) || "
+            "(has(self.target.deployment) && self.target.kind == 'Deployment')",
+            message="rollout strategies shadow and canary need a Deployment target "
+            "(target.deployment with kind Deployment)",
+            check=lambda o: (
+                o.retraining is None
+                or o.retraining.rollout.strategy not in ("shadow", "canary")
+                or (o.target.deployment is not None and o.target.kind == "Deployment")
+            ),
+            field_path=".retraining.rollout.strategy",
         ),
     )
 

@@ -24,7 +24,7 @@ Phase = Literal[
 ConditionStatus = Literal["True", "False", "Unknown"]
 KnownStatus = Literal["True", "False"]
 RetrainingResult = Literal["Running", "Succeeded", "Failed", "Rejected", "Trial"]
-GateResult = Literal["Promoted", "NotBetter", "NotEnoughHeldOutLabels"]
+GateResult = Literal["Promoted", "NotBetter", "NotEnoughHeldOutLabels", "Worse"]
 ModelState = Literal["Serving", "Replaced", "Rejected", "RolledBack"]
 RetrainingTrigger = Literal["DriftDetected", "PerformanceDegraded"]
 
@@ -149,6 +149,8 @@ class GateStatus(TypedDict):
     confidence: float
     test: str
     pValue: NotRequired[float]
+    servingRows: NotRequired[int]
+    candidateRows: NotRequired[int]
 
 
 class VersionBaselineStatus(TypedDict):
@@ -169,8 +171,8 @@ class ModelVersionStatus(TypedDict):
 
 
 class TrialStatus(TypedDict):
-    """The last live trial (``rollout.strategy: shadow``) of the candidate from ``job``; it runs
-    while ``lastResult`` is ``Trial``, and ``result`` says how it ended."""
+    """The last live trial (``rollout.strategy: shadow`` or ``canary``) of the candidate from
+    ``job``; it runs while ``lastResult`` is ``Trial``, and ``result`` says how it ended."""
 
     strategy: str
     version: str
@@ -179,6 +181,8 @@ class TrialStatus(TypedDict):
     baseline: NotRequired[VersionBaselineStatus]
     shadowUrl: NotRequired[str]
     pairedRows: NotRequired[int]
+    servingRows: NotRequired[int]
+    candidateRows: NotRequired[int]
     result: NotRequired[str]
     message: NotRequired[str]
 
@@ -225,17 +229,22 @@ class ModelMonitorStatus(TypedDict):
 
 #: Keys of a promotion gate's verdict (``retraining.gate`` and each history entry's ``gate``).
 _GATE_DOCS: dict[str, str] = {
-    "result": "Promoted, NotBetter (the gain was not shown at the confidence) or "
-    "NotEnoughHeldOutLabels.",
+    "result": "Promoted, NotBetter (the gain was not shown at the confidence), "
+    "NotEnoughHeldOutLabels, or Worse (a canary shown worse than the serving model).",
     "heldOut": "Held-out labeled rows both models were scored on.",
     "servingAccuracy": "Serving model's accuracy on them.",
     "candidateAccuracy": "Candidate's accuracy on them.",
-    "candidateOnly": "Rows only the candidate got right.",
-    "servingOnly": "Rows only the serving model got right.",
+    "candidateOnly": "Rows only the candidate got right (paired tests; 0 for a canary).",
+    "servingOnly": "Rows only the serving model got right (paired tests; 0 for a canary).",
     "margin": "Accuracy gain required (spec.retraining.promotion.margin).",
     "confidence": "Confidence required (spec.retraining.promotion.confidence).",
-    "test": "exact-mcnemar (margin 0) or tango-score (margin above 0).",
-    "pValue": "One-sided p-value of the test; promoted when at most 1 - confidence.",
+    "test": "exact-mcnemar (margin 0) or tango-score (margin above 0); farrington-manning for "
+    "a canary (unpaired rows).",
+    "pValue": "One-sided p-value of the test; promoted when at most 1 - confidence (a canary "
+    "shown worse: the p-value of that test).",
+    "servingRows": "A canary: labeled rows the serving model answered (heldOut counts both "
+    "models' rows).",
+    "candidateRows": "A canary: labeled rows the candidate answered.",
 }
 
 #: Every status key (dotted path) and why it exists.
@@ -352,7 +361,8 @@ DOCS: dict[str, str] = {
     "retraining.count": "Retraining Jobs started so far.",
     "retraining.lastJob": "Name of the most recent Job.",
     "retraining.lastResult": "Running, Succeeded, Failed, Rejected (the promotion gate kept "
-    "the serving model), or Trial (a shadow of the candidate runs, see retraining.trial).",
+    "the serving model), or Trial (a shadow or canary of the candidate runs, see "
+    "retraining.trial).",
     "retraining.lastTrigger": "Trigger that started it.",
     "retraining.lastStartTime": "When it started (the cooldown counts from here).",
     "retraining.modelVersion": "Model version last rolled out to the target.",
@@ -379,9 +389,10 @@ DOCS: dict[str, str] = {
     "retraining.history.levelToHold": "Its predecessor's last live metric value: within "
     "watchPeriod after the promotion, a confidence interval entirely worse than this rolls it "
     "back.",
-    "retraining.trial": "The last live trial (rollout.strategy shadow): the candidate ran beside "
-    "the serving model on copies of the sampled requests; it runs while lastResult is Trial.",
-    "retraining.trial.strategy": "shadow.",
+    "retraining.trial": "The last live trial (rollout.strategy shadow or canary): the candidate "
+    "ran beside the serving model on copies of the sampled requests (shadow) or on a share of "
+    "the traffic (canary); it runs while lastResult is Trial.",
+    "retraining.trial.strategy": "shadow or canary.",
     "retraining.trial.version": "The candidate's model version.",
     "retraining.trial.job": "Retraining Job that produced it.",
     "retraining.trial.startedAt": "When the trial began.",
@@ -391,8 +402,11 @@ DOCS: dict[str, str] = {
     "retraining.trial.baseline.hash": "SHA-256 of the baseline JSON (unused here).",
     "retraining.trial.shadowUrl": "Where the serving sidecars copy sampled requests (the "
     "candidate Service's ClusterIP and the sidecar port).",
-    "retraining.trial.pairedRows": "Live labeled rows both models answered so far.",
-    "retraining.trial.result": "Promoted or Rejected, once the gate decided.",
+    "retraining.trial.pairedRows": "Shadow: live labeled rows both models answered so far.",
+    "retraining.trial.servingRows": "Canary: live labeled rows the serving model answered.",
+    "retraining.trial.candidateRows": "Canary: live labeled rows the candidate answered.",
+    "retraining.trial.result": "Promoted, Rejected, or TimedOut (rollout.trialTimeout passed "
+    "before the gate could decide; the serving model stays).",
     "retraining.trial.message": "The gate's decision in one sentence.",
     "lastEvaluationTime": "When the operator last evaluated the window.",
     "baseline": "The baseline the last evaluation used.",

@@ -33,7 +33,12 @@ import aiohttp
 from kubedrift.controller.client import KubeClient, core
 from kubedrift.controller.evaluated_status import Observation
 from kubedrift.controller.label_selectors import selector_query
-from kubedrift.controller.names import CONFIG_HASH_ANNOTATION, MODEL_VERSION_ANNOTATION
+from kubedrift.controller.names import (
+    CANDIDATE_ROLE,
+    CONFIG_HASH_ANNOTATION,
+    MODEL_ROLE_LABEL,
+    MODEL_VERSION_ANNOTATION,
+)
 from kubedrift.stats.baseline import Baseline
 from kubedrift.stats.engine.segmented import SegmentDecision, SegmentSessions
 from kubedrift.stats.engine.session import Session
@@ -91,10 +96,23 @@ def sidecars(pods: Iterable[Mapping[str, Any]], admin_port: int) -> list[Sidecar
 async def ready_sidecars(
     client: KubeClient, namespace: str, deployment: Mapping[str, Any], admin_port: int
 ) -> list[Sidecar]:
-    """The sidecars of the target Deployment's Pods (its selector) that should report."""
-    selector = selector_query(deployment.get("spec", {}).get("selector") or {})
-    pods = await client.list_items(core(namespace, "pods"), selector)
+    """The sidecars of the target Deployment's Pods (its selector) that should report.
+
+    A canary's candidate Pods carry the serving Deployment's labels (so its Service sends them
+    traffic); they are the candidate's, not the serving model's, and are left out unless
+    ``deployment`` is the candidate's own (its selector asks for the candidate role).
+    """
+    selector = deployment.get("spec", {}).get("selector") or {}
+    pods = await client.list_items(core(namespace, "pods"), selector_query(selector))
+    if not is_candidate_pod({"metadata": {"labels": selector.get("matchLabels") or {}}}):
+        pods = [pod for pod in pods if not is_candidate_pod(pod)]
     return sidecars(reporting_pods(pods, deployment), admin_port)
+
+
+def is_candidate_pod(pod: Mapping[str, Any]) -> bool:
+    """Whether ``pod`` serves the candidate of a live trial (``kubedrift.io/model-role``)."""
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    return labels.get(MODEL_ROLE_LABEL) == CANDIDATE_ROLE
 
 
 @dataclass(frozen=True)

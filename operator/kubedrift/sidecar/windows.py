@@ -24,15 +24,22 @@ from kubedrift.stats.settings import WindowSettings
 from kubedrift.stats.window import Window
 from kubedrift.stats.window_plan import WindowPlan
 
+#: Environment variable with the version of the model this sidecar's Pod serves (set by the
+#: operator on a live trial's candidate Pods; optional elsewhere).
+MODEL_VERSION_ENV = "KUBEDRIFT_MODEL_VERSION"
+
 
 @dataclass(frozen=True)
 class PodIdentity:
-    """Who reports a window: the Pod (from the downward API env vars) and this process's start."""
+    """Who reports a window: the Pod (from the downward API env vars), this process's start,
+    and the model version the Pod serves when the environment says (``KUBEDRIFT_MODEL_VERSION``),
+    so the operator can tell which model answered a window's or a labeled row's requests."""
 
     name: str
     namespace: str | None
     ip: str | None
     started: float
+    model_version: str | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], started: float) -> PodIdentity:
@@ -41,15 +48,19 @@ class PodIdentity:
             namespace=environ.get("POD_NAMESPACE"),
             ip=environ.get("POD_IP"),
             started=started,
+            model_version=environ.get(MODEL_VERSION_ENV) or None,
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "name": self.name,
             "namespace": self.namespace,
             "ip": self.ip,
             "started": self.started,
         }
+        if self.model_version is not None:
+            out["modelVersion"] = self.model_version
+        return out
 
 
 class WindowKeeper:

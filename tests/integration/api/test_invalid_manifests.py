@@ -227,6 +227,38 @@ CASES = [
         "retraining.rollout.strategy",
     ),
     case(
+        "max-trial-rows-below-min-held-out",
+        {
+            "retraining.rollout": {"strategy": "canary", "maxTrialRows": 50},
+            "retraining.promotion": {"minHeldOut": 100},
+        },
+        "retraining.rollout.maxTrialRows",
+    ),
+    case(
+        "canary-of-a-statefulset",
+        {"target.kind": "StatefulSet", "retraining.rollout": {"strategy": "canary"}},
+        "retraining.rollout.strategy",
+    ),
+    case(
+        "shadow-of-an-inference-service",
+        {
+            "target.deployment": DELETE,
+            "target.inferenceService": "fraud",
+            "retraining.rollout": {"strategy": "shadow"},
+        },
+        "retraining.rollout.strategy",
+    ),
+    case(
+        "trial-timeout-not-a-duration",
+        {"retraining.rollout": {"strategy": "canary", "trialTimeout": "a day"}},
+        "retraining.rollout.trialTimeout",
+    ),
+    case(
+        "candidate-replicas-zero",
+        {"retraining.rollout": {"strategy": "canary", "candidateReplicas": 0}},
+        "retraining.rollout.candidateReplicas",
+    ),
+    case(
         "version-env-not-a-name",
         {"retraining.rollout": {"versionEnv": "1BAD"}},
         "retraining.rollout.versionEnv",
