@@ -228,6 +228,70 @@ def start_drifted_retraining_scenario(kube: Any, **job_env: str) -> tuple[list[s
     return ips, token
 
 
+#: The promotion gate of the gated scenarios (``start_gated_scenario``).
+PROMOTION = {"margin": 0.0, "confidence": 0.95, "minHeldOut": 50, "watchPeriod": "1h"}
+
+
+def start_gated_scenario(
+    kube: Any,
+    *,
+    new_version: str,
+    strategy: str = "restart",
+    rollout: dict[str, Any] | None = None,
+    **job_env: str,
+) -> str:
+    """The scenario of the promotion gate and the live trials, up to the first Job.
+
+    Baselines ``model-baseline`` (x ~ N(0, 1)) and ``model-baseline-v3`` (x ~ N(1, 1)), the
+    model Deployment ``model`` (version 1: ``x > 0``), the monitor ``watch`` with the gate
+    ``PROMOTION`` and ``rollout.strategy`` ``strategy`` (``rollout`` adds other rollout fields),
+    retraining on ``PerformanceDegraded`` with a Job that reports ``new_version`` and the v3
+    baseline (``job_env`` adds to its environment, e.g. ``SCORE``); then 300 rows drifted to
+    N(1, 1) and their labels (``x > 1``, so version 1 is right on about two thirds) through the
+    running sidecar. Returns the sidecar token.
+    """
+    kube.create_baseline("model-baseline", baseline_json(0.0, seed=1))
+    kube.create_baseline("model-baseline-v3", baseline_json(1.0, seed=2))
+    kube.apps.create_namespaced_deployment(kube.namespace, model_deployment("model"))
+    monitor = model_monitor(
+        "watch",
+        "model",
+        triggers=("PerformanceDegraded",),
+        NEW_VERSION=new_version,
+        NEW_BASELINE="model-baseline-v3",
+        **job_env,
+    )
+    monitor["spec"]["retraining"]["promotion"] = PROMOTION
+    monitor["spec"]["retraining"]["rollout"].update(strategy=strategy, **(rollout or {}))
+    kube.create_monitor(monitor)
+    ips = wait_for("a ready Pod with the sidecar", lambda: current_pod_ips(kube, "1"))
+    token: str = kube.secret_value("watch-kubedrift-token", "sidecar-token")
+    send_traffic(ips, shift=1.0, rows=300, seed=3, admin_token=token, prefix="drifted")
+    return token
+
+
+def candidate_pod_ips(kube: Any) -> list[str]:
+    """IPs of the live trial's candidate Pods that are ready and not terminating."""
+    ips = []
+    for pod in kube.pods("kubedrift.io/model-role=candidate"):
+        statuses = pod.get("status", {}).get("containerStatuses") or []
+        ready = bool(statuses) and all(s.get("ready") for s in statuses)
+        if ready and pod["metadata"].get("deletionTimestamp") is None:
+            ips.append(pod["status"]["podIP"])
+    return ips
+
+
+def candidate_gone(kube: Any) -> bool | None:
+    """True once the live trial's candidate Deployment is deleted."""
+    from kubernetes.client import ApiException  # noqa: PLC0415
+
+    try:
+        kube.apps.read_namespaced_deployment("model-kubedrift-candidate", kube.namespace)
+    except ApiException as error:
+        return True if error.status == 404 else None
+    return None
+
+
 class Kube:
     """The test's view of its namespace through the official client (admin credentials)."""
 

@@ -52,6 +52,7 @@ __all__ = [
     "RolloutSpec",
     "RolloutStrategy",
     "SecretKeyRef",
+    "SegmentsSpec",
     "SpecError",
     "TargetSpec",
     "Trigger",
@@ -66,7 +67,7 @@ MonitorPriority = Literal["idle", "low"]
 PredictionReduce = Literal["argmax", "first", "none"]
 Protocol = Literal["auto", "open-inference-v2", "kserve-v1", "seldon-v1", "mlflow", "json"]
 Trigger = Literal["DriftDetected", "PerformanceDegraded"]
-RolloutStrategy = Literal["none", "restart", "shadow"]
+RolloutStrategy = Literal["none", "restart", "shadow", "canary"]
 WorkloadKind = Literal["Deployment", "StatefulSet"]
 
 #: Metrics whose values are proportions in [0, 1]; their threshold cannot exceed 1.
@@ -735,7 +736,10 @@ class RolloutSpec:
         "restart: set versionEnv on the target container (a rolling restart); none: leave it; "
         "shadow: run the candidate beside the serving model on a copy of the sampled requests "
         "and promote it (then as restart) only if the promotion gate finds it better on the "
-        "same live labeled rows (docs/operator.md, Canary and shadow rollouts).",
+        "same live labeled rows; canary: run the candidate next to the serving model on a share "
+        "of the live traffic (candidateReplicas of all replicas behind the serving Service) and "
+        "promote it only if its live accuracy is shown better, roll it back as soon as it is "
+        "shown worse (docs/operator.md, Canary and shadow rollouts).",
         default="restart",
     )
     version_env: str = prop(
@@ -747,10 +751,27 @@ class RolloutSpec:
     )
     candidate_replicas: int = prop(
         "candidateReplicas",
-        "strategy shadow: replicas of the candidate's Deployment.",
+        "strategy shadow or canary: replicas of the candidate's Deployment. For a canary this "
+        "sets the candidate's share of the traffic: candidateReplicas / (candidateReplicas + the "
+        "serving Deployment's replicas), as the Service balances over all ready Pods.",
         default=1,
         minimum=1,
         maximum=100,
+    )
+    trial_timeout: Duration = prop(
+        "trialTimeout",
+        "strategy shadow or canary: longest a trial runs; a trial the gate could not decide by "
+        "then ends as rejected (TrialTimedOut) and the serving model stays.",
+        default=Duration("24h"),
+        min_duration="1s",
+    )
+    max_trial_rows: int = prop(
+        "maxTrialRows",
+        "strategy canary: labeled rows per model after which a candidate not shown better is "
+        "rejected (NotBetter); at least promotion.minHeldOut.",
+        default=10000,
+        minimum=1,
+        maximum=10000000,
     )
 
 
@@ -834,6 +855,15 @@ class RetrainingSpec:
             field_path=".template",
             reason="FieldValueRequired",
         ),
+        Rule(
+            cel="!has(self.promotion) || !has(self.rollout) || "
+            "self.rollout.maxTrialRows >= self.promotion.minHeldOut",
+            message="rollout.maxTrialRows must be at least promotion.minHeldOut",
+            check=lambda o: (
+                o.promotion is None or o.rollout.max_trial_rows >= o.promotion.min_held_out
+            ),
+            field_path=".rollout.maxTrialRows",
+        ),
     )
 
 
@@ -879,6 +909,64 @@ class AlertsSpec:
     webhook: WebhookSpec | None = prop("webhook", "Optional webhook.", default=None)
 
 
+#: Hard cap on a monitor's segments (``kubedrift.stats.segments.MAX_SEGMENTS``).
+MAX_SEGMENTS = 20
+
+
+@dataclass(frozen=True, kw_only=True)
+class SegmentsSpec:
+    """``spec.segments``: per-segment drift and performance for the values of one feature.
+
+    The baseline profiles each segment's training rows on their own (``kubedrift baseline build
+    --segment FEATURE``); the monitor judges its ``top`` most frequent values in training, or
+    the listed ``values``, at most 20. Rows of other values are not segmented (they count in the
+    monitor's own signals only).
+    """
+
+    feature: str = prop(
+        "feature",
+        "Categorical feature whose values are the segments; the baseline must profile its "
+        "segments (kubedrift baseline build --segment).",
+        min_length=1,
+        max_length=253,
+    )
+    top: int | None = prop(
+        "top",
+        "Judge the N most frequent values in the baseline's training rows (default 5).",
+        default=None,
+        minimum=1,
+        maximum=MAX_SEGMENTS,
+    )
+    values: tuple[str, ...] = prop(
+        "values",
+        "Judge exactly these values (each one a segment of the baseline; a value it holds no "
+        "profile for is reported as noreference). Excludes top.",
+        default=(),
+        max_items=MAX_SEGMENTS,
+        list_type="set",
+    )
+
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            cel="!has(self.top) || !has(self.values) || size(self.values) == 0",
+            message="set either segments.top or segments.values, not both",
+            check=lambda o: o.top is None or not o.values,
+            field_path=".values",
+        ),
+        Rule(
+            cel="!has(self.values) || self.values.all(v, size(v) >= 1 && size(v) <= 253)",
+            message="segments.values must be between 1 and 253 characters long",
+            check=lambda o: all(1 <= len(v) <= 253 for v in o.values),
+            field_path=".values",
+        ),
+    )
+
+    @property
+    def count(self) -> int:
+        """``top`` with its default."""
+        return self.top if self.top is not None else 5
+
+
 @dataclass(frozen=True, kw_only=True)
 class ModelMonitorSpec:
     """``spec`` of a ModelMonitor: watch one model Deployment for drift and degradation."""
@@ -908,6 +996,12 @@ class ModelMonitorSpec:
         "retraining", "Closing the loop: retrain and roll out.", default=None
     )
     alerts: AlertsSpec = prop("alerts", "Events and webhook.", default_factory=AlertsSpec)
+    segments: SegmentsSpec | None = prop(
+        "segments",
+        "Per-segment drift and performance: the values of one categorical feature, each judged "
+        "against its own training rows (docs/statistics.md, Segments).",
+        default=None,
+    )
 
     RULES: ClassVar[tuple[Rule, ...]] = (
         Rule(
@@ -932,6 +1026,19 @@ class ModelMonitorSpec:
                 or o.performance is not None
             ),
             field_path=".retraining.triggers",
+        ),
+        Rule(
+            cel="!has(self.retraining) || !has(self.retraining.rollout) || "
+            "!(self.retraining.rollout.strategy in ['shadow', 'canary']) || "
+            "(has(self.target.deployment) && self.target.kind == 'Deployment')",
+            message="rollout strategies shadow and canary need a Deployment target "
+            "(target.deployment with kind Deployment)",
+            check=lambda o: (
+                o.retraining is None
+                or o.retraining.rollout.strategy not in ("shadow", "canary")
+                or (o.target.deployment is not None and o.target.kind == "Deployment")
+            ),
+            field_path=".retraining.rollout.strategy",
         ),
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from kubedrift.api.spec import ModelMonitorSpec, PerformanceSpec
 from kubedrift.stats.engine.contract import Contract
+from kubedrift.stats.segments import SegmentSelection, split_contract
 from kubedrift.stats.settings import (
     DriftSettings,
     EvaluationSettings,
@@ -85,7 +86,23 @@ def engine_contract(spec: ModelMonitorSpec) -> Contract:
     >>> contract.mean_time_between_false_alarms / 86400, contract.interval
     (30.0, 30.0)
     """
+    stated = stated_contract(spec)
+    # With segments, the monitor's own engine gets half the budget (stats.segments).
+    return split_contract(stated, 1)[0] if spec.segments is not None else stated
+
+
+def stated_contract(spec: ModelMonitorSpec) -> Contract:
+    """The contract as ``spec.evaluation`` states it, before segments take their share (the
+    segments' engines get theirs from it: ``stats.engine.segmented``)."""
     return Contract(
         mean_time_between_false_alarms=spec.evaluation.mean_time_between_false_alarms.seconds,
         interval=spec.evaluation.interval.seconds,
     )
+
+
+def segment_selection(spec: ModelMonitorSpec) -> SegmentSelection | None:
+    """``spec.segments`` for the statistics core, or ``None``."""
+    segments = spec.segments
+    if segments is None:
+        return None
+    return SegmentSelection(segments.feature, segments.count, segments.values)

@@ -24,7 +24,7 @@ Phase = Literal[
 ConditionStatus = Literal["True", "False", "Unknown"]
 KnownStatus = Literal["True", "False"]
 RetrainingResult = Literal["Running", "Succeeded", "Failed", "Rejected", "Trial"]
-GateResult = Literal["Promoted", "NotBetter", "NotEnoughHeldOutLabels"]
+GateResult = Literal["Promoted", "NotBetter", "NotEnoughHeldOutLabels", "Worse"]
 ModelState = Literal["Serving", "Replaced", "Rejected", "RolledBack"]
 RetrainingTrigger = Literal["DriftDetected", "PerformanceDegraded"]
 
@@ -37,7 +37,12 @@ CONDITION_TYPES = (
     "Retraining",
 )
 #: Status lists keyed by one field (``x-kubernetes-list-type: map`` in the CRD).
-LIST_MAP_KEYS = {"conditions": "type", "drift.features": "name", "drift.embeddings": "name"}
+LIST_MAP_KEYS = {
+    "conditions": "type",
+    "drift.features": "name",
+    "drift.embeddings": "name",
+    "segments": "value",
+}
 
 
 class Condition(TypedDict):
@@ -129,6 +134,20 @@ class EstimatedPerformanceStatus(TypedDict):
     rocAuc: NotRequired[EstimatedMetricStatus]
 
 
+class SegmentStatus(TypedDict):
+    value: str
+    verdict: str
+    samples: int
+    labeled: int
+    drifted: bool
+    driftedFeatures: list[str]
+    share: float
+    evidence: float
+    evidenceThreshold: float
+    degraded: bool
+    performance: NotRequired[PerformanceStatus]
+
+
 class SidecarsStatus(TypedDict):
     desired: int
     reporting: int
@@ -145,6 +164,8 @@ class GateStatus(TypedDict):
     confidence: float
     test: str
     pValue: NotRequired[float]
+    servingRows: NotRequired[int]
+    candidateRows: NotRequired[int]
 
 
 class VersionBaselineStatus(TypedDict):
@@ -165,8 +186,8 @@ class ModelVersionStatus(TypedDict):
 
 
 class TrialStatus(TypedDict):
-    """The last live trial (``rollout.strategy: shadow``) of the candidate from ``job``; it runs
-    while ``lastResult`` is ``Trial``, and ``result`` says how it ended."""
+    """The last live trial (``rollout.strategy: shadow`` or ``canary``) of the candidate from
+    ``job``; it runs while ``lastResult`` is ``Trial``, and ``result`` says how it ended."""
 
     strategy: str
     version: str
@@ -175,6 +196,8 @@ class TrialStatus(TypedDict):
     baseline: NotRequired[VersionBaselineStatus]
     shadowUrl: NotRequired[str]
     pairedRows: NotRequired[int]
+    servingRows: NotRequired[int]
+    candidateRows: NotRequired[int]
     result: NotRequired[str]
     message: NotRequired[str]
 
@@ -211,6 +234,7 @@ class ModelMonitorStatus(TypedDict):
     drift: NotRequired[DriftStatus]
     performance: NotRequired[PerformanceStatus]
     estimatedPerformance: NotRequired[EstimatedPerformanceStatus]
+    segments: NotRequired[list[SegmentStatus]]
     sidecars: NotRequired[SidecarsStatus]
     retraining: NotRequired[RetrainingStatus]
     lastEvaluationTime: NotRequired[Timestamp]
@@ -220,17 +244,22 @@ class ModelMonitorStatus(TypedDict):
 
 #: Keys of a promotion gate's verdict (``retraining.gate`` and each history entry's ``gate``).
 _GATE_DOCS: dict[str, str] = {
-    "result": "Promoted, NotBetter (the gain was not shown at the confidence) or "
-    "NotEnoughHeldOutLabels.",
+    "result": "Promoted, NotBetter (the gain was not shown at the confidence), "
+    "NotEnoughHeldOutLabels, or Worse (a canary shown worse than the serving model).",
     "heldOut": "Held-out labeled rows both models were scored on.",
     "servingAccuracy": "Serving model's accuracy on them.",
     "candidateAccuracy": "Candidate's accuracy on them.",
-    "candidateOnly": "Rows only the candidate got right.",
-    "servingOnly": "Rows only the serving model got right.",
+    "candidateOnly": "Rows only the candidate got right (paired tests; 0 for a canary).",
+    "servingOnly": "Rows only the serving model got right (paired tests; 0 for a canary).",
     "margin": "Accuracy gain required (spec.retraining.promotion.margin).",
     "confidence": "Confidence required (spec.retraining.promotion.confidence).",
-    "test": "exact-mcnemar (margin 0) or tango-score (margin above 0).",
-    "pValue": "One-sided p-value of the test; promoted when at most 1 - confidence.",
+    "test": "exact-mcnemar (margin 0) or tango-score (margin above 0); farrington-manning for "
+    "a canary (unpaired rows).",
+    "pValue": "One-sided p-value of the test; promoted when at most 1 - confidence (a canary "
+    "shown worse: the p-value of that test).",
+    "servingRows": "A canary: labeled rows the serving model answered (heldOut counts both "
+    "models' rows).",
+    "candidateRows": "A canary: labeled rows the candidate answered.",
 }
 
 #: Every status key (dotted path) and why it exists.
@@ -302,6 +331,32 @@ DOCS: dict[str, str] = {
     "signal now and in the reference.",
     "drift.embeddings.signals": "Its signals in alarm: pc1 .. pcK (principal-component "
     "scores), norm, reconstruction-error.",
+    "segments": "Per-segment results (spec.segments): one entry per judged value, at most 20, "
+    "each judged by its own engine against its own training rows (docs/statistics.md, "
+    "Segments). A segment's alarm does not set the monitor's conditions.",
+    "segments.value": "The segment: a value of spec.segments.feature.",
+    "segments.verdict": "ok, warning, drift, nodata (fewer than window.minSamples rows in the "
+    "segment's window and no alarm) or noreference (a listed value the baseline holds no "
+    "profile for: not judged).",
+    "segments.samples": "Rows of the segment in the window its engine reads.",
+    "segments.labeled": "Labeled rows of the segment in that window.",
+    "segments.drifted": "Whether the segment's drift alarm holds (its features' share reached "
+    "driftShare, or its predictions or multivariate signal alarmed).",
+    "segments.driftedFeatures": "Features whose drift alarm holds in the segment.",
+    "segments.share": "Share of the segment's watched features whose alarm holds.",
+    "segments.evidence": "Largest CUSUM statistic (log e-value) of the segment's drift detectors.",
+    "segments.evidenceThreshold": "Log e-value at which the segment's detectors alarm (its "
+    "share of the false-alarm budget).",
+    "segments.degraded": "Whether the segment's performance alarm holds (its error rate or "
+    "windowed metric, with spec.performance).",
+    "segments.performance": "The segment's metric from its labeled rows, as status.performance.",
+    "segments.performance.metric": "Metric name, as in spec.performance.metric.",
+    "segments.performance.value": "Point estimate.",
+    "segments.performance.lowerBound": "Lower confidence bound.",
+    "segments.performance.upperBound": "Upper confidence bound.",
+    "segments.performance.threshold": "spec.performance.threshold.",
+    "segments.performance.samples": "Labeled rows the metric is over.",
+    "segments.performance.degraded": "Whether the segment's performance alarm holds.",
     "performance": "Metric computed from labeled predictions in the window.",
     "performance.metric": "Metric name, as in spec.performance.metric.",
     "performance.value": "Point estimate.",
@@ -334,7 +389,8 @@ DOCS: dict[str, str] = {
     "retraining.count": "Retraining Jobs started so far.",
     "retraining.lastJob": "Name of the most recent Job.",
     "retraining.lastResult": "Running, Succeeded, Failed, Rejected (the promotion gate kept "
-    "the serving model), or Trial (a shadow of the candidate runs, see retraining.trial).",
+    "the serving model), or Trial (a shadow or canary of the candidate runs, see "
+    "retraining.trial).",
     "retraining.lastTrigger": "Trigger that started it.",
     "retraining.lastStartTime": "When it started (the cooldown counts from here).",
     "retraining.modelVersion": "Model version last rolled out to the target.",
@@ -361,9 +417,10 @@ DOCS: dict[str, str] = {
     "retraining.history.levelToHold": "Its predecessor's last live metric value: within "
     "watchPeriod after the promotion, a confidence interval entirely worse than this rolls it "
     "back.",
-    "retraining.trial": "The last live trial (rollout.strategy shadow): the candidate ran beside "
-    "the serving model on copies of the sampled requests; it runs while lastResult is Trial.",
-    "retraining.trial.strategy": "shadow.",
+    "retraining.trial": "The last live trial (rollout.strategy shadow or canary): the candidate "
+    "ran beside the serving model on copies of the sampled requests (shadow) or on a share of "
+    "the traffic (canary); it runs while lastResult is Trial.",
+    "retraining.trial.strategy": "shadow or canary.",
     "retraining.trial.version": "The candidate's model version.",
     "retraining.trial.job": "Retraining Job that produced it.",
     "retraining.trial.startedAt": "When the trial began.",
@@ -373,8 +430,11 @@ DOCS: dict[str, str] = {
     "retraining.trial.baseline.hash": "SHA-256 of the baseline JSON (unused here).",
     "retraining.trial.shadowUrl": "Where the serving sidecars copy sampled requests (the "
     "candidate Service's ClusterIP and the sidecar port).",
-    "retraining.trial.pairedRows": "Live labeled rows both models answered so far.",
-    "retraining.trial.result": "Promoted or Rejected, once the gate decided.",
+    "retraining.trial.pairedRows": "Shadow: live labeled rows both models answered so far.",
+    "retraining.trial.servingRows": "Canary: live labeled rows the serving model answered.",
+    "retraining.trial.candidateRows": "Canary: live labeled rows the candidate answered.",
+    "retraining.trial.result": "Promoted, Rejected, or TimedOut (rollout.trialTimeout passed "
+    "before the gate could decide; the serving model stays).",
     "retraining.trial.message": "The gate's decision in one sentence.",
     "lastEvaluationTime": "When the operator last evaluated the window.",
     "baseline": "The baseline the last evaluation used.",

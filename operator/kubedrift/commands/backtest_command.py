@@ -14,7 +14,10 @@ True (``DriftDetected``, ``PerformanceDegraded`` or, when the error rate raised 
 alert whose condition is among ``retraining.triggers``, at least ``retraining.cooldown`` after
 the previous one. The table lists the rounds at which the verdict or a condition changed; the
 JSON lists every round, with what decided it (``engine``: the threshold, each active signal's
-statistic and effect size; ``performance.decision_bound``).
+statistic and effect size; ``performance.decision_bound``). With ``spec.segments`` (and a
+baseline built with ``--segment``), each round adds ``segments`` (each segment's verdict,
+evidence and metric), and segment alarms turning on are listed apart in ``segment_alerts``, so
+``alerts`` keeps the monitor's conditions only (docs/statistics.md, Segments).
 """
 
 from __future__ import annotations

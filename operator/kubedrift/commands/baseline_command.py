@@ -84,6 +84,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="K",
         help="principal components kept per embedding block, 1 to 64 (default 8)",
     )
+    build.add_argument(
+        "--segment",
+        help="categorical feature whose most frequent values get their own reference profiles "
+        "(spec.segments)",
+    )
+    build.add_argument(
+        "--segment-top",
+        type=int,
+        default=10,
+        help="profile the N most frequent values of --segment with 100 or more rows (default 10, "
+        "at most 20)",
+    )
+    build.add_argument(
+        "--segment-values",
+        help="comma-separated values of --segment to profile instead of the most frequent",
+    )
     build.add_argument("-o", "--output", type=Path, required=True, help="where to write the JSON")
     configmap = sub.add_parser("configmap", help="print a ConfigMap manifest holding a baseline")
     configmap.add_argument("--baseline", type=Path, required=True)
@@ -106,7 +122,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from kubedrift.commands.tabular_files import read_table, split_list  # noqa: PLC0415
+    from kubedrift.commands.tabular_files import (  # noqa: PLC0415
+        InputError,
+        read_table,
+        split_list,
+    )
     from kubedrift.stats.baseline import build_baseline  # noqa: PLC0415
     from kubedrift.stats.baseline_size import encode  # noqa: PLC0415
 
@@ -130,6 +150,20 @@ def _build(args: argparse.Namespace) -> int:
         embeddings=[name for text in args.embedding for name in split_list(text)],
         embedding_components=args.embedding_components,
     )
+    if args.segment:
+        from kubedrift.stats.segments import segment_baseline  # noqa: PLC0415
+
+        baseline = segment_baseline(
+            baseline,
+            columns,
+            args.segment,
+            top=args.segment_top,
+            values=split_list(args.segment_values) or None,
+            seed=args.seed,
+            multivariate=args.multivariate,
+        )
+    elif args.segment_values:
+        raise InputError("--segment-values needs --segment")
     plain = baseline.to_json()
     text = encode(plain)  # compressed above the ConfigMap limit, or BaselineTooLargeError
     args.output.write_text(text + "\n", encoding="utf-8")
@@ -139,7 +173,12 @@ def _build(args: argparse.Namespace) -> int:
         f"{kinds.count('categorical')} categorical features, "
         + "".join(f"embedding {b.name} ({b.width} wide), " for b in baseline.embeddings)
         + f"{len(text) / 1024:.1f} KiB"
-        + ("" if text == plain else f" (gzip-compressed from {len(plain) / 1024:.1f} KiB)"),
+        + ("" if text == plain else f" (gzip-compressed from {len(plain) / 1024:.1f} KiB)")
+        + (
+            f"; segments of {baseline.segments.feature}: {', '.join(baseline.segments.values)}"
+            if baseline.segments is not None
+            else ""
+        ),
         file=sys.stderr,
     )
     return 0

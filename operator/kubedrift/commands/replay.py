@@ -12,7 +12,9 @@ raised by the error rate is reported as ``ErrorRateShift``, as before, and one r
 rate estimated without labels as ``EstimatedPerformanceDegraded``), and a would-be retraining
 is an alert whose condition is among ``retraining.triggers``, at least ``retraining.cooldown``
 after the previous one. The baseline is not replaced after a would-be retraining (there is no new
-model to profile), so an alarm holds until the traffic recovers.
+model to profile), so an alarm holds until the traffic recovers. With ``spec.segments`` the
+keeper also splits the rows per segment and every round steps each segment's engine
+(``stats.engine.segmented``) on its keeper, as the operator does on the sidecars' segments.
 
 Kept apart from the command so that it can be driven with arrays (tests, the demo) and so that
 the command module stays light to import.
@@ -35,6 +37,7 @@ from kubedrift.stats.baseline import Baseline
 from kubedrift.stats.binning import category_keys
 from kubedrift.stats.engine.engine import Decision
 from kubedrift.stats.engine.estimated import REASON as ESTIMATED_REASON
+from kubedrift.stats.engine.segmented import SegmentDecision, SegmentSessions
 from kubedrift.stats.engine.session import Session
 from kubedrift.stats.estimates import SideBySide, side_by_side
 from kubedrift.stats.evaluation import Evaluation, evaluate
@@ -61,6 +64,8 @@ class Evaluated:
     time: float = 0.0
     #: Metrics estimated without labels next to the realized ones (``stats.estimates``).
     estimated: Mapping[str, SideBySide] = field(default_factory=dict)
+    #: Each judged segment's decision (``spec.segments``), in the baseline's order.
+    segments: tuple[SegmentDecision, ...] = ()
 
     @property
     def verdict(self) -> str:
@@ -94,20 +99,28 @@ class Evaluated:
                 if performance.metric in HIGHER_IS_BETTER
                 else performance.lower_bound
             )
-        return {
-            "row": self.row,
-            "time": self.time,
-            "verdict": self.verdict,
-            "samples": self.evaluation.samples,
-            "labeled": self.evaluation.labeled,
-            "enough_data": self.evaluation.enough_data,
-            **document,
-            "drift": self.decision.drift.status == "True",
-            "share": self.decision.share,
-            "engine": self.decision.to_dict(),
-            **self._multivariate(),
-            **self._embeddings(),
-        } | ({"estimated_performance": self._estimated()} if self.estimated else {})
+        return (
+            {
+                "row": self.row,
+                "time": self.time,
+                "verdict": self.verdict,
+                "samples": self.evaluation.samples,
+                "labeled": self.evaluation.labeled,
+                "enough_data": self.evaluation.enough_data,
+                **document,
+                "drift": self.decision.drift.status == "True",
+                "share": self.decision.share,
+                "engine": self.decision.to_dict(),
+                **self._multivariate(),
+                **self._embeddings(),
+            }
+            | ({"estimated_performance": self._estimated()} if self.estimated else {})
+            | (
+                {"segments": [segment.to_dict() for segment in self.segments]}
+                if self.segments
+                else {}
+            )
+        )
 
     def _estimated(self) -> dict[str, Any]:
         first = next(iter(self.estimated.values()))
@@ -172,6 +185,18 @@ class Alert:
 
 
 @dataclass(frozen=True)
+class SegmentAlert:
+    """A segment's alarm turning on: ``SegmentDriftDetected`` or ``SegmentPerformanceDegraded``
+    (kept apart from ``alerts``, whose types are the monitor's conditions)."""
+
+    row: int
+    segment: str
+    type: str
+    detail: str
+    time: float = 0.0
+
+
+@dataclass(frozen=True)
 class Retraining:
     row: int
     reason: str
@@ -188,9 +213,26 @@ class Replay:
     #: The engine's threshold (log e-value) and number of detector alternatives.
     threshold: float = 0.0
     alternatives: int = 0
+    #: Segment alarms turning on, and the segments' threshold (with ``spec.segments``).
+    segment_alerts: list[SegmentAlert] = field(default_factory=list)
+    segment_threshold: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        segments: dict[str, Any] = {}
+        if self.segment_threshold is not None:
+            segments = {
+                "segment_alerts": [
+                    {
+                        "row": a.row,
+                        "segment": a.segment,
+                        "type": a.type,
+                        "detail": a.detail,
+                        "time": a.time,
+                    }
+                    for a in self.segment_alerts
+                ]
+            }
+        return segments | {
             "evaluations": [item.to_dict() for item in self.evaluations],
             "alerts": [
                 {
@@ -203,7 +245,12 @@ class Replay:
                 for a in self.alerts
             ],
             "retrainings": [{"row": r.row, "reason": r.reason} for r in self.retrainings],
-            "engine": {"threshold": self.threshold, "alternatives": self.alternatives},
+            "engine": {"threshold": self.threshold, "alternatives": self.alternatives}
+            | (
+                {"segment_threshold": self.segment_threshold}
+                if self.segment_threshold is not None
+                else {}
+            ),
         }
 
 
@@ -235,7 +282,12 @@ class _Replayer:
     """The operator's rounds over a sidecar's windows; see the module docstring."""
 
     def __init__(self, spec: ModelMonitorSpec, baseline: Baseline, start: float) -> None:
-        from kubedrift.api.spec_settings import engine_contract, evaluation_settings  # noqa: PLC0415
+        from kubedrift.api.spec_settings import (  # noqa: PLC0415
+            engine_contract,
+            evaluation_settings,
+            segment_selection,
+            stated_contract,
+        )
 
         self.baseline = baseline
         self.settings = evaluation_settings(spec)
@@ -252,6 +304,21 @@ class _Replayer:
         self.cooldown = retraining.cooldown.seconds if retraining else 0.0
         self.last_retraining: float | None = None
         self.status: dict[str, str] = {}
+        selection = segment_selection(spec)
+        self.segments: SegmentSessions | None = None
+        if selection is not None:
+            profiles = baseline.segments
+            if profiles is None or profiles.feature != selection.feature:
+                raise InputError(
+                    f"spec.segments.feature is {selection.feature!r} but the baseline profiles "
+                    f"no segments of it: build it with kubedrift baseline build --segment "
+                    f"{selection.feature}"
+                )
+            self.segments = SegmentSessions(
+                baseline, self.settings, stated_contract(spec), selection
+            )
+            self.result.segment_threshold = self.segments.threshold
+        self.segment_status: dict[tuple[str, str], bool] = {}
 
     def round(self, row: int, now: float) -> None:
         """The operator's round at ``now`` after ``row`` rows."""
@@ -264,7 +331,10 @@ class _Replayer:
         decision = self.session.decide({"replay": self.keeper.cumulative()}, window, now=now)
         confidence = self.settings.performance.confidence if self.settings.performance else 0.95
         estimated = side_by_side(window, self.baseline, confidence)
-        self.result.evaluations.append(Evaluated(row, evaluation, decision, now, estimated))
+        segments = self.segment_round(row, now)
+        self.result.evaluations.append(
+            Evaluated(row, evaluation, decision, now, estimated, segments)
+        )
         for name, state in zip(
             CONDITIONS, (decision.drift, decision.performance, decision.quality), strict=True
         ):
@@ -274,6 +344,43 @@ class _Replayer:
                 kind = _ALERT_TYPES.get(state.reason, name)
                 self.alert(row, now, kind, name, f"{state.reason}: {state.message}")
             self.status[name] = state.status
+
+    def segment_round(self, row: int, now: float) -> tuple[SegmentDecision, ...]:
+        """Step the segments' engines on their keepers (as the operator does per segment)."""
+        if self.segments is None:
+            return ()
+        keepers = self.keeper.segments
+        minimum = self.settings.window.min_samples
+        decided = self.segments.decide(
+            {value: {"replay": keepers[value].cumulative()} for value in self.segments.judged},
+            {
+                value: judged_window(keepers[value].current, keepers[value].completed, minimum)
+                for value in self.segments.judged
+            },
+            now=now,
+        )
+        for segment in decided:
+            for kind, on, state in (
+                (
+                    "SegmentDriftDetected",
+                    segment.drifted,
+                    segment.decision and segment.decision.drift,
+                ),
+                (
+                    "SegmentPerformanceDegraded",
+                    segment.degraded,
+                    segment.decision and segment.decision.performance,
+                ),
+            ):
+                key = (segment.value, kind)
+                if on and not self.segment_status.get(key, False) and state:
+                    self.result.segment_alerts.append(
+                        SegmentAlert(
+                            row, segment.value, kind, f"{state.reason}: {state.message}", now
+                        )
+                    )
+                self.segment_status[key] = on
+        return decided
 
     def alert(self, row: int, now: float, kind: str, condition: str, detail: str) -> None:
         self.result.alerts.append(Alert(row, kind, detail, condition, now))

@@ -18,6 +18,7 @@ from kubedrift.controller.event_recorder import EventRecorder
 from kubedrift.controller.injection import SidecarOptions
 from kubedrift.controller.job_policy import JobPolicy
 from kubedrift.controller.operator_metrics import OperatorMetrics
+from kubedrift.stats.engine.segmented import SegmentSessions
 from kubedrift.stats.engine.session import Session
 
 
@@ -57,6 +58,8 @@ class OperatorContext:
     #: Each monitor's decision engine and the Pods' last tallies, by monitor uid (in memory: an
     #: operator restart starts the detectors again from nothing, which only delays alarms).
     engines: dict[str, Session] = field(default_factory=dict)
+    #: Each monitor's segment engines (``spec.segments``), by monitor uid, kept like ``engines``.
+    segment_engines: dict[str, SegmentSessions] = field(default_factory=dict)
     #: Posts the monitors' Events, counting repeats on one Event.
     events: EventRecorder = field(init=False)
     #: Webhook deliveries in flight (kept so they are not garbage-collected mid-way).

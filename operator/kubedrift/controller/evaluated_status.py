@@ -44,10 +44,12 @@ from kubedrift.api.status import (
     PerformanceStatus,
     Phase,
     PredictionDriftStatus,
+    SegmentStatus,
     WindowStatus,
 )
 from kubedrift.controller.timestamps import to_timestamp
 from kubedrift.stats.engine.engine import ConditionState, Decision
+from kubedrift.stats.engine.segmented import SegmentDecision
 from kubedrift.stats.estimates import SideBySide
 from kubedrift.stats.evaluation import Evaluation, FeatureResult
 
@@ -70,6 +72,8 @@ class Observation:
     decision: Decision | None = None
     #: Metrics estimated without labels, next to the realized ones (``stats.estimates``).
     estimated: Mapping[str, SideBySide] = field(default_factory=dict)
+    #: Each judged segment's decision (``spec.segments``).
+    segments: tuple[SegmentDecision, ...] = ()
 
     @property
     def degraded(self) -> bool:
@@ -124,6 +128,12 @@ def evaluated_status(
     """The full status after an evaluation, keeping ``retraining`` and ``baseline`` as they are."""
     conditions: list[Condition] = list(previous.get("conditions") or [])
     reporting = f"{observation.reporting} of {observation.desired} sidecars reporting"
+    if spec.segments is not None and not observation.segments:
+        feature = spec.segments.feature
+        reporting += (
+            f"; no segments judged: the baseline profiles no segments of {feature} "
+            f"(kubedrift baseline build --segment {feature})"
+        )
     conditions = set_condition(
         conditions, "Ready", "True", "Monitoring", reporting, generation, now
     )
@@ -164,6 +174,8 @@ def evaluated_status(
             status["performance"] = performance
     if observation.estimated:
         status["estimatedPerformance"] = estimated_status(observation.estimated)
+    if observation.segments:
+        status["segments"] = [segment_status(s) for s in observation.segments]
     for key in ("retraining", "baseline"):
         if key in previous:
             status[key] = previous[key]
@@ -296,6 +308,38 @@ def performance_status(evaluation: Evaluation) -> PerformanceStatus | None:
         status["lowerBound"] = _summary(result.lower_bound)
     if result.upper_bound is not None:
         status["upperBound"] = _summary(result.upper_bound)
+    return status
+
+
+def segment_status(segment: SegmentDecision) -> SegmentStatus:
+    """One entry of ``status.segments``: the segment's verdict, alarms, evidence and metric."""
+    decision = segment.decision
+    status = SegmentStatus(
+        value=segment.value,
+        verdict=segment.verdict,
+        samples=segment.samples,
+        labeled=segment.labeled,
+        drifted=segment.drifted,
+        driftedFeatures=list(decision.drifted) if decision is not None else [],
+        share=_summary(decision.share if decision is not None else 0.0),
+        evidence=_summary(segment.evidence),
+        evidenceThreshold=_summary(decision.threshold if decision is not None else 0.0),
+        degraded=segment.degraded,
+    )
+    result = segment.performance
+    if result is not None and result.value is not None:
+        performance = PerformanceStatus(
+            metric=result.metric,
+            value=_summary(result.value),
+            threshold=result.threshold,
+            samples=result.samples,
+            degraded=segment.degraded,
+        )
+        if result.lower_bound is not None:
+            performance["lowerBound"] = _summary(result.lower_bound)
+        if result.upper_bound is not None:
+            performance["upperBound"] = _summary(result.upper_bound)
+        status["performance"] = performance
     return status
 
 

@@ -16,7 +16,9 @@ on; unknown only when no sidecar knows the id. The answer is the sidecar's shape
 integer ``id``, no ``label``) are answered invalid here and not forwarded.
 
 The sidecars are looked up the way an evaluation round finds them (the monitor, its Secret, the
-target Deployment's Pods) and the answer is kept for two seconds (:class:`MonitorLookup`), so
+target Deployment's Pods, and while a shadow or canary trial runs the Pods of the candidate's
+Deployment ``{deployment}-kubedrift-candidate`` too, so both models' sidecars join the labels of
+the requests they answered) and the answer is kept for two seconds (:class:`MonitorLookup`), so
 labels posted one by one do not cost four API reads each.
 Status codes: 400 malformed body (nothing forwarded), 401 wrong token, 404 unknown monitor,
 413 too many labels, 503 no token Secret yet, no ready sidecar, none answered, or the API
@@ -40,10 +42,12 @@ from aiohttp import web
 
 from kubedrift.api.spec import SpecError, parse_spec
 from kubedrift.bearer import bearer_matches
-from kubedrift.controller.client import ApiError, KubeClient, core, monitor_path
+from kubedrift.controller.client import ApiError, KubeClient, apps, core, monitor_path
 from kubedrift.controller.collector import sidecar_workload_path
+from kubedrift.controller.live_trial import candidate_name
 from kubedrift.controller.names import SIDECAR_TOKEN_KEY, MonitorRef
 from kubedrift.controller.observation import Sidecar, call_sidecar, ready_sidecars
+from kubedrift.controller.retraining import owned_by
 from kubedrift.wire import (
     FANOUT_HEADER,
     FEEDBACK_PATH,
@@ -261,7 +265,18 @@ class MonitorLookup:
         deployment = await self.client.get(sidecar_workload_path(ref, spec))
         if deployment is None:
             return []
-        return await ready_sidecars(self.client, namespace, deployment, spec.capture.admin_port)
+        admin = spec.capture.admin_port
+        found = await ready_sidecars(self.client, namespace, deployment, admin)
+        trials = spec.retraining is not None and spec.retraining.rollout.strategy in (
+            "shadow",
+            "canary",
+        )
+        if trials and spec.target.inference_service is None and spec.target.kind == "Deployment":
+            name = candidate_name(deployment["metadata"]["name"])
+            candidate = await self.client.get(apps(namespace, "deployments", name))
+            if candidate is not None and owned_by(candidate, ref):
+                found += await ready_sidecars(self.client, namespace, candidate, admin)
+        return found
 
 
 @dataclass(frozen=True)

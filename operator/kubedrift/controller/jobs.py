@@ -100,8 +100,10 @@ async def follow(
     strategy = spec.retraining.rollout.strategy if spec is not None and spec.retraining else None
     try:
         result = parse_result(termination_message(pods))
-        if strategy == "shadow":
-            return _trial_started(ctx, updated, baseline, job=name, result=result)
+        if strategy in ("shadow", "canary"):
+            return _trial_started(
+                ctx, updated, baseline, job=name, result=result, strategy=str(strategy)
+            )
         if promotion is not None:
             if result.held_out is None:
                 raise ResultError(
@@ -159,10 +161,12 @@ def _trial_started(
     *,
     job: str,
     result: RetrainingResult,
+    strategy: str,
 ) -> Progress:
-    """A shadow trial of the Job's candidate begins (:mod:`kubedrift.controller.trials`)."""
+    """A shadow or canary trial of the Job's candidate begins
+    (:mod:`kubedrift.controller.trials`)."""
     started = to_timestamp(ctx.clock())
-    trial = TrialStatus(strategy="shadow", version=result.model_version, job=job, startedAt=started)
+    trial = TrialStatus(strategy=strategy, version=result.model_version, job=job, startedAt=started)
     if result.baseline is not None:
         trial["baseline"] = VersionBaselineStatus(
             configMap=result.baseline.config_map, key=result.baseline.key
@@ -170,16 +174,25 @@ def _trial_started(
     retraining["lastResult"] = "Trial"
     retraining["failures"] = 0
     retraining["trial"] = trial
-    message = (
-        f"Job {job} produced model version {result.model_version}; it runs as a shadow of "
-        f"version {_serving_version(retraining)} until the promotion gate can judge both on the "
-        "same live labeled rows"
-    )
+    serving = _serving_version(retraining)
+    if strategy == "canary":
+        message = (
+            f"Job {job} produced model version {result.model_version}; it serves a share of the "
+            f"traffic next to version {serving} until their live labeled rows show which is better"
+        )
+        reason = "CanaryTrial"
+    else:
+        message = (
+            f"Job {job} produced model version {result.model_version}; it runs as a shadow of "
+            f"version {serving} until the promotion gate can judge both on the same live labeled "
+            "rows"
+        )
+        reason = "ShadowTrial"
     return Progress(
         retraining,
         baseline,
-        ("True", "ShadowTrial", message),
-        [Event("Normal", "ShadowTrialStarted", message)],
+        ("True", reason, message),
+        [Event("Normal", f"{reason}Started", message)],
     )
 
 

@@ -23,21 +23,32 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from kubedrift.api.spec import PromotionSpec
-from kubedrift.controller.promotion import judge
+from kubedrift.api.status import GateStatus
+from kubedrift.controller.names import (
+    CANDIDATE_ROLE,
+    MODEL_ROLE_LABEL,
+    MODEL_VERSION_ANNOTATION,
+    SIDECAR_CONTAINER,
+)
+from kubedrift.controller.promotion import canary_gate_status, gate_status, judge
 from kubedrift.controller.rollout import HeldOutScores
 from kubedrift.stats.unpaired_comparison import CanaryVerdict, compare_unpaired
 
-#: Pod label that says which model a Pod serves in a live trial.
-MODEL_ROLE_LABEL = "kubedrift.io/model-role"
-CANDIDATE_ROLE = "candidate"
 #: Suffix of the candidate's Deployment and Service names.
 CANDIDATE_SUFFIX = "-kubedrift-candidate"
+
+
+_Row = TypeVar("_Row", bound=Mapping[str, Any])
+#: The sidecar's variable with its Pod's model version (``kubedrift.sidecar.windows``): the
+#: candidate's sidecars label their windows and labeled rows with the candidate's version.
+SIDECAR_MODEL_VERSION_ENV = "KUBEDRIFT_MODEL_VERSION"
 
 
 def candidate_name(deployment: str) -> str:
@@ -82,11 +93,19 @@ def build_candidate_deployment(
         match = (spec.get("selector") or {}).get("matchLabels") or {}
         selector = {**match, MODEL_ROLE_LABEL: CANDIDATE_ROLE}
     template_meta["labels"] = pod_labels
+    template_meta["annotations"] = {
+        **(template_meta.get("annotations") or {}),
+        MODEL_VERSION_ANNOTATION: version,
+    }
     spec["selector"] = {"matchLabels": selector}
     spec["replicas"] = replicas
     pod_spec = template.setdefault("spec", {})
     pod_spec["containers"] = [
-        _with_version(c, version_env, version) if c.get("name") == container else c
+        _with_version(c, version_env, version)
+        if c.get("name") == container
+        else _with_version(c, SIDECAR_MODEL_VERSION_ENV, version)
+        if c.get("name") == SIDECAR_CONTAINER
+        else c
         for c in pod_spec.get("containers") or []
     ]
     return {
@@ -134,12 +153,6 @@ def shadow_url(deployment: str, namespace: str, port: int) -> str:
     return f"http://{candidate_name(deployment)}.{namespace}.svc:{port}"
 
 
-def is_candidate_pod(pod: Mapping[str, Any]) -> bool:
-    """Whether ``pod`` serves the candidate of a live trial."""
-    labels = (pod.get("metadata") or {}).get("labels") or {}
-    return labels.get(MODEL_ROLE_LABEL) == CANDIDATE_ROLE
-
-
 def paired_scores(
     serving: Iterable[Mapping[str, Any]], candidate: Iterable[Mapping[str, Any]]
 ) -> HeldOutScores:
@@ -184,6 +197,26 @@ def canary_counts(rows: Iterable[Mapping[str, Any]]) -> tuple[int, int]:
     return counts[True], counts[True] + counts[False]
 
 
+def labeled_since(rows: Iterable[_Row], since: float) -> list[_Row]:
+    """The rows whose label was joined at ``since`` or later (canary trial: the serving model
+    is judged on the same period as the candidate, not on rows from before the trial).
+
+    >>> labeled_since([{"label": 1, "time": 5.0}, {"label": 0, "time": 9.0}, {"label": 1}], 6.0)
+    [{'label': 0, 'time': 9.0}]
+    """
+    return [row for row in rows if float(row.get("time", -math.inf)) >= since]
+
+
+def answered_by(rows: Iterable[_Row], version: str) -> list[_Row]:
+    """The rows a sidecar recorded for model ``version`` (``modelVersion``, set by sidecars
+    that know their Pod's version); rows without it are kept (the Pod says which model).
+
+    >>> answered_by([{"modelVersion": "3"}, {"modelVersion": "2"}, {}], "3")
+    [{'modelVersion': '3'}, {}]
+    """
+    return [row for row in rows if row.get("modelVersion", version) == version]
+
+
 def _row_key(row: Mapping[str, Any]) -> str | None:
     if "label" not in row or "features" not in row:
         return None
@@ -211,11 +244,13 @@ _CANARY_VERDICTS: dict[CanaryVerdict, TrialVerdict] = {
 
 @dataclass(frozen=True)
 class TrialDecision:
-    """What a live trial decided this round, and the sentence for its Event."""
+    """What a live trial decided this round, the sentence for its Event, and the numbers as
+    ``status.retraining.gate``."""
 
     verdict: TrialVerdict
     reason: str
     message: str
+    gate: GateStatus
 
 
 def judge_trial(
@@ -238,10 +273,11 @@ def judge_trial(
     if strategy == "shadow":
         scores = paired_scores(serving_rows, candidate_rows)
         decision = judge(promotion, scores)
+        gate = gate_status(decision)
         if decision.reason == "NotEnoughHeldOutLabels":
-            return TrialDecision("Wait", "NotEnoughLabels", decision.summary())
+            return TrialDecision("Wait", "NotEnoughLabels", decision.summary(), gate)
         verdict: TrialVerdict = "Promote" if decision.promote else "Reject"
-        return TrialDecision(verdict, decision.reason, decision.summary())
+        return TrialDecision(verdict, decision.reason, decision.summary(), gate)
     if strategy == "canary":
         k_s, n_s = canary_counts(serving_rows)
         k_c, n_c = canary_counts(candidate_rows)
@@ -253,5 +289,5 @@ def judge_trial(
             max_rows=max_rows,
         )  # fmt: skip
         verdict = _CANARY_VERDICTS[canary.verdict]
-        return TrialDecision(verdict, canary.reason, canary.summary())
+        return TrialDecision(verdict, canary.reason, canary.summary(), canary_gate_status(canary))
     raise ValueError(f"strategy must be shadow or canary, got {strategy!r}")

@@ -24,6 +24,9 @@ MONITOR_ANNOTATION = "kubedrift.io/monitor"
 CONFIG_HASH_ANNOTATION = "kubedrift.io/config-hash"
 #: Pod-template annotation with the model version the operator rolled out.
 MODEL_VERSION_ANNOTATION = "kubedrift.io/model-version"
+#: Pod label that says which model a Pod serves in a live trial (shadow or canary).
+MODEL_ROLE_LABEL = "kubedrift.io/model-role"
+CANDIDATE_ROLE = "candidate"
 #: Service annotation remembering the target ports before the sidecar took them over (JSON).
 ORIGINAL_TARGET_PORTS_ANNOTATION = "kubedrift.io/original-target-ports"
 #: Label on every object the operator creates, with the monitor's name.

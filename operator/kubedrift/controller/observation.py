@@ -14,6 +14,10 @@ read as NoData (``stats.window.judged_window``). The decision is the engine's
 (``stats.engine``): the monitor's :class:`~kubedrift.stats.engine.session.Session` takes the
 increment of the cumulative counts since its previous round; the window evaluation is what users
 read (per-feature tests, the metric and its interval).
+
+With ``spec.segments`` each report also carries ``segments`` (per segment value the same three
+documents over the segment's reference): they merge the same way, per segment, and the monitor's
+:class:`~kubedrift.stats.engine.segmented.SegmentSessions` steps each segment's engine on them.
 """
 
 from __future__ import annotations
@@ -29,13 +33,20 @@ import aiohttp
 from kubedrift.controller.client import KubeClient, core
 from kubedrift.controller.evaluated_status import Observation
 from kubedrift.controller.label_selectors import selector_query
-from kubedrift.controller.names import CONFIG_HASH_ANNOTATION, MODEL_VERSION_ANNOTATION
+from kubedrift.controller.names import (
+    CANDIDATE_ROLE,
+    CONFIG_HASH_ANNOTATION,
+    MODEL_ROLE_LABEL,
+    MODEL_VERSION_ANNOTATION,
+)
 from kubedrift.stats.baseline import Baseline
+from kubedrift.stats.engine.segmented import SegmentDecision, SegmentSessions
 from kubedrift.stats.engine.session import Session
 from kubedrift.stats.engine.tally import Tally
 from kubedrift.stats.estimates import side_by_side
 from kubedrift.stats.evaluation import evaluate
-from kubedrift.stats.settings import EvaluationSettings
+from kubedrift.stats.segments import segment_window_settings
+from kubedrift.stats.settings import EvaluationSettings, WindowSettings
 from kubedrift.stats.window import Window, judged_window
 from kubedrift.wire import WINDOW_PATH
 
@@ -85,10 +96,23 @@ def sidecars(pods: Iterable[Mapping[str, Any]], admin_port: int) -> list[Sidecar
 async def ready_sidecars(
     client: KubeClient, namespace: str, deployment: Mapping[str, Any], admin_port: int
 ) -> list[Sidecar]:
-    """The sidecars of the target Deployment's Pods (its selector) that should report."""
-    selector = selector_query(deployment.get("spec", {}).get("selector") or {})
-    pods = await client.list_items(core(namespace, "pods"), selector)
+    """The sidecars of the target Deployment's Pods (its selector) that should report.
+
+    A canary's candidate Pods carry the serving Deployment's labels (so its Service sends them
+    traffic); they are the candidate's, not the serving model's, and are left out unless
+    ``deployment`` is the candidate's own (its selector asks for the candidate role).
+    """
+    selector = deployment.get("spec", {}).get("selector") or {}
+    pods = await client.list_items(core(namespace, "pods"), selector_query(selector))
+    if not is_candidate_pod({"metadata": {"labels": selector.get("matchLabels") or {}}}):
+        pods = [pod for pod in pods if not is_candidate_pod(pod)]
     return sidecars(reporting_pods(pods, deployment), admin_port)
+
+
+def is_candidate_pod(pod: Mapping[str, Any]) -> bool:
+    """Whether ``pod`` serves the candidate of a live trial (``kubedrift.io/model-role``)."""
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    return labels.get(MODEL_ROLE_LABEL) == CANDIDATE_ROLE
 
 
 @dataclass(frozen=True)
@@ -100,6 +124,8 @@ class Merged:
     reporting: int
     #: Each reporting Pod's cumulative counts, by Pod name.
     tallies: Mapping[str, Tally] = field(default_factory=dict)
+    #: The same per segment value (``spec.segments``), when the baseline profiles segments.
+    segments: Mapping[str, Merged] = field(default_factory=dict)
 
     def chosen(self, min_samples: int) -> Window | None:
         """The window to evaluate; see the module docstring."""
@@ -112,6 +138,31 @@ def merge_reports(
     settings: EvaluationSettings,
 ) -> Merged:
     """Merge ``GET /v1/window`` documents; ``None`` or unfitting reports do not count."""
+    merged = _merge(reports, baseline, settings.window)
+    profiles = baseline.segments
+    if profiles is None:
+        return merged
+    window_settings = segment_window_settings(settings.window)
+    segments = {}
+    for value, reference in zip(profiles.values, profiles.baselines, strict=True):
+        parts = [
+            _segment_report(report, value) if report is not None else None for report in reports
+        ]
+        segments[value] = _merge(parts, reference, window_settings)
+    return Merged(merged.current, merged.completed, merged.reporting, merged.tallies, segments)
+
+
+def _segment_report(report: Mapping[str, Any], value: str) -> Mapping[str, Any] | None:
+    """One segment's documents of a report, under the report's Pod; ``None`` without them."""
+    found = (report.get("segments") or {}).get(value)
+    if not isinstance(found, Mapping):
+        return None
+    return {**found, "pod": report.get("pod")}
+
+
+def _merge(
+    reports: Sequence[Mapping[str, Any] | None], baseline: Baseline, settings: WindowSettings
+) -> Merged:
     current: Window | None = None
     completed: Window | None = None
     reporting = 0
@@ -120,11 +171,9 @@ def merge_reports(
         if report is None:
             continue
         try:
-            mine = Window.from_dict(report["current"], baseline, settings.window)
+            mine = Window.from_dict(report["current"], baseline, settings)
             done = report.get("completed")
-            finished = (
-                Window.from_dict(done, baseline, settings.window) if done is not None else None
-            )
+            finished = Window.from_dict(done, baseline, settings) if done is not None else None
             cumulative = report.get("cumulative")
             tally = (
                 Tally.from_dict(cumulative, mine.profiles, baseline.calibration)
@@ -149,13 +198,23 @@ def observation_from(  # noqa: PLR0917 - the session and clock come last, option
     settings: EvaluationSettings,
     session: Session | None = None,
     now: float = 0.0,
+    segments: SegmentSessions | None = None,
 ) -> Observation:
     """Evaluate the chosen merged window (no window, no evaluation: NoData) and, with a
-    ``session``, step its engine on the round's increment."""
+    ``session``, step its engine on the round's increment (and each segment's, with
+    ``segments``)."""
     window = merged.chosen(settings.window.min_samples)
     decision = None if session is None else session.decide(merged.tallies, window, now=now)
+    decided: tuple[SegmentDecision, ...] = ()
+    if segments is not None:
+        minimum = settings.window.min_samples
+        decided = segments.decide(
+            {value: part.tallies for value, part in merged.segments.items()},
+            {value: part.chosen(minimum) for value, part in merged.segments.items()},
+            now=now,
+        )
     if window is None:
-        return Observation(None, desired, merged.reporting, decision=decision)
+        return Observation(None, desired, merged.reporting, decision=decision, segments=decided)
     result = evaluate(baseline, window, settings)
     confidence = settings.performance.confidence if settings.performance else 0.95
     return Observation(
@@ -166,6 +225,7 @@ def observation_from(  # noqa: PLR0917 - the session and clock come last, option
         window.end,
         decision,
         estimated=side_by_side(window, baseline, confidence),
+        segments=decided,
     )
 
 
@@ -223,13 +283,23 @@ async def observe(
     executor: Executor | None = None,
     engine: Session | None = None,
     now: float = 0.0,
+    segments: SegmentSessions | None = None,
 ) -> Observation:
-    """Pull every sidecar's window, merge, evaluate and step ``engine``; the numeric work runs
-    on ``executor`` (a thread pool; the default one when ``None``), off the event loop."""
+    """Pull every sidecar's window, merge, evaluate and step ``engine`` (and ``segments``);
+    the numeric work runs on ``executor`` (a thread pool; the default one when ``None``), off
+    the event loop."""
     reports = await pull(session, targets, WINDOW_PATH, token, timeout)
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(
-        executor, _merge_and_evaluate, reports, len(targets), baseline, settings, engine, now
+        executor,
+        _merge_and_evaluate,
+        reports,
+        len(targets),
+        baseline,
+        settings,
+        engine,
+        now,
+        segments,
     )
 
 
@@ -240,8 +310,9 @@ def _merge_and_evaluate(  # noqa: PLR0917 - private, one caller through run_in_e
     settings: EvaluationSettings,
     engine: Session | None,
     now: float,
+    segments: SegmentSessions | None,
 ) -> Observation:
     merged = merge_reports(
         [r if isinstance(r, Mapping) else None for r in reports], baseline, settings
     )
-    return observation_from(merged, desired, baseline, settings, engine, now)
+    return observation_from(merged, desired, baseline, settings, engine, now, segments)

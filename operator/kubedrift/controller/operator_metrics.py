@@ -21,6 +21,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from kubedrift.controller.conflicts import WRITES
+from kubedrift.controller.segment_metrics import SegmentMetrics
 
 #: Evaluation results counted by ``kubedrift_operator_evaluations_total``.
 EVALUATION_RESULTS = ("ok", "warning", "drift", "degraded", "nodata", "error")
@@ -58,6 +59,8 @@ class OperatorMetrics:
     embedding_evidence: Gauge
     #: ``kubedrift_monitor_estimated_metric``; created by :func:`make_metrics` when asked.
     estimated: Gauge | None = None
+    #: The ``kubedrift_monitor_segment_*`` gauges (``spec.segments``).
+    segments: SegmentMetrics | None = None
     #: (namespace, monitor) pairs whose counters exist, every result at zero or more.
     _known: set[tuple[str, str]] = field(default_factory=set)
 
@@ -165,6 +168,8 @@ class OperatorMetrics:
             for labels in list(_label_sets(family)):
                 if labels[:2] == (namespace, monitor):
                     family.remove(*labels)
+        if self.segments is not None:
+            self.segments.forget(namespace, monitor)
 
     def _start(self, namespace: str, monitor: str) -> None:
         """Create the monitor's counters at zero for every result, once."""
@@ -282,7 +287,7 @@ def make_metrics(registry: CollectorRegistry) -> OperatorMetrics:
         ["namespace", "monitor", "metric", "bound"],
         registry=registry,
     )
-    return replace(metrics, estimated=estimated)
+    return replace(metrics, estimated=estimated, segments=SegmentMetrics.register(registry))
 
 
 def _label_sets(family: Counter | Gauge) -> set[tuple[str, ...]]:

@@ -238,6 +238,7 @@ async def teardown(ctx: OperatorContext, monitor: MonitorRef, raw_spec: Mapping[
     ctx.applied.pop(monitor.uid, None)
     ctx.checked.pop(monitor.uid, None)
     ctx.engines.pop(monitor.uid, None)
+    ctx.segment_engines.pop(monitor.uid, None)
     ctx.events.forget(monitor)
     ctx.metrics.forget(monitor.namespace, monitor.name)
 

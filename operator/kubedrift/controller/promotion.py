@@ -30,6 +30,7 @@ from kubedrift.controller.rollout import HeldOutScores
 from kubedrift.controller.timestamps import from_timestamp
 from kubedrift.stats.paired_comparison import GateDecision, compare_paired
 from kubedrift.stats.performance import HIGHER_IS_BETTER
+from kubedrift.stats.unpaired_comparison import CanaryDecision
 
 #: Versions kept in ``status.retraining.history``.
 HISTORY_LIMIT = 5
@@ -67,6 +68,36 @@ def gate_status(decision: GateDecision) -> GateStatus:
         gate["candidateAccuracy"] = decision.candidate_accuracy
     if decision.p_value is not None:
         gate["pValue"] = decision.p_value
+    return gate
+
+
+def canary_gate_status(decision: CanaryDecision) -> GateStatus:
+    """A canary's verdict as ``status.retraining.gate``: ``heldOut`` counts both models' labeled
+    rows, ``servingRows`` and ``candidateRows`` each one's; no pairs, so ``candidateOnly`` and
+    ``servingOnly`` are 0; ``pValue`` is the test that decided (worse: the lower tail)."""
+    results: dict[str, GateResult] = {
+        "Better": "Promoted",
+        "Worse": "Worse",
+        "NotEnoughLabels": "NotEnoughHeldOutLabels",
+    }
+    result = results.get(decision.reason, "NotBetter")
+    gate = GateStatus(
+        result=result,
+        heldOut=decision.serving_rows + decision.candidate_rows,
+        candidateOnly=0,
+        servingOnly=0,
+        margin=decision.margin,
+        confidence=decision.confidence,
+        test="farrington-manning",
+        servingRows=decision.serving_rows,
+        candidateRows=decision.candidate_rows,
+    )
+    if decision.serving_accuracy is not None and decision.candidate_accuracy is not None:
+        gate["servingAccuracy"] = decision.serving_accuracy
+        gate["candidateAccuracy"] = decision.candidate_accuracy
+    p_value = decision.p_worse if decision.reason == "Worse" else decision.p_better
+    if p_value is not None:
+        gate["pValue"] = p_value
     return gate
 
 

@@ -28,7 +28,12 @@ from typing import Any
 
 from kubedrift.api.conditions import set_condition
 from kubedrift.api.spec import ModelMonitorSpec, SpecError, Trigger, parse_spec
-from kubedrift.api.spec_settings import engine_contract, evaluation_settings
+from kubedrift.api.spec_settings import (
+    engine_contract,
+    evaluation_settings,
+    segment_selection,
+    stated_contract,
+)
 from kubedrift.controller import job_policy, jobs, trials
 from kubedrift.controller.client import core
 from kubedrift.controller.collector_preparation import prepare_collector
@@ -52,14 +57,17 @@ from kubedrift.controller.preparation import NotReadyError, Prepared, prepare
 from kubedrift.controller.retraining import RetrainingTrigger, due_trigger
 from kubedrift.controller.rollout import current_model_version
 from kubedrift.controller.webhook import build_payload, deliver
+from kubedrift.stats.baseline import Baseline
+from kubedrift.stats.engine.segmented import SegmentSessions
 from kubedrift.stats.engine.session import Session
+from kubedrift.stats.settings import EvaluationSettings
 from kubedrift.wire import LABELED_PATH
 
 #: Event reasons of alarm transitions: what the webhook posts.
 ALARM_REASONS = frozenset(RESOLVED) | frozenset(RESOLVED.values())
 
 #: Status keys an evaluation may drop (JSON merge patch needs an explicit null to remove them).
-_VOLATILE_KEYS = ("window", "drift", "performance")
+_VOLATILE_KEYS = ("window", "drift", "performance", "segments")
 
 
 def monitor_ref(body: Mapping[str, Any]) -> MonitorRef:
@@ -217,6 +225,7 @@ async def _observe(
         else session.renewed(prepared.baseline, settings, contract)
     )
     ctx.engines[monitor.uid] = session
+    segments = _segment_sessions(ctx, monitor, spec, prepared.baseline, settings)
     return await observe(
         ctx.http,
         targets,
@@ -227,7 +236,31 @@ async def _observe(
         executor=ctx.evaluator,
         engine=session,
         now=ctx.clock(),
+        segments=segments,
     )
+
+
+def _segment_sessions(
+    ctx: OperatorContext,
+    monitor: MonitorRef,
+    spec: ModelMonitorSpec,
+    baseline: Baseline,
+    settings: EvaluationSettings,
+) -> SegmentSessions | None:
+    """The monitor's segment engines (``spec.segments``), renewed like its own session."""
+    selection = segment_selection(spec)
+    if selection is None:
+        ctx.segment_engines.pop(monitor.uid, None)
+        return None
+    contract = stated_contract(spec)
+    previous = ctx.segment_engines.get(monitor.uid)
+    sessions = (
+        SegmentSessions(baseline, settings, contract, selection)
+        if previous is None
+        else previous.renewed(baseline, settings, contract, selection)
+    )
+    ctx.segment_engines[monitor.uid] = sessions
+    return sessions
 
 
 def _trigger(
@@ -387,6 +420,25 @@ def _record(
         multivariate_evidence=_multivariate_evidence(observation),
         embedding_evidence=_embedding_evidence(observation),
     )
+    if ctx.metrics.segments is not None and spec.segments is not None:
+        ctx.metrics.segments.record(
+            monitor.namespace,
+            monitor.name,
+            [
+                (
+                    s.value,
+                    s.drifted,
+                    s.degraded,
+                    s.evidence,
+                    s.samples,
+                    (s.performance.metric, s.performance.value)
+                    if s.performance is not None and s.performance.value is not None
+                    else None,
+                )
+                for s in observation.segments
+                if s.decision is not None
+            ],
+        )
     if observation.estimated:
         ctx.metrics.record_estimates(
             monitor.namespace,

@@ -1,24 +1,28 @@
-"""The shadow trial's I/O: run the candidate beside the serving model, judge, promote or reject.
+"""Live trials' I/O: run the candidate beside the serving model, judge, promote or reject.
 
-With ``spec.retraining.rollout.strategy: shadow`` a successful Job's candidate does not replace
-the serving model at once: :func:`kubedrift.controller.jobs.follow` records
+With ``spec.retraining.rollout.strategy: shadow`` or ``canary`` a successful Job's candidate
+does not replace the serving model at once: :func:`kubedrift.controller.jobs.follow` records
 ``status.retraining.trial`` and ``lastResult: Trial``, and while it lasts each round
 :func:`advance`
 
-1. creates (or finds) the candidate's Deployment and Service
-   (:mod:`kubedrift.controller.live_trial`), and records the Service's ClusterIP as
-   ``trial.shadowUrl``; the next round's preparation puts it into the sidecars' config as
-   ``shadow.url``, so the serving sidecars copy each sampled request to the candidate;
-2. pulls the labeled rows of the serving Pods' and the candidate's Pods' sidecars
-   (``GET /v1/labeled``), pairs them (same features and label) and, once ``minHeldOut`` pairs
-   exist, lets the promotion gate decide on them;
+1. creates (or finds) the candidate's Deployment (:mod:`kubedrift.controller.live_trial`).
+   A shadow's Pods are selected by no serving Service: a Service of their own fronts them, its
+   ClusterIP becomes ``trial.shadowUrl``, and the next round's preparation puts it into the
+   sidecars' config as ``shadow.url``, so the serving sidecars copy each sampled request to the
+   candidate. A canary's Pods keep the serving Pods' labels (plus the candidate role), so the
+   serving Service balances live traffic over both: ``candidateReplicas`` of all the ready
+   Pods behind it answer with the candidate;
+2. pulls the labeled rows of the serving Pods' and of the candidate's Pods' sidecars
+   (``GET /v1/labeled``; the operator's feedback fan-out sends labels to both) and judges them
+   (:func:`kubedrift.controller.live_trial.judge_trial`): a shadow's rows pair up and the
+   promotion gate decides once ``minHeldOut`` pairs exist; a canary's rows are two independent
+   samples, judged by the Farrington-Manning comparison once each model has ``minHeldOut``
+   labeled rows, until it is shown better, shown worse, or both reach ``maxTrialRows``;
 3. promoted: adopts the candidate's baseline, records ``modelVersion`` (the rollout then works as
    for ``restart``) and the history, ``RetrainingSucceeded``; rejected: the serving model stays,
-   ``RetrainingRejected``. Either way the candidate's Deployment and Service are deleted and
-   ``trial.result`` says how it ended.
-
-Labels reach the candidate's sidecars when they are sent to them; the operator's feedback
-fan-out does not include them yet.
+   ``RetrainingRejected``; a trial still undecided after ``rollout.trialTimeout`` ends as
+   ``TimedOut`` (``TrialTimedOut``), the serving model stays. Either way the candidate's
+   Deployment (and Service) are deleted and ``trial.result`` says how it ended.
 """
 
 from __future__ import annotations
@@ -35,16 +39,18 @@ from kubedrift.controller.events import Event
 from kubedrift.controller.injection import target_container
 from kubedrift.controller.jobs import Progress, adopt_baseline, serving_version
 from kubedrift.controller.live_trial import (
+    answered_by,
     build_candidate_deployment,
     build_candidate_service,
     candidate_name,
-    paired_scores,
+    judge_trial,
+    labeled_since,
 )
 from kubedrift.controller.names import SIDECAR_TOKEN_KEY, MonitorRef
 from kubedrift.controller.observation import pull, ready_sidecars
 from kubedrift.controller.preparation import NotReadyError
-from kubedrift.controller.promotion import gate_status, judge, with_promoted, with_rejected
-from kubedrift.controller.timestamps import to_timestamp
+from kubedrift.controller.promotion import with_promoted, with_rejected
+from kubedrift.controller.timestamps import from_timestamp, to_timestamp
 from kubedrift.wire import LABELED_PATH
 
 
@@ -57,33 +63,36 @@ async def advance(
     deployment: Mapping[str, Any],
     tokens: Mapping[str, str],
 ) -> Progress | None:
-    """One round of a running shadow trial; ``None`` when none runs."""
+    """One round of a running shadow or canary trial; ``None`` when none runs."""
     retraining: RetrainingStatus | None = status.get("retraining")
     if retraining is None or retraining.get("lastResult") != "Trial" or spec.retraining is None:
         return None
     updated = RetrainingStatus(**retraining)
     trial = TrialStatus(**retraining["trial"])
     updated["trial"] = trial
+    strategy = trial.get("strategy", "shadow")
+    rollout = spec.retraining.rollout
     namespace = monitor.namespace
     candidate = build_candidate_deployment(
         deployment,
         container=target_container(deployment, spec)["name"],
-        version_env=spec.retraining.rollout.version_env,
+        version_env=rollout.version_env,
         version=trial["version"],
-        strategy="shadow",
-        replicas=spec.retraining.rollout.candidate_replicas,
+        strategy=strategy,
+        replicas=rollout.candidate_replicas,
         monitor_labels=monitor.labels(),
         owner=monitor.owner_reference(),
     )
     running, _ = await ctx.client.create(apps(namespace, "deployments"), candidate)
     port = spec.capture.listen_port
-    service, _ = await ctx.client.create(
-        core(namespace, "services"),
-        build_candidate_service(candidate, port, monitor.owner_reference()),
-    )
-    cluster_ip = (service.get("spec") or {}).get("clusterIP")
-    if cluster_ip and cluster_ip != "None":
-        trial["shadowUrl"] = f"http://{cluster_ip}:{port}"
+    if strategy == "shadow":
+        service, _ = await ctx.client.create(
+            core(namespace, "services"),
+            build_candidate_service(candidate, port, monitor.owner_reference()),
+        )
+        cluster_ip = (service.get("spec") or {}).get("clusterIP")
+        if cluster_ip and cluster_ip != "None":
+            trial["shadowUrl"] = f"http://{cluster_ip}:{port}"
     token = tokens.get(SIDECAR_TOKEN_KEY)
     admin = spec.capture.admin_port
     serving_targets = await ready_sidecars(ctx.client, namespace, deployment, admin)
@@ -91,27 +100,58 @@ async def advance(
     answers = await pull(ctx.http, serving_targets, LABELED_PATH, token, ctx.sidecar_timeout)
     serving_rows, _ = merge_labeled(answers)
     answers = await pull(ctx.http, candidate_targets, LABELED_PATH, token, ctx.sidecar_timeout)
-    candidate_rows, _ = merge_labeled(answers)
+    candidate_rows = answered_by(merge_labeled(answers)[0], trial["version"])
+    started = from_timestamp(trial["startedAt"])
+    if strategy == "canary":  # the same period for both: the serving rows since the start
+        serving_rows = labeled_since(serving_rows, started)
     promotion = spec.retraining.promotion or PromotionSpec()
-    scores = paired_scores(serving_rows, candidate_rows)
-    trial["pairedRows"] = len(scores.serving)
-    decision = judge(promotion, scores)
-    if decision.reason == "NotEnoughHeldOutLabels":
-        return Progress(updated, status.get("baseline"))
-    await _remove_candidate(ctx, namespace, deployment)
-    gate = gate_status(decision)
-    updated["gate"] = gate
-    history = updated.get("history") or []
+    decision = judge_trial(
+        strategy, promotion, serving_rows, candidate_rows, max_rows=rollout.max_trial_rows
+    )
+    gate = decision.gate
+    if strategy == "shadow":
+        trial["pairedRows"] = gate["heldOut"]
+    else:
+        trial["servingRows"] = gate.get("servingRows", 0)
+        trial["candidateRows"] = gate.get("candidateRows", 0)
     version, job = trial["version"], trial["job"]
     serving = serving_version(updated)
-    if not decision.promote:
+    history = updated.get("history") or []
+    elapsed = ctx.clock() - started
+    if decision.verdict == "Wait":
+        if elapsed < rollout.trial_timeout.seconds:
+            return Progress(updated, status.get("baseline"))
+        await _remove_candidate(ctx, namespace, deployment)
+        updated["gate"] = gate
+        updated["lastResult"] = "Rejected"
+        updated["history"] = with_rejected(history, version=version, job=job, gate=gate)
+        trial["result"] = "TimedOut"
+        outcome = "not_enough_held_out" if decision.reason == "NotEnoughLabels" else "rejected"
+        ctx.metrics.record_promotion(namespace, monitor.name, outcome)
+        message = (
+            f"{strategy} of model version {version} not promoted, version {serving} keeps "
+            f"serving: the trial reached rollout.trialTimeout ({rollout.trial_timeout.text}) "
+            f"undecided: {decision.message}; next Job after the cooldown"
+        )
+        trial["message"] = message
+        return Progress(
+            updated,
+            status.get("baseline"),
+            ("False", "TrialTimedOut", message),
+            [Event("Warning", "TrialTimedOut", message)],
+        )
+    await _remove_candidate(ctx, namespace, deployment)
+    updated["gate"] = gate
+    rows = "live paired rows" if strategy == "shadow" else "live labeled rows of each model"
+    if decision.verdict == "Reject":
         updated["lastResult"] = "Rejected"
         updated["history"] = with_rejected(history, version=version, job=job, gate=gate)
         trial["result"] = "Rejected"
         ctx.metrics.record_promotion(namespace, monitor.name, "rejected")
+        what = "rolled back" if strategy == "canary" else "not promoted"
         message = (
-            f"shadow of model version {version} not promoted, version {serving} keeps serving: "
-            f"{decision.summary()} (live paired rows); next Job after the cooldown"
+            f"{strategy} of model version {version} {what}, version {serving} keeps serving: "
+            f"{decision.message} ({rows}); next Job after the cooldown"
         )
         trial["message"] = message
         return Progress(
@@ -126,7 +166,7 @@ async def advance(
         if source is not None:
             baseline = await adopt_baseline(ctx, monitor, source["configMap"], source["key"])
     except NotReadyError as error:
-        message = f"shadow of model version {version} won but {error}"
+        message = f"{strategy} of model version {version} won but {error}"
         return Progress(updated, baseline, events=[Event("Warning", "PromotionFailed", message)])
     updated["lastResult"] = "Succeeded"
     updated["modelVersion"] = version
@@ -149,8 +189,8 @@ async def advance(
     trial["result"] = "Promoted"
     ctx.metrics.record_promotion(namespace, monitor.name, "promoted")
     message = (
-        f"shadow of model version {version} promoted over version {serving}: "
-        f"{decision.summary()} (live paired rows)"
+        f"{strategy} of model version {version} promoted over version {serving}: "
+        f"{decision.message} ({rows})"
     )
     trial["message"] = message
     return Progress(

@@ -110,6 +110,8 @@ def admin_app(
 
     async def labeled(_: web.Request) -> web.Response:
         rows = monitor.windows.labeled_rows()
+        if pod.model_version is not None:  # which model answered each row
+            rows = [{**row, "modelVersion": pod.model_version} for row in rows]
         return web.json_response({"pod": pod.to_dict(), "rows": rows, "count": len(rows)})
 
     async def metrics_page(_: web.Request) -> web.Response:

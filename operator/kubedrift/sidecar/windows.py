@@ -19,19 +19,27 @@ import numpy.typing as npt
 
 from kubedrift.stats.baseline import Baseline
 from kubedrift.stats.engine.tally import Tally
+from kubedrift.stats.segments import segment_window_settings, split_rows
 from kubedrift.stats.settings import WindowSettings
 from kubedrift.stats.window import Window
 from kubedrift.stats.window_plan import WindowPlan
 
+#: Environment variable with the version of the model this sidecar's Pod serves (set by the
+#: operator on a live trial's candidate Pods; optional elsewhere).
+MODEL_VERSION_ENV = "KUBEDRIFT_MODEL_VERSION"
+
 
 @dataclass(frozen=True)
 class PodIdentity:
-    """Who reports a window: the Pod (from the downward API env vars) and this process's start."""
+    """Who reports a window: the Pod (from the downward API env vars), this process's start,
+    and the model version the Pod serves when the environment says (``KUBEDRIFT_MODEL_VERSION``),
+    so the operator can tell which model answered a window's or a labeled row's requests."""
 
     name: str
     namespace: str | None
     ip: str | None
     started: float
+    model_version: str | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], started: float) -> PodIdentity:
@@ -40,15 +48,19 @@ class PodIdentity:
             namespace=environ.get("POD_NAMESPACE"),
             ip=environ.get("POD_IP"),
             started=started,
+            model_version=environ.get(MODEL_VERSION_ENV) or None,
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "name": self.name,
             "namespace": self.namespace,
             "ip": self.ip,
             "started": self.started,
         }
+        if self.model_version is not None:
+            out["modelVersion"] = self.model_version
+        return out
 
 
 class WindowKeeper:
@@ -79,6 +91,25 @@ class WindowKeeper:
         self._epoch = now if epoch is None else epoch
         # Every window closed so far, added up (see cumulative).
         self._closed = Tally.empty(self._plan.profiles, self._epoch)
+        #: A keeper per segment the baseline profiles (``stats.segments``): each splits off
+        #: its rows and rotates its own windows by the same settings.
+        profiles = baseline.segments
+        self.segments: dict[str, WindowKeeper] = (
+            {
+                value: WindowKeeper(
+                    reference,
+                    segment_window_settings(settings),
+                    now=now,
+                    seed=None if seed is None else seed + 1000 * (index + 1),
+                    epoch=self._epoch,
+                )
+                for index, (value, reference) in enumerate(
+                    zip(profiles.values, profiles.baselines, strict=True)
+                )
+            }
+            if profiles is not None
+            else {}
+        )
 
     @property
     def known_names(self) -> frozenset[str]:
@@ -120,6 +151,11 @@ class WindowKeeper:
         self.current.note_unknown(*unknown)
         if np.size(probabilities):
             self.current.add_probabilities(probabilities)
+        if self.segments and self.baseline.segments is not None:
+            for value, (part, predicted, _) in split_rows(
+                self.baseline.segments, rows, predictions
+            ).items():
+                self.segments[value].update(part, predicted, now)
 
     def add_labeled(
         self,
@@ -130,13 +166,30 @@ class WindowKeeper:
     ) -> None:
         self.rotate(now)
         self.current.add_labeled(predictions, labels, rows, now=now)
+        if self.segments and self.baseline.segments is not None:
+            for value, (part, predicted, joined) in split_rows(
+                self.baseline.segments, rows, predictions, labels
+            ).items():
+                assert predicted is not None and joined is not None
+                self.segments[value].add_labeled(predicted, joined, part, now)
 
     def to_dict(self, pod: PodIdentity, now: float) -> dict[str, Any]:
-        """``GET /v1/window``: both windows as mergeable sketch JSON, pod and time bounds."""
-        self.rotate(now)
+        """``GET /v1/window``: both windows as mergeable sketch JSON, pod and time bounds;
+        with segments, ``segments`` holds the same three per segment value."""
         return {
             "pod": pod.to_dict(),
             "time": now,
+            **self.windows(now),
+        } | (
+            {"segments": {value: keeper.windows(now) for value, keeper in self.segments.items()}}
+            if self.segments
+            else {}
+        )
+
+    def windows(self, now: float) -> dict[str, Any]:
+        """``rotations``, ``current``, ``completed`` and ``cumulative`` of this keeper."""
+        self.rotate(now)
+        return {
             "rotations": self.rotations,
             "current": self.current.to_dict(),
             "completed": self.completed.to_dict() if self.completed is not None else None,

@@ -60,6 +60,7 @@ __all__ = [
     "Baseline",
     "BaselineError",
     "FeatureProfile",
+    "SegmentProfiles",
     "build_baseline",
     "detect_type",
     "profile_column",
@@ -102,6 +103,9 @@ class Baseline:
             profiles.extend(block.profiles)
         return tuple(profiles)
 
+    #: Reference profiles of the rows of each segment (``stats.segments``), or ``None``.
+    segments: SegmentProfiles | None = None
+
     @property
     def feature_names(self) -> tuple[str, ...]:
         return tuple(profile.name for profile in self.features)
@@ -131,6 +135,8 @@ class Baseline:
             data["multivariate"] = self.multivariate.to_dict()
         if self.embeddings:
             data["embeddings"] = [block.to_dict() for block in self.embeddings]
+        if self.segments is not None:
+            data["segments"] = self.segments.to_dict()
         return data
 
     @classmethod
@@ -170,6 +176,9 @@ class Baseline:
                 embeddings=tuple(
                     EmbeddingProfile.from_dict(block) for block in data.get("embeddings", ())
                 ),
+                segments=(
+                    SegmentProfiles.from_dict(data["segments"]) if data.get("segments") else None
+                ),
             )
         except (KeyError, TypeError, ValueError) as error:
             if isinstance(error, BaselineError):
@@ -188,6 +197,35 @@ class Baseline:
         except json.JSONDecodeError as error:
             raise BaselineError(f"baseline is not valid JSON: {error}") from error
         return cls.from_dict(data)
+
+
+@dataclass(frozen=True)
+class SegmentProfiles:
+    """Per-segment reference profiles: the training rows whose categorical ``feature`` has
+    each of ``values``, profiled on their own (``baselines``, one per value, in that order,
+    without the segment feature itself). Built by ``stats.segments.segment_baseline``."""
+
+    feature: str
+    values: tuple[str, ...]
+    baselines: tuple[Baseline, ...]
+
+    def baseline(self, value: str) -> Baseline | None:
+        return dict(zip(self.values, self.baselines, strict=True)).get(value)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "feature": self.feature,
+            "values": list(self.values),
+            "baselines": [baseline.to_dict() for baseline in self.baselines],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SegmentProfiles:
+        values = tuple(str(v) for v in data["values"])
+        baselines = tuple(Baseline.from_dict(b) for b in data["baselines"])
+        if len(values) != len(baselines) or len(set(values)) != len(values):
+            raise BaselineError("malformed baseline: segments need one profile per value")
+        return cls(str(data["feature"]), values, baselines)
 
 
 def build_baseline(

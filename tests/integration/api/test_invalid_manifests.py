@@ -232,6 +232,38 @@ CASES = [
         "retraining.rollout.strategy",
     ),
     case(
+        "max-trial-rows-below-min-held-out",
+        {
+            "retraining.rollout": {"strategy": "canary", "maxTrialRows": 50},
+            "retraining.promotion": {"minHeldOut": 100},
+        },
+        "retraining.rollout.maxTrialRows",
+    ),
+    case(
+        "canary-of-a-statefulset",
+        {"target.kind": "StatefulSet", "retraining.rollout": {"strategy": "canary"}},
+        "retraining.rollout.strategy",
+    ),
+    case(
+        "shadow-of-an-inference-service",
+        {
+            "target.deployment": DELETE,
+            "target.inferenceService": "fraud",
+            "retraining.rollout": {"strategy": "shadow"},
+        },
+        "retraining.rollout.strategy",
+    ),
+    case(
+        "trial-timeout-not-a-duration",
+        {"retraining.rollout": {"strategy": "canary", "trialTimeout": "a day"}},
+        "retraining.rollout.trialTimeout",
+    ),
+    case(
+        "candidate-replicas-zero",
+        {"retraining.rollout": {"strategy": "canary", "candidateReplicas": 0}},
+        "retraining.rollout.candidateReplicas",
+    ),
+    case(
         "version-env-not-a-name",
         {"retraining.rollout": {"versionEnv": "1BAD"}},
         "retraining.rollout.versionEnv",
@@ -301,6 +333,31 @@ CASES = [
         "alerts.webhook.timeout",
     ),
     case("events-not-a-boolean", {"alerts.events": "yes"}, "alerts.events"),
+    # segments
+    case("segments-without-feature", {"segments": {"top": 3}}, "segments.feature"),
+    case("segments-feature-empty", {"segments": {"feature": ""}}, "segments.feature"),
+    case("segments-top-zero", {"segments": {"feature": "country", "top": 0}}, "segments.top"),
+    case("segments-top-above-20", {"segments": {"feature": "country", "top": 21}}, "segments.top"),
+    case(
+        "segments-more-than-20-values",
+        {"segments": {"feature": "country", "values": [f"c{i}" for i in range(21)]}},
+        "segments.values",
+    ),
+    case(
+        "segments-top-and-values",
+        {"segments": {"feature": "country", "top": 2, "values": ["de"]}},
+        "segments.values",
+    ),
+    case(
+        "segments-value-empty",
+        {"segments": {"feature": "country", "values": ["de", ""]}},
+        "segments.values",
+    ),
+    case(
+        "segments-values-repeated",
+        {"segments": {"feature": "country", "values": ["de", "de"]}},
+        "segments.values[1]",
+    ),
 ]
 
 

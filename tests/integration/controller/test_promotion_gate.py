@@ -13,38 +13,12 @@ from typing import Any
 
 from support.cluster_waiting import wait_for
 from support.controller_harness import (
-    baseline_json,
     current_pod_ips,
     metric,
-    model_deployment,
-    model_monitor,
     scrape,
+    start_gated_scenario,
 )
 from support.controller_traffic import send_traffic
-
-PROMOTION = {"margin": 0.0, "confidence": 0.95, "minHeldOut": 50, "watchPeriod": "1h"}
-
-
-def start_gated_scenario(kube: Any, *, score: str, new_version: str) -> str:
-    """Baselines, the model (version 1), the gated monitor ``watch``, and 300 drifted rows with
-    their labels through the sidecar. Returns the sidecar token."""
-    kube.create_baseline("model-baseline", baseline_json(0.0, seed=1))
-    kube.create_baseline("model-baseline-v3", baseline_json(1.0, seed=2))
-    kube.apps.create_namespaced_deployment(kube.namespace, model_deployment("model"))
-    monitor = model_monitor(
-        "watch",
-        "model",
-        triggers=("PerformanceDegraded",),
-        NEW_VERSION=new_version,
-        NEW_BASELINE="model-baseline-v3",
-        SCORE=score,
-    )
-    monitor["spec"]["retraining"]["promotion"] = PROMOTION
-    kube.create_monitor(monitor)
-    ips = wait_for("a ready Pod with the sidecar", lambda: current_pod_ips(kube, "1"))
-    token: str = kube.secret_value("watch-kubedrift-token", "sidecar-token")
-    send_traffic(ips, shift=1.0, rows=300, seed=3, admin_token=token, prefix="drifted")
-    return token
 
 
 def judged(kube: Any) -> dict[str, Any] | None:
@@ -65,7 +39,7 @@ def decisions(operator: Any, decision: str) -> float:
 def test_a_candidate_trained_on_shuffled_labels_is_rejected_and_the_serving_model_stays(
     kube: Any, operator: Any
 ) -> None:
-    start_gated_scenario(kube, score="shuffled", new_version="3")
+    start_gated_scenario(kube, SCORE="shuffled", new_version="3")
 
     retraining = wait_for("the candidate to be judged", lambda: judged(kube))
     assert retraining["lastResult"] == "Rejected"
@@ -105,7 +79,7 @@ def test_a_candidate_trained_on_shuffled_labels_is_rejected_and_the_serving_mode
 
 
 def test_a_better_candidate_is_promoted_and_rolled_out(kube: Any, operator: Any) -> None:
-    start_gated_scenario(kube, score="good", new_version="3")
+    start_gated_scenario(kube, SCORE="good", new_version="3")
 
     retraining = wait_for("the candidate to be judged", lambda: judged(kube))
     assert retraining["lastResult"] == "Succeeded"
@@ -127,7 +101,7 @@ def test_a_better_candidate_is_promoted_and_rolled_out(kube: Any, operator: Any)
 def test_a_promoted_model_worse_than_its_predecessor_is_rolled_back(
     kube: Any, operator: Any
 ) -> None:
-    token = start_gated_scenario(kube, score="good", new_version="4")
+    token = start_gated_scenario(kube, SCORE="good", new_version="4")
     retraining = wait_for("the candidate to be judged", lambda: judged(kube))
     assert (retraining["lastResult"], retraining["modelVersion"]) == ("Succeeded", "4")
 

@@ -6,52 +6,26 @@ with labels ``x > 1`` (version 1 is right on about two thirds), ``PerformanceDeg
 Job. The Job reports version 3 (``x > 1``: right on every row) or version 4 (its inverse: wrong
 on every row, a candidate as bad as one can be). With ``rollout.strategy: shadow`` the operator
 runs the candidate as ``model-kubedrift-candidate``, the serving sidecars copy each request to
-it, and the labels of the same request ids reach both models' sidecars.
+it, and the labels, posted once to the operator, reach both models' sidecars.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from support.cluster_waiting import wait_for
 from support.controller_harness import (
-    baseline_json,
+    candidate_gone,
+    candidate_pod_ips,
     current_pod_ips,
     metric,
-    model_deployment,
-    model_monitor,
     scrape,
+    start_gated_scenario,
 )
-from support.controller_traffic import send_traffic
+from support.controller_traffic import send_requests
 from support.json_post import post
 
-PROMOTION = {"margin": 0.0, "confidence": 0.95, "minHeldOut": 50, "watchPeriod": "1h"}
-CANDIDATE = "model-kubedrift-candidate"
 CONFIG_HASH = "kubedrift.io/config-hash"
-
-
-def start_shadow_scenario(kube: Any, *, new_version: str) -> str:
-    """The gated scenario with ``strategy: shadow``, up to the trial's start. Returns the
-    sidecar token."""
-    kube.create_baseline("model-baseline", baseline_json(0.0, seed=1))
-    kube.create_baseline("model-baseline-v3", baseline_json(1.0, seed=2))
-    kube.apps.create_namespaced_deployment(kube.namespace, model_deployment("model"))
-    monitor = model_monitor(
-        "watch",
-        "model",
-        triggers=("PerformanceDegraded",),
-        NEW_VERSION=new_version,
-        NEW_BASELINE="model-baseline-v3",
-    )
-    monitor["spec"]["retraining"]["promotion"] = PROMOTION
-    monitor["spec"]["retraining"]["rollout"]["strategy"] = "shadow"
-    kube.create_monitor(monitor)
-    ips = wait_for("a ready Pod with the sidecar", lambda: current_pod_ips(kube, "1"))
-    token: str = kube.secret_value("watch-kubedrift-token", "sidecar-token")
-    send_traffic(ips, shift=1.0, rows=300, seed=3, admin_token=token, prefix="drifted")
-    return token
 
 
 def trial_ready(kube: Any) -> tuple[list[str], list[str]] | None:
@@ -66,12 +40,7 @@ def trial_ready(kube: Any) -> tuple[list[str], list[str]] | None:
     pods = kube.pods("app=model")
     if not serving or any(p["metadata"]["annotations"].get(CONFIG_HASH) != wanted for p in pods):
         return None
-    candidates = []
-    for pod in kube.pods("kubedrift.io/model-role=candidate"):
-        statuses = pod.get("status", {}).get("containerStatuses") or []
-        ready = bool(statuses) and all(s.get("ready") for s in statuses)
-        if ready and pod["metadata"].get("deletionTimestamp") is None:
-            candidates.append(pod["status"]["podIP"])
+    candidates = candidate_pod_ips(kube)
     return (serving, candidates) if candidates else None
 
 
@@ -84,16 +53,16 @@ def mirrored(ips: list[str], rows: int) -> bool:
     return answered >= rows
 
 
-def run_trial(kube: Any, token: str) -> dict[str, Any]:
-    """Live traffic during the trial, its labels to both models' sidecars; status.retraining
-    once the trial ended."""
-    serving, candidates = wait_for("the shadow trial to run", lambda: trial_ready(kube))
-    send_traffic(serving, shift=1.0, rows=120, seed=5, admin_token=token, prefix="trial")
+def run_trial(kube: Any, operator: Any, token: str) -> dict[str, Any]:
+    """Live traffic during the trial, its labels posted once to the operator (whose fan-out
+    reaches both models' sidecars); status.retraining once the trial ended."""
+    serving, _ = wait_for("the shadow trial to run", lambda: trial_ready(kube))
+    labels = send_requests(serving, shift=1.0, rows=120, seed=5, prefix="trial")
     wait_for("the copies to be answered", lambda: mirrored(serving, 120) or None)
-    values = np.random.default_rng(5).normal(loc=1.0, size=120)
-    labels = [{"id": f"trial-{i}", "label": int(v > 1.0)} for i, v in enumerate(values)]
-    for ip in candidates:
-        post(f"http://{ip}:8481/v1/feedback", labels, token=token)
+    endpoint = f"http://127.0.0.1:{operator.port}/v1/feedback/{kube.namespace}/watch"
+    items = [item for ip in serving for item in labels[ip]]
+    answer = post(endpoint, items, token=token)
+    assert answer["sidecars"]["reporting"] == len(serving) + 1  # the candidate's sidecar too
 
     def ended() -> dict[str, Any] | None:
         retraining = kube.status("watch").get("retraining") or {}
@@ -103,20 +72,10 @@ def run_trial(kube: Any, token: str) -> dict[str, Any]:
     return result
 
 
-def candidate_gone(kube: Any) -> bool | None:
-    from kubernetes.client import ApiException  # noqa: PLC0415
-
-    try:
-        kube.apps.read_namespaced_deployment(CANDIDATE, kube.namespace)
-    except ApiException as error:
-        return True if error.status == 404 else None
-    return None
-
-
 def test_a_good_shadow_is_promoted_on_the_same_live_rows(kube: Any, operator: Any) -> None:
-    token = start_shadow_scenario(kube, new_version="3")
+    token = start_gated_scenario(kube, new_version="3", strategy="shadow")
 
-    retraining = run_trial(kube, token)
+    retraining = run_trial(kube, operator, token)
 
     assert retraining["lastResult"] == "Succeeded"
     assert retraining["modelVersion"] == "3"
@@ -135,9 +94,9 @@ def test_a_good_shadow_is_promoted_on_the_same_live_rows(kube: Any, operator: An
 
 
 def test_a_bad_shadow_is_rejected_and_the_serving_model_stays(kube: Any, operator: Any) -> None:
-    token = start_shadow_scenario(kube, new_version="4")
+    token = start_gated_scenario(kube, new_version="4", strategy="shadow")
 
-    retraining = run_trial(kube, token)
+    retraining = run_trial(kube, operator, token)
 
     assert retraining["lastResult"] == "Rejected"
     assert retraining["trial"]["result"] == "Rejected"

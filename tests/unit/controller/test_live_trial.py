@@ -9,15 +9,17 @@ import pytest
 
 from kubedrift.api.spec import PromotionSpec
 from kubedrift.controller.live_trial import (
-    MODEL_ROLE_LABEL,
+    answered_by,
     build_candidate_deployment,
     build_candidate_service,
     canary_counts,
-    is_candidate_pod,
     judge_trial,
+    labeled_since,
     paired_scores,
     shadow_url,
 )
+from kubedrift.controller.names import MODEL_ROLE_LABEL
+from kubedrift.controller.observation import is_candidate_pod
 from kubedrift.controller.promotion import judge
 
 OWNER = {"apiVersion": "kubedrift.io/v1alpha1", "kind": "ModelMonitor", "name": "m", "uid": "u"}
@@ -68,7 +70,11 @@ def test_a_shadow_runs_the_candidate_version_where_no_serving_service_selects_it
     assert shadow["spec"]["replicas"] == 1
     model, sidecar = shadow["spec"]["template"]["spec"]["containers"]
     assert model["env"] == [{"name": "MODEL_VERSION", "value": "2"}]
-    assert sidecar == {"name": "kubedrift-sidecar"}  # records the candidate's answers
+    # the sidecar records the candidate's answers, labeled with its version
+    assert sidecar == {
+        "name": "kubedrift-sidecar",
+        "env": [{"name": "KUBEDRIFT_MODEL_VERSION", "value": "2"}],
+    }
     assert shadow["metadata"]["ownerReferences"] == [OWNER]
     assert "status" not in shadow
 
@@ -184,3 +190,35 @@ def test_a_canary_with_a_bad_candidate_is_rejected_and_a_good_one_promoted() -> 
     assert (promoted.verdict, promoted.reason) == ("Promote", "Better")
     assert (waiting.verdict, waiting.reason) == ("Wait", "NotEnoughLabels")
     assert "candidate accuracy 0.5000 on 500 labeled rows vs serving 0.8000" in rejected.message
+
+
+def test_a_canary_verdict_is_recorded_with_each_models_rows_and_the_test_that_decided() -> None:
+    serving = [row(i, 1 if i % 5 else 0, 1) for i in range(500)]  # right on 0.8
+    bad = [row(i, i % 2, 1) for i in range(400)]  # right on 0.5
+
+    gate = judge_trial("canary", GATE, serving, bad, max_rows=2000).gate
+
+    assert (gate["result"], gate["test"]) == ("Worse", "farrington-manning")
+    assert (gate["servingRows"], gate["candidateRows"], gate["heldOut"]) == (500, 400, 900)
+    assert (gate["servingAccuracy"], gate["candidateAccuracy"]) == (0.8, 0.5)
+    assert gate["pValue"] <= 0.05  # the p-value of "worse", the test that decided
+    assert (gate["candidateOnly"], gate["servingOnly"]) == (0, 0)  # no pairs in a canary
+
+
+def test_a_canary_that_spends_its_row_budget_unshown_is_not_better() -> None:
+    serving = [row(i, 1 if i % 5 else 0, 1) for i in range(200)]  # right on 0.8
+    same = [row(i, 1 if i % 5 else 0, 1) for i in range(200)]  # right on 0.8 too
+
+    decision = judge_trial("canary", GATE, serving, same, max_rows=200)
+
+    assert (decision.verdict, decision.gate["result"]) == ("Reject", "NotBetter")
+
+
+def test_rows_labeled_before_the_trial_and_rows_of_another_version_are_left_out() -> None:
+    rows: list[dict[str, Any]] = [
+        {"label": 1, "time": 5.0},
+        {"label": 1, "time": 9.0, "modelVersion": "2"},
+    ]
+
+    assert labeled_since(rows, 6.0) == [rows[1]]
+    assert answered_by(rows, "3") == [rows[0]]

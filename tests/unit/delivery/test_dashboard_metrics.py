@@ -27,6 +27,8 @@ def exported_series() -> set[str]:
         drift_share=0.5, metric="accuracy", metric_value=0.7,
     )  # fmt: skip
     operator.record_conditions("ml", "fraud", [{"type": "DriftDetected", "status": "True"}])
+    assert operator.segments is not None
+    operator.segments.record("ml", "fraud", [("de", True, False, 20.0, 300, ("accuracy", 0.8))])
     sidecar_registry = CollectorRegistry()
     sidecar = sidecar_metrics(sidecar_registry)
     sidecar.proxy.attach(ProxySnapshot)

@@ -97,6 +97,29 @@ def test_labels_join_by_each_kind_of_request_id_and_outcomes_are_reported(fresh:
     assert fresh.metric("kubedrift_window_labeled") == 5
 
 
+def test_a_sidecar_that_knows_its_model_version_labels_windows_and_labeled_rows(
+    model: ModelServer, baseline_file: Path
+) -> None:
+    sidecar = start_sidecar(
+        model.port, baseline_file, "--sample-rate", "1", env={"KUBEDRIFT_MODEL_VERSION": "3"}
+    )
+    try:
+        infer(sidecar, oip([[1.0, 0, 0]], request_id="one"))
+        sidecar.wait_for_samples(1)
+        status, _ = sidecar.post("/v1/feedback", [{"id": "one", "label": 1}])
+
+        assert status == 200
+        [row] = sidecar.json("/v1/labeled")["rows"]
+        assert (row["label"], row["modelVersion"]) == (1, "3")
+        assert sidecar.json("/v1/window")["pod"]["modelVersion"] == "3"
+    finally:
+        sidecar.stop()
+
+
+def test_a_sidecar_without_a_model_version_reports_none(fresh: Sidecar) -> None:
+    assert "modelVersion" not in fresh.json("/v1/window")["pod"]
+
+
 @pytest.mark.parametrize(
     ("settings", "in_monitor_queue"),
     [
