@@ -22,6 +22,7 @@ from kubedrift.stats.embedding import (
     fit_embedding,
 )
 from kubedrift.stats.engine import Contract, Decision, Engine, Tally
+from kubedrift.stats.segments import segment_baseline, split_rows
 from kubedrift.stats.settings import DriftSettings, EvaluationSettings
 from kubedrift.stats.window import Window
 
@@ -187,3 +188,18 @@ def test_a_labeled_row_keeps_its_scalar_features_not_the_block() -> None:
     kept = window.to_dict()["labeled_rows"]["rows"]
     assert window.labeled == 2
     assert all(set(row["features"]) == {"age"} for row in kept)
+
+
+def test_segments_judge_the_scalar_features_and_leave_the_block_to_the_monitor() -> None:
+    rng = np.random.default_rng(3)
+    columns = {
+        "text": MODEL.draw(rng, 600),
+        "age": rng.normal(size=600),
+        "country": np.array(["de", "fr"] * 300),
+    }
+    baseline = segment_baseline(build_baseline(columns), columns, "country")
+    assert baseline.segments is not None
+    assert [b.name for b in baseline.embeddings] == ["text"]
+    assert all(not b.embeddings for b in baseline.segments.baselines)
+    parts = split_rows(baseline.segments, {k: v[:10] for k, v in columns.items()})
+    assert {name for rows, _, _ in parts.values() for name in rows} == {"age"}
