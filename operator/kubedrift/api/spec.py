@@ -551,6 +551,21 @@ class MultivariateDriftSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class EmbeddingDriftSpec:
+    """``spec.drift.embeddings``: drift of wide inputs (embeddings) judged through a projection."""
+
+    enabled: bool = prop(
+        "enabled",
+        "Judge each embedding block the baseline holds (an input tensor wider than "
+        "`kubedrift baseline build --embedding-width`, 256 by default, or named with "
+        "--embedding) through its principal-component scores, its norm and its reconstruction "
+        "error, a few signals sharing the monitor's false-alarm budget instead of one test per "
+        "value.",
+        default=True,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
 class DriftSpec:
     """``spec.drift``: per-feature tests and when the whole dataset counts as drifted."""
 
@@ -597,6 +612,11 @@ class DriftSpec:
         "multivariate",
         "Multivariate drift: the features' joint distribution.",
         default_factory=MultivariateDriftSpec,
+    )
+    embeddings: EmbeddingDriftSpec = prop(
+        "embeddings",
+        "Embedding drift: wide inputs judged through a projection (docs/statistics.md).",
+        default_factory=EmbeddingDriftSpec,
     )
 
     RULES: ClassVar[tuple[Rule, ...]] = (

@@ -52,6 +52,7 @@ def evaluation_settings(spec: ModelMonitorSpec) -> EvaluationSettings:
             prediction_method=drift.prediction.method,
             prediction_threshold=drift.prediction.threshold,
             multivariate=drift.multivariate.enabled,
+            embeddings=drift.embeddings.enabled,
         ),
         performance=_performance(spec.performance),
         window=WindowSettings(

@@ -37,7 +37,12 @@ CONDITION_TYPES = (
     "Retraining",
 )
 #: Status lists keyed by one field (``x-kubernetes-list-type: map`` in the CRD).
-LIST_MAP_KEYS = {"conditions": "type", "drift.features": "name", "segments": "value"}
+LIST_MAP_KEYS = {
+    "conditions": "type",
+    "drift.features": "name",
+    "drift.embeddings": "name",
+    "segments": "value",
+}
 
 
 class Condition(TypedDict):
@@ -83,12 +88,22 @@ class MultivariateDriftStatus(TypedDict):
     effect: float
 
 
+class EmbeddingDriftStatus(TypedDict):
+    name: str
+    drifted: bool
+    evidence: float
+    threshold: float
+    effect: float
+    signals: list[str]
+
+
 class DriftStatus(TypedDict):
     share: float
     drifted: bool
     features: list[FeatureDriftStatus]
     prediction: NotRequired[PredictionDriftStatus]
     multivariate: NotRequired[MultivariateDriftStatus]
+    embeddings: NotRequired[list[EmbeddingDriftStatus]]
     evidenceThreshold: NotRequired[float]
 
 
@@ -303,6 +318,19 @@ DOCS: dict[str, str] = {
     "drift.multivariate.threshold": "Log e-value at which it alarms (drift.evidenceThreshold).",
     "drift.multivariate.effect": "Largest gap between the binned cumulative distributions of "
     "the reconstruction error now and in the reference (the effect size gated by minEffect).",
+    "drift.embeddings": "The embedding blocks (wide inputs), each judged through its "
+    "principal-component scores, norm and reconstruction error by the decision engine "
+    "(docs/statistics.md, Embeddings); present when the baseline holds a block and "
+    "spec.drift.embeddings.enabled.",
+    "drift.embeddings.name": "The block's name: the tensor or field it arrives as.",
+    "drift.embeddings.drifted": "Whether any of its signals' drift alarm holds; it sets "
+    "DriftDetected alone (reason EmbeddingDrift).",
+    "drift.embeddings.evidence": "Largest CUSUM statistic (log e-value) of its signals.",
+    "drift.embeddings.threshold": "Log e-value at which a signal alarms.",
+    "drift.embeddings.effect": "Largest gap between the binned cumulative distributions of a "
+    "signal now and in the reference.",
+    "drift.embeddings.signals": "Its signals in alarm: pc1 .. pcK (principal-component "
+    "scores), norm, reconstruction-error.",
     "segments": "Per-segment results (spec.segments): one entry per judged value, at most 20, "
     "each judged by its own engine against its own training rows (docs/statistics.md, "
     "Segments). A segment's alarm does not set the monitor's conditions.",

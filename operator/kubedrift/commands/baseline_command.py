@@ -62,6 +62,29 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="do not fit the multivariate signal (PCA of two or more numeric features)",
     )
     build.add_argument(
+        "--embedding-width",
+        type=int,
+        default=256,
+        metavar="D",
+        help="a tensor's columns <name>-0 .. <name>-(d-1) with d above D are an embedding block, "
+        "judged through its principal components, norm and reconstruction error (default 256)",
+    )
+    build.add_argument(
+        "--embedding",
+        action="append",
+        default=[],
+        metavar="NAMES",
+        help="tensors whose columns <name>-0 .. are an embedding block whatever their width "
+        "(comma-separated, repeatable)",
+    )
+    build.add_argument(
+        "--embedding-components",
+        type=int,
+        default=8,
+        metavar="K",
+        help="principal components kept per embedding block, 1 to 64 (default 8)",
+    )
+    build.add_argument(
         "--segment",
         help="categorical feature whose most frequent values get their own reference profiles "
         "(spec.segments)",
@@ -123,6 +146,9 @@ def _build(args: argparse.Namespace) -> int:
         seed=args.seed,
         multivariate=args.multivariate,
         probabilities=split_list(args.probabilities),
+        embedding_width=args.embedding_width,
+        embeddings=[name for text in args.embedding for name in split_list(text)],
+        embedding_components=args.embedding_components,
     )
     if args.segment:
         from kubedrift.stats.segments import segment_baseline  # noqa: PLC0415
@@ -144,7 +170,9 @@ def _build(args: argparse.Namespace) -> int:
     kinds = [profile.type for profile in baseline.features]
     print(
         f"wrote {args.output}: {baseline.rows} rows, {kinds.count('numeric')} numeric and "
-        f"{kinds.count('categorical')} categorical features, {len(text) / 1024:.1f} KiB"
+        f"{kinds.count('categorical')} categorical features, "
+        + "".join(f"embedding {b.name} ({b.width} wide), " for b in baseline.embeddings)
+        + f"{len(text) / 1024:.1f} KiB"
         + ("" if text == plain else f" (gzip-compressed from {len(plain) / 1024:.1f} KiB)")
         + (
             f"; segments of {baseline.segments.feature}: {', '.join(baseline.segments.values)}"

@@ -112,6 +112,7 @@ class Evaluated:
                 "share": self.decision.share,
                 "engine": self.decision.to_dict(),
                 **self._multivariate(),
+                **self._embeddings(),
             }
             | ({"estimated_performance": self._estimated()} if self.estimated else {})
             | (
@@ -152,6 +153,24 @@ class Evaluated:
                 "effect": signal.effect,
             }
         }
+
+    def _embeddings(self) -> dict[str, Any]:
+        """``embeddings`` (when the engine judges a block): per block, whether it drifted and
+        each derived column's evidence, threshold and effect, as in ``status.drift.embeddings``."""
+        blocks: dict[str, dict[str, Any]] = {}
+        for signal in self.decision.signals:
+            if signal.kind != "embedding":
+                continue
+            _, block, column = signal.name.split("/", 2)
+            entry = blocks.setdefault(block, {"drifted": False, "signals": {}})
+            entry["drifted"] = entry["drifted"] or signal.alarmed
+            entry["signals"][column] = {
+                "drifted": signal.alarmed,
+                "evidence": signal.statistic,
+                "threshold": signal.threshold,
+                "effect": signal.effect,
+            }
+        return {"embeddings": blocks} if blocks else {}
 
 
 @dataclass(frozen=True)

@@ -130,8 +130,10 @@ def baseline_inputs(
 ) -> tuple[Columns, npt.NDArray[Any] | None, npt.NDArray[Any] | None]:
     """The feature columns, predictions and labels of ``columns`` for ``baseline``.
 
-    Every baseline feature must be present, with numbers where the baseline says numeric; the
-    prediction and label columns are optional (no prediction drift / no performance without).
+    Every baseline feature must be present, with numbers where the baseline says numeric, and
+    every embedding block's columns ``<name>-0 ..``, which become one ``rows x d`` array under
+    the block's name; the prediction and label columns are optional (no prediction drift / no
+    performance without).
     """
     require_columns(columns, baseline.feature_names, path)
     numeric = [p.name for p in baseline.features if p.type == "numeric"]
@@ -141,9 +143,16 @@ def baseline_inputs(
         predictions = columns[prediction.name]
         if prediction.type == "numeric":
             numeric.append(prediction.name)
+    blocks = {b.name: [f"{b.name}-{j}" for j in range(b.width)] for b in baseline.embeddings}
+    for names in blocks.values():
+        require_columns(columns, names, path)
+        numeric.extend(names)
     require_numeric(columns, numeric, path)
     labels = columns.get(baseline.label) if baseline.label else None
     rows = {name: columns[name] for name in baseline.feature_names}
+    for block, names in blocks.items():
+        # an embedding block is one rows x d array (``stats.embedding``)
+        rows[block] = np.column_stack([np.asarray(columns[n], dtype=np.float64) for n in names])
     return rows, predictions, labels
 
 

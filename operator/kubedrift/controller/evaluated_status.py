@@ -34,6 +34,7 @@ from kubedrift.api.status import (
     Condition,
     ConditionStatus,
     DriftStatus,
+    EmbeddingDriftStatus,
     EstimatedMetricStatus,
     EstimatedPerformanceStatus,
     FeatureDriftStatus,
@@ -260,7 +261,36 @@ def drift_status(evaluation: Evaluation, decision: Decision | None = None) -> Dr
             threshold=_summary(multivariate.threshold),
             effect=_summary(multivariate.effect),
         )
+    embeddings = embedding_status(decision)
+    if embeddings:
+        status["embeddings"] = embeddings
     return status
+
+
+def embedding_status(decision: Decision | None) -> list[EmbeddingDriftStatus]:
+    """One entry per embedding block the engine judges (``stats.embedding``), in its order."""
+    blocks: dict[str, EmbeddingDriftStatus] = {}
+    for signal in decision.signals if decision is not None else ():
+        if signal.kind != "embedding":
+            continue
+        _, name, column = signal.name.split("/", 2)
+        entry = blocks.setdefault(
+            name,
+            EmbeddingDriftStatus(
+                name=name,
+                drifted=False,
+                evidence=0.0,
+                threshold=_summary(signal.threshold),
+                effect=0.0,
+                signals=[],
+            ),
+        )
+        entry["evidence"] = max(entry["evidence"], _summary(signal.statistic))
+        entry["effect"] = max(entry["effect"], _summary(signal.effect))
+        if signal.alarmed:
+            entry["drifted"] = True
+            entry["signals"].append(column)
+    return list(blocks.values())
 
 
 def performance_status(evaluation: Evaluation) -> PerformanceStatus | None:

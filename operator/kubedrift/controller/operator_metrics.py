@@ -54,6 +54,9 @@ class OperatorMetrics:
     condition: Gauge
     #: ``kubedrift_monitor_multivariate_evidence``: the multivariate signal's log e-value.
     multivariate_evidence: Gauge
+    #: ``kubedrift_monitor_embedding_evidence``: each embedding block's largest log e-value
+    #: (one series per block of the baseline, a handful at most).
+    embedding_evidence: Gauge
     #: ``kubedrift_monitor_estimated_metric``; created by :func:`make_metrics` when asked.
     estimated: Gauge | None = None
     #: The ``kubedrift_monitor_segment_*`` gauges (``spec.segments``).
@@ -74,6 +77,7 @@ class OperatorMetrics:
         metric: str | None = None,
         metric_value: float | None = None,
         multivariate_evidence: float | None = None,
+        embedding_evidence: Mapping[str, float] | None = None,
     ) -> None:
         """Count one evaluation and update the monitor's gauges."""
         self._start(namespace, monitor)
@@ -87,6 +91,8 @@ class OperatorMetrics:
             self.metric_value.labels(namespace, monitor, metric).set(metric_value)
         if multivariate_evidence is not None:
             self.multivariate_evidence.labels(namespace, monitor).set(multivariate_evidence)
+        for block, value in (embedding_evidence or {}).items():
+            self.embedding_evidence.labels(namespace, monitor, block).set(value)
 
     def record_estimates(
         self, namespace: str, monitor: str, estimates: Mapping[str, tuple[float, float, float]]
@@ -156,6 +162,7 @@ class OperatorMetrics:
             self.labels,
             self.condition,
             self.multivariate_evidence,
+            self.embedding_evidence,
             *((self.estimated,) if self.estimated is not None else ()),
         ):
             for labels in list(_label_sets(family)):
@@ -198,6 +205,14 @@ def make_metrics(registry: CollectorRegistry) -> OperatorMetrics:
             "kubedrift_monitor_drift_share",
             "Share of drifted features in the last evaluation.",
             ["namespace", "monitor"],
+            registry=registry,
+        ),
+        embedding_evidence=Gauge(
+            "kubedrift_monitor_embedding_evidence",
+            "Largest CUSUM statistic (log e-value) of an embedding block's signals (principal-"
+            "component scores, norm, reconstruction error) in the last evaluation; it alarms at "
+            "the evidence threshold.",
+            ["namespace", "monitor", "embedding"],
             registry=registry,
         ),
         multivariate_evidence=Gauge(

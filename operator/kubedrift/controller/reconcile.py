@@ -39,7 +39,12 @@ from kubedrift.controller.client import core
 from kubedrift.controller.collector_preparation import prepare_collector
 from kubedrift.controller.context import OperatorContext
 from kubedrift.controller.dataset import merge_labeled
-from kubedrift.controller.evaluated_status import Observation, evaluated_status, invalid_status
+from kubedrift.controller.evaluated_status import (
+    Observation,
+    embedding_status,
+    evaluated_status,
+    invalid_status,
+)
 from kubedrift.controller.events import RESOLVED, Event, transition_events
 from kubedrift.controller.job_policy import PolicyViolationError
 from kubedrift.controller.names import (
@@ -413,6 +418,7 @@ def _record(
         metric=spec.performance.metric if spec.performance else None,
         metric_value=performance.value if performance is not None else None,
         multivariate_evidence=_multivariate_evidence(observation),
+        embedding_evidence=_embedding_evidence(observation),
     )
     if ctx.metrics.segments is not None and spec.segments is not None:
         ctx.metrics.segments.record(
@@ -442,6 +448,14 @@ def _record(
                 for name, entry in observation.estimated.items()
             },
         )
+
+
+def _embedding_evidence(observation: Observation) -> dict[str, float]:
+    """Each embedding block's largest log e-value (``status.drift.embeddings``)."""
+    decision = observation.decision
+    if decision is None or not observation.has_data:
+        return {}
+    return {entry["name"]: entry["evidence"] for entry in embedding_status(decision)}
 
 
 def _multivariate_evidence(observation: Observation) -> float | None:

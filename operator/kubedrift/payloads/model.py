@@ -92,12 +92,24 @@ class ColumnLayout:
 
     names: tuple[str, ...]
     positions: Mapping[str, int]
+    #: The tensor (or field) whose ``[n, d]`` values the block holds, named ``<tensor>-0 ..``;
+    #: ``None`` for positional rows. A baseline's embedding block of that name takes the block
+    #: as one ``n x d`` array (``kubedrift.stats.embedding``).
+    tensor: str | None = None
 
 
 @lru_cache(maxsize=256)
 def column_layout(names: tuple[str, ...]) -> ColumnLayout:
     """The shared layout of ``names`` (a tensor's ``<name>-0 ..``, positional names of rows)."""
     return ColumnLayout(names, {name: index for index, name in enumerate(names)})
+
+
+@lru_cache(maxsize=256)
+def tensor_layout(name: str, width: int) -> ColumnLayout:
+    """``<name>-0 .. <name>-(width-1)`` of tensor ``name``, made once per tensor shape rather
+    than per request (the monitor parses thousands of requests a second with the same tensors)."""
+    names = tuple(f"{name}-{j}" for j in range(width))
+    return ColumnLayout(names, {column: j for j, column in enumerate(names)}, name)
 
 
 class RowMajorColumns(Mapping[str, list[Value]]):
@@ -139,6 +151,56 @@ class RowMajorColumns(Mapping[str, list[Value]]):
 
     def __repr__(self) -> str:
         return repr(dict(self))
+
+
+class BlockedColumns(Mapping[str, list[Value]]):
+    """Scalar columns next to whole ``[n, d]`` blocks (tensors, list-valued fields), each block
+    kept as the one :class:`RowMajorColumns` it arrived as: a 768-wide embedding is one list of
+    cells, not 768 lists. As a mapping it holds every column (a block's sliced when asked for)
+    and compares equal to the dict of them.
+
+    >>> block = RowMajorColumns(tensor_layout("e", 2), [1, 2, 3, 4])
+    >>> both = BlockedColumns({"age": [30, 40]}, (block,))
+    >>> both["e-1"], both.blocks[0].layout.tensor
+    ([2, 4], 'e')
+    >>> both == {"age": [30, 40], "e-0": [1, 3], "e-1": [2, 4]}
+    True
+    """
+
+    __slots__ = ("blocks", "plain")
+
+    def __init__(self, plain: Mapping[str, list[Value]], blocks: tuple[RowMajorColumns, ...]):
+        self.plain = plain
+        self.blocks = blocks
+
+    def __getitem__(self, name: str) -> list[Value]:
+        found = self.plain.get(name)
+        if found is not None:
+            return found
+        for block in self.blocks:
+            if name in block:
+                return block[name]
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.plain
+        for block in self.blocks:
+            yield from (name for name in block.layout.names if name not in self.plain)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+def blocks_in(columns: Mapping[str, list[Value]]) -> tuple[RowMajorColumns, ...]:
+    """The tensor blocks ``columns`` holds as blocks (see :class:`BlockedColumns`)."""
+    if isinstance(columns, BlockedColumns):
+        return columns.blocks
+    if isinstance(columns, RowMajorColumns) and columns.layout.tensor is not None:
+        return (columns,)
+    return ()
 
 
 class Parsed(NamedTuple):

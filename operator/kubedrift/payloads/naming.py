@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 from kubedrift.payloads.model import (
+    BlockedColumns,
     ColumnLayout,
     Naming,
     Parsed,
@@ -76,6 +77,10 @@ def _renamed(columns: Mapping[str, list[Value]], naming: Naming) -> Mapping[str,
         if layout is None:
             return columns
         return RowMajorColumns(layout, columns.cells)
+    if isinstance(columns, BlockedColumns):
+        # blocks keep their tensor's name (an embedding block is named after it); the scalar
+        # columns are renamed
+        return BlockedColumns(_renamed(columns.plain, naming), columns.blocks)
     renames = dict(naming.renames)
     positions = naming.positions
     out: dict[str, list[Value]] = {}
@@ -93,6 +98,8 @@ def _renamed_layout(layout: ColumnLayout, naming: Naming) -> ColumnLayout | None
         names = naming.positions
     renames = dict(naming.renames)
     names = tuple(renames.get(name, name) for name in names)
+    if names == layout.names:
+        return layout  # unchanged: a tensor block stays one
     if len(set(names)) != len(names):
         return None
     return column_layout(names)

@@ -19,17 +19,16 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 from typing import Any
 
 from kubedrift.payloads.errors import ParseError
 from kubedrift.payloads.model import (
-    ColumnLayout,
+    BlockedColumns,
     Parsed,
     ParseOptions,
     RowMajorColumns,
     Value,
-    column_layout,
+    tensor_layout,
 )
 from kubedrift.payloads.tables import (
     Decoded,
@@ -163,15 +162,15 @@ def _tensor_columns(tensor: Any, tail: _Tail, where: str) -> tuple[Mapping[str, 
 
 def merge_tensors(tables: Sequence[Mapping[str, list[Value]]]) -> Mapping[str, list[Value]]:
     """The columns of all input tensors: one ``[n, d]`` tensor (the common request) stays a
-    row-major block; several are merged, a later tensor's column replacing an earlier namesake."""
-    return tables[0] if len(tables) == 1 else {k: v for t in tables for k, v in t.items()}
-
-
-@lru_cache(maxsize=256)
-def tensor_layout(name: str, width: int) -> ColumnLayout:
-    """``<name>-0 .. <name>-(width-1)``, made once per tensor shape rather than per request (the
-    monitor parses thousands of requests a second with the same tensors)."""
-    return column_layout(tuple(f"{name}-{j}" for j in range(width)))
+    row-major block; several are merged, a later tensor's column replacing an earlier namesake,
+    and ``[n, d]`` tensors among them stay blocks (:class:`BlockedColumns`)."""
+    if len(tables) == 1:
+        return tables[0]
+    blocks = tuple(t for t in tables if isinstance(t, RowMajorColumns))
+    plain = {k: v for t in tables if not isinstance(t, RowMajorColumns) for k, v in t.items()}
+    if not blocks:
+        return plain
+    return BlockedColumns(plain, blocks)
 
 
 def _predictions(

@@ -21,8 +21,8 @@ from typing import Any, cast
 
 import msgspec
 
-from kubedrift.payloads.model import Parsed, ParseOptions, RowMajorColumns, Value
-from kubedrift.payloads.open_inference import merge_tensors, parse_response, tensor_layout
+from kubedrift.payloads.model import Parsed, ParseOptions, RowMajorColumns, Value, tensor_layout
+from kubedrift.payloads.open_inference import merge_tensors, parse_response
 from kubedrift.payloads.tables import reduce_prediction, text_id
 
 

@@ -15,11 +15,13 @@ from typing import Any
 
 from kubedrift.payloads.errors import ParseError
 from kubedrift.payloads.model import (
+    BlockedColumns,
     ColumnLayout,
     ParseOptions,
     RowMajorColumns,
     Value,
     column_layout,
+    tensor_layout,
 )
 
 try:  # the `fast` extra: a 1 KB OIP request decodes about 7x faster than with the json module
@@ -149,6 +151,11 @@ def columns_from_rows(
     first = rows[0]
     columns: dict[str, list[Value]] = {}
     if isinstance(first, Mapping):
+        vectors = [
+            key for key, value in as_object(first, f"{where}[0]").items() if type(value) is list
+        ]
+        if vectors:
+            return _with_vectors(rows, vectors, options, where)
         for index, row in enumerate(rows):
             row_object = as_object(row, f"{where}[{index}]")
             for key in row_object:
@@ -180,6 +187,37 @@ def columns_from_rows(
     return {
         positional_name(0, options): [scalar(row, f"{where}[{i}]") for i, row in enumerate(rows)]
     }
+
+
+def _with_vectors(
+    rows: Sequence[Any], vectors: Sequence[str], options: ParseOptions, where: str
+) -> Mapping[str, list[Value]]:
+    """Object rows whose ``vectors`` fields hold lists (an embedding per row): each such field
+    is one ``[n, d]`` block named after it (``d`` from the first row; a row without the field
+    has missing cells), the other fields are columns as usual."""
+    widths = {key: len(rows[0][key]) for key in vectors}
+    cells: dict[str, list[Value]] = {key: [] for key in vectors}
+    others: list[dict[str, Any]] = []
+    for index, row in enumerate(rows):
+        row_object = as_object(row, f"{where}[{index}]")
+        for key in vectors:
+            found = row_object.get(key)
+            if found is None:
+                cells[key].extend([None] * widths[key])
+                continue
+            if type(found) is not list or len(found) != widths[key]:
+                raise ParseError("bad_shape", f"{where}[{index}].{key} is not {widths[key]} values")
+            cells[key].extend(
+                found if finite_numbers(found) else [scalar(v, f"{where}[{index}]") for v in found]
+            )
+        others.append({k: v for k, v in row_object.items() if k not in widths})
+    blocks = tuple(
+        RowMajorColumns(tensor_layout(key, widths[key]), cells[key])
+        for key in vectors
+        if widths[key]
+    )
+    plain = columns_from_rows(others, options, where) if any(others) else {}
+    return BlockedColumns(dict(plain), blocks)
 
 
 def _row_major(rows: Sequence[Any], width: int, options: ParseOptions) -> RowMajorColumns | None:
@@ -217,6 +255,8 @@ def columns_from_object(value: Mapping[str, Any], where: str) -> dict[str, list[
 def row_count(columns: Mapping[str, list[Value]]) -> int:
     if isinstance(columns, RowMajorColumns):
         return columns.rows
+    if isinstance(columns, BlockedColumns) and columns.blocks:
+        return columns.blocks[0].rows
     return len(next(iter(columns.values())))
 
 

@@ -17,7 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from kubedrift.payloads import Value
-from kubedrift.payloads.model import RowMajorColumns
+from kubedrift.payloads.model import RowMajorColumns, blocks_in
+from kubedrift.payloads.tables import row_count
 from kubedrift.stats.baseline import Baseline, FeatureProfile
 
 Columns = dict[str, npt.NDArray[Any]]
@@ -55,6 +56,15 @@ def to_columns(
     the result is the same as column by column.
     """
     tables = list(rows)
+    columns = _plain_columns(baseline, tables, size)
+    for block in baseline.embeddings:
+        columns[block.name] = _embedding_array(block.name, block.width, tables)
+    return columns
+
+
+def _plain_columns(
+    baseline: Baseline, tables: list[Mapping[str, Sequence[Any]]], size: int
+) -> Columns:
     if tables and isinstance(tables[0], RowMajorColumns):
         blocks = _from_blocks(baseline, tables, size)
         if blocks is not None:
@@ -70,6 +80,32 @@ def to_columns(
     if filled != size:
         raise ValueError("row count does not match the columns")
     return {name: column_array(baseline.feature(name), cells) for name, cells in merged.items()}
+
+
+def _embedding_array(
+    name: str, width: int, tables: list[Mapping[str, Sequence[Any]]]
+) -> npt.NDArray[np.float64]:
+    """Embedding block ``name``'s ``rows x width`` values (``stats.embedding``): each
+    exchange's tensor block converted in one go, its ``<name>-j`` columns when it came column by
+    column, NaN rows when it lacks the block (or a cell is not a number)."""
+    parts: list[npt.NDArray[np.float64]] = []
+    for table in cast(list[Mapping[str, list[Value]]], tables):
+        count = row_count(table) if table else 0
+        found = next((b for b in blocks_in(table) if b.layout.tensor == name), None)
+        try:
+            if found is not None and found.width == width:
+                parts.append(np.array(found.cells, dtype=np.float64).reshape(count, width))
+                continue
+            cells = [table.get(f"{name}-{j}") for j in range(width)]
+            if all(c is not None for c in cells):
+                parts.append(np.array(cells, dtype=np.float64).reshape(width, count).T)
+                continue
+        except (TypeError, ValueError, OverflowError):
+            pass
+        parts.append(np.full((count, width), np.nan))
+    if not parts:
+        return np.empty((0, width))
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _from_blocks(

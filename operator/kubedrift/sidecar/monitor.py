@@ -79,7 +79,9 @@ class Monitor:
         metrics.model_info.labels(model=model or "").set(1)
         #: Parsed exchanges none of whose columns is a baseline feature (since the start).
         self.schema_mismatches = 0
-        self._features = frozenset(baseline.feature_names)
+        self._features = frozenset(baseline.feature_names).union(
+            f"{b.name}-{j}" for b in baseline.embeddings for j in range(b.width)
+        )
         # layout -> whether any of its names is a feature; layouts are shared per shape
         self._layouts_matching: weakref.WeakKeyDictionary[ColumnLayout, bool] = (
             weakref.WeakKeyDictionary()

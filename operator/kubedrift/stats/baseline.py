@@ -39,6 +39,13 @@ from kubedrift.stats.column_profile import (
     detect_type,
     profile_column,
 )
+from kubedrift.stats.embedding import (
+    DEFAULT_COMPONENTS,
+    DEFAULT_MIN_WIDTH,
+    EmbeddingProfile,
+    blocks_of,
+    fit_embedding,
+)
 from kubedrift.stats.estimation import CalibrationMap, fit_calibration
 from kubedrift.stats.multivariate import MultivariateProfile, fit_multivariate
 from kubedrift.stats.performance import reference_performance
@@ -80,6 +87,22 @@ class Baseline:
     #: Calibration maps of the model's class probabilities (``stats.estimation``), fitted on the
     #: training rows' probabilities and labels; ``None`` when no probabilities were given.
     calibration: CalibrationMap | None = None
+    #: The embedding blocks' projections and their derived columns' references
+    #: (``kubedrift.stats.embedding``).
+    embeddings: tuple[EmbeddingProfile, ...] = ()
+
+    @property
+    def derived(self) -> tuple[FeatureProfile, ...]:
+        """The columns computed from the features, judged between the features and the
+        prediction in windows, tallies and the engine: the multivariate reconstruction error,
+        then each embedding block's derived columns."""
+        profiles: list[FeatureProfile] = []
+        if self.multivariate is not None:
+            profiles.append(self.multivariate.profile)
+        for block in self.embeddings:
+            profiles.extend(block.profiles)
+        return tuple(profiles)
+
     #: Reference profiles of the rows of each segment (``stats.segments``), or ``None``.
     segments: SegmentProfiles | None = None
 
@@ -110,6 +133,8 @@ class Baseline:
             data["calibration"] = self.calibration.to_dict()
         if self.multivariate is not None:
             data["multivariate"] = self.multivariate.to_dict()
+        if self.embeddings:
+            data["embeddings"] = [block.to_dict() for block in self.embeddings]
         if self.segments is not None:
             data["segments"] = self.segments.to_dict()
         return data
@@ -147,6 +172,9 @@ class Baseline:
                     CalibrationMap.from_dict(data["calibration"])
                     if data.get("calibration")
                     else None
+                ),
+                embeddings=tuple(
+                    EmbeddingProfile.from_dict(block) for block in data.get("embeddings", ())
                 ),
                 segments=(
                     SegmentProfiles.from_dict(data["segments"]) if data.get("segments") else None
@@ -214,6 +242,9 @@ def build_baseline(
     seed: int = 0,
     multivariate: bool = True,
     probabilities: Sequence[str] = (),
+    embedding_width: int = DEFAULT_MIN_WIDTH,
+    embeddings: Sequence[str] = (),
+    embedding_components: int = DEFAULT_COMPONENTS,
 ) -> Baseline:
     """Profile training ``columns`` (name -> 1-D array) into a :class:`Baseline`.
 
@@ -228,18 +259,27 @@ def build_baseline(
     is estimated with (``stats.estimation``). With ``multivariate`` and two
     or more numeric features, the baseline also stores the PCA fit of the multivariate signal
     (``kubedrift.stats.multivariate``).
+
+    Embedding blocks (``kubedrift.stats.embedding``) are profiled through a projection of
+    ``embedding_components`` principal components, not column by column: a 2-D column
+    (``n x d``), and the columns ``<name>-0 .. <name>-(d-1)`` of a tensor wider than
+    ``embedding_width`` or named in ``embeddings``. Their columns are not features and take no
+    part in the multivariate fit.
     """
+    columns, blocks = _split_blocks(columns, embedding_width, embeddings, (prediction, label))
     names = (
-        list(features)
+        [name for name in features if name not in blocks]
         if features is not None
         else [name for name in columns if name not in (prediction, label)]
     )
+    if features is not None:
+        blocks = {name: rows for name, rows in blocks.items() if name in features}
     for name in [*names, prediction, label]:
         if name is not None and name not in columns:
             raise BaselineError(f"column {name!r} is not in the data")
-    if not names:
+    if not names and not blocks:
         raise BaselineError("no feature columns to profile")
-    rows = {len(np.asarray(columns[name])) for name in columns}
+    rows = {len(np.asarray(columns[name])) for name in columns} | {len(b) for b in blocks.values()}
     if len(rows) != 1:
         raise BaselineError("columns have different lengths")
     n_rows = rows.pop()
@@ -283,6 +323,17 @@ def build_baseline(
     calibration = None
     if probabilities:
         calibration = _calibration(columns, probabilities, label, task, classes)
+    fitted = tuple(
+        fit_embedding(
+            name,
+            block,
+            components=embedding_components,
+            bins=bins,
+            sample_size=size,
+            seed=seed,
+        )
+        for name, block in blocks.items()
+    )
     return Baseline(
         features=profiles,
         rows=n_rows,
@@ -293,7 +344,29 @@ def build_baseline(
         performance=performance,
         multivariate=fit,
         calibration=calibration,
+        embeddings=fitted,
     )
+
+
+def _split_blocks(
+    columns: Mapping[str, npt.NDArray[Any]],
+    min_width: int,
+    named: Sequence[str],
+    reserved: tuple[str | None, ...],
+) -> tuple[dict[str, npt.NDArray[Any]], dict[str, npt.NDArray[Any]]]:
+    """``columns`` without the embedding blocks' columns, and the blocks as ``n x d`` arrays."""
+    plain = {name: values for name, values in columns.items() if np.ndim(values) < 2}
+    blocks = {
+        name: np.asarray(values, dtype=np.float64)
+        for name, values in columns.items()
+        if np.ndim(values) >= 2 and name not in reserved
+    }
+    candidates = {name: values for name, values in plain.items() if name not in reserved}
+    for block, names in blocks_of(candidates, min_width=min_width, named=named).items():
+        if block in plain or block in blocks:
+            raise BaselineError(f"embedding {block!r} is also the name of a column")
+        blocks[block] = np.column_stack([np.asarray(plain.pop(n), np.float64) for n in names])
+    return plain, blocks
 
 
 def _calibration(

@@ -65,7 +65,8 @@ def encode(text: str, limit: int = MAX_BASELINE_BYTES) -> str:
         raise BaselineTooLargeError(
             f"the baseline is {size:,} bytes ({packed:,} compressed); a ConfigMap holds at most "
             f"{CONFIGMAP_LIMIT_BYTES:,} bytes (1 MiB), {limit:,} of them for the baseline: "
-            "profile fewer features (--features) or fewer categories (--max-categories)"
+            "profile fewer features (--features) or fewer categories (--max-categories), or "
+            "judge a wide tensor as an embedding block (--embedding-width, --embedding)"
         )
     return envelope
 

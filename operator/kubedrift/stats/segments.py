@@ -147,7 +147,12 @@ def split_rows(
         if not mask.any():
             continue
         result[value] = (
-            {n: np.asarray(v)[mask] for n, v in rows.items() if n != segments.feature},
+            # embedding blocks (2-D) are judged by the monitor only (``stats.embedding``)
+            {
+                n: np.asarray(v)[mask]
+                for n, v in rows.items()
+                if n != segments.feature and np.ndim(v) == 1
+            },
             None if predictions is None else np.asarray(predictions)[mask],
             None if labels is None else np.asarray(labels)[mask],
         )

@@ -68,6 +68,9 @@ class DriftSettings:
     prediction_threshold: float | None = None
     #: Judge the PCA reconstruction error when the baseline has a fit (``stats.multivariate``).
     multivariate: bool = True
+    #: Judge the embedding blocks' derived columns when the baseline has any
+    #: (``stats.embedding``).
+    embeddings: bool = True
 
 
 @dataclass(frozen=True)

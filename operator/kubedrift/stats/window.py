@@ -224,6 +224,9 @@ class Window:
         if multivariate is not None:
             # The reconstruction error is one more numeric column (see ``stats.multivariate``).
             columns.append(multivariate.errors(list(map(rows.get, multivariate.features)), size))
+        for block in self.baseline.embeddings:
+            # A block is a few derived numeric columns (see ``stats.embedding``).
+            columns.extend(block.values(embedding_rows(rows, block.name, block.width), size))
         if self.baseline.prediction is not None:
             columns.append(predictions)
         if {len(values) for values in columns if values is not None} - {size}:
@@ -296,7 +299,12 @@ class Window:
         chosen = np.flatnonzero(keys < self.labeled_sample.threshold())
         sampled = [
             {
-                "features": {name: _json_value(values[i]) for name, values in (rows or {}).items()},
+                # embedding blocks (2-D) stay out: a labeled row keeps the scalar features
+                "features": {
+                    name: _json_value(values[i])
+                    for name, values in (rows or {}).items()
+                    if values.ndim == 1
+                },
                 "prediction": _json_value(predictions[i]),
                 "label": _json_value(labels[i]),
                 # When the label was joined: a retraining Job splits dataset B by it.
@@ -444,6 +452,21 @@ def judged_window(
     if current is None or current.samples >= min_samples or completed is None:
         return current
     return current.merge(completed)
+
+
+def embedding_rows(
+    rows: Mapping[str, npt.NDArray[Any]], name: str, width: int
+) -> npt.NDArray[Any] | None:
+    """Block ``name``'s ``size x width`` values in a batch: its 2-D array, else its columns
+    ``<name>-0 ..`` stacked; ``None`` when the batch lacks it or its width differs."""
+    found = rows.get(name)
+    if found is not None:
+        return found if found.ndim == 2 and found.shape[1] == width else None
+    parts = [rows.get(f"{name}-{j}") for j in range(width)]
+    present = [part for part in parts if part is not None]
+    if len(present) < width:
+        return None
+    return np.column_stack(present)
 
 
 def _batch_size(rows: Mapping[str, npt.NDArray[Any]], predictions: npt.NDArray[Any] | None) -> int:

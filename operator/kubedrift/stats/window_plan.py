@@ -25,14 +25,16 @@ class WindowPlan:
     """The per-baseline layout of a window; build it with :meth:`for_baseline`."""
 
     baseline: Baseline
-    #: Every tracked column in order: the features, the multivariate reconstruction error when
-    #: the baseline has a fit, the prediction (when profiled) last.
+    #: Every tracked column in order: the features, the derived columns (``Baseline.derived``:
+    #: the multivariate reconstruction error, the embedding blocks' projections), the
+    #: prediction (when profiled) last.
     profiles: tuple[FeatureProfile, ...]
     #: Positions in :attr:`profiles` of the numeric and of the categorical columns.
     numeric: tuple[int, ...]
     categorical: tuple[int, ...]
     feature_names: tuple[str, ...]
-    #: The names a batch may carry without counting as unknown: the features and the prediction.
+    #: The names a batch may carry without counting as unknown: the features, the embedding
+    #: blocks and the prediction.
     known_names: frozenset[str]
     #: Bins of the widest column: the width of a window's count matrix.
     widest: int
@@ -54,12 +56,10 @@ class WindowPlan:
 
     @classmethod
     def for_baseline(cls, baseline: Baseline) -> WindowPlan:
-        profiles = list(baseline.features)
-        if baseline.multivariate is not None:
-            profiles.append(baseline.multivariate.profile)
+        profiles = [*baseline.features, *baseline.derived]
         if baseline.prediction is not None:
             profiles.append(baseline.prediction)
-        multivariate = None if baseline.multivariate is None else baseline.multivariate.profile
+        derived = {id(p) for p in baseline.derived}
         numeric_positions = [i for i, p in enumerate(profiles) if p.type == "numeric"]
         numeric = [profiles[i] for i in numeric_positions]
         width = len(numeric)
@@ -86,7 +86,9 @@ class WindowPlan:
             numeric=tuple(numeric_positions),
             categorical=tuple(i for i, p in enumerate(profiles) if p.type == "categorical"),
             feature_names=tuple(p.name for p in baseline.features),
-            known_names=frozenset(p.name for p in profiles if p is not multivariate),
+            known_names=frozenset(p.name for p in profiles if id(p) not in derived)
+            | {block.name for block in baseline.embeddings}
+            | {f"{b.name}-{j}" for b in baseline.embeddings for j in range(b.width)},
             widest=max((len(p.counts) for p in profiles), default=1),
             edges=edges,
             last_position=edge_counts + 1,

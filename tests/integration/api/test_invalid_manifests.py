@@ -172,6 +172,11 @@ CASES = [
     case("correction-unknown", {"drift.correction": "holm"}, "drift.correction"),
     case("drift-share-zero", {"drift.driftShare": 0}, "drift.driftShare"),
     case(
+        "drift-embeddings-enabled-not-boolean",
+        {"drift.embeddings.enabled": "yes"},
+        "drift.embeddings.enabled",
+    ),
+    case(
         "warning-share-not-below-drift-share",
         {"drift.driftShare": 0.3, "drift.warningShare": 0.3},
         "drift.warningShare",

@@ -40,6 +40,7 @@ def test_every_field_is_carried_over() -> None:
                 "warningShare": 0.2,
                 "minEffect": 0.05,
                 "prediction": {"enabled": False, "method": "chi2", "threshold": 0.01},
+                "embeddings": {"enabled": False},
             },
             "features": [
                 {"name": "amount", "method": "ks", "threshold": 0.001},
@@ -68,6 +69,7 @@ def test_every_field_is_carried_over() -> None:
                 FeatureOverride(name="country", type="categorical", ignore=True),
             ),
             prediction=False,
+            embeddings=False,
             prediction_method="chi2",
             prediction_threshold=0.01,
         ),

@@ -50,6 +50,7 @@ def test_minimal_spec_gets_every_documented_default() -> None:
         0.5,
     )
     assert spec.drift.prediction.enabled is True
+    assert spec.drift.embeddings.enabled is True
     assert spec.features == ()
     assert spec.performance is None
     assert spec.evaluation.interval.seconds == 30.0

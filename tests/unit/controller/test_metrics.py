@@ -142,3 +142,18 @@ def test_the_multivariate_evidence_is_a_per_monitor_gauge_dropped_with_the_monit
     assert registry.get_sample_value("kubedrift_monitor_multivariate_evidence", fraud) == 12.5
     metrics.forget("ml", "fraud")
     assert registry.get_sample_value("kubedrift_monitor_multivariate_evidence", fraud) is None
+
+
+def test_the_embedding_evidence_is_a_gauge_per_block_dropped_with_the_monitor() -> None:
+    registry = CollectorRegistry()
+    metrics = make_metrics(registry)
+    text = {"namespace": "ml", "monitor": "fraud", "embedding": "text"}
+    metrics.record_evaluation(
+        "ml", "fraud", result="drift", seconds=0.1, desired=1, reporting=1,
+        embedding_evidence={"text": 17.0, "image": 2.5},
+    )  # fmt: skip
+    assert registry.get_sample_value("kubedrift_monitor_embedding_evidence", text) == 17.0
+    image = {**text, "embedding": "image"}
+    assert registry.get_sample_value("kubedrift_monitor_embedding_evidence", image) == 2.5
+    metrics.forget("ml", "fraud")
+    assert registry.get_sample_value("kubedrift_monitor_embedding_evidence", text) is None

@@ -138,6 +138,9 @@ class Decision:
     make_signals: Callable[[], tuple[SignalResult, ...]] = field(repr=False, compare=False)
     #: The multivariate signal (``stats.multivariate``) alarmed; it drifts the monitor alone.
     multivariate_drifted: bool = False
+    #: The embedding blocks (``stats.embedding``) with a derived column in alarm; any drifts the
+    #: monitor alone.
+    embeddings_drifted: tuple[str, ...] = ()
 
     @cached_property
     def signals(self) -> tuple[SignalResult, ...]:
@@ -204,6 +207,7 @@ class Engine:
         self.profiles = plan.profiles
         self._prediction = plan.prediction
         self._multivariate = plan.multivariate
+        self._embedding = frozenset(plan.embedding)
         self.floor = plan.floor
         self._widest = plan.widest
         self._bins = plan.bins
@@ -503,7 +507,9 @@ class Engine:
         features = [
             i
             for i in range(len(self.profiles))
-            if self._watched[i] and i not in (self._prediction, self._multivariate)
+            if self._watched[i]
+            and i not in (self._prediction, self._multivariate)
+            and i not in self._embedding
         ]
         drifted = tuple(self.profiles[i].name for i in features if self._drift_alarm[i])
         share = len(drifted) / len(features) if features else 0.0
@@ -511,9 +517,16 @@ class Engine:
         multivariate = self._multivariate is not None and bool(
             self._drift_alarm[self._multivariate]
         )
+        embeddings = tuple(
+            dict.fromkeys(
+                self.profiles[i].name.split("/")[1]
+                for i in sorted(self._embedding)
+                if self._drift_alarm[i]
+            )
+        )
         drift_settings = self.settings.drift
         by_share = bool(drifted) and share >= drift_settings.drift_share
-        drifting = by_share or prediction or multivariate
+        drifting = by_share or prediction or multivariate or bool(embeddings)
         verdict: Verdict = "ok"
         if drifting:
             verdict = "drift"
@@ -525,12 +538,20 @@ class Engine:
         if drifting:
             reason = "Drift"
             if not by_share:
-                reason = "PredictionDrift" if prediction else "MultivariateDrift"
+                reason = (
+                    "PredictionDrift"
+                    if prediction
+                    else "MultivariateDrift"
+                    if multivariate
+                    else "EmbeddingDrift"
+                )
             notes = ("; predictions drifted" if prediction else "") + (
                 "; the features' joint distribution drifted (PCA reconstruction error)"
                 if multivariate
                 else ""
             )
+            if embeddings:
+                notes += "; embedding drifted: " + ", ".join(embeddings)
             drift = ConditionState("True", reason, summary + notes)
         elif not enough:
             samples = 0 if window is None else window.samples
@@ -550,6 +571,7 @@ class Engine:
             drifted=drifted,
             prediction_drifted=prediction,
             multivariate_drifted=multivariate,
+            embeddings_drifted=embeddings,
             make_signals=signals,
             threshold=self.threshold,
             alternatives=self.alternatives,
@@ -577,7 +599,13 @@ class Engine:
                 SignalResult(
                     profile.name,
                     profile.name,
-                    "multivariate" if i == self._multivariate else "drift",
+                    (
+                        "multivariate"
+                        if i == self._multivariate
+                        else "embedding"
+                        if i in self._embedding
+                        else "drift"
+                    ),
                     "DriftDetected",
                     float(statistics[i]),
                     threshold,

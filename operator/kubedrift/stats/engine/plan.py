@@ -75,6 +75,9 @@ class EnginePlan:
     #: Position of the multivariate reconstruction error (``stats.multivariate``), judged as one
     #: more numeric column between the features and the prediction (as in ``WindowPlan``).
     multivariate: int | None
+    #: Positions of the embedding blocks' derived columns (``stats.embedding``), after the
+    #: multivariate column, each judged as a numeric column.
+    embedding: tuple[int, ...]
     #: The practical-significance floor (``drift.minEffect``, or the default).
     floor: float
     widest: int
@@ -160,6 +163,9 @@ class EnginePlan:
         multivariate = len(profiles) if fit is not None else None
         if fit is not None:
             profiles.append(fit.profile)
+        derived = [p for block in baseline.embeddings for p in block.profiles]
+        embedding = tuple(range(len(profiles), len(profiles) + len(derived)))
+        profiles.extend(derived)
         if baseline.prediction is not None:
             profiles.append(baseline.prediction)
         prediction = len(profiles) - 1 if baseline.prediction is not None else None
@@ -184,8 +190,11 @@ class EnginePlan:
         ):
             # An ignored feature has no say, and the reconstruction error would see it.
             watched_list[multivariate] = False
+        if not settings.drift.embeddings:
+            for i in embedding:
+                watched_list[i] = False
         watched = np.array(watched_list, dtype=bool)
-        rates = _rate_rows(baseline, settings, profiles, multivariate)
+        rates = _rate_rows(baseline, settings, profiles, multivariate, embedding)
         estimating = (
             settings.performance is not None
             and settings.performance.estimated
@@ -220,6 +229,7 @@ class EnginePlan:
             profiles=tuple(profiles),
             prediction=prediction,
             multivariate=multivariate,
+            embedding=embedding,
             floor=(
                 DEFAULT_MIN_EFFECT
                 if settings.drift.min_effect is None
@@ -268,11 +278,18 @@ def _rate_rows(
     settings: EvaluationSettings,
     profiles: list[FeatureProfile],
     multivariate: int | None = None,
+    embedding: tuple[int, ...] = (),
 ) -> list[RateRow]:
     rows: list[RateRow] = []
     for i, p in enumerate(profiles):
         if i == multivariate:
             continue  # its missing rows are the features' (see ``stats.multivariate``)
+        if i in embedding:
+            # A block's rows are missing in all its derived columns at once: its norm alone
+            # counts them. Values beyond the reference's range are the drift signals' business.
+            if settings.drift.embeddings and p.name.endswith("/norm") and p.count > 0:
+                rows.append(RateRow("missing", i, f"{p.name}/missing", p.missing_rate))
+            continue
         if p.count > 0:
             rows.append(RateRow("missing", i, f"{p.name}/missing", p.missing_rate))
         if p.present == 0:
