@@ -228,6 +228,7 @@ class Engine:
         self._rate_alternative_effects = plan.rate_alternative_effects
         self._rate_event = plan.rate_event
         self._rate_miss = plan.rate_miss
+        self._rate_active = plan.rate_active
         self.alternatives = plan.alternatives
         self.threshold = plan.threshold
         self._look_confidence = plan.look_confidence
@@ -245,11 +246,12 @@ class Engine:
         )
         size = len(self.profiles)
         widest = self._widest
-        # Detector state.
-        self._tilt_s = np.zeros(self._tilt_active.shape)
-        self._shape_s = np.zeros(size)
-        self._category_s = np.zeros(self._category_active.shape)
-        self._rate_s = np.zeros((len(self._rates), len(RATE_STEPS)))
+        # Detector state: each alternative's log Shiryaev-Roberts e-detector (``_sr``), -inf
+        # before its first evidence and for alternatives that are not run.
+        self._tilt_s = np.full(self._tilt_active.shape, -np.inf)
+        self._shape_s = np.full(size, -np.inf)
+        self._category_s = np.full(self._category_active.shape, -np.inf)
+        self._rate_s = np.full((len(self._rates), len(RATE_STEPS)), -np.inf)
         self._run = np.zeros((size, widest))
         self._last = np.zeros((size, widest))
         self._rate_run = np.zeros((len(self._rates), 2))  # events, trials
@@ -299,34 +301,26 @@ class Engine:
     def _step_drift(self, increment: Tally, gate: bool) -> BoolArray:
         counts = increment.counts.astype(np.float64)
         tilt = np.einsum("cb,cbj->cj", counts, self._tilt_weights)
-        self._tilt_s = np.where(self._tilt_active > 0, np.maximum(self._tilt_s, 0.0) + tilt, 0.0)
+        self._tilt_s = np.where(self._tilt_active > 0, _sr(self._tilt_s, tilt), -np.inf)
         shape, shape_effect = self._shape_evidence(counts)
-        self._shape_s = np.where(self._watched, np.maximum(self._shape_s, 0.0) + shape, 0.0)
+        self._shape_s = np.where(self._watched, _sr(self._shape_s, shape), -np.inf)
         self._step_categories(counts)
         self._run += counts
         self._last = counts
-        best = self._column_statistics()
+        fixed = self._fixed_statistics()
+        best = np.logaddexp(fixed, self._shape_s)
         crossed: BoolArray = self._watched & (best >= self.threshold)
         decided = crossed & gate
-        # The change found is worth an alarm when an alternative that reached the threshold is
-        # at least min_effect away from the reference.
-        reached = np.where(self._tilt_s >= self.threshold, self._tilt_effects, 0.0).max(
-            axis=1, initial=0.0
-        )
-        reached = np.maximum(reached, np.where(self._shape_s >= self.threshold, shape_effect, 0.0))
-        reached = np.maximum(
-            reached,
-            self._per_column(
-                np.where(self._category_s >= self.threshold, self._category_effects, 0.0)
-            ),
-        )
-        confirmed = decided & (reached >= self.floor)
+        # The change found is worth an alarm when the alternatives at least min_effect away
+        # from the reference hold most of the group's evidence. Every fixed alternative is (the
+        # plan runs no other); the plug-in shape alternative is when its own effect is.
+        confirmed = decided & ((shape_effect >= self.floor) | (fixed >= self._shape_s))
         self._drift_alarm |= confirmed
         self.unconfirmed += int((decided & ~confirmed).sum())
-        restart = decided | (best <= 0.0)
-        self._tilt_s[decided] = 0.0
-        self._shape_s[decided] = 0.0
-        self._category_s[decided[self._category_columns]] = 0.0
+        restart = decided | (self._shape_s <= 0.0)
+        self._tilt_s[decided] = -np.inf
+        self._shape_s[decided] = -np.inf
+        self._category_s[decided[self._category_columns]] = -np.inf
         self._run[restart] = 0.0
         present = (increment.samples - increment.missing).astype(np.float64)
         self._drift_quiet = np.where(crossed, 0.0, self._drift_quiet + present)
@@ -344,23 +338,31 @@ class Engine:
             + (trials - events)[:, None] * self._category_miss
         )
         self._category_s = np.where(
-            self._category_active > 0, np.maximum(self._category_s, 0.0) + evidence, 0.0
+            self._category_active > 0, _sr(self._category_s, evidence), -np.inf
         )
 
-    def _per_column(self, category_values: FloatArray) -> FloatArray:
-        """The largest of each column's category rows (``category_values``: rows x tilts); 0
-        for columns without category tilts."""
-        result = np.zeros(len(self.profiles))
+    def _fixed_statistics(self) -> FloatArray:
+        """Each column's log of the sum of its fixed alternatives' e-detectors (location,
+        spread and category tilts); -inf for a column without any."""
+        peak = self._tilt_s.max(axis=1, initial=-np.inf)
         if self._category_columns.size:
-            np.maximum.at(result, self._category_columns, category_values.max(axis=1))
+            np.maximum.at(peak, self._category_columns, self._category_s.max(axis=1))
+        shift = np.where(np.isfinite(peak), peak, 0.0)
+        total = np.exp(self._tilt_s - shift[:, None]).sum(axis=1)
+        if self._category_columns.size:
+            np.add.at(
+                total,
+                self._category_columns,
+                np.exp(self._category_s - shift[self._category_columns, None]).sum(axis=1),
+            )
+        with np.errstate(divide="ignore"):
+            result: FloatArray = np.where(np.isfinite(peak), shift + np.log(total), -np.inf)
         return result
 
     def _column_statistics(self) -> FloatArray:
-        """Each column's largest drift statistic: location, spread, category and shape."""
-        result: FloatArray = np.maximum(
-            np.maximum(self._tilt_s.max(axis=1, initial=0.0), self._shape_s),
-            self._per_column(self._category_s),
-        )
+        """Each column's drift statistic: the log of the sum of the e-detectors of all its
+        alternatives (location, spread, category and shape), the quantity the threshold bounds."""
+        result: FloatArray = np.logaddexp(self._fixed_statistics(), self._shape_s)
         return result
 
     def _shape_evidence(self, counts: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -425,18 +427,16 @@ class Engine:
             return np.zeros(0, dtype=bool)
         events, trials = self._rate_counts(increment)
         evidence = events[:, None] * self._rate_event + (trials - events)[:, None] * self._rate_miss
-        self._rate_s = np.maximum(self._rate_s, 0.0) + evidence
+        self._rate_s = np.where(self._rate_active > 0, _sr(self._rate_s, evidence), -np.inf)
         self._rate_run += np.stack([events, trials], axis=1)
-        best = self._rate_s.max(axis=1)
+        best = _log_sum(self._rate_s)
         crossed: BoolArray = best >= self.threshold
         open_gate = np.where(self._rate_kinds == KIND_CODES["error-rate"], label_gate, gate)
         decided = crossed & open_gate
-        reached = np.where(self._rate_s >= self.threshold, self._rate_alternative_effects, 0.0)
-        confirmed = decided & (reached.max(axis=1, initial=0.0) >= self.floor)
-        self._rate_alarm |= confirmed
-        self.unconfirmed += int((decided & ~confirmed).sum())
+        # Every rate alternative that is run rises at least min_effect above the reference.
+        self._rate_alarm |= decided
         restart = decided | (best <= 0.0)
-        self._rate_s[decided] = 0.0
+        self._rate_s[decided] = -np.inf
         self._rate_run[restart] = 0.0
         self._rate_quiet = np.where(crossed, 0.0, self._rate_quiet + trials)
         return crossed
@@ -562,10 +562,10 @@ class Engine:
         """A snapshot of the step's detector state, turned into results when asked."""
         run = self._run.copy()
         window_counts = self._window_counts(window)
-        statistics = self._column_statistics()
+        statistics = np.maximum(self._column_statistics(), 0.0)
         drift_alarm = self._drift_alarm.copy()
         rate_run = self._rate_run.copy()
-        rate_statistics = self._rate_s.max(axis=1, initial=0.0)
+        rate_statistics = np.maximum(_log_sum(self._rate_s), 0.0)
         rate_alarm = self._rate_alarm.copy()
         threshold = self.threshold
         estimated = self._estimated_signal(window)
@@ -715,3 +715,23 @@ class Engine:
             events, trials = counts
             observed = f" in {events[r] / trials[r]:.1%} of {int(trials[r])} window rows,"
         return f"{name}: {words}{observed} above the reference's {row.reference_rate:.1%}"
+
+
+def _sr(log_detector: FloatArray, log_evidence: FloatArray) -> FloatArray:
+    """One step of the Shiryaev-Roberts e-detector in logs: ``R = (1 + R) E``, i.e. the sum over
+    every start time of the product of the e-values since (``R = 0``, log -inf, at the start)."""
+    result: FloatArray = np.logaddexp(0.0, log_detector) + log_evidence
+    return result
+
+
+def _log_sum(log_values: FloatArray) -> FloatArray:
+    """``log(sum(exp(row)))`` per row; -inf for an empty or all -inf row."""
+    peak = log_values.max(axis=1, initial=-np.inf)
+    shift = np.where(np.isfinite(peak), peak, 0.0)
+    with np.errstate(divide="ignore"):
+        result: FloatArray = np.where(
+            np.isfinite(peak),
+            shift + np.log(np.exp(log_values - shift[:, None]).sum(axis=1)),
+            -np.inf,
+        )
+    return result

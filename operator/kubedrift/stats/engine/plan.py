@@ -112,6 +112,8 @@ class EnginePlan:
     #: Log e-value per event and per non-event of each rate alternative: rates x steps.
     rate_event: FloatArray
     rate_miss: FloatArray
+    #: 1 where a rate alternative is run: its rise is at least the floor (rates x steps).
+    rate_active: IntArray
     #: Alternatives sharing the budget, and the threshold each must reach.
     alternatives: int
     threshold: float
@@ -195,21 +197,29 @@ class EnginePlan:
         # per rate, and one for the estimated error rate when it is watched.
         delta = contract.reference_risk / max(int(watched.sum()) + len(rates) + int(estimating), 1)
         radius = np.array([kl_radius(len(p.counts), int(sum(p.counts)), delta) for p in profiles])
+        floor = DEFAULT_MIN_EFFECT if settings.drift.min_effect is None else settings.drift.min_effect
         tilt_weights, tilt_active, tilt_effects = _tilt_table(
-            profiles, reference, numeric & watched, radius, widest
+            profiles, reference, numeric & watched, radius, widest, floor
         )
-        categories = _category_table(profiles, reference, ~numeric & watched, radius)
+        categories = _category_table(profiles, reference, ~numeric & watched, radius, floor)
         upper = np.array([_upper(row, profiles, baseline, delta) for row in rates])
         steps = len(RATE_STEPS)
         rate_reference = np.array([row.reference_rate for row in rates])
         per_event, per_miss = (
             zip(*(rate_weights(u) for u in upper), strict=True) if rates else ((), ())
         )
+        rate_alternative_effects = (
+            np.array([rate_alternatives(u) for u in upper]).reshape(len(rates), steps)
+            - rate_reference[:, None]
+        )
+        # An alternative below the practical-significance floor could only ever raise an
+        # unconfirmed crossing: it is not run and takes no share of the budget.
+        rate_active = (rate_alternative_effects >= floor).astype(np.int64)
         alternatives = (
             int(tilt_active.sum())
             + int(categories[4].sum())
             + int(watched.sum())
-            + len(rates) * steps
+            + int(rate_active.sum())
             + int(settings.performance is not None)
             + (ESTIMATED_ALTERNATIVES if estimating else 0)
         )
@@ -220,11 +230,7 @@ class EnginePlan:
             profiles=tuple(profiles),
             prediction=prediction,
             multivariate=multivariate,
-            floor=(
-                DEFAULT_MIN_EFFECT
-                if settings.drift.min_effect is None
-                else settings.drift.min_effect
-            ),
+            floor=floor,
             widest=widest,
             bins=bins,
             reference=reference,
@@ -245,12 +251,10 @@ class EnginePlan:
             rate_columns=np.array([max(row.column, 0) for row in rates], dtype=np.int64),
             rate_kinds=np.array([KIND_CODES[row.kind] for row in rates], dtype=np.int64),
             rate_reference=rate_reference,
-            rate_alternative_effects=(
-                np.array([rate_alternatives(u) for u in upper]).reshape(len(rates), steps)
-                - rate_reference[:, None]
-            ),
+            rate_alternative_effects=rate_alternative_effects,
             rate_event=np.array(per_event).reshape(len(rates), steps),
             rate_miss=np.array(per_miss).reshape(len(rates), steps),
+            rate_active=rate_active,
             alternatives=alternatives,
             threshold=contract.threshold(alternatives),
             look_confidence=1 - 2 * contract.look_level(alternatives),
@@ -316,9 +320,11 @@ def _tilt_table(
     tilted: BoolArray,
     radius: FloatArray,
     widest: int,
+    floor: float,
 ) -> tuple[FloatArray, IntArray, FloatArray]:
     """Weights, activity and effect of every location and spread tilt of the ``tilted``
-    columns (the watched numeric ones)."""
+    columns (the watched numeric ones). A tilt is run when it lies outside the reference's ball
+    and at least ``floor`` from the reference."""
     thetas = np.array(
         [
             *LOCATION_TILTS,
@@ -346,10 +352,10 @@ def _tilt_table(
                 continue
             q = tilts(probabilities, scores, thetas[part])
             w = bin_weights(q, probabilities, float(radius[i]))
-            weights[i, :bins, part] = w.T
-            active[i, part] = w.any(axis=1)
             gaps = np.cumsum(q - probabilities[None, :], axis=1)
             effects[i, part] = np.abs(gaps).max(axis=1)
+            active[i, part] = w.any(axis=1) & (effects[i, part] >= floor)
+            weights[i, :bins, part] = w.T
     return weights, active, effects
 
 
@@ -358,9 +364,11 @@ def _category_table(
     reference: FloatArray,
     tilted: BoolArray,
     radius: FloatArray,
+    floor: float,
 ) -> tuple[IntArray, IntArray, FloatArray, FloatArray, IntArray, FloatArray]:
     """Columns, bins, event and miss weights, activity and effects of every category tilt of
-    the ``tilted`` columns (the watched categorical ones; see ``alternatives``)."""
+    the ``tilted`` columns (the watched categorical ones; see ``alternatives``). A tilt is run
+    when it lies outside the ball and moves the category's share by at least ``floor``."""
     columns: list[int] = []
     bins: list[int] = []
     event: list[FloatArray] = []
@@ -385,12 +393,13 @@ def _category_table(
     width = 2 * len(CATEGORY_TILTS)
     event_table = np.array(event).reshape(len(columns), width)
     miss_table = np.array(miss).reshape(len(columns), width)
-    active = ((event_table != 0) | (miss_table != 0)).astype(np.int64)
+    effect_table = np.array(effects).reshape(len(columns), width)
+    active = (((event_table != 0) | (miss_table != 0)) & (effect_table >= floor)).astype(np.int64)
     return (
         np.array(columns, dtype=np.int64),
         np.array(bins, dtype=np.int64),
         event_table,
         miss_table,
         active,
-        np.array(effects).reshape(len(columns), width),
+        effect_table,
     )
