@@ -18,6 +18,7 @@ import pytest
 from kubedrift.stats.baseline import Baseline, build_baseline
 from kubedrift.stats.engine import Contract, Decision, Engine, Tally
 from kubedrift.stats.engine.increments import Increments
+from kubedrift.stats.engine.plan import DATA_QUALITY_WEIGHT
 from kubedrift.stats.settings import (
     DriftSettings,
     EvaluationSettings,
@@ -93,14 +94,19 @@ def test_the_threshold_is_the_log_of_the_budget_shared_by_every_alternative() ->
     # 12 location and 8 spread tilts less the 5 that move the distribution by less than the
     # 5-point floor (location +-1/16, spread +-1/8 and -1/4), 1 shape, and 4 of the 5 missing-rate,
     # out-of-range and unknown-column alternatives (the lowest rises by 3 points): 28 share the
-    # budget of one false alarm per 30 days.
+    # budget of one false alarm per 30 days, the 12 data-quality ones at a tenth of the share of
+    # the others.
     assert engine.alternatives == 15 + 1 + 3 * 4
-    assert engine.threshold == pytest.approx(np.log(28 * 30 * DAY / 30.0))
+    assert engine.plan.budget == pytest.approx(16 + 12 * DATA_QUALITY_WEIGHT)
+    assert engine.threshold == pytest.approx(np.log((16 + 1.2) * 30 * DAY / 30.0))
     ten = Engine(numeric_baseline(10), EvaluationSettings(), Contract(30 * DAY, 30.0))
     # With two or more numeric features the baseline fits the multivariate signal: its
     # reconstruction error adds 15 tilts and 1 shape alternative.
     assert ten.alternatives == 10 * (15 + 1 + 2 * 4) + 4 + 16
-    assert ten.threshold - engine.threshold == pytest.approx(np.log(ten.alternatives / 28))
+    assert ten.plan.budget == pytest.approx(10 * 16 + 16 + (10 * 2 * 4 + 4) * DATA_QUALITY_WEIGHT)
+    assert ten.threshold - engine.threshold == pytest.approx(
+        np.log(ten.plan.budget / engine.plan.budget)
+    )
 
 
 def test_stationary_traffic_raises_nothing() -> None:
@@ -148,7 +154,8 @@ def test_a_categorical_change_is_found_by_the_category_tilts() -> None:
     a contract of one false alarm per 10,000 s: the benchmark's setting). The tilts of c0's log
     odds earn from the first changed row; before they existed, the shape alternative alone
     (which must learn the new distribution) took 760, 2,730, 1,770, 780 and 1,360 rows on these
-    five streams."""
+    five streams, and with the tilts as a union of CUSUMs (before the mixture of e-detectors)
+    770, 140, 400, 610 and 710."""
     rng = np.random.default_rng(5)
     baseline = build_baseline({"c": rng.choice(CATEGORIES, size=20_000, p=BEFORE)})
 
@@ -161,7 +168,7 @@ def test_a_categorical_change_is_found_by_the_category_tilts() -> None:
         decisions = run(engine, rows, steps=400, per_step=10, seed=seed)  # type: ignore[arg-type]
         assert {d.drift.status for d in decisions[10:100]} == {"False"}
         delays.append((first(decisions) - 99) * 10)
-    assert delays == [600, 130, 390, 150, 610]
+    assert delays == [560, 130, 390, 150, 610]
 
 
 def test_one_change_one_alarm_and_it_holds_until_evidence_of_recovery() -> None:

@@ -58,11 +58,12 @@ class Contract:
         """Evaluation steps in ``T``."""
         return self.mean_time_between_false_alarms / self.interval
 
-    def threshold(self, alternatives: int) -> float:
-        """``h = ln(A T / interval)``: the log e-value each of ``A`` alternatives must reach."""
+    def threshold(self, alternatives: float) -> float:
+        """``h = ln(A T / interval)``: the log e-value each of ``A`` alternatives must reach
+        (``A`` may be a weighted count, see ``EnginePlan.budget``)."""
         return math.log(max(alternatives, 1) * self.steps())
 
-    def look_level(self, alternatives: int) -> float:
+    def look_level(self, alternatives: float) -> float:
         """Error probability allowed to one look of a fixed-sample rule (the windowed metric)
         that spends one alternative's share: ``interval / (A T)``."""
         return 1.0 / (max(alternatives, 1) * self.steps())

@@ -182,7 +182,7 @@ class Engine:
     ...     decision = engine.step(Tally.of_window(increment), window, now=30.0 * step)
     ...     alarms.append(decision.drift.status)
     >>> alarms.index("True"), round(engine.threshold, 2)
-    (25, 14.95)
+    (25, 14.21)
     """
 
     def __init__(
@@ -229,6 +229,11 @@ class Engine:
         self._rate_event = plan.rate_event
         self._rate_miss = plan.rate_miss
         self._rate_active = plan.rate_active
+        self._rate_log_weight = plan.rate_log_weight
+        #: First category row of each categorical column (rows are sorted by column).
+        self._category_starts = np.flatnonzero(
+            np.diff(self._category_columns, prepend=-1) != 0
+        ).astype(np.int64)
         self.alternatives = plan.alternatives
         self.threshold = plan.threshold
         self._look_confidence = plan.look_confidence
@@ -344,19 +349,20 @@ class Engine:
     def _fixed_statistics(self) -> FloatArray:
         """Each column's log of the sum of its fixed alternatives' e-detectors (location,
         spread and category tilts); -inf for a column without any."""
-        peak = self._tilt_s.max(axis=1, initial=-np.inf)
+        result = _log_sum(self._tilt_s)
         if self._category_columns.size:
-            np.maximum.at(peak, self._category_columns, self._category_s.max(axis=1))
-        shift = np.where(np.isfinite(peak), peak, 0.0)
-        total = np.exp(self._tilt_s - shift[:, None]).sum(axis=1)
-        if self._category_columns.size:
-            np.add.at(
-                total,
-                self._category_columns,
-                np.exp(self._category_s - shift[self._category_columns, None]).sum(axis=1),
+            # Category rows come column by column (the plan builds them so): one slice each.
+            rows = _log_sum(self._category_s)
+            starts = self._category_starts
+            peak = np.maximum.reduceat(rows, starts)
+            shift = np.where(np.isfinite(peak), peak, 0.0)
+            total = np.add.reduceat(
+                np.exp(rows - np.repeat(shift, np.diff([*starts, rows.size]))), starts
             )
-        with np.errstate(divide="ignore"):
-            result: FloatArray = np.where(np.isfinite(peak), shift + np.log(total), -np.inf)
+            with np.errstate(divide="ignore"):
+                per_column = np.where(np.isfinite(peak), shift + np.log(total), -np.inf)
+            columns = self._category_columns[starts]
+            result[columns] = np.logaddexp(result[columns], per_column)
         return result
 
     def _column_statistics(self) -> FloatArray:
@@ -429,7 +435,7 @@ class Engine:
         evidence = events[:, None] * self._rate_event + (trials - events)[:, None] * self._rate_miss
         self._rate_s = np.where(self._rate_active > 0, _sr(self._rate_s, evidence), -np.inf)
         self._rate_run += np.stack([events, trials], axis=1)
-        best = _log_sum(self._rate_s)
+        best = _log_sum(self._rate_s) + self._rate_log_weight
         crossed: BoolArray = best >= self.threshold
         open_gate = np.where(self._rate_kinds == KIND_CODES["error-rate"], label_gate, gate)
         decided = crossed & open_gate
@@ -565,7 +571,7 @@ class Engine:
         statistics = np.maximum(self._column_statistics(), 0.0)
         drift_alarm = self._drift_alarm.copy()
         rate_run = self._rate_run.copy()
-        rate_statistics = np.maximum(_log_sum(self._rate_s), 0.0)
+        rate_statistics = np.maximum(_log_sum(self._rate_s) + self._rate_log_weight, 0.0)
         rate_alarm = self._rate_alarm.copy()
         threshold = self.threshold
         estimated = self._estimated_signal(window)

@@ -42,6 +42,12 @@ from kubedrift.stats.settings import EvaluationSettings
 BoolArray = np.ndarray[tuple[int], np.dtype[np.bool_]]
 RateKind = Literal["missing", "out-of-range", "unseen-categories", "unknown-columns", "error-rate"]
 
+#: Relative weight of a data-quality alternative (missing values, out-of-range values, unseen
+#: categories, unknown columns) in the budget, against 1 for every drift and error-rate one:
+#: data-quality changes are usually large (a column that goes missing), and a smaller share
+#: leaves a larger one to the drift and performance signals (see ``EnginePlan.budget``).
+DATA_QUALITY_WEIGHT = 0.1
+
 #: Position of each rate kind in the engine's candidate rows of events and trials.
 KIND_CODES: dict[str, int] = {
     "missing": 0,
@@ -117,6 +123,11 @@ class EnginePlan:
     #: Alternatives sharing the budget, and the threshold each must reach.
     alternatives: int
     threshold: float
+    #: ``W``, the alternatives counted by weight (:data:`DATA_QUALITY_WEIGHT` for data-quality
+    #: ones, 1 for the others); the threshold is ``ln(W T / interval)``.
+    budget: float
+    #: Log of each rate row's weight, added to its statistic before the threshold.
+    rate_log_weight: FloatArray
     #: Confidence of the windowed metric's look (one alternative's share of the budget).
     look_confidence: float
     #: The level of each reference confidence set (``reference_risk`` over the sets).
@@ -197,7 +208,9 @@ class EnginePlan:
         # per rate, and one for the estimated error rate when it is watched.
         delta = contract.reference_risk / max(int(watched.sum()) + len(rates) + int(estimating), 1)
         radius = np.array([kl_radius(len(p.counts), int(sum(p.counts)), delta) for p in profiles])
-        floor = DEFAULT_MIN_EFFECT if settings.drift.min_effect is None else settings.drift.min_effect
+        floor = (
+            DEFAULT_MIN_EFFECT if settings.drift.min_effect is None else settings.drift.min_effect
+        )
         tilt_weights, tilt_active, tilt_effects = _tilt_table(
             profiles, reference, numeric & watched, radius, widest, floor
         )
@@ -215,14 +228,18 @@ class EnginePlan:
         # An alternative below the practical-significance floor could only ever raise an
         # unconfirmed crossing: it is not run and takes no share of the budget.
         rate_active = (rate_alternative_effects >= floor).astype(np.int64)
-        alternatives = (
+        rate_weight = np.array(
+            [1.0 if row.kind == "error-rate" else DATA_QUALITY_WEIGHT for row in rates]
+        )
+        drift_alternatives = (
             int(tilt_active.sum())
             + int(categories[4].sum())
             + int(watched.sum())
-            + int(rate_active.sum())
             + int(settings.performance is not None)
             + (ESTIMATED_ALTERNATIVES if estimating else 0)
         )
+        alternatives = drift_alternatives + int(rate_active.sum())
+        budget = drift_alternatives + float(rate_active.sum(axis=1) @ rate_weight)
         plan = cls(
             baseline=baseline,
             settings=settings,
@@ -256,8 +273,10 @@ class EnginePlan:
             rate_miss=np.array(per_miss).reshape(len(rates), steps),
             rate_active=rate_active,
             alternatives=alternatives,
-            threshold=contract.threshold(alternatives),
-            look_confidence=1 - 2 * contract.look_level(alternatives),
+            threshold=contract.threshold(budget),
+            budget=budget,
+            rate_log_weight=np.log(rate_weight),
+            look_confidence=1 - 2 * contract.look_level(budget),
             delta=delta,
             estimating=estimating,
         )
