@@ -1,29 +1,31 @@
-"""The engine: e-CUSUM detectors on increments, effect-size gates, hysteresis, three conditions.
+"""The engine: e-detectors on increments, effect-size gates, hysteresis, three conditions.
 
 One :class:`Engine` per monitor and baseline. :meth:`Engine.step` takes what arrived since the
 previous step (a :class:`~kubedrift.stats.engine.tally.Tally` increment, any number of rows and
 labels) and the window users read, and returns a :class:`Decision`. Per step:
 
-1. **Evidence.** Every detector adds the log e-value of the increment to its CUSUM statistic,
-   ``S = max(S, 0) + log E`` (``alternatives``): per column the location and spread tilts
-   (numeric) and the plug-in shape alternative (every column); per column the missing-value rate
-   and the out-of-range (numeric) or unseen-category (categorical) rate; the share of rows with
-   columns the baseline does not know; the error rate from labels (classifiers with
-   ``spec.performance``).
-2. **Crossing.** A group of detectors (a column's drift detectors, one rate) *crosses* when one
-   of its statistics reaches ``h = ln(A T / interval)`` (``contract``). A crossing is decided
-   once the window users read holds ``window.minSamples`` rows (``minLabeledSamples`` labels for
-   the error rate); until then the statistics keep running. A decided crossing starts the
-   group's statistics again from 0, so decided crossings under no change happen at most once per
-   ``T`` for the whole monitor on average, whatever the traffic (a deferred decision only
-   lengthens the detector's run).
+1. **Evidence.** Every alternative multiplies the e-value of the increment into its
+   Shiryaev-Roberts e-detector, ``R = (1 + R) E`` (kept in logs; ``alternatives``): per column
+   the location and spread tilts (numeric), the category tilts (categorical) and the plug-in
+   shape alternative (every column); per column the missing-value rate and the out-of-range
+   (numeric) or unseen-category (categorical) rate; the share of rows with columns the baseline
+   does not know; the error rate from labels (classifiers with ``spec.performance``).
+   Alternatives below the practical-significance floor are not run (they could never alarm).
+2. **Crossing.** A group of alternatives (a column's drift alternatives, one rate) *crosses*
+   when the log of the weighted sum of its e-detectors reaches ``h = ln(W T / interval)``
+   (``contract``). A crossing is decided once the window users read holds
+   ``window.minSamples`` rows (``minLabeledSamples`` labels for the error rate); until then the
+   statistics keep running. A decided crossing starts the group's e-detectors again from 0, so
+   decided crossings under no change happen at most once per ``T`` for the whole monitor on
+   average, whatever the traffic (a deferred decision only lengthens the detector's run).
 3. **Practical significance.** A crossing raises the group's alarm only when the change it found
-   is worth one: an alternative that reached the threshold lies at least ``min_effect`` from the
-   reference: the largest gap between its binned cumulative distribution and the reference's
-   (numeric), its total variation distance (categorical), or its rise above the reference rate.
-   Otherwise the crossing is counted as unconfirmed. (A true change of about half the floor can
-   still reach an alternative at the floor: a CUSUM gains on any change more than half its
-   alternative's size.)
+   is worth one: every fixed alternative the plan runs lies at least ``min_effect`` from the
+   reference (the largest gap between its binned cumulative distribution and the reference's
+   for numeric columns, the change of a category's share, or its rise above the reference
+   rate); the plug-in shape alternative's effect is measured each step, and when it is below
+   the floor it must not hold most of the group's evidence. Otherwise the crossing is counted as
+   unconfirmed. (A true change of about half the floor can still reach an alternative at the
+   floor: an e-detector gains on any change more than half its alternative's size.)
 4. **Hysteresis.** An alarm holds until evidence of recovery: no crossing over a whole window of
    new data (``window.samples`` rows; ``minLabeledSamples`` labels for the error rate) *and* the
    window's effect size below ``min_effect``. A new baseline (a retrained model's rollout) starts

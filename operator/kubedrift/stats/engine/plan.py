@@ -212,7 +212,7 @@ class EnginePlan:
             DEFAULT_MIN_EFFECT if settings.drift.min_effect is None else settings.drift.min_effect
         )
         tilt_weights, tilt_active, tilt_effects = _tilt_table(
-            profiles, reference, numeric & watched, radius, widest, floor
+            profiles, reference, numeric & watched, radius, widest, floor=floor
         )
         categories = _category_table(profiles, reference, ~numeric & watched, radius, floor)
         upper = np.array([_upper(row, profiles, baseline, delta) for row in rates])
@@ -339,6 +339,7 @@ def _tilt_table(
     tilted: BoolArray,
     radius: FloatArray,
     widest: int,
+    *,
     floor: float,
 ) -> tuple[FloatArray, IntArray, FloatArray]:
     """Weights, activity and effect of every location and spread tilt of the ``tilted``
