@@ -31,7 +31,7 @@ labels) and the window users read, and returns a :class:`Decision`. Per step:
    window's effect size below ``min_effect``. A new baseline (a retrained model's rollout) starts
    a new engine, which clears everything.
 5. **The windowed metric** (``spec.performance``): degraded when its interval at confidence
-   ``1 - 2 interval / (A T)`` lies wholly on the wrong side of the threshold (each look spends one
+   ``1 - 2 interval / (W T)`` lies wholly on the wrong side of the threshold (each look spends one
    alternative's share of the budget); it recovers when the interval at ``performance.
    confidence`` lies wholly on the right side.
 
