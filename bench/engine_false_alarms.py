@@ -22,7 +22,8 @@ error of rows drawn from the true joint distribution (independent standard norma
 rows (Monte Carlo error about 0.0002 per bin, a fourteenth of the reference's own sampling
 error at 10,000 held-out rows). Its counts are drawn independently of the features' counts,
 which they are not in reality; each detector's false alarms depend only on its own column's
-counts, and the budget is a union bound, valid whatever the dependence between columns.
+counts, and the budget adds expectations (a sum of supermartingales), valid whatever the
+dependence between columns.
 
 A false alarm is a transition of ``DriftDetected``, ``PerformanceDegraded`` or
 ``DataQualityDegraded`` to True; ``mv`` counts the multivariate signal's own alarms.

@@ -18,6 +18,7 @@ import pytest
 from kubedrift.stats.baseline import Baseline, build_baseline
 from kubedrift.stats.engine import Contract, Decision, Engine, Tally
 from kubedrift.stats.engine.increments import Increments
+from kubedrift.stats.engine.plan import DATA_QUALITY_WEIGHT
 from kubedrift.stats.settings import (
     DriftSettings,
     EvaluationSettings,
@@ -90,15 +91,22 @@ def shifted(change_at: int, shift: float, features: int = 1, scale: float = 1.0)
 
 def test_the_threshold_is_the_log_of_the_budget_shared_by_every_alternative() -> None:
     engine = Engine(numeric_baseline(), EvaluationSettings(), Contract(30 * DAY, 30.0))
-    # 12 location and 8 spread tilts, 1 shape, 5 missing-rate, 5 out-of-range and 5
-    # unknown-column alternatives: 36 share the budget of one false alarm per 30 days.
-    assert engine.alternatives == 36
-    assert engine.threshold == pytest.approx(np.log(36 * 30 * DAY / 30.0))
+    # 12 location and 8 spread tilts less the 5 that move the distribution by less than the
+    # 5-point floor (location +-1/16, spread +-1/8 and -1/4), 1 shape, and 4 of the 5 missing-rate,
+    # out-of-range and unknown-column alternatives (the lowest rises by 3 points): 28 share the
+    # budget of one false alarm per 30 days, the 12 data-quality ones at a tenth of the share of
+    # the others.
+    assert engine.alternatives == 15 + 1 + 3 * 4
+    assert engine.plan.budget == pytest.approx(16 + 12 * DATA_QUALITY_WEIGHT)
+    assert engine.threshold == pytest.approx(np.log((16 + 1.2) * 30 * DAY / 30.0))
     ten = Engine(numeric_baseline(10), EvaluationSettings(), Contract(30 * DAY, 30.0))
     # With two or more numeric features the baseline fits the multivariate signal: its
-    # reconstruction error adds 18 tilts outside the reference's ball and 1 shape alternative.
-    assert ten.alternatives == 10 * 31 + 5 + 19
-    assert ten.threshold - engine.threshold == pytest.approx(np.log(ten.alternatives / 36))
+    # reconstruction error adds 15 tilts and 1 shape alternative.
+    assert ten.alternatives == 10 * (15 + 1 + 2 * 4) + 4 + 16
+    assert ten.plan.budget == pytest.approx(10 * 16 + 16 + (10 * 2 * 4 + 4) * DATA_QUALITY_WEIGHT)
+    assert ten.threshold - engine.threshold == pytest.approx(
+        np.log(ten.plan.budget / engine.plan.budget)
+    )
 
 
 def test_stationary_traffic_raises_nothing() -> None:
@@ -133,7 +141,7 @@ def test_a_mean_shift_of_one_feature_is_found_within_a_few_steps(
 def test_a_variance_change_is_found_by_the_spread_detectors() -> None:
     engine = Engine(numeric_baseline(), EvaluationSettings(), Contract(30 * DAY, 30.0))
     decisions = run(engine, shifted(20, 0.0, scale=2.0), steps=40, per_step=30)
-    assert first(decisions) == 22
+    assert first(decisions) == 21
 
 
 CATEGORIES = np.array([f"c{i}" for i in range(8)])
@@ -146,7 +154,8 @@ def test_a_categorical_change_is_found_by_the_category_tilts() -> None:
     a contract of one false alarm per 10,000 s: the benchmark's setting). The tilts of c0's log
     odds earn from the first changed row; before they existed, the shape alternative alone
     (which must learn the new distribution) took 760, 2,730, 1,770, 780 and 1,360 rows on these
-    five streams."""
+    five streams, and with the tilts as a union of CUSUMs (before the mixture of e-detectors)
+    770, 140, 400, 610 and 710."""
     rng = np.random.default_rng(5)
     baseline = build_baseline({"c": rng.choice(CATEGORIES, size=20_000, p=BEFORE)})
 
@@ -159,7 +168,7 @@ def test_a_categorical_change_is_found_by_the_category_tilts() -> None:
         decisions = run(engine, rows, steps=400, per_step=10, seed=seed)  # type: ignore[arg-type]
         assert {d.drift.status for d in decisions[10:100]} == {"False"}
         delays.append((first(decisions) - 99) * 10)
-    assert delays == [770, 140, 400, 610, 710]
+    assert delays == [560, 130, 390, 150, 610]
 
 
 def test_one_change_one_alarm_and_it_holds_until_evidence_of_recovery() -> None:
@@ -246,11 +255,11 @@ def test_ignored_features_and_disabled_prediction_drift_have_no_detectors() -> N
     reduced = Engine(baseline, settings, Contract(30 * DAY, 30.0))
     watched = {s.name for s in reduced.step(None, None, now=0).signals if s.kind == "drift"}
     assert watched == {"x"}
-    # 18 of y's 20 tilts (the two of 1/16 sigma lie inside what 5,000 training rows can tell
-    # apart, so they are not run), y's shape, the prediction's shape and its 8 category tilts
-    # (two classes: the first class's log odds up and down cover both); and the multivariate
-    # signal (14 tilts outside its reference's ball, its shape), which would see y.
-    assert full.alternatives - reduced.alternatives == 18 + 1 + 1 + 8 + 14 + 1
+    # 15 of y's 20 tilts (the others move the distribution by less than the 5-point floor),
+    # y's shape, the prediction's shape and its 8 category tilts (two classes: the first
+    # class's log odds up and down cover both); and the multivariate signal (13 tilts outside
+    # its reference's ball and above the floor, its shape), which would see y.
+    assert full.alternatives - reduced.alternatives == 15 + 1 + 1 + 8 + 13 + 1
 
 
 def test_a_feature_that_goes_missing_is_a_data_quality_alarm_not_silence() -> None:
@@ -339,7 +348,7 @@ def test_an_error_rate_rise_is_a_performance_alarm_from_labels() -> None:
         decision = engine.step(Tally.of_window(increment), window, now=30.0 * step)
         assert decision.performance is not None
         statuses.append((decision.performance.status, decision.performance.reason))
-    assert statuses.index(("True", "ErrorRateShift")) == 24
+    assert statuses.index(("True", "ErrorRateShift")) == 23
     # The first step has 50 labels, fewer than minLabeledSamples: Unknown, never an alarm.
     assert statuses[:20] == [("Unknown", "NotEnoughLabels")] + [("False", "WithinThreshold")] * 19
 

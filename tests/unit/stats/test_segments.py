@@ -161,7 +161,7 @@ def test_each_segment_engine_runs_at_its_share_of_the_budget() -> None:
         reference = baseline.segments.baseline(value)
         assert reference is not None
         engine = session.engine
-        expected = stated.threshold(engine.alternatives) + math.log(2 * 3)
+        expected = stated.threshold(engine.plan.budget) + math.log(2 * 3)
         assert engine.threshold == pytest.approx(expected)
 
 

@@ -2,19 +2,28 @@
 
 A monitor states ``T``, the mean time between false alarms it accepts (``spec.evaluation.
 meanTimeBetweenFalseAlarms``, default 30 days), and evaluates every ``interval`` seconds. Its
-engine runs ``A`` one-sided detectors ("alternatives": each feature's location, spread and shape
-alternatives, each data-quality rate, the error rate, the windowed metric's look). Each is an
-e-CUSUM (Shin, Ramdas and Rinaldo, *E-detectors*, 2023): per step it multiplies an e-value,
-a statistic whose expectation is at most 1 under no change, into ``M = max(M, 1) * E`` and
-alarms when ``M >= c``. Under no change, ``M_SR - t`` summed over start times is a
-supermartingale, so by optional stopping the mean number of steps to a false alarm is at least
-``c``; after an alarm the detector starts again, so it raises at most one false alarm per ``c``
-steps on average, i.e. per ``c * interval`` seconds.
+engine runs ``A`` one-sided alternatives (each feature's location, spread and shape
+alternatives, each data-quality rate, the error rate, the windowed metric's look), grouped by
+what they alarm (a column's drift, one rate). Each alternative ``j`` runs a Shiryaev-Roberts
+e-detector (Shin, Ramdas and Rinaldo, *E-detectors*, 2023): per step it multiplies an e-value ``E``,
+a statistic whose expectation is at most 1 under no change, into ``R_j = (1 + R_j) E``, the sum
+over every start time of the e-process started then. Under no change ``R_j - t`` is a
+supermartingale. A group ``g`` alarms when the weighted sum ``sum_{j in g} rho_j R_j`` reaches
+``W c`` with ``W = sum_j rho_j`` over the whole monitor: ``sum_{j in g} rho_j R_j - W_g t`` is a
+supermartingale too, so by optional stopping the mean number of steps to the group's crossing is
+at least ``W c / W_g``; after a crossing the group starts again, so it crosses at most ``W_g /
+(W c)`` times per step on average, and all groups together at most ``1 / c``. With ``c = T /
+interval`` that is one false alarm per ``T``.
 
-Sharing the budget evenly, every alternative gets ``c = A * T / interval``: the rates add up to
-at most ``A / (A T) = 1 / T``. The contract therefore holds whatever the traffic rate (an e-value
-is valid for any number of rows in the step), the interval, the number of features and the
-window settings; only the threshold moves, and only logarithmically: ``h = ln(A T / interval)``.
+The weights ``rho`` are 1 for drift and performance alternatives and ``DATA_QUALITY_WEIGHT`` (see
+``plan``) for data-quality ones, so ``W`` is the alternatives counted by weight, and in logs the
+threshold is ``h = ln(W T / interval)`` on ``ln sum rho_j R_j``. The sum over a group (a mixture
+over its alternatives) is at least its largest term, and ``R_j`` is at least the exponential of
+the alternative's CUSUM statistic, so this detects no later than a union of CUSUMs at the same
+``h``, and sooner when several alternatives of a group earn together. The contract holds whatever
+the traffic rate (an e-value is valid for any number of rows in the step), the interval, the
+number of features and the window settings, and whatever the dependence between columns (the
+bound adds expectations); only the threshold moves, and only logarithmically.
 
 The reference's finite size is part of the null (``reference``): each confidence set holds with
 probability ``1 - reference_risk / R`` for the ``R`` sets a monitor uses, so with probability at
@@ -58,11 +67,12 @@ class Contract:
         """Evaluation steps in ``T``."""
         return self.mean_time_between_false_alarms / self.interval
 
-    def threshold(self, alternatives: int) -> float:
-        """``h = ln(A T / interval)``: the log e-value each of ``A`` alternatives must reach."""
+    def threshold(self, alternatives: float) -> float:
+        """``h = ln(A T / interval)``: the log e-value each of ``A`` alternatives must reach
+        (``A`` may be a weighted count, see ``EnginePlan.budget``)."""
         return math.log(max(alternatives, 1) * self.steps())
 
-    def look_level(self, alternatives: int) -> float:
+    def look_level(self, alternatives: float) -> float:
         """Error probability allowed to one look of a fixed-sample rule (the windowed metric)
         that spends one alternative's share: ``interval / (A T)``."""
         return 1.0 / (max(alternatives, 1) * self.steps())

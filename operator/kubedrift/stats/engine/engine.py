@@ -1,35 +1,37 @@
-"""The engine: e-CUSUM detectors on increments, effect-size gates, hysteresis, three conditions.
+"""The engine: e-detectors on increments, effect-size gates, hysteresis, three conditions.
 
 One :class:`Engine` per monitor and baseline. :meth:`Engine.step` takes what arrived since the
 previous step (a :class:`~kubedrift.stats.engine.tally.Tally` increment, any number of rows and
 labels) and the window users read, and returns a :class:`Decision`. Per step:
 
-1. **Evidence.** Every detector adds the log e-value of the increment to its CUSUM statistic,
-   ``S = max(S, 0) + log E`` (``alternatives``): per column the location and spread tilts
-   (numeric) and the plug-in shape alternative (every column); per column the missing-value rate
-   and the out-of-range (numeric) or unseen-category (categorical) rate; the share of rows with
-   columns the baseline does not know; the error rate from labels (classifiers with
-   ``spec.performance``).
-2. **Crossing.** A group of detectors (a column's drift detectors, one rate) *crosses* when one
-   of its statistics reaches ``h = ln(A T / interval)`` (``contract``). A crossing is decided
-   once the window users read holds ``window.minSamples`` rows (``minLabeledSamples`` labels for
-   the error rate); until then the statistics keep running. A decided crossing starts the
-   group's statistics again from 0, so decided crossings under no change happen at most once per
-   ``T`` for the whole monitor on average, whatever the traffic (a deferred decision only
-   lengthens the detector's run).
+1. **Evidence.** Every alternative multiplies the e-value of the increment into its
+   Shiryaev-Roberts e-detector, ``R = (1 + R) E`` (kept in logs; ``alternatives``): per column
+   the location and spread tilts (numeric), the category tilts (categorical) and the plug-in
+   shape alternative (every column); per column the missing-value rate and the out-of-range
+   (numeric) or unseen-category (categorical) rate; the share of rows with columns the baseline
+   does not know; the error rate from labels (classifiers with ``spec.performance``).
+   Alternatives below the practical-significance floor are not run (they could never alarm).
+2. **Crossing.** A group of alternatives (a column's drift alternatives, one rate) *crosses*
+   when the log of the weighted sum of its e-detectors reaches ``h = ln(W T / interval)``
+   (``contract``). A crossing is decided once the window users read holds
+   ``window.minSamples`` rows (``minLabeledSamples`` labels for the error rate); until then the
+   statistics keep running. A decided crossing starts the group's e-detectors again from 0, so
+   decided crossings under no change happen at most once per ``T`` for the whole monitor on
+   average, whatever the traffic (a deferred decision only lengthens the detector's run).
 3. **Practical significance.** A crossing raises the group's alarm only when the change it found
-   is worth one: an alternative that reached the threshold lies at least ``min_effect`` from the
-   reference: the largest gap between its binned cumulative distribution and the reference's
-   (numeric), its total variation distance (categorical), or its rise above the reference rate.
-   Otherwise the crossing is counted as unconfirmed. (A true change of about half the floor can
-   still reach an alternative at the floor: a CUSUM gains on any change more than half its
-   alternative's size.)
+   is worth one: every fixed alternative the plan runs lies at least ``min_effect`` from the
+   reference (the largest gap between its binned cumulative distribution and the reference's
+   for numeric columns, the change of a category's share, or its rise above the reference
+   rate); the plug-in shape alternative's effect is measured each step, and when it is below
+   the floor it must not hold most of the group's evidence. Otherwise the crossing is counted as
+   unconfirmed. (A true change of about half the floor can still reach an alternative at the
+   floor: an e-detector gains on any change more than half its alternative's size.)
 4. **Hysteresis.** An alarm holds until evidence of recovery: no crossing over a whole window of
    new data (``window.samples`` rows; ``minLabeledSamples`` labels for the error rate) *and* the
    window's effect size below ``min_effect``. A new baseline (a retrained model's rollout) starts
    a new engine, which clears everything.
 5. **The windowed metric** (``spec.performance``): degraded when its interval at confidence
-   ``1 - 2 interval / (A T)`` lies wholly on the wrong side of the threshold (each look spends one
+   ``1 - 2 interval / (W T)`` lies wholly on the wrong side of the threshold (each look spends one
    alternative's share of the budget); it recovers when the interval at ``performance.
    confidence`` lies wholly on the right side.
 
@@ -185,7 +187,7 @@ class Engine:
     ...     decision = engine.step(Tally.of_window(increment), window, now=30.0 * step)
     ...     alarms.append(decision.drift.status)
     >>> alarms.index("True"), round(engine.threshold, 2)
-    (25, 14.95)
+    (25, 14.21)
     """
 
     def __init__(
@@ -232,6 +234,12 @@ class Engine:
         self._rate_alternative_effects = plan.rate_alternative_effects
         self._rate_event = plan.rate_event
         self._rate_miss = plan.rate_miss
+        self._rate_active = plan.rate_active
+        self._rate_log_weight = plan.rate_log_weight
+        #: First category row of each categorical column (rows are sorted by column).
+        self._category_starts = np.flatnonzero(
+            np.diff(self._category_columns, prepend=-1) != 0
+        ).astype(np.int64)
         self.alternatives = plan.alternatives
         self.threshold = plan.threshold
         self._look_confidence = plan.look_confidence
@@ -249,11 +257,12 @@ class Engine:
         )
         size = len(self.profiles)
         widest = self._widest
-        # Detector state.
-        self._tilt_s = np.zeros(self._tilt_active.shape)
-        self._shape_s = np.zeros(size)
-        self._category_s = np.zeros(self._category_active.shape)
-        self._rate_s = np.zeros((len(self._rates), len(RATE_STEPS)))
+        # Detector state: each alternative's log Shiryaev-Roberts e-detector (``_sr``), -inf
+        # before its first evidence and for alternatives that are not run.
+        self._tilt_s = np.full(self._tilt_active.shape, -np.inf)
+        self._shape_s = np.full(size, -np.inf)
+        self._category_s = np.full(self._category_active.shape, -np.inf)
+        self._rate_s = np.full((len(self._rates), len(RATE_STEPS)), -np.inf)
         self._run = np.zeros((size, widest))
         self._last = np.zeros((size, widest))
         self._rate_run = np.zeros((len(self._rates), 2))  # events, trials
@@ -303,34 +312,26 @@ class Engine:
     def _step_drift(self, increment: Tally, gate: bool) -> BoolArray:
         counts = increment.counts.astype(np.float64)
         tilt = np.einsum("cb,cbj->cj", counts, self._tilt_weights)
-        self._tilt_s = np.where(self._tilt_active > 0, np.maximum(self._tilt_s, 0.0) + tilt, 0.0)
+        self._tilt_s = np.where(self._tilt_active > 0, _sr(self._tilt_s, tilt), -np.inf)
         shape, shape_effect = self._shape_evidence(counts)
-        self._shape_s = np.where(self._watched, np.maximum(self._shape_s, 0.0) + shape, 0.0)
+        self._shape_s = np.where(self._watched, _sr(self._shape_s, shape), -np.inf)
         self._step_categories(counts)
         self._run += counts
         self._last = counts
-        best = self._column_statistics()
+        fixed = self._fixed_statistics()
+        best = np.logaddexp(fixed, self._shape_s)
         crossed: BoolArray = self._watched & (best >= self.threshold)
         decided = crossed & gate
-        # The change found is worth an alarm when an alternative that reached the threshold is
-        # at least min_effect away from the reference.
-        reached = np.where(self._tilt_s >= self.threshold, self._tilt_effects, 0.0).max(
-            axis=1, initial=0.0
-        )
-        reached = np.maximum(reached, np.where(self._shape_s >= self.threshold, shape_effect, 0.0))
-        reached = np.maximum(
-            reached,
-            self._per_column(
-                np.where(self._category_s >= self.threshold, self._category_effects, 0.0)
-            ),
-        )
-        confirmed = decided & (reached >= self.floor)
+        # The change found is worth an alarm when the alternatives at least min_effect away
+        # from the reference hold most of the group's evidence. Every fixed alternative is (the
+        # plan runs no other); the plug-in shape alternative is when its own effect is.
+        confirmed = decided & ((shape_effect >= self.floor) | (fixed >= self._shape_s))
         self._drift_alarm |= confirmed
         self.unconfirmed += int((decided & ~confirmed).sum())
-        restart = decided | (best <= 0.0)
-        self._tilt_s[decided] = 0.0
-        self._shape_s[decided] = 0.0
-        self._category_s[decided[self._category_columns]] = 0.0
+        restart = decided | (self._shape_s <= 0.0)
+        self._tilt_s[decided] = -np.inf
+        self._shape_s[decided] = -np.inf
+        self._category_s[decided[self._category_columns]] = -np.inf
         self._run[restart] = 0.0
         present = (increment.samples - increment.missing).astype(np.float64)
         self._drift_quiet = np.where(crossed, 0.0, self._drift_quiet + present)
@@ -348,23 +349,32 @@ class Engine:
             + (trials - events)[:, None] * self._category_miss
         )
         self._category_s = np.where(
-            self._category_active > 0, np.maximum(self._category_s, 0.0) + evidence, 0.0
+            self._category_active > 0, _sr(self._category_s, evidence), -np.inf
         )
 
-    def _per_column(self, category_values: FloatArray) -> FloatArray:
-        """The largest of each column's category rows (``category_values``: rows x tilts); 0
-        for columns without category tilts."""
-        result = np.zeros(len(self.profiles))
+    def _fixed_statistics(self) -> FloatArray:
+        """Each column's log of the sum of its fixed alternatives' e-detectors (location,
+        spread and category tilts); -inf for a column without any."""
+        result = _log_sum(self._tilt_s)
         if self._category_columns.size:
-            np.maximum.at(result, self._category_columns, category_values.max(axis=1))
+            # Category rows come column by column (the plan builds them so): one slice each.
+            rows = _log_sum(self._category_s)
+            starts = self._category_starts
+            peak = np.maximum.reduceat(rows, starts)
+            shift = np.where(np.isfinite(peak), peak, 0.0)
+            total = np.add.reduceat(
+                np.exp(rows - np.repeat(shift, np.diff([*starts, rows.size]))), starts
+            )
+            with np.errstate(divide="ignore"):
+                per_column = np.where(np.isfinite(peak), shift + np.log(total), -np.inf)
+            columns = self._category_columns[starts]
+            result[columns] = np.logaddexp(result[columns], per_column)
         return result
 
     def _column_statistics(self) -> FloatArray:
-        """Each column's largest drift statistic: location, spread, category and shape."""
-        result: FloatArray = np.maximum(
-            np.maximum(self._tilt_s.max(axis=1, initial=0.0), self._shape_s),
-            self._per_column(self._category_s),
-        )
+        """Each column's drift statistic: the log of the sum of the e-detectors of all its
+        alternatives (location, spread, category and shape), the quantity the threshold bounds."""
+        result: FloatArray = np.logaddexp(self._fixed_statistics(), self._shape_s)
         return result
 
     def _shape_evidence(self, counts: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -429,18 +439,16 @@ class Engine:
             return np.zeros(0, dtype=bool)
         events, trials = self._rate_counts(increment)
         evidence = events[:, None] * self._rate_event + (trials - events)[:, None] * self._rate_miss
-        self._rate_s = np.maximum(self._rate_s, 0.0) + evidence
+        self._rate_s = np.where(self._rate_active > 0, _sr(self._rate_s, evidence), -np.inf)
         self._rate_run += np.stack([events, trials], axis=1)
-        best = self._rate_s.max(axis=1)
+        best = _log_sum(self._rate_s) + self._rate_log_weight
         crossed: BoolArray = best >= self.threshold
         open_gate = np.where(self._rate_kinds == KIND_CODES["error-rate"], label_gate, gate)
         decided = crossed & open_gate
-        reached = np.where(self._rate_s >= self.threshold, self._rate_alternative_effects, 0.0)
-        confirmed = decided & (reached.max(axis=1, initial=0.0) >= self.floor)
-        self._rate_alarm |= confirmed
-        self.unconfirmed += int((decided & ~confirmed).sum())
+        # Every rate alternative that is run rises at least min_effect above the reference.
+        self._rate_alarm |= decided
         restart = decided | (best <= 0.0)
-        self._rate_s[decided] = 0.0
+        self._rate_s[decided] = -np.inf
         self._rate_run[restart] = 0.0
         self._rate_quiet = np.where(crossed, 0.0, self._rate_quiet + trials)
         return crossed
@@ -584,10 +592,10 @@ class Engine:
         """A snapshot of the step's detector state, turned into results when asked."""
         run = self._run.copy()
         window_counts = self._window_counts(window)
-        statistics = self._column_statistics()
+        statistics = np.maximum(self._column_statistics(), 0.0)
         drift_alarm = self._drift_alarm.copy()
         rate_run = self._rate_run.copy()
-        rate_statistics = self._rate_s.max(axis=1, initial=0.0)
+        rate_statistics = np.maximum(_log_sum(self._rate_s) + self._rate_log_weight, 0.0)
         rate_alarm = self._rate_alarm.copy()
         threshold = self.threshold
         estimated = self._estimated_signal(window)
@@ -743,3 +751,23 @@ class Engine:
             events, trials = counts
             observed = f" in {events[r] / trials[r]:.1%} of {int(trials[r])} window rows,"
         return f"{name}: {words}{observed} above the reference's {row.reference_rate:.1%}"
+
+
+def _sr(log_detector: FloatArray, log_evidence: FloatArray) -> FloatArray:
+    """One step of the Shiryaev-Roberts e-detector in logs: ``R = (1 + R) E``, i.e. the sum over
+    every start time of the product of the e-values since (``R = 0``, log -inf, at the start)."""
+    result: FloatArray = np.logaddexp(0.0, log_detector) + log_evidence
+    return result
+
+
+def _log_sum(log_values: FloatArray) -> FloatArray:
+    """``log(sum(exp(row)))`` per row; -inf for an empty or all -inf row."""
+    peak = log_values.max(axis=1, initial=-np.inf)
+    shift = np.where(np.isfinite(peak), peak, 0.0)
+    with np.errstate(divide="ignore"):
+        result: FloatArray = np.where(
+            np.isfinite(peak),
+            shift + np.log(np.exp(log_values - shift[:, None]).sum(axis=1)),
+            -np.inf,
+        )
+    return result

@@ -42,6 +42,12 @@ from kubedrift.stats.settings import EvaluationSettings
 BoolArray = np.ndarray[tuple[int], np.dtype[np.bool_]]
 RateKind = Literal["missing", "out-of-range", "unseen-categories", "unknown-columns", "error-rate"]
 
+#: Relative weight of a data-quality alternative (missing values, out-of-range values, unseen
+#: categories, unknown columns) in the budget, against 1 for every drift and error-rate one:
+#: data-quality changes are usually large (a column that goes missing), and a smaller share
+#: leaves a larger one to the drift and performance signals (see ``EnginePlan.budget``).
+DATA_QUALITY_WEIGHT = 0.1
+
 #: Position of each rate kind in the engine's candidate rows of events and trials.
 KIND_CODES: dict[str, int] = {
     "missing": 0,
@@ -115,9 +121,16 @@ class EnginePlan:
     #: Log e-value per event and per non-event of each rate alternative: rates x steps.
     rate_event: FloatArray
     rate_miss: FloatArray
+    #: 1 where a rate alternative is run: its rise is at least the floor (rates x steps).
+    rate_active: IntArray
     #: Alternatives sharing the budget, and the threshold each must reach.
     alternatives: int
     threshold: float
+    #: ``W``, the alternatives counted by weight (:data:`DATA_QUALITY_WEIGHT` for data-quality
+    #: ones, 1 for the others); the threshold is ``ln(W T / interval)``.
+    budget: float
+    #: Log of each rate row's weight, added to its statistic before the threshold.
+    rate_log_weight: FloatArray
     #: Confidence of the windowed metric's look (one alternative's share of the budget).
     look_confidence: float
     #: The level of each reference confidence set (``reference_risk`` over the sets).
@@ -204,24 +217,38 @@ class EnginePlan:
         # per rate, and one for the estimated error rate when it is watched.
         delta = contract.reference_risk / max(int(watched.sum()) + len(rates) + int(estimating), 1)
         radius = np.array([kl_radius(len(p.counts), int(sum(p.counts)), delta) for p in profiles])
-        tilt_weights, tilt_active, tilt_effects = _tilt_table(
-            profiles, reference, numeric & watched, radius, widest
+        floor = (
+            DEFAULT_MIN_EFFECT if settings.drift.min_effect is None else settings.drift.min_effect
         )
-        categories = _category_table(profiles, reference, ~numeric & watched, radius)
+        tilt_weights, tilt_active, tilt_effects = _tilt_table(
+            profiles, reference, numeric & watched, radius, widest, floor=floor
+        )
+        categories = _category_table(profiles, reference, ~numeric & watched, radius, floor)
         upper = np.array([_upper(row, profiles, baseline, delta) for row in rates])
         steps = len(RATE_STEPS)
         rate_reference = np.array([row.reference_rate for row in rates])
         per_event, per_miss = (
             zip(*(rate_weights(u) for u in upper), strict=True) if rates else ((), ())
         )
-        alternatives = (
+        rate_alternative_effects = (
+            np.array([rate_alternatives(u) for u in upper]).reshape(len(rates), steps)
+            - rate_reference[:, None]
+        )
+        # An alternative below the practical-significance floor could only ever raise an
+        # unconfirmed crossing: it is not run and takes no share of the budget.
+        rate_active = (rate_alternative_effects >= floor).astype(np.int64)
+        rate_weight = np.array(
+            [1.0 if row.kind == "error-rate" else DATA_QUALITY_WEIGHT for row in rates]
+        )
+        drift_alternatives = (
             int(tilt_active.sum())
             + int(categories[4].sum())
             + int(watched.sum())
-            + len(rates) * steps
             + int(settings.performance is not None)
             + (ESTIMATED_ALTERNATIVES if estimating else 0)
         )
+        alternatives = drift_alternatives + int(rate_active.sum())
+        budget = drift_alternatives + float(rate_active.sum(axis=1) @ rate_weight)
         plan = cls(
             baseline=baseline,
             settings=settings,
@@ -230,11 +257,7 @@ class EnginePlan:
             prediction=prediction,
             multivariate=multivariate,
             embedding=embedding,
-            floor=(
-                DEFAULT_MIN_EFFECT
-                if settings.drift.min_effect is None
-                else settings.drift.min_effect
-            ),
+            floor=floor,
             widest=widest,
             bins=bins,
             reference=reference,
@@ -255,15 +278,15 @@ class EnginePlan:
             rate_columns=np.array([max(row.column, 0) for row in rates], dtype=np.int64),
             rate_kinds=np.array([KIND_CODES[row.kind] for row in rates], dtype=np.int64),
             rate_reference=rate_reference,
-            rate_alternative_effects=(
-                np.array([rate_alternatives(u) for u in upper]).reshape(len(rates), steps)
-                - rate_reference[:, None]
-            ),
+            rate_alternative_effects=rate_alternative_effects,
             rate_event=np.array(per_event).reshape(len(rates), steps),
             rate_miss=np.array(per_miss).reshape(len(rates), steps),
+            rate_active=rate_active,
             alternatives=alternatives,
-            threshold=contract.threshold(alternatives),
-            look_confidence=1 - 2 * contract.look_level(alternatives),
+            threshold=contract.threshold(budget),
+            budget=budget,
+            rate_log_weight=np.log(rate_weight),
+            look_confidence=1 - 2 * contract.look_level(budget),
             delta=delta,
             estimating=estimating,
         )
@@ -333,9 +356,12 @@ def _tilt_table(
     tilted: BoolArray,
     radius: FloatArray,
     widest: int,
+    *,
+    floor: float,
 ) -> tuple[FloatArray, IntArray, FloatArray]:
     """Weights, activity and effect of every location and spread tilt of the ``tilted``
-    columns (the watched numeric ones)."""
+    columns (the watched numeric ones). A tilt is run when it lies outside the reference's ball
+    and at least ``floor`` from the reference."""
     thetas = np.array(
         [
             *LOCATION_TILTS,
@@ -363,10 +389,10 @@ def _tilt_table(
                 continue
             q = tilts(probabilities, scores, thetas[part])
             w = bin_weights(q, probabilities, float(radius[i]))
-            weights[i, :bins, part] = w.T
-            active[i, part] = w.any(axis=1)
             gaps = np.cumsum(q - probabilities[None, :], axis=1)
             effects[i, part] = np.abs(gaps).max(axis=1)
+            active[i, part] = w.any(axis=1) & (effects[i, part] >= floor)
+            weights[i, :bins, part] = w.T
     return weights, active, effects
 
 
@@ -375,9 +401,11 @@ def _category_table(
     reference: FloatArray,
     tilted: BoolArray,
     radius: FloatArray,
+    floor: float,
 ) -> tuple[IntArray, IntArray, FloatArray, FloatArray, IntArray, FloatArray]:
     """Columns, bins, event and miss weights, activity and effects of every category tilt of
-    the ``tilted`` columns (the watched categorical ones; see ``alternatives``)."""
+    the ``tilted`` columns (the watched categorical ones; see ``alternatives``). A tilt is run
+    when it lies outside the ball and moves the category's share by at least ``floor``."""
     columns: list[int] = []
     bins: list[int] = []
     event: list[FloatArray] = []
@@ -402,12 +430,13 @@ def _category_table(
     width = 2 * len(CATEGORY_TILTS)
     event_table = np.array(event).reshape(len(columns), width)
     miss_table = np.array(miss).reshape(len(columns), width)
-    active = ((event_table != 0) | (miss_table != 0)).astype(np.int64)
+    effect_table = np.array(effects).reshape(len(columns), width)
+    active = (((event_table != 0) | (miss_table != 0)) & (effect_table >= floor)).astype(np.int64)
     return (
         np.array(columns, dtype=np.int64),
         np.array(bins, dtype=np.int64),
         event_table,
         miss_table,
         active,
-        np.array(effects).reshape(len(columns), width),
+        effect_table,
     )
