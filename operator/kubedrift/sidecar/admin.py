@@ -14,6 +14,13 @@ path               auth    what
 =================  ======  =====================================================================
 
 "token" means: when a bearer token is configured, requests need ``Authorization: Bearer <token>``.
+A sidecar shared by several monitors (one per model) has one token per monitor; any of them is
+accepted.
+
+The ``/v1`` paths take an optional ``?model=NAME``: the window, labeled rows or feedback of that
+model's monitor in a shared sidecar (404 for a model the sidecar does not monitor). Without it they
+answer for the first model (the only one of an unshared sidecar). The window document lists every
+monitored model under ``models``.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from kubedrift.bearer import bearer_matches
+from kubedrift.sidecar.model_group import ModelGroup
 from kubedrift.sidecar.monitor import Monitor
 from kubedrift.sidecar.sidecar_metrics import Metrics
 from kubedrift.sidecar.windows import PodIdentity
@@ -56,13 +64,13 @@ class Readiness:
         return self.upstream_up and self.proxy_serving and not self.draining
 
 
-def admin_app(
-    monitor: Monitor,
+def admin_app(  # noqa: C901 - one closure per route
+    monitor: Monitor | ModelGroup,
     metrics: Metrics,
     pod: PodIdentity,
     readiness: Readiness,
     *,
-    token: str | None = None,
+    token: str | None | tuple[str, ...] = None,
     clock: Callable[[], float] = time.time,
     catch_up: Callable[[], Awaitable[None]] | None = None,
 ) -> web.Application:
@@ -70,13 +78,25 @@ def admin_app(
 
     ``catch_up`` (the worker's) runs before labels are joined when one of them names an id the
     label store does not know: its sample may be parsed but waiting for the next batch.
+    ``token`` may be several (a shared sidecar's, one per monitor): any of them is accepted.
     """
+    group = monitor if isinstance(monitor, ModelGroup) else ModelGroup((monitor,))
+    tokens = (token,) if isinstance(token, str) else tuple(token or ())
+
+    def chosen(request: web.Request) -> Monitor:
+        found = group.by_model(request.query.get("model"))
+        if found is None:
+            raise web.HTTPNotFound(
+                text=json.dumps({"error": f"model {request.query['model']!r} is not monitored"}),
+                content_type="application/json",
+            )
+        return found
 
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if token is not None and request.path not in _OPEN_PATHS:
+        if tokens and request.path not in _OPEN_PATHS:
             sent = request.headers.get("Authorization", "")
-            if not bearer_matches(sent, token):
+            if not any(bearer_matches(sent, expected) for expected in tokens):
                 return web.json_response(
                     {"error": "missing or wrong bearer token"},
                     status=401,
@@ -85,6 +105,7 @@ def admin_app(
         return await handler(request)
 
     async def feedback(request: web.Request) -> web.Response:
+        monitor = chosen(request)
         try:
             document: Any = json.loads(await request.read())
         except ValueError:
@@ -102,14 +123,16 @@ def admin_app(
             await catch_up()
         return web.json_response(monitor.feedback(items, clock(), fanout=fanout))
 
-    async def window(_: web.Request) -> web.Response:
+    async def window(request: web.Request) -> web.Response:
+        monitor = chosen(request)
         report = monitor.windows.to_dict(pod, clock())
         report["model"] = monitor.model
+        report["models"] = group.models
         report["schemaMismatches"] = monitor.schema_mismatches
         return web.json_response(report)
 
-    async def labeled(_: web.Request) -> web.Response:
-        rows = monitor.windows.labeled_rows()
+    async def labeled(request: web.Request) -> web.Response:
+        rows = chosen(request).windows.labeled_rows()
         return web.json_response({"pod": pod.to_dict(), "rows": rows, "count": len(rows)})
 
     async def metrics_page(_: web.Request) -> web.Response:
