@@ -8,7 +8,8 @@ they are sent with its resourceVersion and recomputed after a conflict
 (:meth:`~kubedrift.controller.client.KubeClient.update`). Every failure is a
 :class:`NotReadyError` with a CamelCase reason, which becomes ``Ready=False``; the next
 evaluation round tries again, so the monitor recovers by itself once the missing object appears.
-:func:`teardown` removes what :func:`prepare` added.
+:func:`teardown` removes what :func:`prepare` added. Monitors of one model each share their
+workload's sidecar (``kubedrift.controller.sharing``): the last one removes it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from kubedrift.controller.context import OperatorContext
 from kubedrift.controller.injection import (
     InjectionError,
     plan_injection,
-    plan_removal,
     plan_service_restore,
     plan_service_takeover,
 )
@@ -40,10 +40,12 @@ from kubedrift.controller.names import (
     workload_resource,
 )
 from kubedrift.controller.rollout import plan_version_rollout
+from kubedrift.controller.sharing import members_of, plan_member_injection, plan_member_removal
 from kubedrift.controller.sidecar_config import (
     build_config_map,
     config_hash,
     render_config_map_data,
+    shares_sidecar,
 )
 from kubedrift.stats.baseline import Baseline
 
@@ -85,7 +87,8 @@ async def prepare(
     now = ctx.clock()
     recheck = now - ctx.checked.get(monitor.uid, -math.inf) >= ctx.recheck_interval
     tokens = await ensure_tokens(ctx, monitor, recheck=recheck)
-    data = render_config_map_data(spec, text, _shadow_url(status))
+    data = render_config_map_data(spec, text, _shadow_url(status), monitor=monitor.name)
+    shared = shares_sidecar(spec)
     digest = config_hash(data)
     if recheck or ctx.applied.get(monitor.uid) != digest:
         await ctx.client.apply_config_map(build_config_map(monitor, data))
@@ -98,12 +101,16 @@ async def prepare(
     def plan(current: Mapping[str, Any]) -> dict[str, Any] | None:
         nonlocal injected
         try:
-            patch = plan_injection(current, spec, monitor, ctx.sidecar, digest)
+            inject = plan_member_injection if shared else plan_injection
+            patch = inject(current, spec, monitor, ctx.sidecar, digest)
             rollout = plan_version_rollout(current, spec, version) if version else None
         except InjectionError as error:
             raise NotReadyError(error.reason, str(error)) from None
         annotations = current["metadata"].get("annotations") or {}
-        injected = patch is not None and MONITOR_ANNOTATION not in annotations
+        joined = monitor.name not in members_of(current)
+        injected = patch is not None and (
+            joined if shared else MONITOR_ANNOTATION not in annotations
+        )
         return merge_patches(patch, rollout)
 
     written = await ctx.client.update(path, plan, write="inject", current=deployment)
@@ -218,7 +225,7 @@ async def teardown(ctx: OperatorContext, monitor: MonitorRef, raw_spec: Mapping[
     if name:
         await ctx.client.update(
             apps(monitor.namespace, workload_resource(str(target.get("kind"))), name),
-            lambda deployment: plan_removal(deployment, monitor),
+            lambda deployment: plan_member_removal(deployment, monitor),
             write="remove",
         )
     if target.get("service"):

@@ -42,7 +42,7 @@ from kubedrift.controller.names import (
     SIDECAR_TOKEN_KEY,
     MonitorRef,
 )
-from kubedrift.controller.observation import observe, pull, ready_sidecars
+from kubedrift.controller.observation import model_path, observe, pull, ready_sidecars
 from kubedrift.controller.preparation import NotReadyError, Prepared, prepare
 from kubedrift.controller.retraining import RetrainingTrigger, due_trigger
 from kubedrift.controller.rollout import current_model_version
@@ -190,7 +190,8 @@ async def _observe(
     token = prepared.tokens.get(SIDECAR_TOKEN_KEY)
 
     async def fetch_dataset() -> dict[str, Any]:
-        answers = await pull(ctx.http, targets, LABELED_PATH, token, ctx.sidecar_timeout)
+        path = model_path(LABELED_PATH, spec.target.model)
+        answers = await pull(ctx.http, targets, path, token, ctx.sidecar_timeout)
         rows, reporting = merge_labeled(answers)
         return {
             "namespace": monitor.namespace,
@@ -222,6 +223,7 @@ async def _observe(
         executor=ctx.evaluator,
         engine=session,
         now=ctx.clock(),
+        model=spec.target.model,
     )
 
 

@@ -18,9 +18,10 @@ A sidecar shared by several monitors (one per model) has one token per monitor; 
 accepted.
 
 The ``/v1`` paths take an optional ``?model=NAME``: the window, labeled rows or feedback of that
-model's monitor in a shared sidecar (404 for a model the sidecar does not monitor). Without it they
-answer for the first model (the only one of an unshared sidecar). The window document lists every
-monitored model under ``models``.
+model's monitor in a shared sidecar (404 for a model the sidecar does not monitor). Without it the
+window and labeled rows are the first model's (the only one of an unshared sidecar) and each label
+goes to the monitor that holds its request id. The window document lists every monitored model
+under ``models``.
 """
 
 from __future__ import annotations
@@ -64,13 +65,13 @@ class Readiness:
         return self.upstream_up and self.proxy_serving and not self.draining
 
 
-def admin_app(  # noqa: C901 - one closure per route
+def admin_app(
     monitor: Monitor | ModelGroup,
     metrics: Metrics,
     pod: PodIdentity,
     readiness: Readiness,
     *,
-    token: str | None | tuple[str, ...] = None,
+    token: str | tuple[str, ...] | None = None,
     clock: Callable[[], float] = time.time,
     catch_up: Callable[[], Awaitable[None]] | None = None,
 ) -> web.Application:
@@ -105,7 +106,6 @@ def admin_app(  # noqa: C901 - one closure per route
         return await handler(request)
 
     async def feedback(request: web.Request) -> web.Response:
-        monitor = chosen(request)
         try:
             document: Any = json.loads(await request.read())
         except ValueError:
@@ -116,12 +116,30 @@ def admin_app(  # noqa: C901 - one closure per route
                 {"error": f"at most {MAX_FEEDBACK_ITEMS} labels per call"}, status=413
             )
         fanout = request.headers.get(FANOUT_HEADER) == "1"
+        named = "model" in request.query
+        candidates = (chosen(request),) if named else group.monitors
         if catch_up is not None and any(
-            (request_id := feedback_id(item)) is not None and not monitor.labels.knows(request_id)
+            (request_id := feedback_id(item)) is not None
+            and not any(m.labels.knows(request_id) for m in candidates)
             for item in items
         ):
             await catch_up()
-        return web.json_response(monitor.feedback(items, clock(), fanout=fanout))
+        if len(candidates) == 1:
+            return web.json_response(candidates[0].feedback(items, clock(), fanout=fanout))
+        # a shared sidecar without ?model=: each label goes to the monitor that knows its id
+        parts: dict[int, list[Any]] = {} if items else {0: []}
+        for item in items:
+            request_id = feedback_id(item)
+            index = next(
+                (i for i, m in enumerate(candidates) if request_id and m.labels.knows(request_id)),
+                0,
+            )
+            parts.setdefault(index, []).append(item)
+        answer: dict[str, Any] = {}
+        for index, part in sorted(parts.items()):
+            for key, value in candidates[index].feedback(part, clock(), fanout=fanout).items():
+                answer[key] = answer.get(key, [] if key == "rejected" else 0) + value
+        return web.json_response(answer)
 
     async def window(request: web.Request) -> web.Response:
         monitor = chosen(request)

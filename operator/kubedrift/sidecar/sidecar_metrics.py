@@ -172,15 +172,21 @@ def make_metrics(registry: CollectorRegistry) -> Metrics:
         labels=labels,
         monitor_errors=monitor_errors,
         rotations=Counter(
-            "kubedrift_window_rotations", "Windows completed, by model", ["model"],
+            "kubedrift_window_rotations",
+            "Windows completed, by model",
+            ["model"],
             registry=registry,
         ),
         window_samples=Gauge(
-            "kubedrift_window_samples", "Rows in the current window, by model", ["model"],
+            "kubedrift_window_samples",
+            "Rows in the current window, by model",
+            ["model"],
             registry=registry,
         ),
         window_labeled=Gauge(
-            "kubedrift_window_labeled", "Labeled rows in the current window, by model", ["model"],
+            "kubedrift_window_labeled",
+            "Labeled rows in the current window, by model",
+            ["model"],
             registry=registry,
         ),
         label_store_entries=Gauge(
