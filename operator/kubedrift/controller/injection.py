@@ -153,11 +153,6 @@ def plan_injection(
     """
     annotations = deployment.get("metadata", {}).get("annotations") or {}
     owner = annotations.get(MONITOR_ANNOTATION)
-    if owner not in (None, monitor.name):
-        raise InjectionError(
-            "TargetAlreadyMonitored",
-            f"Deployment {workload_name(deployment)} is already monitored by ModelMonitor {owner}",
-        )
     sharing = json.loads(annotations.get(MEMBERS_ANNOTATION) or "{}")
     others = sorted(set(sharing) - {monitor.name}) if isinstance(sharing, dict) else []
     if others:
@@ -165,6 +160,11 @@ def plan_injection(
             "TargetAlreadyMonitored",
             f"Deployment {workload_name(deployment)} is already monitored by ModelMonitor "
             f"{', '.join(others)} for one model each; set spec.target.model to share its sidecar",
+        )
+    if owner not in (None, monitor.name):
+        raise InjectionError(
+            "TargetAlreadyMonitored",
+            f"Deployment {workload_name(deployment)} is already monitored by ModelMonitor {owner}",
         )
     target_container(deployment, spec)
     check_ports(deployment, spec)
