@@ -146,10 +146,11 @@ class TargetSpec:
         pattern=DNS_LABEL,
         max_length=63,
     )
-    port: int = prop(
+    port: int | None = prop(
         "port",
-        "Port the model server listens on inside its container (with inferenceService: the "
-        "predictor's port, which the collector's ports must not equal).",
+        "Port the model server listens on inside its container; required with deployment. "
+        "With inferenceService it is not needed (KServe's logger agent sends the exchanges).",
+        default=None,
         **_PORT,
     )
     service: str | None = prop(
@@ -190,6 +191,12 @@ class TargetSpec:
             message="set exactly one of target.deployment and target.inferenceService",
             check=lambda o: (o.deployment is None) != (o.inference_service is None),
             field_path=".inferenceService",
+        ),
+        Rule(
+            cel="has(self.port) || has(self.inferenceService)",
+            message="target.port is required with target.deployment",
+            check=lambda o: o.port is not None or o.inference_service is not None,
+            field_path=".port",
         ),
         Rule(
             cel="!has(self.inferenceService) || !has(self.service)",

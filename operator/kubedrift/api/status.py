@@ -196,6 +196,7 @@ class BaselineStatus(TypedDict):
 class ModelMonitorStatus(TypedDict):
     observedGeneration: int
     phase: Phase
+    target: NotRequired[str]
     conditions: NotRequired[list[Condition]]
     window: NotRequired[WindowStatus]
     drift: NotRequired[DriftStatus]
@@ -355,6 +356,8 @@ DOCS: dict[str, str] = {
     "retraining.trial.message": "The gate's decision in one sentence.",
     "lastEvaluationTime": "When the operator last evaluated the window.",
     "baseline": "The baseline the last evaluation used.",
+    "target": "The monitored object as Kind/name (Deployment, StatefulSet or InferenceService), "
+    "shown in kubectl get's Target column.",
     "baseline.configMap": "ConfigMap name.",
     "baseline.hash": "SHA-256 of the baseline JSON, to notice when it changes.",
     "lastKnown": "The last True or False status of each alarm condition, kept while the "

@@ -69,6 +69,27 @@ class Prepared:
     tokens: Mapping[str, str]
     injected: bool
 
+    @classmethod
+    def of(
+        cls,
+        deployment: Mapping[str, Any],
+        loaded: tuple[str, str, Baseline],
+        tokens: Mapping[str, str],
+        *,
+        injected: bool,
+    ) -> Prepared:
+        """The prepared target from what :func:`load_baseline` returned (an injected sidecar's
+        workload or a collector's Deployment alike)."""
+        source, text, baseline = loaded
+        return cls(
+            deployment=deployment,
+            baseline=baseline,
+            baseline_source=source,
+            baseline_hash=text_digest(text),
+            tokens=tokens,
+            injected=injected,
+        )
+
 
 async def prepare(
     ctx: OperatorContext,
@@ -81,20 +102,10 @@ async def prepare(
     deployment = await ctx.client.get(path)
     if deployment is None:
         raise _deployment_not_found(monitor, spec)
-    source, text, baseline = await load_baseline(ctx, monitor, spec, status)
-    # The ConfigMap and the Secret are written once and then remembered; every
-    # recheck_interval they are read again, so one deleted or edited by hand comes back.
-    now = ctx.clock()
-    recheck = now - ctx.checked.get(monitor.uid, -math.inf) >= ctx.recheck_interval
-    tokens = await ensure_tokens(ctx, monitor, recheck=recheck)
-    data = render_config_map_data(spec, text, _shadow_url(status), monitor=monitor.name)
+    loaded = await load_baseline(ctx, monitor, spec, status)
+    data = render_config_map_data(spec, loaded[1], _shadow_url(status), monitor=monitor.name)
+    tokens, digest = await keep_sidecar_files(ctx, monitor, data)
     shared = shares_sidecar(spec)
-    digest = config_hash(data)
-    if recheck or ctx.applied.get(monitor.uid) != digest:
-        await ctx.client.apply_config_map(build_config_map(monitor, data))
-        ctx.applied[monitor.uid] = digest
-    if recheck:
-        ctx.checked[monitor.uid] = now
     version = (status.get("retraining") or {}).get("modelVersion")
     injected = False
 
@@ -118,14 +129,28 @@ async def prepare(
         raise _deployment_not_found(monitor, spec)
     if spec.capture.mode == "proxy" and spec.target.service is not None:
         await _take_over_service(ctx, monitor, spec, spec.target.service)
-    return Prepared(
-        deployment=written,
-        baseline=baseline,
-        baseline_source=source,
-        baseline_hash=text_digest(text),
-        tokens=tokens,
-        injected=injected,
-    )
+    return Prepared.of(written, loaded, tokens, injected=injected)
+
+
+async def keep_sidecar_files(
+    ctx: OperatorContext, monitor: MonitorRef, data: Mapping[str, str]
+) -> tuple[dict[str, str], str]:
+    """Write the sidecar's ConfigMap (``data``) and keep the token Secret, for an injected
+    sidecar and a collector alike; returns the tokens and the ConfigMap's hash.
+
+    Both are written once and then remembered; every ``recheck_interval`` they are read
+    again, so one deleted or edited by hand comes back.
+    """
+    now = ctx.clock()
+    recheck = now - ctx.checked.get(monitor.uid, -math.inf) >= ctx.recheck_interval
+    tokens = await ensure_tokens(ctx, monitor, recheck=recheck)
+    digest = config_hash(data)
+    if recheck or ctx.applied.get(monitor.uid) != digest:
+        await ctx.client.apply_config_map(build_config_map(monitor, data))
+        ctx.applied[monitor.uid] = digest
+    if recheck:
+        ctx.checked[monitor.uid] = now
+    return tokens, digest
 
 
 def _shadow_url(status: Mapping[str, Any]) -> str | None:

@@ -114,6 +114,11 @@ async def reconcile(ctx: OperatorContext, body: Mapping[str, Any]) -> dict[str, 
             progress=progress,
         )
     current["baseline"] = {"configMap": prepared.baseline_source, "hash": prepared.baseline_hash}
+    current["target"] = (
+        f"InferenceService/{spec.target.inference_service}"
+        if spec.target.inference_service is not None
+        else f"{spec.target.kind}/{spec.target.deployment}"
+    )
     events = list(progress.events)
     if prepared.injected:
         events.append(
