@@ -202,7 +202,7 @@ def test_monitors_of_two_mlserver_models_share_one_sidecar_and_only_the_drifting
     )
     deployment = kube.deployment("mlserver")
     containers = [c["name"] for c in deployment["spec"]["template"]["spec"]["containers"]]
-    assert containers == ["model", "kubedrift-sidecar"]
+    assert sorted(containers) == ["kubedrift-sidecar", "model"]
     requests = json.loads((tmp_path / "requests.json").read_text())
     send(ip, requests)
 

@@ -65,7 +65,9 @@ def apply(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def inject(workload: dict[str, Any], spec: ModelMonitorSpec, monitor: MonitorRef, digest: str):  # type: ignore[no-untyped-def]
+def inject(
+    workload: dict[str, Any], spec: ModelMonitorSpec, monitor: MonitorRef, digest: str
+) -> dict[str, Any]:
     patch = plan_member_injection(workload, spec, monitor, OPTIONS, digest)
     assert patch is not None
     return apply(workload, patch)
@@ -145,12 +147,12 @@ def test_a_second_monitor_of_the_same_model_is_refused_naming_the_first(
 
 def test_a_monitor_of_the_whole_port_shares_with_nobody(shared: dict[str, Any]) -> None:
     whole = MonitorRef(namespace="ml", name="all", uid="uid-4")
-    with pytest.raises(InjectionError, match="set spec.target.model to share") as refused:
+    with pytest.raises(InjectionError, match=r"set spec\.target\.model to share") as refused:
         plan_injection(shared, model_spec(None), whole, OPTIONS, "h")
     assert refused.value.reason == "TargetAlreadyMonitored"
-    alone = apply(
-        make_deployment(), plan_injection(make_deployment(), model_spec(None), whole, OPTIONS, "h")
-    )
+    patch = plan_injection(make_deployment(), model_spec(None), whole, OPTIONS, "h")
+    assert patch is not None
+    alone = apply(make_deployment(), patch)
     with pytest.raises(InjectionError, match="for every model on its port"):
         plan_member_injection(alone, model_spec("iris"), IRIS, OPTIONS, "h")
 
