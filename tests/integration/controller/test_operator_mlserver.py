@@ -221,7 +221,7 @@ def test_monitors_of_two_mlserver_models_share_one_sidecar_and_only_the_drifting
     assert not any(f["drifted"] for f in iris["drift"]["features"])
     assert wine["phase"] == "Drifting"
     assert kube.condition("wine", "DriftDetected")[0] == "True"
-    assert sorted(f["name"] for f in wine["drift"]["features"] if f["drifted"]) == FEATURES
+    assert sorted(f["name"] for f in wine["drift"]["features"] if f["drifted"]) == sorted(FEATURES)
 
     # a second monitor of the same model is refused with the reason
     kube.create_monitor(model_monitor("iris-again", "iris"))

@@ -149,11 +149,13 @@ def test_a_shared_sidecar_keeps_one_window_per_model_with_its_own_settings_and_t
             ):
                 request = http_request(
                     "POST", path, oip(rng.normal(loc=shift, size=(ROWS, 3))),
-                    [("X-Request-ID", f"{path}-{index}")],
+                    [("X-Request-ID", f"{path.split('/')[3]}-{index}")],
                 )  # fmt: skip
                 assert raw_exchange(sidecar.port, request) == raw_exchange(model.port, request)
         wait_counted(sidecar, 3 * REQUESTS)
         counts = by_model(sidecar)
+        # a label without ?model= reaches the model whose exchange carried its request id
+        status, answer = sidecar.post("/v1/feedback", {"id": "wine-0", "label": [1] * ROWS})
         baseline = Baseline.from_json(baseline_file.read_text())
         reports = {name: sidecar.json(f"/v1/window?model={name}") for name in ("iris", "wine")}
         default = sidecar.json("/v1/window")
@@ -175,6 +177,9 @@ def test_a_shared_sidecar_keeps_one_window_per_model_with_its_own_settings_and_t
     assert reports["wine"]["model"] == "wine" and reports["wine"]["rotations"] >= 1
     assert wine_window.samples >= 100
     assert evaluate(baseline, wine_window, EvaluationSettings()).verdict == "drift"
+    assert (status, json.loads(answer)["joined"]) == (200, 1), answer
+    labeled = {name: report["current"]["labeled"] for name, report in reports.items()}
+    assert labeled["iris"] == 0 and labeled["wine"] + wine_window.labeled == ROWS
     assert default["model"] == "iris" and default["models"] == ["iris", "wine"]
     assert (unknown, wrong_token) == (404, 401)
     rows = {
