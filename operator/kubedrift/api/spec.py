@@ -898,13 +898,13 @@ class ModelMonitorSpec:
 
     RULES: ClassVar[tuple[Rule, ...]] = (
         Rule(
-            cel="self.capture.listenPort != self.target.port",
+            cel="!has(self.target.port) || self.capture.listenPort != self.target.port",
             message="capture.listenPort must differ from target.port (the model's own port)",
             check=lambda o: o.capture.listen_port != o.target.port,
             field_path=".capture.listenPort",
         ),
         Rule(
-            cel="self.capture.adminPort != self.target.port",
+            cel="!has(self.target.port) || self.capture.adminPort != self.target.port",
             message="capture.adminPort must differ from target.port (the model's own port)",
             check=lambda o: o.capture.admin_port != o.target.port,
             field_path=".capture.adminPort",
