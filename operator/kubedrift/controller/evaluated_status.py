@@ -163,7 +163,7 @@ def evaluated_status(
             status["performance"] = performance
     if observation.estimated:
         status["estimatedPerformance"] = estimated_status(observation.estimated)
-    for key in ("retraining", "baseline"):
+    for key in ("retraining", "baseline", "target"):
         if key in previous:
             status[key] = previous[key]
     last_known = last_known_status(previous.get("lastKnown"), conditions)
