@@ -173,7 +173,9 @@ class TargetSpec:
         "path pattern starting with / (* ? [...]) for other paths; exchanges of other models "
         "are forwarded and counted by model, never added to the window. Default: every "
         "exchange. With inferenceService, KServe's logger events carry no path: every event "
-        "the collector receives counts as this model's.",
+        "the collector receives counts as this model's. Monitors of different models of one "
+        "Deployment or StatefulSet share its one sidecar, which keeps a window per model; a "
+        "second monitor of the same model is refused (Ready=False, TargetAlreadyMonitored).",
         default=None,
         pattern=MODEL_SELECTOR,
         max_length=253,

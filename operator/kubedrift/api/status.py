@@ -228,6 +228,8 @@ _GATE_DOCS: dict[str, str] = {
 DOCS: dict[str, str] = {
     "observedGeneration": "metadata.generation of the spec this status describes; a lower value "
     "means the operator has not acted on the latest spec yet.",
+    "target": "The monitored object as Kind/name (Deployment, StatefulSet or InferenceService), "
+    "shown in kubectl get's Target column.",
     "phase": "One-word summary for kubectl get: Pending (no evaluation yet), Healthy, Warning "
     "(warningShare reached), Drifting, Degraded (performance below threshold), Retraining, "
     "NoData (too few samples or no sidecar reporting), Invalid (spec or baseline unusable).",
@@ -356,8 +358,6 @@ DOCS: dict[str, str] = {
     "retraining.trial.message": "The gate's decision in one sentence.",
     "lastEvaluationTime": "When the operator last evaluated the window.",
     "baseline": "The baseline the last evaluation used.",
-    "target": "The monitored object as Kind/name (Deployment, StatefulSet or InferenceService), "
-    "shown in kubectl get's Target column.",
     "baseline.configMap": "ConfigMap name.",
     "baseline.hash": "SHA-256 of the baseline JSON, to notice when it changes.",
     "lastKnown": "The last True or False status of each alarm condition, kept while the "
