@@ -29,7 +29,7 @@ NAME = f"{PLURAL}.{GROUP}"
 FILENAME = f"{NAME}.yaml"
 
 PRINTER_COLUMNS: list[dict[str, str]] = [
-    {"name": "Target", "type": "string", "jsonPath": ".spec.target.deployment"},
+    {"name": "Target", "type": "string", "jsonPath": ".status.target"},
     {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
     {"name": "Drift share", "type": "number", "jsonPath": ".status.drift.share"},
     {"name": "Metric value", "type": "number", "jsonPath": ".status.performance.value"},

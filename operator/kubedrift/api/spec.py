@@ -147,10 +147,11 @@ class TargetSpec:
         pattern=DNS_LABEL,
         max_length=63,
     )
-    port: int = prop(
+    port: int | None = prop(
         "port",
-        "Port the model server listens on inside its container (with inferenceService: the "
-        "predictor's port, which the collector's ports must not equal).",
+        "Port the model server listens on inside its container; required with deployment. "
+        "With inferenceService it is not needed (KServe's logger agent sends the exchanges).",
+        default=None,
         **_PORT,
     )
     service: str | None = prop(
@@ -173,7 +174,9 @@ class TargetSpec:
         "path pattern starting with / (* ? [...]) for other paths; exchanges of other models "
         "are forwarded and counted by model, never added to the window. Default: every "
         "exchange. With inferenceService, KServe's logger events carry no path: every event "
-        "the collector receives counts as this model's.",
+        "the collector receives counts as this model's. Monitors of different models of one "
+        "Deployment or StatefulSet share its one sidecar, which keeps a window per model; a "
+        "second monitor of the same model is refused (Ready=False, TargetAlreadyMonitored).",
         default=None,
         pattern=MODEL_SELECTOR,
         max_length=253,
@@ -191,6 +194,12 @@ class TargetSpec:
             message="set exactly one of target.deployment and target.inferenceService",
             check=lambda o: (o.deployment is None) != (o.inference_service is None),
             field_path=".inferenceService",
+        ),
+        Rule(
+            cel="has(self.port) || has(self.inferenceService)",
+            message="target.port is required with target.deployment",
+            check=lambda o: o.port is not None or o.inference_service is not None,
+            field_path=".port",
         ),
         Rule(
             cel="!has(self.inferenceService) || !has(self.service)",
@@ -1005,13 +1014,13 @@ class ModelMonitorSpec:
 
     RULES: ClassVar[tuple[Rule, ...]] = (
         Rule(
-            cel="self.capture.listenPort != self.target.port",
+            cel="!has(self.target.port) || self.capture.listenPort != self.target.port",
             message="capture.listenPort must differ from target.port (the model's own port)",
             check=lambda o: o.capture.listen_port != o.target.port,
             field_path=".capture.listenPort",
         ),
         Rule(
-            cel="self.capture.adminPort != self.target.port",
+            cel="!has(self.target.port) || self.capture.adminPort != self.target.port",
             message="capture.adminPort must differ from target.port (the model's own port)",
             check=lambda o: o.capture.admin_port != o.target.port,
             field_path=".capture.adminPort",

@@ -229,6 +229,7 @@ class BaselineStatus(TypedDict):
 class ModelMonitorStatus(TypedDict):
     observedGeneration: int
     phase: Phase
+    target: NotRequired[str]
     conditions: NotRequired[list[Condition]]
     window: NotRequired[WindowStatus]
     drift: NotRequired[DriftStatus]
@@ -266,6 +267,8 @@ _GATE_DOCS: dict[str, str] = {
 DOCS: dict[str, str] = {
     "observedGeneration": "metadata.generation of the spec this status describes; a lower value "
     "means the operator has not acted on the latest spec yet.",
+    "target": "The monitored object as Kind/name (Deployment, StatefulSet or InferenceService), "
+    "shown in kubectl get's Target column.",
     "phase": "One-word summary for kubectl get: Pending (no evaluation yet), Healthy, Warning "
     "(warningShare reached), Drifting, Degraded (performance below threshold), Retraining, "
     "NoData (too few samples or no sidecar reporting), Invalid (spec or baseline unusable).",

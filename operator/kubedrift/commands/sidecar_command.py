@@ -17,6 +17,14 @@ from kubedrift.payloads.model import PROTOCOLS
 def configure(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--config", metavar="FILE", help="YAML config file; flags override its keys")
+    add(
+        "--model-config",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="config file of a further model on the same port (its model, baseline, window, "
+        "sampling, payload and token); repeatable",
+    )
     add("--listen", metavar="HOST:PORT", help="proxy (or mirror) port (default 0.0.0.0:9000)")
     add(
         "--admin",
@@ -90,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         "monitor_priority": args.monitor_priority,
     }
     try:
-        config = load_config(args.config, overrides)
+        config = load_config(args.config, overrides, tuple(args.model_config))
     except ConfigError as error:
         print(f"kubedrift sidecar: {error}", file=sys.stderr)
         return 2

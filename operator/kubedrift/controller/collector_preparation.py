@@ -13,12 +13,10 @@ the evaluation pulls ``GET /v1/window`` from the collector's Pods. Failures are
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 from kubedrift.api.spec import ModelMonitorSpec
-from kubedrift.controller.baselines import text_digest
 from kubedrift.controller.client import MERGE, apps, core
 from kubedrift.controller.collector import (
     build_collector_deployment,
@@ -38,14 +36,10 @@ from kubedrift.controller.names import MonitorRef
 from kubedrift.controller.preparation import (
     NotReadyError,
     Prepared,
-    ensure_tokens,
+    keep_sidecar_files,
     load_baseline,
 )
-from kubedrift.controller.sidecar_config import (
-    build_config_map,
-    config_hash,
-    render_config_map_data,
-)
+from kubedrift.controller.sidecar_config import render_config_map_data
 
 
 async def prepare_collector(
@@ -65,18 +59,9 @@ async def prepare_collector(
         plan_logger(isvc, monitor, collector_url(monitor, spec))  # held by another monitor?
     except InjectionError as error:
         raise NotReadyError(error.reason, str(error)) from None
-    source, text, baseline = await load_baseline(ctx, monitor, spec, status)
-    # As for an injected sidecar: written once, re-read every recheck_interval.
-    now = ctx.clock()
-    recheck = now - ctx.checked.get(monitor.uid, -math.inf) >= ctx.recheck_interval
-    tokens = await ensure_tokens(ctx, monitor, recheck=recheck)
-    data = render_config_map_data(collector_spec(spec), text)
-    digest = config_hash(data)
-    if recheck or ctx.applied.get(monitor.uid) != digest:
-        await ctx.client.apply_config_map(build_config_map(monitor, data))
-        ctx.applied[monitor.uid] = digest
-    if recheck:
-        ctx.checked[monitor.uid] = now
+    loaded = await load_baseline(ctx, monitor, spec, status)
+    data = render_config_map_data(collector_spec(spec), loaded[1])
+    tokens, digest = await keep_sidecar_files(ctx, monitor, data)
     await _apply(
         ctx,
         apps(monitor.namespace, "deployments"),
@@ -104,19 +89,20 @@ async def prepare_collector(
         raise _not_found(monitor, name)
     if deployment is None:  # deleted between the apply and the read: next round recreates it
         raise NotReadyError("CollectorNotFound", f"collector {collector_name(monitor)} vanished")
-    return Prepared(
-        deployment=deployment,
-        baseline=baseline,
-        baseline_source=source,
-        baseline_hash=text_digest(text),
-        tokens=tokens,
-        injected=taken,
-    )
+    return Prepared.of(deployment, loaded, tokens, injected=taken)
 
 
 async def teardown_collector(ctx: OperatorContext, monitor: MonitorRef, name: str) -> None:
     """Restore the InferenceService's logger; delete the collector Deployment and Service
     (they are owned by the monitor, so the garbage collector would too, later)."""
+    await restore_logger(ctx, monitor, name)
+    await ctx.client.delete(apps(monitor.namespace, "deployments", collector_name(monitor)))
+    await ctx.client.delete(core(monitor.namespace, "services", collector_name(monitor)))
+
+
+async def restore_logger(ctx: OperatorContext, monitor: MonitorRef, name: str) -> None:
+    """Give InferenceService ``name`` its logger back (nothing when the monitor does not hold
+    it): on deletion, and when the monitor moves to another InferenceService."""
 
     def restore(isvc: Mapping[str, Any]) -> dict[str, Any] | None:
         return plan_logger_restore(isvc, monitor)
@@ -127,8 +113,6 @@ async def teardown_collector(ctx: OperatorContext, monitor: MonitorRef, name: st
         write="restore-logger",
         content_type=MERGE,
     )
-    await ctx.client.delete(apps(monitor.namespace, "deployments", collector_name(monitor)))
-    await ctx.client.delete(core(monitor.namespace, "services", collector_name(monitor)))
 
 
 async def _apply(ctx: OperatorContext, collection: str, body: Mapping[str, Any]) -> None:

@@ -176,7 +176,7 @@ def evaluated_status(
         status["estimatedPerformance"] = estimated_status(observation.estimated)
     if observation.segments:
         status["segments"] = [segment_status(s) for s in observation.segments]
-    for key in ("retraining", "baseline"):
+    for key in ("retraining", "baseline", "target"):
         if key in previous:
             status[key] = previous[key]
     last_known = last_known_status(previous.get("lastKnown"), conditions)

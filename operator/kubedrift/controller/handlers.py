@@ -23,7 +23,7 @@ import kopf
 
 from kubedrift.api.fields import Duration
 from kubedrift.controller.client import ApiError
-from kubedrift.controller.collector_preparation import teardown_collector
+from kubedrift.controller.collector_preparation import restore_logger, teardown_collector
 from kubedrift.controller.conflicts import ConflictError, SupersededError
 from kubedrift.controller.context import OperatorContext
 from kubedrift.controller.names import GROUP, PLURAL, VERSION
@@ -124,7 +124,15 @@ def register(registry: kopf.OperatorRegistry) -> None:
         forget_field_owners(event)
 
     @kopf.on.update(GROUP, VERSION, PLURAL, registry=registry, field="spec", id="wake")
-    async def spec_changed(memo: kopf.Memo, **_: Any) -> None:
+    async def spec_changed(body: kopf.Body, memo: kopf.Memo, old: Any, new: Any, **_: Any) -> None:
+        before = moved_from_inference_service(old, new)
+        if before is not None:  # the monitor moved on: the first one gets its logger back
+            try:
+                await restore_logger(memo["ctx"], monitor_ref(body), before)
+            except (ApiError, ConflictError) as error:
+                raise kopf.TemporaryError(
+                    f"restoring the logger failed: {error}", delay=5
+                ) from error
         wake = memo.get("wake")
         if isinstance(wake, asyncio.Event):
             wake.set()
@@ -140,6 +148,21 @@ def register(registry: kopf.OperatorRegistry) -> None:
             await teardown(ctx, monitor_ref(body), spec)
         except (ApiError, ConflictError) as error:
             raise kopf.TemporaryError(f"cleanup failed: {error}", delay=5) from error
+
+
+def moved_from_inference_service(old: Any, new: Any) -> str | None:
+    """The InferenceService a spec change left (``spec.target.inferenceService`` before, another
+    or none after), or ``None``.
+
+    >>> moved_from_inference_service({"target": {"inferenceService": "a"}},
+    ...                              {"target": {"inferenceService": "b"}})
+    'a'
+    >>> moved_from_inference_service({"target": {"deployment": "a"}}, {"target": {}}) is None
+    True
+    """
+    before = ((old or {}).get("target") or {}).get("inferenceService")
+    after = ((new or {}).get("target") or {}).get("inferenceService")
+    return str(before) if before and before != after else None
 
 
 def forget_field_owners(event: Mapping[str, object]) -> None:

@@ -23,6 +23,7 @@ from kubedrift.controller.names import (
     CONFIG_HASH_ANNOTATION,
     CONFIG_MOUNT_PATH,
     CONFIG_VOLUME,
+    MEMBERS_ANNOTATION,
     MONITOR_ANNOTATION,
     MONITOR_LABEL,
     ORIGINAL_TARGET_PORTS_ANNOTATION,
@@ -123,7 +124,7 @@ def target_container(deployment: Mapping[str, Any], spec: ModelMonitorSpec) -> d
     """The model's container in the Deployment (``spec.target.container`` or the first one)."""
     containers = [
         c
-        for c in _pod_spec(deployment).get("containers") or []
+        for c in pod_spec(deployment).get("containers") or []
         if c.get("name") != SIDECAR_CONTAINER
     ]
     wanted = spec.target.container
@@ -132,9 +133,9 @@ def target_container(deployment: Mapping[str, Any], spec: ModelMonitorSpec) -> d
             return dict(container)
     raise InjectionError(
         "ContainerNotFound",
-        f"Deployment {_name(deployment)} has no container {wanted!r}"
+        f"Deployment {workload_name(deployment)} has no container {wanted!r}"
         if wanted
-        else f"Deployment {_name(deployment)} has no container",
+        else f"Deployment {workload_name(deployment)} has no container",
     )
 
 
@@ -150,14 +151,23 @@ def plan_injection(
     Raises :class:`InjectionError` when another monitor already injected this Deployment, the
     target container is missing, or a sidecar port is taken by another container.
     """
-    owner = (deployment.get("metadata", {}).get("annotations") or {}).get(MONITOR_ANNOTATION)
+    annotations = deployment.get("metadata", {}).get("annotations") or {}
+    owner = annotations.get(MONITOR_ANNOTATION)
+    sharing = json.loads(annotations.get(MEMBERS_ANNOTATION) or "{}")
+    others = sorted(set(sharing) - {monitor.name}) if isinstance(sharing, dict) else []
+    if others:
+        raise InjectionError(
+            "TargetAlreadyMonitored",
+            f"Deployment {workload_name(deployment)} is already monitored by ModelMonitor "
+            f"{', '.join(others)} for one model each; set spec.target.model to share its sidecar",
+        )
     if owner not in (None, monitor.name):
         raise InjectionError(
             "TargetAlreadyMonitored",
-            f"Deployment {_name(deployment)} is already monitored by ModelMonitor {owner}",
+            f"Deployment {workload_name(deployment)} is already monitored by ModelMonitor {owner}",
         )
     target_container(deployment, spec)
-    _check_ports(deployment, spec)
+    check_ports(deployment, spec)
     sidecar = build_sidecar_container(spec, monitor, options)
     volume = {"name": CONFIG_VOLUME, "configMap": {"name": monitor.sidecar_config_map}}
     template = deployment.get("spec", {}).get("template", {})
@@ -165,13 +175,13 @@ def plan_injection(
         CONFIG_HASH_ANNOTATION
     )
     pod_labels = template.get("metadata", {}).get("labels") or {}
-    pod_spec = _pod_spec(deployment)
+    current_spec = pod_spec(deployment)
     if (
         owner == monitor.name
         and current_hash == config_hash
         and pod_labels.get(MONITOR_LABEL) == monitor.name
-        and covers(_named(pod_spec.get("containers"), SIDECAR_CONTAINER), sidecar)
-        and covers(_named(pod_spec.get("volumes"), CONFIG_VOLUME), volume)
+        and covers(named(current_spec.get("containers"), SIDECAR_CONTAINER), sidecar)
+        and covers(named(current_spec.get("volumes"), CONFIG_VOLUME), volume)
     ):
         return None
     return {
@@ -196,12 +206,12 @@ def plan_removal(deployment: Mapping[str, Any], monitor: MonitorRef) -> dict[str
     annotations = deployment.get("metadata", {}).get("annotations") or {}
     if annotations.get(MONITOR_ANNOTATION) not in (None, monitor.name):
         return None
-    pod_spec = _pod_spec(deployment)
+    current_spec = pod_spec(deployment)
     template_metadata = deployment.get("spec", {}).get("template", {}).get("metadata", {})
     template_annotations = template_metadata.get("annotations") or {}
     labelled = MONITOR_LABEL in (template_metadata.get("labels") or {})
-    has_sidecar = _named(pod_spec.get("containers"), SIDECAR_CONTAINER) is not None
-    has_volume = _named(pod_spec.get("volumes"), CONFIG_VOLUME) is not None
+    has_sidecar = named(current_spec.get("containers"), SIDECAR_CONTAINER) is not None
+    has_volume = named(current_spec.get("volumes"), CONFIG_VOLUME) is not None
     if not (
         has_sidecar
         or has_volume
@@ -275,31 +285,31 @@ def plan_service_restore(service: Mapping[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def _check_ports(deployment: Mapping[str, Any], spec: ModelMonitorSpec) -> None:
+def check_ports(deployment: Mapping[str, Any], spec: ModelMonitorSpec) -> None:
     ours = {spec.capture.listen_port, spec.capture.admin_port}
-    for container in _pod_spec(deployment).get("containers") or []:
+    for container in pod_spec(deployment).get("containers") or []:
         if container.get("name") == SIDECAR_CONTAINER:
             continue
         for port in container.get("ports") or []:
             if port.get("containerPort") in ours:
                 raise InjectionError(
                     "PortConflict",
-                    f"container {container.get('name')} of Deployment {_name(deployment)} "
+                    f"container {container.get('name')} of Deployment {workload_name(deployment)} "
                     f"already uses port {port['containerPort']}; set spec.capture.listenPort "
                     "or adminPort to a free port",
                 )
 
 
-def _pod_spec(deployment: Mapping[str, Any]) -> Mapping[str, Any]:
+def pod_spec(deployment: Mapping[str, Any]) -> Mapping[str, Any]:
     spec: Mapping[str, Any] = deployment.get("spec", {}).get("template", {}).get("spec", {})
     return spec
 
 
-def _named(items: Any, name: str) -> Any:
+def named(items: Any, name: str) -> Any:
     return next((item for item in items or [] if item.get("name") == name), None)
 
 
-def _name(deployment: Mapping[str, Any]) -> str:
+def workload_name(deployment: Mapping[str, Any]) -> str:
     return str(deployment.get("metadata", {}).get("name", "?"))
 
 

@@ -20,6 +20,9 @@ KIND = "ModelMonitor"
 
 #: Annotation on the Deployment naming the monitor that injected the sidecar.
 MONITOR_ANNOTATION = "kubedrift.io/monitor"
+#: Annotation on a workload whose sidecar several monitors share (one per model, JSON):
+#: ``{monitor: {"model", "hash", "sidecar"}}`` (see ``kubedrift.controller.sharing``).
+MEMBERS_ANNOTATION = "kubedrift.io/monitors"
 #: Pod-template annotation with the rendered sidecar config's hash (a change rolls the pods).
 CONFIG_HASH_ANNOTATION = "kubedrift.io/config-hash"
 #: Pod-template annotation with the model version the operator rolled out.
@@ -50,6 +53,8 @@ def workload_resource(kind: str) -> str:
 
 SIDECAR_CONTAINER = "kubedrift-sidecar"
 CONFIG_VOLUME = "kubedrift-config"
+#: The projected volume of a shared sidecar (each member's ConfigMap in /etc/kubedrift/{monitor}).
+MODELS_VOLUME = "kubedrift-models"
 CONFIG_MOUNT_PATH = "/etc/kubedrift"
 SIDECAR_TOKEN_KEY = "sidecar-token"
 DATASET_TOKEN_KEY = "dataset-token"

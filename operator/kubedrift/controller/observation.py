@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 
@@ -52,6 +53,15 @@ from kubedrift.wire import WINDOW_PATH
 
 #: Pod-template annotations that must match for a Pod to count as current.
 _TEMPLATE_KEYS = (CONFIG_HASH_ANNOTATION, MODEL_VERSION_ANNOTATION)
+
+
+def model_path(path: str, model: str | None) -> str:
+    """``path`` for one model's monitor of a sidecar (``?model=``; unchanged for ``None``).
+
+    >>> model_path("/v1/window", "iris"), model_path("/v1/window", None)
+    ('/v1/window?model=iris', '/v1/window')
+    """
+    return path if model is None else f"{path}?{urlencode({'model': model})}"
 
 
 @dataclass(frozen=True)
@@ -284,11 +294,13 @@ async def observe(
     engine: Session | None = None,
     now: float = 0.0,
     segments: SegmentSessions | None = None,
+    model: str | None = None,
 ) -> Observation:
     """Pull every sidecar's window, merge, evaluate and step ``engine`` (and ``segments``);
     the numeric work runs on ``executor`` (a thread pool; the default one when ``None``), off
-    the event loop."""
-    reports = await pull(session, targets, WINDOW_PATH, token, timeout)
+    the event loop. ``model``: the window of that model (``spec.target.model``; a shared
+    sidecar has one each)."""
+    reports = await pull(session, targets, model_path(WINDOW_PATH, model), token, timeout)
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(
         executor,

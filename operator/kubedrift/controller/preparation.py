@@ -8,7 +8,8 @@ they are sent with its resourceVersion and recomputed after a conflict
 (:meth:`~kubedrift.controller.client.KubeClient.update`). Every failure is a
 :class:`NotReadyError` with a CamelCase reason, which becomes ``Ready=False``; the next
 evaluation round tries again, so the monitor recovers by itself once the missing object appears.
-:func:`teardown` removes what :func:`prepare` added.
+:func:`teardown` removes what :func:`prepare` added. Monitors of one model each share their
+workload's sidecar (``kubedrift.controller.sharing``): the last one removes it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from kubedrift.controller.context import OperatorContext
 from kubedrift.controller.injection import (
     InjectionError,
     plan_injection,
-    plan_removal,
     plan_service_restore,
     plan_service_takeover,
 )
@@ -40,10 +40,12 @@ from kubedrift.controller.names import (
     workload_resource,
 )
 from kubedrift.controller.rollout import plan_version_rollout
+from kubedrift.controller.sharing import members_of, plan_member_injection, plan_member_removal
 from kubedrift.controller.sidecar_config import (
     build_config_map,
     config_hash,
     render_config_map_data,
+    shares_sidecar,
 )
 from kubedrift.stats.baseline import Baseline
 
@@ -67,6 +69,27 @@ class Prepared:
     tokens: Mapping[str, str]
     injected: bool
 
+    @classmethod
+    def of(
+        cls,
+        deployment: Mapping[str, Any],
+        loaded: tuple[str, str, Baseline],
+        tokens: Mapping[str, str],
+        *,
+        injected: bool,
+    ) -> Prepared:
+        """The prepared target from what :func:`load_baseline` returned (an injected sidecar's
+        workload or a collector's Deployment alike)."""
+        source, text, baseline = loaded
+        return cls(
+            deployment=deployment,
+            baseline=baseline,
+            baseline_source=source,
+            baseline_hash=text_digest(text),
+            tokens=tokens,
+            injected=injected,
+        )
+
 
 async def prepare(
     ctx: OperatorContext,
@@ -79,31 +102,26 @@ async def prepare(
     deployment = await ctx.client.get(path)
     if deployment is None:
         raise _deployment_not_found(monitor, spec)
-    source, text, baseline = await load_baseline(ctx, monitor, spec, status)
-    # The ConfigMap and the Secret are written once and then remembered; every
-    # recheck_interval they are read again, so one deleted or edited by hand comes back.
-    now = ctx.clock()
-    recheck = now - ctx.checked.get(monitor.uid, -math.inf) >= ctx.recheck_interval
-    tokens = await ensure_tokens(ctx, monitor, recheck=recheck)
-    data = render_config_map_data(spec, text, _shadow_url(status))
-    digest = config_hash(data)
-    if recheck or ctx.applied.get(monitor.uid) != digest:
-        await ctx.client.apply_config_map(build_config_map(monitor, data))
-        ctx.applied[monitor.uid] = digest
-    if recheck:
-        ctx.checked[monitor.uid] = now
+    loaded = await load_baseline(ctx, monitor, spec, status)
+    data = render_config_map_data(spec, loaded[1], _shadow_url(status), monitor=monitor.name)
+    tokens, digest = await keep_sidecar_files(ctx, monitor, data)
+    shared = shares_sidecar(spec)
     version = (status.get("retraining") or {}).get("modelVersion")
     injected = False
 
     def plan(current: Mapping[str, Any]) -> dict[str, Any] | None:
         nonlocal injected
         try:
-            patch = plan_injection(current, spec, monitor, ctx.sidecar, digest)
+            inject = plan_member_injection if shared else plan_injection
+            patch = inject(current, spec, monitor, ctx.sidecar, digest)
             rollout = plan_version_rollout(current, spec, version) if version else None
         except InjectionError as error:
             raise NotReadyError(error.reason, str(error)) from None
         annotations = current["metadata"].get("annotations") or {}
-        injected = patch is not None and MONITOR_ANNOTATION not in annotations
+        joined = monitor.name not in members_of(current)
+        injected = patch is not None and (
+            joined if shared else MONITOR_ANNOTATION not in annotations
+        )
         return merge_patches(patch, rollout)
 
     written = await ctx.client.update(path, plan, write="inject", current=deployment)
@@ -111,14 +129,28 @@ async def prepare(
         raise _deployment_not_found(monitor, spec)
     if spec.capture.mode == "proxy" and spec.target.service is not None:
         await _take_over_service(ctx, monitor, spec, spec.target.service)
-    return Prepared(
-        deployment=written,
-        baseline=baseline,
-        baseline_source=source,
-        baseline_hash=text_digest(text),
-        tokens=tokens,
-        injected=injected,
-    )
+    return Prepared.of(written, loaded, tokens, injected=injected)
+
+
+async def keep_sidecar_files(
+    ctx: OperatorContext, monitor: MonitorRef, data: Mapping[str, str]
+) -> tuple[dict[str, str], str]:
+    """Write the sidecar's ConfigMap (``data``) and keep the token Secret, for an injected
+    sidecar and a collector alike; returns the tokens and the ConfigMap's hash.
+
+    Both are written once and then remembered; every ``recheck_interval`` they are read
+    again, so one deleted or edited by hand comes back.
+    """
+    now = ctx.clock()
+    recheck = now - ctx.checked.get(monitor.uid, -math.inf) >= ctx.recheck_interval
+    tokens = await ensure_tokens(ctx, monitor, recheck=recheck)
+    digest = config_hash(data)
+    if recheck or ctx.applied.get(monitor.uid) != digest:
+        await ctx.client.apply_config_map(build_config_map(monitor, data))
+        ctx.applied[monitor.uid] = digest
+    if recheck:
+        ctx.checked[monitor.uid] = now
+    return tokens, digest
 
 
 def _shadow_url(status: Mapping[str, Any]) -> str | None:
@@ -218,7 +250,7 @@ async def teardown(ctx: OperatorContext, monitor: MonitorRef, raw_spec: Mapping[
     if name:
         await ctx.client.update(
             apps(monitor.namespace, workload_resource(str(target.get("kind"))), name),
-            lambda deployment: plan_removal(deployment, monitor),
+            lambda deployment: plan_member_removal(deployment, monitor),
             write="remove",
         )
     if target.get("service"):

@@ -52,7 +52,7 @@ from kubedrift.controller.names import (
     SIDECAR_TOKEN_KEY,
     MonitorRef,
 )
-from kubedrift.controller.observation import observe, pull, ready_sidecars
+from kubedrift.controller.observation import model_path, observe, pull, ready_sidecars
 from kubedrift.controller.preparation import NotReadyError, Prepared, prepare
 from kubedrift.controller.retraining import RetrainingTrigger, due_trigger
 from kubedrift.controller.rollout import current_model_version
@@ -127,6 +127,11 @@ async def reconcile(ctx: OperatorContext, body: Mapping[str, Any]) -> dict[str, 
             progress=progress,
         )
     current["baseline"] = {"configMap": prepared.baseline_source, "hash": prepared.baseline_hash}
+    current["target"] = (
+        f"InferenceService/{spec.target.inference_service}"
+        if spec.target.inference_service is not None
+        else f"{spec.target.kind}/{spec.target.deployment}"
+    )
     events = list(progress.events)
     if prepared.injected:
         events.append(
@@ -203,7 +208,8 @@ async def _observe(
     token = prepared.tokens.get(SIDECAR_TOKEN_KEY)
 
     async def fetch_dataset() -> dict[str, Any]:
-        answers = await pull(ctx.http, targets, LABELED_PATH, token, ctx.sidecar_timeout)
+        path = model_path(LABELED_PATH, spec.target.model)
+        answers = await pull(ctx.http, targets, path, token, ctx.sidecar_timeout)
         rows, reporting = merge_labeled(answers)
         return {
             "namespace": monitor.namespace,
@@ -237,6 +243,7 @@ async def _observe(
         engine=session,
         now=ctx.clock(),
         segments=segments,
+        model=spec.target.model,
     )
 
 

@@ -2,10 +2,13 @@
 
 The ConfigMap ``{monitor}-kubedrift-sidecar`` holds two keys, mounted at ``/etc/kubedrift``:
 ``sidecar.yaml`` (read by ``kubedrift sidecar --config``, keys as in
-``kubedrift.sidecar.config``) and ``baseline.json``. Addresses (listen, admin, upstream) are not
-in the file: they depend on the Pod IP and come as flags. :func:`config_hash` of the data goes
-into a pod-template annotation, so any change (spec or baseline) rolls the Pods, which also
-starts fresh windows.
+``kubedrift.sidecar.config``) and ``baseline.json``. A monitor of one model
+(``spec.target.model``) can share its workload's sidecar with the monitors of the other models
+(``kubedrift.controller.sharing``): each member's ConfigMap is one entry, mounted at
+``/etc/kubedrift/{monitor}`` with its own baseline, window, sampling and token. Addresses
+(listen, admin, upstream) are not in the file: they depend on the Pod IP and come as flags.
+:func:`config_hash` of the data goes into a pod-template annotation, so any change (spec or
+baseline) rolls the Pods, which also starts fresh windows.
 """
 
 from __future__ import annotations
@@ -26,14 +29,32 @@ BASELINE_FILE = "baseline.json"
 TOKEN_ENV = "KUBEDRIFT_SIDECAR_TOKEN"
 
 
-def render_sidecar_config(spec: ModelMonitorSpec, shadow_url: str | None = None) -> dict[str, Any]:
+def shares_sidecar(spec: ModelMonitorSpec) -> bool:
+    """Whether the monitor's sidecar may be shared: it watches one model (``spec.target.model``)
+    of a Deployment or StatefulSet. Its files then live under ``/etc/kubedrift/{monitor}`` (a
+    projected volume of every member's ConfigMap) and its admin token comes from
+    :func:`member_token_env`."""
+    return spec.target.model is not None and spec.target.inference_service is None
+
+
+def member_token_env(monitor: str) -> str:
+    """The environment variable with the admin token of ``monitor`` in a shared sidecar."""
+    return f"{TOKEN_ENV}_{monitor}"
+
+
+def render_sidecar_config(
+    spec: ModelMonitorSpec, shadow_url: str | None = None, *, monitor: str | None = None
+) -> dict[str, Any]:
     """The sidecar's config document for ``spec`` (before YAML encoding); ``shadow_url`` while
-    a shadow trial runs (the candidate's Service)."""
+    a shadow trial runs (the candidate's Service). ``monitor``: the monitor's name, which
+    places the files of a shareable sidecar (:func:`shares_sidecar`)."""
     capture = spec.capture
+    shared = monitor is not None and shares_sidecar(spec)
+    folder = f"{CONFIG_MOUNT_PATH}/{monitor}" if shared else CONFIG_MOUNT_PATH
     config: dict[str, Any] = {
         "mode": capture.mode,
         "protocol": capture.protocol,
-        "baseline": f"{CONFIG_MOUNT_PATH}/{BASELINE_FILE}",
+        "baseline": f"{folder}/{BASELINE_FILE}",
         "sampleRate": capture.sample_rate,
         "maxSamplesPerSecond": capture.max_samples_per_second,
         "queueSize": capture.queue_size,
@@ -43,7 +64,7 @@ def render_sidecar_config(spec: ModelMonitorSpec, shadow_url: str | None = None)
             "maxAge": spec.window.max_age.seconds,
             "minSamples": spec.window.min_samples,
         },
-        "auth": {"tokenEnv": TOKEN_ENV},
+        "auth": {"tokenEnv": member_token_env(str(monitor)) if shared else TOKEN_ENV},
     }
     if spec.target.model is not None:
         config["model"] = spec.target.model
@@ -88,11 +109,16 @@ def render_sidecar_config(spec: ModelMonitorSpec, shadow_url: str | None = None)
 
 
 def render_config_map_data(
-    spec: ModelMonitorSpec, baseline_json: str, shadow_url: str | None = None
+    spec: ModelMonitorSpec,
+    baseline_json: str,
+    shadow_url: str | None = None,
+    *,
+    monitor: str | None = None,
 ) -> dict[str, str]:
     """The ConfigMap's ``data``: the YAML config and the baseline exactly as given."""
+    rendered = render_sidecar_config(spec, shadow_url, monitor=monitor)
     return {
-        CONFIG_FILE: yaml.safe_dump(render_sidecar_config(spec, shadow_url), sort_keys=True),
+        CONFIG_FILE: yaml.safe_dump(rendered, sort_keys=True),
         BASELINE_FILE: baseline_json,
     }
 

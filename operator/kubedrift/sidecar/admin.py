@@ -14,6 +14,14 @@ path               auth    what
 =================  ======  =====================================================================
 
 "token" means: when a bearer token is configured, requests need ``Authorization: Bearer <token>``.
+A sidecar shared by several monitors (one per model) has one token per monitor; any of them is
+accepted.
+
+The ``/v1`` paths take an optional ``?model=NAME``: the window, labeled rows or feedback of that
+model's monitor in a shared sidecar (404 for a model the sidecar does not monitor). Without it the
+window and labeled rows are the first model's (the only one of an unshared sidecar) and each label
+goes to the monitor that holds its request id. The window document lists every monitored model
+under ``models``.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from kubedrift.bearer import bearer_matches
+from kubedrift.sidecar.model_group import ModelGroup
 from kubedrift.sidecar.monitor import Monitor
 from kubedrift.sidecar.sidecar_metrics import Metrics
 from kubedrift.sidecar.windows import PodIdentity
@@ -57,12 +66,12 @@ class Readiness:
 
 
 def admin_app(
-    monitor: Monitor,
+    monitor: Monitor | ModelGroup,
     metrics: Metrics,
     pod: PodIdentity,
     readiness: Readiness,
     *,
-    token: str | None = None,
+    token: str | tuple[str, ...] | None = None,
     clock: Callable[[], float] = time.time,
     catch_up: Callable[[], Awaitable[None]] | None = None,
 ) -> web.Application:
@@ -70,13 +79,25 @@ def admin_app(
 
     ``catch_up`` (the worker's) runs before labels are joined when one of them names an id the
     label store does not know: its sample may be parsed but waiting for the next batch.
+    ``token`` may be several (a shared sidecar's, one per monitor): any of them is accepted.
     """
+    group = monitor if isinstance(monitor, ModelGroup) else ModelGroup((monitor,))
+    tokens = (token,) if isinstance(token, str) else tuple(token or ())
+
+    def chosen(request: web.Request) -> Monitor:
+        found = group.by_model(request.query.get("model"))
+        if found is None:
+            raise web.HTTPNotFound(
+                text=json.dumps({"error": f"model {request.query['model']!r} is not monitored"}),
+                content_type="application/json",
+            )
+        return found
 
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if token is not None and request.path not in _OPEN_PATHS:
+        if tokens and request.path not in _OPEN_PATHS:
             sent = request.headers.get("Authorization", "")
-            if not bearer_matches(sent, token):
+            if not any(bearer_matches(sent, expected) for expected in tokens):
                 return web.json_response(
                     {"error": "missing or wrong bearer token"},
                     status=401,
@@ -95,21 +116,41 @@ def admin_app(
                 {"error": f"at most {MAX_FEEDBACK_ITEMS} labels per call"}, status=413
             )
         fanout = request.headers.get(FANOUT_HEADER) == "1"
+        named = "model" in request.query
+        candidates = (chosen(request),) if named else group.monitors
         if catch_up is not None and any(
-            (request_id := feedback_id(item)) is not None and not monitor.labels.knows(request_id)
+            (request_id := feedback_id(item)) is not None
+            and not any(m.labels.knows(request_id) for m in candidates)
             for item in items
         ):
             await catch_up()
-        return web.json_response(monitor.feedback(items, clock(), fanout=fanout))
+        if len(candidates) == 1:
+            return web.json_response(candidates[0].feedback(items, clock(), fanout=fanout))
+        # a shared sidecar without ?model=: each label goes to the monitor that knows its id
+        parts: dict[int, list[Any]] = {} if items else {0: []}
+        for item in items:
+            request_id = feedback_id(item)
+            index = next(
+                (i for i, m in enumerate(candidates) if request_id and m.labels.knows(request_id)),
+                0,
+            )
+            parts.setdefault(index, []).append(item)
+        answer: dict[str, Any] = {}
+        for index, part in sorted(parts.items()):
+            for key, value in candidates[index].feedback(part, clock(), fanout=fanout).items():
+                answer[key] = answer.get(key, [] if key == "rejected" else 0) + value
+        return web.json_response(answer)
 
-    async def window(_: web.Request) -> web.Response:
+    async def window(request: web.Request) -> web.Response:
+        monitor = chosen(request)
         report = monitor.windows.to_dict(pod, clock())
         report["model"] = monitor.model
+        report["models"] = group.models
         report["schemaMismatches"] = monitor.schema_mismatches
         return web.json_response(report)
 
-    async def labeled(_: web.Request) -> web.Response:
-        rows = monitor.windows.labeled_rows()
+    async def labeled(request: web.Request) -> web.Response:
+        rows = chosen(request).windows.labeled_rows()
         if pod.model_version is not None:  # which model answered each row
             rows = [{**row, "modelVersion": pod.model_version} for row in rows]
         return web.json_response({"pod": pod.to_dict(), "rows": rows, "count": len(rows)})

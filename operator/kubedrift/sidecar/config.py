@@ -78,6 +78,20 @@ class SidecarConfig:
     shadow_url: str | None = None
     shadow_max_in_flight: int = 32
     shadow_timeout: float = 10.0
+    #: ``--model-config``: further models served on the same port, each with its own baseline,
+    #: window, sampling, payload naming and token (their other settings are not used).
+    models: tuple[SidecarConfig, ...] = ()
+
+    @property
+    def monitored(self) -> tuple[SidecarConfig, ...]:
+        """Every model entry: this config first, then :attr:`models`."""
+        return (self, *self.models)
+
+    @property
+    def proxy_sample_rate(self) -> float:
+        """The share the proxy samples: the highest of the models' (each model takes its own
+        share of those, see ``kubedrift.sidecar.models.ModelGroup``)."""
+        return max(entry.sample_rate for entry in self.monitored)
 
     @property
     def upstream_host(self) -> str:
@@ -258,6 +272,16 @@ def validate(config: SidecarConfig) -> SidecarConfig:
             raise ConfigError(f"{name}: must be positive")
     for address in (config.listen, config.admin):
         split_address(address)
+    if config.models:
+        names = [entry.model for entry in config.monitored]
+        if None in names:
+            raise ConfigError(
+                "model: every model of a shared sidecar needs one (the file and each "
+                "--model-config)"
+            )
+        repeated = sorted({name for name in names if names.count(name) > 1 and name})
+        if repeated:
+            raise ConfigError(f"model: {repeated[0]} is configured twice")
     return config
 
 
@@ -278,11 +302,25 @@ def split_address(address: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-def load_config(path: str | Path | None, overrides: Mapping[str, Any]) -> SidecarConfig:
+def load_config(
+    path: str | Path | None,
+    overrides: Mapping[str, Any],
+    model_paths: tuple[str | Path, ...] = (),
+) -> SidecarConfig:
     """The file's settings (when ``path`` is given) with non-``None`` ``overrides`` applied.
 
     ``overrides`` uses the :class:`SidecarConfig` field names (the flags' destinations).
+    ``model_paths`` are further config files, one per model served on the same port
+    (:attr:`SidecarConfig.models`); the overrides do not apply to them.
     """
+    config = _load_file(path, overrides)
+    if not model_paths:
+        return config
+    models = tuple(_load_file(extra, {}) for extra in model_paths)
+    return validate(replace(config, models=models))
+
+
+def _load_file(path: str | Path | None, overrides: Mapping[str, Any]) -> SidecarConfig:
     data: Any = {}
     if path is not None:
         try:

@@ -13,6 +13,14 @@ ones are counted as ``other``; a path that names no model is counted as ``none``
 (True, False)
 >>> sorted(routing.take_counts().items())
 [(('iris', 'true'), 1), (('wine', 'false'), 1)]
+
+A sidecar shared by several monitors (one per model) routes with one :class:`ModelRouting` of
+all their models: :meth:`ModelRouting.pick` names the model whose window an exchange feeds, and
+every exchange is counted once.
+
+>>> shared = ModelRouting("iris", others=("wine",))
+>>> shared.pick("/v2/models/wine/infer"), shared.pick("/v2/models/rose/infer")
+(1, None)
 """
 
 from __future__ import annotations
@@ -36,27 +44,50 @@ class ModelRouting:
     the counter once per batch).
     """
 
-    def __init__(self, model: str | None, max_labels: int = MAX_MODEL_LABELS) -> None:
+    def __init__(
+        self,
+        model: str | None,
+        max_labels: int = MAX_MODEL_LABELS,
+        *,
+        others: tuple[str, ...] = (),
+    ) -> None:
+        """``others``: the further models of a shared sidecar (``model`` is then set too)."""
         self.model = model
-        self._selector = ModelSelector(model) if model is not None else None
+        #: Every monitored model, in the order :meth:`pick` numbers them.
+        self.models: tuple[str | None, ...] = (model, *others)
+        self._selectors = tuple(ModelSelector(m) if m is not None else None for m in self.models)
         self._max_labels = max_labels
         self._labels: set[str] = set()
         self._counts: dict[tuple[str, str], int] = {}
-        # path -> (admitted, model name): a server's traffic uses a handful of paths
-        self._paths: dict[str, tuple[bool, str | None]] = {}
+        # path -> (index of the model admitting it, model name): a server uses a handful of paths
+        self._paths: dict[str, tuple[int | None, str | None]] = {}
 
     def route(self, path: str) -> bool:
-        """Whether the exchange on ``path`` feeds this monitor's window (and count it)."""
+        """Whether the exchange on ``path`` feeds a monitored window (and count it)."""
+        return self.pick(path) is not None
+
+    def pick(self, path: str) -> int | None:
+        """The index (in :attr:`models`) of the model whose window the exchange on ``path``
+        feeds, ``None`` for nobody's; the exchange is counted either way."""
         known = self._paths.get(path)
         if known is None:
             if len(self._paths) >= _PATH_CACHE:
                 self._paths.clear()
-            admitted = self._selector is None or self._selector.admits(path)
-            known = self._paths[path] = (admitted, model_in_path(path))
-        admitted, name = known
+            chosen = next(
+                (
+                    index
+                    for index, selector in enumerate(self._selectors)
+                    if selector is None or selector.admits(path)
+                ),
+                None,
+            )
+            known = self._paths[path] = (chosen, model_in_path(path))
+        chosen, name = known
+        admitted = chosen is not None
+        picked = self.models[chosen] if chosen is not None else None
         if name is None:
-            label = self.model if admitted and self.model is not None else NONE
-        elif name == self.model or name in self._labels:
+            label = picked if picked is not None else NONE
+        elif name in self.models or name in self._labels:
             label = name
         elif len(self._labels) < self._max_labels:
             self._labels.add(name)
@@ -65,7 +96,7 @@ class ModelRouting:
             label = OTHER
         key = (label, "true" if admitted else "false")
         self._counts[key] = self._counts.get(key, 0) + 1
-        return admitted
+        return chosen
 
     def take_counts(self) -> dict[tuple[str, str], int]:
         """Exchanges counted since the last call, by (model label, monitored)."""

@@ -76,7 +76,12 @@ class Monitor:
         #: ``spec.target.model``: only its exchanges feed the window (None: every exchange).
         self.model = model
         self.routing = ModelRouting(model)
-        metrics.model_info.labels(model=model or "").set(1)
+        #: The ``model`` label of this monitor's metrics (empty: every model on the port).
+        self.label = model or ""
+        metrics.model_info.labels(model=self.label).set(1)
+        for family in (metrics.rows, metrics.rotations, metrics.schema_mismatch,
+                       metrics.window_samples, metrics.window_labeled):  # fmt: skip
+            family.labels(model=self.label)  # exposed (as 0) from the start
         #: Parsed exchanges none of whose columns is a baseline feature (since the start).
         self.schema_mismatches = 0
         self._features = frozenset(baseline.feature_names).union(
@@ -87,11 +92,12 @@ class Monitor:
             weakref.WeakKeyDictionary()
         )
 
-    def parse(self, sample: Sample) -> Parsed | None:
+    def parse(self, sample: Sample, *, routed: bool = False) -> Parsed | None:
         """One sample's rows, or ``None`` (counted by reason; :meth:`parse_many` counts the
         parsed exchanges, once per batch). Another model's exchange is ``None`` without a
-        reason: it is counted by model only (:class:`~kubedrift.sidecar.models.ModelRouting`)."""
-        if not self.routing.route(sample.path):
+        reason: it is counted by model only (:class:`~kubedrift.sidecar.models.ModelRouting`).
+        ``routed``: a shared sidecar's group already chose this monitor for the sample."""
+        if not routed and not self.routing.route(sample.path):
             return None
         if not 200 <= sample.status < 300:
             self.metrics.unparsable.labels(reason="status").inc()
@@ -128,13 +134,16 @@ class Monitor:
         """Add a batch of samples to the window; returns the number of rows added."""
         return self.add(self.parse_many(samples), now)
 
-    def parse_many(self, samples: Sequence[Sample]) -> list[tuple[list[str], Parsed]]:
-        """Parse samples; each parsed exchange comes with its request ids."""
+    def parse_many(
+        self, samples: Sequence[Sample], *, routed: bool = False
+    ) -> list[tuple[list[str], Parsed]]:
+        """Parse samples; each parsed exchange comes with its request ids (``routed``: see
+        :meth:`parse`; the group counts the exchanges by model then)."""
         batch: list[tuple[list[str], Parsed]] = []
         protocols: dict[str, int] = {}
         mismatches = 0
         for sample in samples:
-            parsed = self.parse(sample)
+            parsed = self.parse(sample, routed=routed)
             if parsed is not None:
                 batch.append((request_ids(sample, parsed), parsed))
                 protocols[parsed.protocol] = protocols.get(parsed.protocol, 0) + 1
@@ -142,7 +151,7 @@ class Monitor:
                     mismatches += 1
         if mismatches:
             self.schema_mismatches += mismatches
-            self.metrics.schema_mismatch.inc(mismatches)
+            self.metrics.schema_mismatch.labels(model=self.label).inc(mismatches)
         for protocol, count in protocols.items():  # one counter update per protocol and batch
             self.metrics.exchanges.labels(protocol=protocol).inc(count)
         for (model, monitored), count in self.routing.take_counts().items():
@@ -188,7 +197,7 @@ class Monitor:
             if ids and parsed.predictions is not None:
                 self.labels.put(ids, columns, parsed.predictions, now, offset)
             offset += parsed.rows
-        self.metrics.rows.inc(size)
+        self.metrics.rows.labels(model=self.label).inc(size)
         self._refresh(now)
         return size
 
@@ -267,14 +276,17 @@ class Monitor:
             logger.exception("scoring the local window failed")
             return
         for result in evaluation.features:
-            self.metrics.drift_score.labels(feature=result.name).set(result.statistic)
-            self.metrics.drifted.labels(feature=result.name).set(1.0 if result.drifted else 0.0)
+            labels = {"model": self.label, "feature": result.name}
+            self.metrics.drift_score.labels(**labels).set(result.statistic)
+            self.metrics.drifted.labels(**labels).set(1.0 if result.drifted else 0.0)
 
     def _refresh(self, now: float) -> None:
         self.windows.rotate(now)
         if self.windows.rotations != self._rotations:
-            self.metrics.rotations.inc(self.windows.rotations - self._rotations)
+            self.metrics.rotations.labels(model=self.label).inc(
+                self.windows.rotations - self._rotations
+            )
             self._rotations = self.windows.rotations
-        self.metrics.window_samples.set(self.windows.current.samples)
-        self.metrics.window_labeled.set(self.windows.current.labeled)
+        self.metrics.window_samples.labels(model=self.label).set(self.windows.current.samples)
+        self.metrics.window_labeled.labels(model=self.label).set(self.windows.current.labeled)
         self.metrics.label_store_entries.set(len(self.labels))

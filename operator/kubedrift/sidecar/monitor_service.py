@@ -34,6 +34,7 @@ from kubedrift.sidecar.ipc import ReceiveChannel
 from kubedrift.sidecar.label_store import LabelStore
 from kubedrift.sidecar.messages import ToMonitor
 from kubedrift.sidecar.mirror import mirror_app
+from kubedrift.sidecar.model_group import ModelGroup
 from kubedrift.sidecar.monitor import Monitor
 from kubedrift.sidecar.proxy_stats import ProxySnapshot
 from kubedrift.sidecar.sampling import Sample, SampleQueue, Sampler
@@ -171,18 +172,22 @@ async def serve_monitor(
     ``stopping`` when the stop begins.
     """
     loop = asyncio.get_running_loop()
-    baseline = Baseline.from_json(Path(config.baseline).read_text())
-    token = read_token(config, environ)
     metrics = make_metrics(CollectorRegistry())
     queue: SampleQueue[Sample] = SampleQueue(config.queue_size)
-    windows = WindowKeeper(baseline, config.window, now=time.time())
-    labels = LabelStore(config.label_capacity, config.label_ttl)
-    monitor = Monitor(
-        baseline, windows, labels, metrics, protocol=config.protocol,
-        options=parse_options(config, baseline.classes),
-        parse=parser_from_environ(environ), model=config.model,
-        probabilities=config.probabilities,
-    )  # fmt: skip
+    parse = parser_from_environ(environ)
+    monitors = []
+    for entry in config.monitored:  # one per model of a shared sidecar (the config alone else)
+        baseline = Baseline.from_json(Path(entry.baseline).read_text())
+        monitors.append(Monitor(
+            baseline, WindowKeeper(baseline, entry.window, now=time.time()),
+            LabelStore(entry.label_capacity, entry.label_ttl), metrics, protocol=config.protocol,
+            options=parse_options(entry, baseline.classes), parse=parse, model=entry.model,
+            probabilities=entry.probabilities,
+        ))  # fmt: skip
+    monitor = ModelGroup(monitors, [entry.sample_rate for entry in config.monitored])
+    tokens = tuple(
+        token for entry in config.monitored if (token := read_token(entry, environ)) is not None
+    )
     readiness = Readiness()
     stop = asyncio.Event()
     inbox = Inbox(queue, readiness, stop)  # in mirror mode it never hears from a proxy
@@ -199,7 +204,7 @@ async def serve_monitor(
     pod = PodIdentity.from_environ(environ, time.time())
     runners = [
         await start_site(
-            admin_app(monitor, metrics, pod, readiness, token=token, catch_up=catch_up),
+            admin_app(monitor, metrics, pod, readiness, token=tokens, catch_up=catch_up),
             config.admin,
         )
     ]
@@ -211,7 +216,7 @@ async def serve_monitor(
             loop.create_task(probe_upstream(config.upstream_host, config.upstream_port, readiness))
         )
     else:
-        sampler = Sampler(config.sample_rate, config.max_samples_per_second)
+        sampler = Sampler(config.proxy_sample_rate, config.max_samples_per_second)
         readiness.upstream_up = readiness.proxy_serving = True
         metrics.proxy.attach(mirror_snapshot(queue, sampler))
         runners.append(await start_site(mirror_app(queue, sampler, metrics), config.listen))

@@ -140,7 +140,7 @@ async def serve_proxy(config: SidecarConfig, channel_socket: socket.socket) -> N
     context = ProxyContext(
         loop,
         pool,
-        Sampler(config.sample_rate, config.max_samples_per_second),
+        Sampler(config.proxy_sample_rate, config.max_samples_per_second),
         queue,
         upstream_label=config.upstream,
         max_sample_bytes=config.max_sample_bytes,

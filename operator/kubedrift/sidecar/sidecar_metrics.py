@@ -166,15 +166,28 @@ def make_metrics(registry: CollectorRegistry) -> Metrics:
         proxy=proxy,
         exchanges=exchanges,
         unparsable=unparsable,
-        rows=Counter("kubedrift_rows", "Rows added to the window", registry=registry),
+        rows=Counter(
+            "kubedrift_rows", "Rows added to the window, by model", ["model"], registry=registry
+        ),
         labels=labels,
         monitor_errors=monitor_errors,
-        rotations=Counter("kubedrift_window_rotations", "Windows completed", registry=registry),
+        rotations=Counter(
+            "kubedrift_window_rotations",
+            "Windows completed, by model",
+            ["model"],
+            registry=registry,
+        ),
         window_samples=Gauge(
-            "kubedrift_window_samples", "Rows in the current window", registry=registry
+            "kubedrift_window_samples",
+            "Rows in the current window, by model",
+            ["model"],
+            registry=registry,
         ),
         window_labeled=Gauge(
-            "kubedrift_window_labeled", "Labeled rows in the current window", registry=registry
+            "kubedrift_window_labeled",
+            "Labeled rows in the current window, by model",
+            ["model"],
+            registry=registry,
         ),
         label_store_entries=Gauge(
             "kubedrift_label_store_entries", "Request ids waiting for a label", registry=registry
@@ -182,13 +195,13 @@ def make_metrics(registry: CollectorRegistry) -> Metrics:
         drift_score=Gauge(
             "kubedrift_feature_drift_score",
             "Drift statistic of each feature in the local window (the method's own scale)",
-            ["feature"],
+            ["model", "feature"],
             registry=registry,
         ),
         drifted=Gauge(
             "kubedrift_feature_drifted",
             "1 when the local window calls drift on the feature",
-            ["feature"],
+            ["model", "feature"],
             registry=registry,
         ),
         mirror_unmatched=Counter(
@@ -206,7 +219,8 @@ def make_metrics(registry: CollectorRegistry) -> Metrics:
         schema_mismatch=Counter(
             "kubedrift_schema_mismatch",
             "Parsed exchanges none of whose columns is a baseline feature (name the payload's"
-            " columns with spec.capture.features)",
+            " columns with spec.capture.features), by model",
+            ["model"],
             registry=registry,
         ),
         model_info=Gauge(

@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from kubedrift.sidecar.model_group import ModelGroup
 from kubedrift.sidecar.monitor import Monitor
 from kubedrift.sidecar.sampling import Sample, SampleQueue
 
@@ -29,7 +30,7 @@ class Worker:
     def __init__(
         self,
         queue: SampleQueue[Sample],
-        monitor: Monitor,
+        monitor: Monitor | ModelGroup,
         *,
         batch_size: int = 256,
         interval: float = 0.1,
@@ -39,7 +40,8 @@ class Worker:
         after_step: Callable[[], None] | None = None,
     ) -> None:
         self.queue = queue
-        self.monitor = monitor
+        #: Every monitor of the sidecar (a single monitor is a group of one).
+        self.monitor = monitor if isinstance(monitor, ModelGroup) else ModelGroup((monitor,))
         self.batch_size = batch_size
         self.interval = interval
         self.score_interval = score_interval
@@ -82,7 +84,7 @@ class Worker:
                 logger.exception("processing %d samples failed", len(samples))
         if now >= self._next_score:
             self._next_score = now + self.score_interval
-            self.monitor.labels.purge(now)
+            self.monitor.purge(now)
             self.monitor.score(now)
         if self.after_step is not None:
             self.after_step()

@@ -395,3 +395,25 @@ def test_parse_spec_rejects_naming_the_same_field(spec: dict[str, Any], field: s
     with pytest.raises(SpecError) as caught:
         parse_spec(spec)
     assert caught.value.path == field
+
+
+def test_a_monitor_of_an_inference_service_needs_no_port(
+    cluster: Any, modelmonitor_crd: str, api_namespace: str
+) -> None:
+    from kubernetes import client  # noqa: PLC0415
+
+    spec = changed(
+        {"target.deployment": DELETE, "target.port": DELETE, "target.inferenceService": "iris"}
+    )
+    assert parse_spec(spec).target.port is None
+    body = {
+        "apiVersion": f"{crd.GROUP}/{crd.VERSION}",
+        "kind": crd.KIND,
+        "metadata": {"name": "no-port"},
+        "spec": spec,
+    }
+    custom = client.CustomObjectsApi(cluster.api_client())
+    created = custom.create_namespaced_custom_object(
+        crd.GROUP, crd.VERSION, api_namespace, crd.PLURAL, body
+    )
+    assert "port" not in created["spec"]["target"]

@@ -61,6 +61,7 @@ STATUS: ModelMonitorStatus = {
     "sidecars": {"desired": 3, "reporting": 3},
     "retraining": {"count": 1, "lastJob": "fraud-model-retrain-1", "lastResult": "Succeeded"},
     "baseline": {"configMap": "fraud-baseline", "hash": "ab12"},
+    "target": "Deployment/fraud-model",
 }
 
 
@@ -90,7 +91,11 @@ def test_full_status_is_stored_and_shown_in_printer_columns(
     table = json.loads(response.data)
     columns = [c["name"] for c in table["columnDefinitions"]]
     row = dict(zip(columns, table["rows"][0]["cells"], strict=True))
-    assert (row["Target"], row["Phase"], row["Drift share"]) == ("fraud-model", "Degraded", 0.5)
+    assert (row["Target"], row["Phase"], row["Drift share"]) == (
+        "Deployment/fraud-model",
+        "Degraded",
+        0.5,
+    )
     assert (row["Metric value"], row["Retrains"]) == (0.71, 1)
 
 

@@ -319,3 +319,51 @@ def test_a_monitor_of_an_inference_service_collects_kserve_logger_events_and_giv
             )
         ),
     )
+
+
+def test_a_monitor_moved_to_another_inference_service_gives_the_first_its_logger_back(
+    kube: Any, operator: Any, inference_services: Any
+) -> None:
+    """Also: target.port is not needed with inferenceService, and status.target (the Target
+    column) names the InferenceService."""
+    namespace = kube.namespace
+    kube.create_baseline("iris-baseline", baseline_json())
+    for name in ("iris", "rose"):
+        body = inference_service()
+        body["metadata"]["name"] = name
+        inference_services.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, body)
+    body = monitor()
+    del body["spec"]["target"]["port"]
+    kube.create_monitor(body)
+
+    def logger(name: str) -> Any:
+        found = inference_services.get_namespaced_custom_object(
+            GROUP, VERSION, namespace, PLURAL, name
+        )
+        return found["spec"]["predictor"].get("logger"), found["metadata"].get("annotations") or {}
+
+    collector_url = f"http://iris-kubedrift-collector.{namespace}.svc:8480"
+    wait_for(
+        "iris's logger pointed at the collector",
+        lambda: logger("iris")[0] == {"mode": "all", "url": collector_url},
+    )
+    assert wait_for(
+        "status.target naming iris",
+        lambda: kube.status("iris").get("target") == "InferenceService/iris",
+    )
+    kube.custom.patch_namespaced_custom_object(
+        "kubedrift.io", "v1alpha1", namespace, "modelmonitors", "iris",
+        {"spec": {"target": {"inferenceService": "rose"}}},
+    )  # fmt: skip
+
+    wait_for("rose's logger pointed at the collector",
+             lambda: logger("rose")[0] == {"mode": "all", "url": collector_url})  # fmt: skip
+    restored, annotations = wait_for(
+        "iris's own logger back", lambda: logger("iris")[0] == ORIGINAL_LOGGER and logger("iris")
+    )
+    assert restored == ORIGINAL_LOGGER
+    assert not set(annotations) & {"kubedrift.io/original-logger", "kubedrift.io/monitor"}
+    assert wait_for(
+        "status.target naming rose",
+        lambda: kube.status("iris").get("target") == "InferenceService/rose",
+    )

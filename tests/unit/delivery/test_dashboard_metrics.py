@@ -34,8 +34,9 @@ def exported_series() -> set[str]:
     sidecar.proxy.attach(ProxySnapshot)
     sidecar.exchanges.labels("open-inference-v2").inc()
     sidecar.monitor_errors.labels("window").inc()
-    sidecar.drift_score.labels("amount").set(0.3)
-    sidecar.drifted.labels("amount").set(1)
+    sidecar.drift_score.labels("", "amount").set(0.3)
+    sidecar.drifted.labels("", "amount").set(1)
+    sidecar.window_samples.labels("").set(5)
     names: set[str] = set()
     for registry in (operator_registry, sidecar_registry):
         text = generate_latest(registry).decode()

@@ -178,3 +178,38 @@ def test_feature_and_class_names_of_the_wrong_shape_are_refused(
 
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         load_config(path, {})
+
+
+def test_model_configs_add_one_entry_each_and_the_proxy_samples_at_the_highest_rate(
+    tmp_path: Path,
+) -> None:
+    first = tmp_path / "iris.yaml"
+    first.write_text("model: iris\nsampleRate: 0.2\nqueueSize: 7\n")
+    second = tmp_path / "wine.yaml"
+    second.write_text("model: wine\nsampleRate: 0.5\nbaseline: /w/baseline.json\n")
+
+    config = load_config(first, {}, (second,))
+
+    assert [(m.model, m.sample_rate, m.baseline) for m in config.monitored] == [
+        ("iris", 0.2, "/etc/kubedrift/baseline.json"),
+        ("wine", 0.5, "/w/baseline.json"),
+    ]
+    assert config.proxy_sample_rate == 0.5
+    assert config.queue_size == 7
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "message"),
+    [
+        ("model: iris\n", "model: iris\n", "model: iris is configured twice"),
+        ("sampleRate: 1.0\n", "model: wine\n", "model: every model of a shared sidecar needs one"),
+        ("model: iris\n", "sampleRate: 1.0\n", "model: every model of a shared sidecar needs one"),
+    ],
+)
+def test_model_configs_need_a_distinct_model_each(
+    tmp_path: Path, first: str, second: str, message: str
+) -> None:
+    (tmp_path / "a.yaml").write_text(first)
+    (tmp_path / "b.yaml").write_text(second)
+    with pytest.raises(ConfigError, match=message):
+        load_config(tmp_path / "a.yaml", {}, (tmp_path / "b.yaml",))

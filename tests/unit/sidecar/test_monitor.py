@@ -69,8 +69,8 @@ def test_rows_of_a_batch_go_to_the_window_and_the_window_rotates_when_full(
     assert (added, rotated, after) == (3, 1, 1)
     assert monitor.windows.completed is not None and monitor.windows.completed.samples == 4
     assert monitor.windows.current.samples == 1
-    assert value(monitor, "kubedrift_window_rotations_total") == 1
-    assert value(monitor, "kubedrift_rows_total") == 5
+    assert value(monitor, "kubedrift_window_rotations_total", {"model": ""}) == 1
+    assert value(monitor, "kubedrift_rows_total", {"model": ""}) == 5
 
 
 def test_unusable_exchanges_are_counted_by_reason_and_skipped(monitor: Monitor) -> None:
@@ -196,5 +196,5 @@ def test_exchanges_whose_columns_match_no_baseline_feature_are_counted_as_schema
     monitor.process([oip("input-1"), kserve([[1, 2]], [1]), oip("input-1")], now=1.0)
 
     assert monitor.schema_mismatches == 2
-    assert value(monitor, "kubedrift_schema_mismatch_total") == 2
+    assert value(monitor, "kubedrift_schema_mismatch_total", {"model": ""}) == 2
     assert monitor.windows.current.samples == 3  # still rows: their predictions count

@@ -94,7 +94,7 @@ def test_labels_join_by_each_kind_of_request_id_and_outcomes_are_reported(fresh:
         (-3.0, 0, 0), (-1.0, 0, 1), (1.0, 1, 1), (2.0, 1, 1), (3.0, 1, 1),
     ]  # fmt: skip
     assert fresh.metric("kubedrift_labels_total", {"outcome": "joined"}) == 4
-    assert fresh.metric("kubedrift_window_labeled") == 5
+    assert fresh.metric("kubedrift_window_labeled", {"model": ""}) == 5
 
 
 def test_a_sidecar_that_knows_its_model_version_labels_windows_and_labeled_rows(
@@ -195,7 +195,7 @@ def test_metrics_count_requests_rows_and_unparsable_exchanges_by_reason(fresh: S
     assert fresh.metric("kubedrift_requests_total", {"code": "2xx"}) == 6
     assert fresh.metric("kubedrift_requests_total", {"code": "4xx"}) == 1
     assert fresh.metric("kubedrift_samples_total") == 6  # POSTs only
-    assert fresh.metric("kubedrift_rows_total") == 3
+    assert fresh.metric("kubedrift_rows_total", {"model": ""}) == 3
     assert fresh.metric("kubedrift_exchanges_parsed_total", {"protocol": "open-inference-v2"}) == 3
     assert fresh.metric("kubedrift_unparsable_total", {"reason": "invalid_json"}) == 1
     assert fresh.metric("kubedrift_unparsable_total", {"reason": "unknown_protocol"}) == 1

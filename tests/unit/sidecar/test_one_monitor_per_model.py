@@ -117,3 +117,74 @@ def test_in_mirror_mode_a_logged_pair_selects_its_model_by_path_and_cloudevents_
     # the CloudEvent names no path: counted as the monitored model's (a collector serves one)
     assert counts == {("iris", "true"): 2, ("wine", "false"): 1}
     assert samples == 2
+
+
+def test_a_shared_sidecar_keeps_one_window_per_model_with_its_own_settings_and_token(
+    model: ModelServer, baseline_file: Path
+) -> None:
+    """Two monitors (iris, wine) share one sidecar (``--model-config``): each model's rows go
+    to its own window, against its own baseline and window settings, read with ``?model=`` and
+    either monitor's token; the metrics carry the model."""
+    iris = baseline_file.parent / "iris.yaml"
+    iris.write_text(
+        "sampleRate: 1.0\nmaxSamplesPerSecond: null\nbatchInterval: 20ms\nmodel: iris\n"
+        "auth: {tokenEnv: IRIS_TOKEN}\n"
+    )
+    wine = baseline_file.parent / "wine.yaml"
+    wine.write_text(
+        f"model: wine\nbaseline: {baseline_file}\nsampleRate: 1.0\n"
+        "window: {samples: 100}\nauth: {tokenEnv: WINE_TOKEN}\n"
+    )
+    sidecar = start_sidecar(
+        model.port, baseline_file, "--config", str(iris), "--model-config", str(wine),
+        env={"IRIS_TOKEN": "iris-secret", "WINE_TOKEN": "wine-secret"}, token="wine-secret",
+    )  # fmt: skip
+    try:
+        rng = np.random.default_rng(23)
+        for index in range(REQUESTS):
+            for path, shift in (
+                ("/v2/models/iris/infer", 0.0),
+                ("/v2/models/wine/infer", 4.0),
+                ("/v2/models/rose/infer", 4.0),
+            ):
+                request = http_request(
+                    "POST", path, oip(rng.normal(loc=shift, size=(ROWS, 3))),
+                    [("X-Request-ID", f"{path.split('/')[3]}-{index}")],
+                )  # fmt: skip
+                assert raw_exchange(sidecar.port, request) == raw_exchange(model.port, request)
+        wait_counted(sidecar, 3 * REQUESTS)
+        counts = by_model(sidecar)
+        # a label without ?model= reaches the model whose exchange carried its request id
+        status, answer = sidecar.post("/v1/feedback", {"id": "wine-0", "label": [1] * ROWS})
+        baseline = Baseline.from_json(baseline_file.read_text())
+        reports = {name: sidecar.json(f"/v1/window?model={name}") for name in ("iris", "wine")}
+        default = sidecar.json("/v1/window")
+        unknown = sidecar.get("/v1/window?model=rose", token="iris-secret")[0]
+        wrong_token = sidecar.get("/v1/window", token="rose-secret")[0]
+        metrics = sidecar.metrics()
+    finally:
+        sidecar.stop()
+
+    assert counts == {
+        ("iris", "true"): REQUESTS, ("wine", "true"): REQUESTS, ("rose", "false"): REQUESTS
+    }  # fmt: skip
+    iris_window = Window.from_dict(reports["iris"]["current"], baseline)
+    # wine's window holds 100 rows (its own setting): it rotated, and the full one drifted
+    wine_window = Window.from_dict(reports["wine"]["completed"], baseline)
+    assert (reports["iris"]["model"], reports["iris"]["rotations"]) == ("iris", 0)
+    assert iris_window.samples == REQUESTS * ROWS
+    assert evaluate(baseline, iris_window, EvaluationSettings()).verdict == "ok"
+    assert reports["wine"]["model"] == "wine" and reports["wine"]["rotations"] >= 1
+    assert wine_window.samples >= 100
+    assert evaluate(baseline, wine_window, EvaluationSettings()).verdict == "drift"
+    assert (status, json.loads(answer)["joined"]) == (200, 1), answer
+    labeled = {name: report["current"]["labeled"] for name, report in reports.items()}
+    assert labeled["iris"] == 0 and labeled["wine"] + wine_window.labeled == ROWS
+    assert default["model"] == "iris" and default["models"] == ["iris", "wine"]
+    assert (unknown, wrong_token) == (404, 401)
+    rows = {
+        dict(labels)["model"]: value
+        for (name, labels), value in metrics.items()
+        if name == "kubedrift_rows_total"
+    }
+    assert rows == {"iris": REQUESTS * ROWS, "wine": REQUESTS * ROWS}

@@ -1,0 +1,196 @@
+"""Monitors of different models of one workload share its one sidecar (controller/sharing.py)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from kubedrift.api.spec import ModelMonitorSpec
+from kubedrift.controller.injection import InjectionError, plan_injection
+from kubedrift.controller.names import (
+    CONFIG_HASH_ANNOTATION,
+    MEMBERS_ANNOTATION,
+    MONITOR_ANNOTATION,
+    MonitorRef,
+)
+from kubedrift.controller.sharing import (
+    members_hash,
+    members_of,
+    plan_member_injection,
+    plan_member_removal,
+)
+from kubedrift.controller.sidecar_config import render_sidecar_config
+from support.controller_samples import OPTIONS, SPEC, make_deployment, make_spec
+
+IRIS = MonitorRef(namespace="ml", name="iris-monitor", uid="uid-iris")
+WINE = MonitorRef(namespace="ml", name="wine-monitor", uid="uid-wine")
+
+
+def model_spec(model: str | None, **capture: Any) -> ModelMonitorSpec:
+    return make_spec(
+        target={**SPEC["target"], **({"model": model} if model else {})},
+        capture=capture or None,
+    )
+
+
+def apply(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """A strategic merge for the shapes used here: containers, env and volumes merge by name
+    (``$patch: delete`` removes), volume mounts by mountPath, other lists are replaced, ``None``
+    deletes a key."""
+    result = copy.deepcopy(target)
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, dict):
+            result[key] = apply(result.get(key) or {}, value)
+        elif isinstance(value, list) and key in ("containers", "env", "volumes", "volumeMounts"):
+            merge_key = "mountPath" if key == "volumeMounts" else "name"
+            merged = list(result.get(key) or [])
+            for item in value:
+                index = next(
+                    (i for i, old in enumerate(merged) if old[merge_key] == item[merge_key]), None
+                )
+                if item.get("$patch") == "delete":
+                    if index is not None:
+                        merged.pop(index)
+                elif index is None:
+                    merged.append(item)
+                else:
+                    merged[index] = apply(merged[index], item)
+            result[key] = merged
+        else:
+            result[key] = value
+    return result
+
+
+def inject(
+    workload: dict[str, Any], spec: ModelMonitorSpec, monitor: MonitorRef, digest: str
+) -> dict[str, Any]:
+    patch = plan_member_injection(workload, spec, monitor, OPTIONS, digest)
+    assert patch is not None
+    return apply(workload, patch)
+
+
+def sidecar(workload: dict[str, Any]) -> dict[str, Any]:
+    containers = workload["spec"]["template"]["spec"]["containers"]
+    return next(c for c in containers if c["name"] == "kubedrift-sidecar")
+
+
+@pytest.fixture
+def shared() -> dict[str, Any]:
+    workload = inject(make_deployment(), model_spec("iris"), IRIS, "hash-iris")
+    return inject(workload, model_spec("wine"), WINE, "hash-wine")
+
+
+def test_two_monitors_of_different_models_share_one_sidecar_with_an_entry_each(
+    shared: dict[str, Any],
+) -> None:
+    container = sidecar(shared)
+    assert [c["name"] for c in shared["spec"]["template"]["spec"]["containers"]] == [
+        "model", "kubedrift-sidecar"
+    ]  # fmt: skip
+    args = container["args"]
+    assert args[args.index("--config") + 1] == "/etc/kubedrift/iris-monitor/sidecar.yaml"
+    assert args[args.index("--model-config") + 1] == "/etc/kubedrift/wine-monitor/sidecar.yaml"
+    tokens = {
+        e["name"]: e["valueFrom"]["secretKeyRef"]["name"]
+        for e in container["env"]
+        if "secretKeyRef" in e.get("valueFrom", {})
+    }
+    assert tokens == {
+        "KUBEDRIFT_SIDECAR_TOKEN_iris-monitor": "iris-monitor-kubedrift-token",
+        "KUBEDRIFT_SIDECAR_TOKEN_wine-monitor": "wine-monitor-kubedrift-token",
+    }
+    (volume,) = shared["spec"]["template"]["spec"]["volumes"]
+    sources = [s["configMap"]["name"] for s in volume["projected"]["sources"]]
+    assert sources == ["iris-monitor-kubedrift-sidecar", "wine-monitor-kubedrift-sidecar"]
+    assert {k: v["model"] for k, v in members_of(shared).items()} == {
+        "iris-monitor": "iris", "wine-monitor": "wine"
+    }  # fmt: skip
+    template = shared["spec"]["template"]["metadata"]
+    assert template["annotations"][CONFIG_HASH_ANNOTATION] == members_hash(members_of(shared))
+    assert shared["metadata"]["annotations"][MONITOR_ANNOTATION] == "iris-monitor"
+    # applied again, nothing is missing
+    assert plan_member_injection(shared, model_spec("wine"), WINE, OPTIONS, "hash-wine") is None
+
+
+def test_each_members_config_names_its_own_folder_and_token() -> None:
+    config = render_sidecar_config(model_spec("wine"), monitor="wine-monitor")
+    assert config["baseline"] == "/etc/kubedrift/wine-monitor/baseline.json"
+    assert config["auth"] == {"tokenEnv": "KUBEDRIFT_SIDECAR_TOKEN_wine-monitor"}
+    assert config["model"] == "wine"
+    unshared = render_sidecar_config(model_spec(None), monitor="fraud")
+    assert unshared["baseline"] == "/etc/kubedrift/baseline.json"
+
+
+def test_a_changed_member_rolls_the_pods_through_the_combined_hash(shared: dict[str, Any]) -> None:
+    before = shared["spec"]["template"]["metadata"]["annotations"][CONFIG_HASH_ANNOTATION]
+    changed = inject(shared, model_spec("wine"), WINE, "hash-wine-2")
+    after = changed["spec"]["template"]["metadata"]["annotations"][CONFIG_HASH_ANNOTATION]
+    assert before != after
+
+
+def test_a_second_monitor_of_the_same_model_is_refused_naming_the_first(
+    shared: dict[str, Any],
+) -> None:
+    other = MonitorRef(namespace="ml", name="iris-again", uid="uid-3")
+    with pytest.raises(InjectionError) as refused:
+        plan_member_injection(shared, model_spec("iris"), other, OPTIONS, "h")
+    assert refused.value.reason == "TargetAlreadyMonitored"
+    assert "model iris of Deployment fraud-model is already monitored by ModelMonitor" in str(
+        refused.value
+    )
+    assert "iris-monitor" in str(refused.value)
+
+
+def test_a_monitor_of_the_whole_port_shares_with_nobody(shared: dict[str, Any]) -> None:
+    whole = MonitorRef(namespace="ml", name="all", uid="uid-4")
+    with pytest.raises(InjectionError, match=r"set spec\.target\.model to share") as refused:
+        plan_injection(shared, model_spec(None), whole, OPTIONS, "h")
+    assert refused.value.reason == "TargetAlreadyMonitored"
+    patch = plan_injection(make_deployment(), model_spec(None), whole, OPTIONS, "h")
+    assert patch is not None
+    alone = apply(make_deployment(), patch)
+    with pytest.raises(InjectionError, match="for every model on its port"):
+        plan_member_injection(alone, model_spec("iris"), IRIS, OPTIONS, "h")
+
+
+def test_members_must_agree_on_the_one_containers_settings(shared: dict[str, Any]) -> None:
+    rose = MonitorRef(namespace="ml", name="rose-monitor", uid="uid-5")
+    with pytest.raises(InjectionError, match="adminPort=9191") as refused:
+        plan_member_injection(shared, model_spec("rose", adminPort=9191), rose, OPTIONS, "h")
+    assert refused.value.reason == "SidecarSettingsDiffer"
+
+
+def test_deleting_one_member_keeps_the_sidecar_for_the_other(shared: dict[str, Any]) -> None:
+    patch = plan_member_removal(shared, IRIS)
+    assert patch is not None
+    left = apply(shared, patch)
+    container = sidecar(left)
+    assert container["args"][container["args"].index("--config") + 1] == (
+        "/etc/kubedrift/wine-monitor/sidecar.yaml"
+    )
+    assert "--model-config" not in container["args"]
+    assert [e["name"] for e in container["env"] if e["name"].startswith("KUBEDRIFT")] == [
+        "KUBEDRIFT_SIDECAR_TOKEN_wine-monitor"
+    ]
+    (volume,) = left["spec"]["template"]["spec"]["volumes"]
+    assert [s["configMap"]["name"] for s in volume["projected"]["sources"]] == [
+        "wine-monitor-kubedrift-sidecar"
+    ]
+    assert list(members_of(left)) == ["wine-monitor"]
+    assert left["metadata"]["annotations"][MONITOR_ANNOTATION] == "wine-monitor"
+    # the survivor's own plan finds it up to date; the last one removes the sidecar
+    assert plan_member_injection(left, model_spec("wine"), WINE, OPTIONS, "hash-wine") is None
+    last = plan_member_removal(left, WINE)
+    assert last is not None
+    gone = apply(left, last)
+    assert [c["name"] for c in gone["spec"]["template"]["spec"]["containers"]] == ["model"]
+    assert (
+        "volumes" not in gone["spec"]["template"]["spec"]
+        or not gone["spec"]["template"]["spec"]["volumes"]
+    )
+    assert MEMBERS_ANNOTATION not in gone["metadata"]["annotations"]
+    assert MONITOR_ANNOTATION not in gone["metadata"]["annotations"]
