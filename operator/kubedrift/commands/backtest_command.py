@@ -189,8 +189,7 @@ def _table(result: Replay) -> str:
         previous = key
         performance = item.evaluation.performance
         value = "-" if not performance or performance.value is None else f"{performance.value:.4f}"
-        bound = item.to_dict()["performance"] or {}
-        decision_bound = bound.get("decision_bound")
+        decision_bound = item.decision_bound
         shown = "-" if decision_bound is None else f"{decision_bound:.4f}"
         drifted = ", ".join(decision.drifted) or "-"
         flags = "/".join(states)

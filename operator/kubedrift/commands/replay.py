@@ -78,6 +78,17 @@ class Evaluated:
             return "nodata"
         return self.decision.verdict
 
+    @property
+    def decision_bound(self) -> float | None:
+        """The end of the metric's interval the decision compares with the threshold: the upper
+        bound when higher is better, else the lower bound; ``None`` without a metric."""
+        performance = self.evaluation.performance
+        if performance is None:
+            return None
+        if performance.metric in HIGHER_IS_BETTER:
+            return performance.upper_bound
+        return performance.lower_bound
+
     def to_dict(self) -> dict[str, Any]:
         document = self.evaluation.to_dict()
         alarmed = set(self.decision.drifted)
@@ -94,11 +105,7 @@ class Evaluated:
         performance = self.evaluation.performance
         if document["performance"] is not None and performance is not None:
             document["performance"]["upper_bound"] = performance.upper_bound
-            document["performance"]["decision_bound"] = (
-                performance.upper_bound
-                if performance.metric in HIGHER_IS_BETTER
-                else performance.lower_bound
-            )
+            document["performance"]["decision_bound"] = self.decision_bound
         return (
             {
                 "row": self.row,

@@ -61,7 +61,8 @@ _MAX_FLOAT = 1.7976931348623157e308
 class Observation:
     """One evaluation round: the merged window's evaluation and who contributed to it.
 
-    ``evaluation`` is ``None`` when no sidecar returned a window; ``decision`` is the engine's.
+    ``evaluation`` is ``None`` when no sidecar returned a window; ``decision`` is the engine's
+    (the operator always steps one; without it there is no verdict: ``nodata``).
     """
 
     evaluation: Evaluation | None
@@ -91,15 +92,16 @@ class Observation:
 
     @property
     def has_data(self) -> bool:
+        """An alarm holds, or the engine decided on a window with enough data."""
         e = self.evaluation
-        return self.alarmed or (e is not None and e.enough_data)
+        return self.alarmed or (self.decision is not None and e is not None and e.enough_data)
 
     @property
     def verdict(self) -> str:
         """``ok``, ``warning`` or ``drift`` as the engine decided, or ``nodata``."""
-        if not self.has_data:
+        if self.decision is None or not self.has_data:
             return "nodata"
-        return "ok" if self.decision is None else self.decision.verdict
+        return self.decision.verdict
 
 
 def phase_of(observation: Observation, retraining_running: bool) -> Phase:
@@ -137,20 +139,18 @@ def evaluated_status(
     conditions = set_condition(
         conditions, "Ready", "True", "Monitoring", reporting, generation, now
     )
-    conditions = set_condition(
-        conditions, "DriftDetected", *_drift_condition(observation), generation, now
-    )
-    if spec.performance is not None:
+    decision = observation.decision
+    alarms: dict[str, ConditionState | None] = {
+        "DriftDetected": None if decision is None else decision.drift,
+        "PerformanceDegraded": None if decision is None else decision.performance,
+        "DataQualityDegraded": None if decision is None else decision.quality,
+    }
+    if spec.performance is None:
+        del alarms["PerformanceDegraded"]
+    for type_, state in alarms.items():
         conditions = set_condition(
-            conditions,
-            "PerformanceDegraded",
-            *_performance_condition(observation),
-            generation,
-            now,
+            conditions, type_, *_engine_condition(observation, state), generation, now
         )
-    conditions = set_condition(
-        conditions, "DataQualityDegraded", *_quality_condition(observation), generation, now
-    )
     running = (previous.get("retraining") or {}).get("lastResult") == "Running"
     status = ModelMonitorStatus(
         observedGeneration=generation,
@@ -167,8 +167,8 @@ def evaluated_status(
         if observation.window_end is not None and evaluation.samples:
             window["end"] = to_timestamp(observation.window_end)
         status["window"] = window
-        if evaluation.enough_data or observation.drifting:
-            status["drift"] = drift_status(evaluation, observation.decision)
+        if decision is not None and (evaluation.enough_data or observation.drifting):
+            status["drift"] = drift_status(evaluation, decision)
         performance = performance_status(evaluation)
         if performance is not None:
             status["performance"] = performance
@@ -223,37 +223,30 @@ def invalid_status(
     return {"observedGeneration": generation, "phase": "Invalid", "conditions": conditions}
 
 
-def drift_status(evaluation: Evaluation, decision: Decision | None = None) -> DriftStatus:
+def drift_status(evaluation: Evaluation, decision: Decision) -> DriftStatus:
     """``status.drift``: the window's tests, with the engine's verdicts and evidence."""
-    alarmed = set(decision.drifted) if decision is not None else None
-    evidence = (
-        {s.name: s for s in decision.signals if s.kind == "drift"} if decision is not None else {}
-    )
+    alarmed = set(decision.drifted)
+    evidence = {s.name: s for s in decision.signals if s.kind == "drift"}
     status = DriftStatus(
-        share=_summary(decision.share if decision is not None else evaluation.share),
-        drifted=decision.drift.status == "True" if decision is not None else evaluation.drift,
+        share=_summary(decision.share),
+        drifted=decision.drift.status == "True",
         features=[_feature(f, alarmed, evidence) for f in evaluation.features],
+        evidenceThreshold=_summary(decision.threshold),
     )
-    if decision is not None:
-        status["evidenceThreshold"] = _summary(decision.threshold)
     if evaluation.prediction is not None:
         p = evaluation.prediction
         prediction = PredictionDriftStatus(
             method=p.method,
             statistic=_finite(p.statistic),
             threshold=_finite(p.threshold),
-            drifted=decision.prediction_drifted if decision is not None else p.drifted,
+            drifted=decision.prediction_drifted,
         )
         if p.name in evidence:
             prediction["evidence"] = _summary(evidence[p.name].statistic)
         if p.p_value is not None:
             prediction["pValue"] = _finite(p.p_value)
         status["prediction"] = prediction
-    multivariate = (
-        next((s for s in decision.signals if s.kind == "multivariate"), None)
-        if (decision is not None)
-        else None
-    )
+    multivariate = next((s for s in decision.signals if s.kind == "multivariate"), None)
     if multivariate is not None:
         status["multivariate"] = MultivariateDriftStatus(
             drifted=multivariate.alarmed,
@@ -373,23 +366,6 @@ def condition_status(conditions: Sequence[Condition], type_: str) -> ConditionSt
     return None if found is None else found["status"]
 
 
-def _drift_condition(observation: Observation) -> tuple[ConditionStatus, str, str]:
-    return _engine_condition(
-        observation, None if observation.decision is None else observation.decision.drift
-    )
-
-
-def _performance_condition(observation: Observation) -> tuple[ConditionStatus, str, str]:
-    d = observation.decision
-    return _engine_condition(observation, None if d is None else d.performance)
-
-
-def _quality_condition(observation: Observation) -> tuple[ConditionStatus, str, str]:
-    return _engine_condition(
-        observation, None if observation.decision is None else observation.decision.quality
-    )
-
-
 def _engine_condition(
     observation: Observation, state: ConditionState | None
 ) -> tuple[ConditionStatus, str, str]:
@@ -403,14 +379,14 @@ def _engine_condition(
 
 
 def _feature(
-    f: FeatureResult, alarmed: set[str] | None, evidence: Mapping[str, Any]
+    f: FeatureResult, alarmed: set[str], evidence: Mapping[str, Any]
 ) -> FeatureDriftStatus:
     status = FeatureDriftStatus(
         name=f.name,
         method=f.method,
         statistic=_finite(f.statistic),
         threshold=_finite(f.threshold),
-        drifted=f.drifted if alarmed is None else f.name in alarmed,
+        drifted=f.name in alarmed,
     )
     if f.name in evidence:
         status["evidence"] = _summary(evidence[f.name].statistic)

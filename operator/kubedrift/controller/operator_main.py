@@ -107,55 +107,68 @@ async def run_operator(options: OperatorOptions) -> str | None:
         reporter=options.reporter,
         watch_timeout=options.watch_timeout,
     )
-    kopf_tasks = KopfTaskFailures(on_failure=stop.set).attach()
-    operator_task = asyncio.create_task(
-        kopf.operator(
-            registry=kopf_registry,
-            settings=settings,
-            clusterwide=options.all_namespaces,
-            namespaces=list(options.namespaces),
-            standalone=options.peering is None,
-            peering_name=options.peering,
-            memo=kopf.Memo(ctx=ctx),
-            stop_flag=stop,
-        )
-    )
     labels = FeedbackService(
         lookup=MonitorLookup(client, None if options.all_namespaces else tuple(options.namespaces)),
         http=http,
         timeout=options.sidecar_timeout,
         record=metrics.record_labels,
     )
+    kopf_tasks = KopfTaskFailures(on_failure=stop.set).attach()
+    operator_task: asyncio.Task[None] | None = None
 
     def problem() -> str | None:
-        return "operator stopped" if operator_task.done() else kopf_tasks.problem()
+        if operator_task is not None and operator_task.done():
+            return "operator stopped"
+        return kopf_tasks.problem()
 
-    app = operator_app(registry, datasets, problem, labels=labels)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, options.listen_host, options.listen_port)
-    await site.start()
-    logger.info(
-        "serving /healthz, /metrics, datasets and feedback on %s:%s",
-        options.listen_host,
-        options.listen_port,
-    )
-    trimmer = asyncio.create_task(trim_heap_until(stop))
-    try:
-        await operator_task
-    except Exception:
-        if kopf_tasks.problem() is None:
-            raise
-        # kopf may also re-raise what ended the watcher: already logged, and answered below.
-    finally:
-        stop.set()
-        with contextlib.suppress(asyncio.CancelledError):
+    async with contextlib.AsyncExitStack() as cleanup:
+        # Closed in reverse order, each even when an earlier one fails.
+        cleanup.push_async_callback(client.close)
+        cleanup.push_async_callback(http.close)
+        cleanup.callback(kopf_tasks.detach)
+        # The trimmer and the server start before kopf: kopf cancels, at its end, every task
+        # that did not exist when it started (its "hung" tasks), and a cancelled trimmer ended
+        # the shutdown with a CancelledError before the sessions were closed.
+        trimmer = asyncio.create_task(trim_heap_until(stop))
+        cleanup.push_async_callback(_finished, trimmer)
+        app = operator_app(registry, datasets, problem, labels=labels)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        cleanup.push_async_callback(runner.cleanup)
+        site = web.TCPSite(runner, options.listen_host, options.listen_port)
+        await site.start()
+        logger.info(
+            "serving /healthz, /metrics, datasets and feedback on %s:%s",
+            options.listen_host,
+            options.listen_port,
+        )
+        operator_task = asyncio.create_task(
+            kopf.operator(
+                registry=kopf_registry,
+                settings=settings,
+                clusterwide=options.all_namespaces,
+                namespaces=list(options.namespaces),
+                standalone=options.peering is None,
+                peering_name=options.peering,
+                memo=kopf.Memo(ctx=ctx),
+                stop_flag=stop,
+            )
+        )
+        try:
+            await operator_task
+        except Exception:
+            if kopf_tasks.problem() is None:
+                raise
+            # kopf may also re-raise what ended the watcher: already logged, answered below.
+        finally:
+            stop.set()
             if not operator_task.done():
                 operator_task.cancel()
-                await operator_task
-        await trimmer
-        await runner.cleanup()
-        await http.close()
-        await client.close()
-        kopf_tasks.detach()
+            await _finished(operator_task)
     return kopf_tasks.problem()
+
+
+async def _finished(task: asyncio.Task[None]) -> None:
+    """Wait until ``task`` has ended, whether it returned, failed or was cancelled (what it
+    raised is not this caller's: kopf logs its own failures)."""
+    await asyncio.wait([task])

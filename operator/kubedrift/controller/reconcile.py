@@ -280,19 +280,14 @@ def _trigger(
     reason = due_trigger(
         spec, active, status.get("retraining"), now, window_start=observation.window_start
     )
-    evaluation = observation.evaluation
-    if reason is None or evaluation is None:
+    evaluation, decision = observation.evaluation, observation.decision
+    if reason is None or evaluation is None or decision is None:
         return None
     performance = evaluation.performance
-    decision = observation.decision
     return RetrainingTrigger(
         reason=reason,
-        drifted_features=(
-            decision.drifted
-            if decision is not None
-            else tuple(f.name for f in evaluation.features if f.drifted)
-        ),
-        drift_share=decision.share if decision is not None else None,
+        drifted_features=decision.drifted,
+        drift_share=decision.share,
         metric=performance.metric if performance else None,
         metric_value=performance.value if performance else None,
         window_start=observation.window_start,

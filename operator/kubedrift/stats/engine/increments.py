@@ -21,6 +21,8 @@ FORGET_AFTER = 100
 class Increments:
     """Last tally per Pod; :meth:`take` returns what is new."""
 
+    __slots__ = ("_last", "_round", "_seen", "forget_after")
+
     def __init__(self, forget_after: int = FORGET_AFTER) -> None:
         self.forget_after = forget_after
         self._last: dict[str, Tally] = {}

@@ -22,6 +22,8 @@ from kubedrift.stats.window import Window
 class Session:
     """An :class:`Engine` and the :class:`Increments` that feed it."""
 
+    __slots__ = ("engine", "increments")
+
     def __init__(
         self,
         baseline: Baseline,

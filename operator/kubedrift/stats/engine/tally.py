@@ -33,7 +33,7 @@ from kubedrift.stats.estimation import CalibrationMap, EstimationSketch
 from kubedrift.stats.window import Window
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Tally:
     """Counts since ``epoch`` over the columns ``names``; ``counts`` is padded like a window's."""
 
