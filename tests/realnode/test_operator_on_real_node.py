@@ -7,11 +7,13 @@ enforce Pod Security ``restricted``. In ``ml`` a model Deployment (``digest_mode
 by the image's Python from a ConfigMap) gets a ModelMonitor; the operator injects the sidecar,
 which runs next to the model container in the Pod's network namespace. A client Pod sends traffic
 through it; the operator, in another namespace, reads the sidecar's window across the Pod network
-and writes the monitor's status. Documented DNS names are resolved from a Pod.
+and writes the monitor's status; labels posted to README's feedback URL (the operator's Service)
+join at the sidecar. Documented DNS names are resolved from a Pod.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterator
@@ -44,6 +46,12 @@ SIDECAR = "kubedrift-sidecar"
 REQUESTS = 300
 MODEL_COMMAND = ["python", "-u", "/scripts/digest_model_server.py"]
 RESOLVE = "import socket, sys\nprint(socket.gethostbyname(sys.argv[1]))\n"
+POST = (
+    "import sys, urllib.request\n"
+    "request = urllib.request.Request(sys.argv[1], data=sys.argv[3].encode(), headers={\n"
+    "    'Authorization': 'Bearer ' + sys.argv[2], 'Content-Type': 'application/json'})\n"
+    "print(urllib.request.urlopen(request, timeout=30).read().decode())\n"
+)
 FETCH = (
     "import sys, urllib.request\n"
     "print(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())\n"
@@ -182,6 +190,16 @@ def test_traffic_through_the_sidecar_is_forwarded_byte_for_byte_and_the_operator
     assert status["sidecars"] == {"desired": 1, "reporting": 1}
     ready = next(c for c in status["conditions"] if c["type"] == "Ready")
     assert ready["status"] == "True"
+
+    # labels posted to the URL README gives reach the sidecar through the operator's Service
+    secret = real.get("secret", f"{MONITOR}-kubedrift-token", MODELS)
+    token = base64.b64decode(secret["data"]["sidecar-token"]).decode()
+    labels = [{"id": f"r{number}", "label": 0} for number in range(10)]  # x < 0: predicted 0
+    url = f"http://kubedrift.{OPERATOR_NAMESPACE}.svc:8080/v1/feedback/{MODELS}/{MONITOR}"
+    answer = real.kubectl("exec", "-n", MODELS, "client", "--", "python", "-c", POST, url, token,
+                          json.dumps(labels))  # fmt: skip
+    counts = json.loads(answer)
+    assert (counts["joined"], counts["rejected"]) == (10, [])
 
 
 def test_documented_dns_names_resolve_from_a_pod(installed: Installed) -> None:
