@@ -27,7 +27,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 COPY --from=wheels /wheels /wheels
 RUN python -m venv /opt/kubedrift \
     && /opt/kubedrift/bin/pip install --no-cache-dir --no-index --find-links=/wheels 'kubedrift[fast]' \
-    && rm -rf /wheels
+    && rm -rf /wheels \
+    && echo 'kubedrift:x:65532:65532:kubedrift:/tmp:/usr/sbin/nologin' >> /etc/passwd \
+    && echo 'kubedrift:x:65532:' >> /etc/group
+# A named user: kopf asks for the user's name (getpass.getuser) when it starts, which fails for a
+# uid without a passwd entry (the real node showed it: the operator crashed at start).
 USER 65532:65532
 ENTRYPOINT ["kubedrift"]
 CMD ["--help"]

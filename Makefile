@@ -69,6 +69,12 @@ controlplane: ## build (or reuse from ~/.cache/kubedrift) etcd, kube-apiserver, 
 kserve-agent: ## build (or reuse from ~/.cache/kubedrift) KServe's logger agent and copy its InferenceService CRD
 	@bash tests/kserve_agent/build.sh >/dev/null
 
+# The real node's tests run in a pytest invocation of their own, after the other tests: one real
+# node per machine (it takes a machine-wide lock and owns the host's KUBE-* iptables chains), and
+# every other integration test runs on the stand-in node of its own session's control plane.
+# The backstop timeout is longer: a real node starts within the first test of a module.
+REALNODE_PYTEST = $(PY) -m pytest -q -m realnode tests/realnode --timeout 3600
+
 # Tests that need nothing outside the project venv: no helm/promtool (tools), no model-server
 # venvs, no control plane. The run ends with the number of tests it left out.
 CHECK_TESTS := not integration and not chaos and not realnode and not tools
@@ -91,14 +97,16 @@ typecheck: venv ## mypy --strict on the package, the tests and bench (pyproject.
 unit: venv tools servers ## unit tests only (no cluster), including those that need tools
 	$(PY) -m pytest -m 'not integration and not chaos and not realnode' -q
 
-integration: venv servers controlplane kserve-agent tools ## integration tests against a real control plane
+integration: venv servers controlplane kserve-agent tools node-binaries node-images ## integration tests against a real control plane, then those on a real node
 	$(PY) -m pytest -m 'integration and not chaos and not realnode' -q
+	$(REALNODE_PYTEST)
 
-test: venv servers controlplane kserve-agent tools lint typecheck ## lint, types, unit and integration tests (CI also runs chaos)
+test: venv servers controlplane kserve-agent tools node-binaries node-images lint typecheck ## lint, types, unit and integration tests, then the real node's (CI also runs chaos)
 	$(PY) -m pytest -q -m 'not chaos and not realnode'
+	$(REALNODE_PYTEST)
 
-node-test: venv controlplane node-binaries node-images ## a real node (kubelet, containerd, kube-proxy, CoreDNS) runs the project image
-	$(PY) -m pytest -q -m realnode tests/realnode --timeout 3600  # the backstop: a real node starts within the first test
+node-test: venv controlplane tools node-binaries node-images ## only the real node's tests (kubelet, containerd, kube-proxy, CoreDNS run the project image)
+	$(REALNODE_PYTEST)
 
 chaos: venv controlplane ## fault-injection and load tests (README: Reliability); prints the figures
 	$(PY) -m pytest -q -s -m chaos tests/reliability tests/integration/reliability --timeout 1800  # load tests run long

@@ -1,9 +1,11 @@
 """A real node (kubelet on containerd, kube-proxy, CoreDNS) runs the project's own image.
 
-The module starts its own control plane with ``node="real"`` (one real node per machine), so it
-is marked ``realnode`` as well as ``integration`` and runs with ``make node-test``, not with
-``make test`` (yet). Needs root, ``make node-packages``, and builds or reuses the node's binaries
-(``tests/node/build.sh``) and images (``tests/node/images.sh``).
+The session's real node (``tests/realnode/conftest.py``: a control plane with ``node="real"``,
+one real node per machine) runs these, marked ``realnode`` as well as ``integration``:
+``make test`` runs the ``realnode`` tests in a pytest invocation of their own after the others
+(``make node-test`` runs only them). Needs root, ``make node-packages``, and builds or reuses the
+node's binaries (``tests/node/build.sh``) and images (``tests/node/images.sh``); a missing piece
+fails the tests, it never skips them.
 """
 
 from __future__ import annotations
@@ -11,31 +13,15 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import time
 import urllib.request
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kubedrift_dev.devcluster import ControlPlane, locate_binaries
-from kubedrift_dev.devcluster.realnode.artifacts import locate_node_images
+from support.real_node import IMAGE_USER, RESTRICTED, RealCluster
 
-REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.integration, pytest.mark.realnode]
 
-#: the kubelet, runc and the images are real: Pods start within seconds, this is the limit
-POD_DEADLINE = 180.0
-RESTRICTED = {
-    "runAsNonRoot": True,
-    "allowPrivilegeEscalation": False,
-    "readOnlyRootFilesystem": True,
-    "capabilities": {"drop": ["ALL"]},
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
 # Serves GET / with a fixed body, logs each request to stderr (kubectl logs shows it).
 SERVER = (
     "import http.server\n"
@@ -63,82 +49,6 @@ API_VERSION = (
 )
 
 
-@dataclass
-class RealCluster:
-    control_plane: ControlPlane
-    kubectl_path: Path
-    image: str
-
-    def kubectl(self, *args: str, stdin: str | None = None, check: bool = True) -> str:
-        argv = [str(self.kubectl_path), f"--kubeconfig={self.control_plane.kubeconfig}", *args]
-        result = subprocess.run(
-            argv, input=stdin, capture_output=True, text=True, timeout=120, check=False
-        )
-        if check and result.returncode != 0:
-            pytest.fail(f"kubectl {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
-        return result.stdout + ("" if check else result.stderr)
-
-    def apply(self, document: dict[str, Any]) -> None:
-        self.kubectl("apply", "-f", "-", stdin=json.dumps(document))
-
-    def get(self, kind: str, name: str, namespace: str) -> dict[str, Any]:
-        document: dict[str, Any] = json.loads(
-            self.kubectl("get", kind, name, "-n", namespace, "-o", "json")
-        )
-        return document
-
-
-@pytest.fixture(scope="module")
-def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealCluster]:
-    binaries = locate_binaries(repo_root=REPO)
-    image = locate_node_images(REPO).project
-    control_plane = ControlPlane(
-        binaries, tmp_path_factory.mktemp("realnode"), node="real", startup_timeout=300
-    )
-    control_plane.start()
-    try:
-        yield RealCluster(control_plane, binaries / "kubectl", image)
-    finally:
-        control_plane.stop()
-    leftovers = host_leftovers(control_plane.work_dir)
-    assert leftovers == [], f"the real node left these behind: {leftovers}"
-
-
-def host_leftovers(work_dir: Path) -> list[str]:
-    """What a stopped real node may not leave on the host."""
-    found = []
-    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True)
-    found += [line.split(":")[1].strip() for line in links.stdout.splitlines()
-              if line.split(":")[1].strip().startswith("kdbr")]  # fmt: skip
-    found += [str(p) for p in Path("/sys/fs/cgroup").glob("*/kubedrift-*")]
-    mounts = Path("/proc/self/mountinfo").read_text()
-    found += [line.split()[4] for line in mounts.splitlines() if str(work_dir) in line]
-    found += [str(p) for p in Path("/var/log/containers").glob("*")
-              if p.is_symlink() and str(work_dir) in str(p.readlink())]  # fmt: skip
-    for table in ("filter", "nat", "mangle"):
-        rules = subprocess.run(["iptables", "-t", table, "-S"], capture_output=True, text=True,
-                               check=True).stdout  # fmt: skip
-        found += [f"{table}: {line}" for line in rules.splitlines() if "KUBE-" in line]
-    return found
-
-
-@pytest.fixture
-def restricted_namespace(real: RealCluster) -> Iterator[str]:
-    name = f"restricted-{uuid.uuid4().hex[:6]}"
-    real.apply({
-        "apiVersion": "v1", "kind": "Namespace",
-        "metadata": {"name": name, "labels": {
-            "pod-security.kubernetes.io/enforce": "restricted",
-            "pod-security.kubernetes.io/enforce-version": "latest"}},
-    })  # fmt: skip
-    deadline = time.monotonic() + 60
-    while "default" not in real.kubectl("get", "serviceaccounts", "-n", name, "-o", "name"):
-        assert time.monotonic() < deadline, f"namespace {name}: no default ServiceAccount"
-        time.sleep(0.2)
-    yield name
-    real.kubectl("delete", "namespace", name, "--wait=false", check=False)
-
-
 def pod(name: str, image: str, command: list[str], labels: dict[str, str]) -> dict[str, Any]:
     """A Pod that passes the restricted profile; one running SERVER is Ready once it listens."""
     probe = {"tcpSocket": {"port": 8080}, "periodSeconds": 1} if command[-1] == SERVER else None
@@ -147,7 +57,7 @@ def pod(name: str, image: str, command: list[str], labels: dict[str, str]) -> di
         "kind": "Pod",
         "metadata": {"name": name, "labels": labels},
         "spec": {
-            "securityContext": {"runAsUser": 65532, "runAsGroup": 65532},
+            "securityContext": {"runAsUser": IMAGE_USER, "runAsGroup": IMAGE_USER},
             "containers": [{
                 "name": "main", "image": image, "imagePullPolicy": "Never",
                 "command": command, "securityContext": RESTRICTED,
@@ -157,19 +67,6 @@ def pod(name: str, image: str, command: list[str], labels: dict[str, str]) -> di
             }],
         },
     }  # fmt: skip
-
-
-def wait_ready(real: RealCluster, name: str, namespace: str) -> dict[str, Any]:
-    deadline = time.monotonic() + POD_DEADLINE
-    while True:
-        document = real.get("pod", name, namespace)
-        conditions = document.get("status", {}).get("conditions") or []
-        if any(c["type"] == "Ready" and c["status"] == "True" for c in conditions):
-            return document
-        if time.monotonic() > deadline:
-            events = real.kubectl("get", "events", "-n", namespace, check=False)
-            pytest.fail(f"pod {name} not Ready:\n{json.dumps(document.get('status'))}\n{events}")
-        time.sleep(0.5)
 
 
 def test_project_image_serves_as_non_root_read_only_behind_a_service_and_dns_name(
@@ -188,8 +85,8 @@ def test_project_image_serves_as_non_root_read_only_behind_a_service_and_dns_nam
              "spec": {"selector": {"app": "web"},
                       "ports": [{"port": 80, "targetPort": 8080}]}},
         ]}))  # fmt: skip
-    web = wait_ready(real, "web", ns)
-    wait_ready(real, "client", ns)
+    web = real.wait_ready("web", ns)
+    real.wait_ready("client", ns)
     pod_ip = web["status"]["podIP"]
     cluster_ip = real.get("service", "web", ns)["spec"]["clusterIP"]
     assert pod_ip.startswith("10.244.")
@@ -224,7 +121,7 @@ def test_runc_applies_the_cpu_and_memory_limits(
     ns = restricted_namespace
     document = pod("limited", real.image, ["python", "-c", "import time; time.sleep(86400)"], {})
     real.kubectl("apply", "-n", ns, "-f", "-", stdin=json.dumps(document))
-    wait_ready(real, "limited", ns)
+    real.wait_ready("limited", ns)
     read = ["exec", "-n", ns, "limited", "--", "cat"]
     # cgroup v1 here: 250m is a quota of 25 ms per 100 ms period
     assert real.kubectl(*read, "/sys/fs/cgroup/cpu/cpu.cfs_quota_us").strip() == "25000"
@@ -237,7 +134,7 @@ def test_port_forward_reaches_a_pod(real: RealCluster, restricted_namespace: str
     ns = restricted_namespace
     document = pod("served", real.image, ["python", "-c", SERVER], {})
     real.kubectl("apply", "-n", ns, "-f", "-", stdin=json.dumps(document))
-    wait_ready(real, "served", ns)
+    real.wait_ready("served", ns)
     argv = [str(real.kubectl_path), f"--kubeconfig={real.control_plane.kubeconfig}",
             "port-forward", "-n", ns, "pod/served", ":8080", "--address=127.0.0.1"]  # fmt: skip
     with subprocess.Popen(
