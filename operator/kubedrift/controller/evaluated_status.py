@@ -52,6 +52,7 @@ from kubedrift.stats.engine.engine import ConditionState, Decision
 from kubedrift.stats.engine.segmented import SegmentDecision
 from kubedrift.stats.estimates import SideBySide
 from kubedrift.stats.evaluation import Evaluation, FeatureResult
+from kubedrift.stats.performance import PerformanceResult
 
 #: Largest finite float JSON can carry; infinite statistics are clamped to it.
 _MAX_FLOAT = 1.7976931348623157e308
@@ -288,14 +289,22 @@ def embedding_status(decision: Decision | None) -> list[EmbeddingDriftStatus]:
 
 def performance_status(evaluation: Evaluation) -> PerformanceStatus | None:
     result = evaluation.performance
-    if result is None or result.value is None:
+    if result is None:
+        return None
+    return _performance_entry(result, result.degraded)
+
+
+def _performance_entry(result: PerformanceResult, degraded: bool) -> PerformanceStatus | None:
+    """``status.performance`` (or a segment's ``performance``) from a windowed metric, ``None``
+    while it has no value; ``degraded`` is the verdict of whoever judged it."""
+    if result.value is None:
         return None
     status = PerformanceStatus(
         metric=result.metric,
         value=_summary(result.value),
         threshold=result.threshold,
         samples=result.samples,
-        degraded=result.degraded,
+        degraded=degraded,
     )
     if result.lower_bound is not None:
         status["lowerBound"] = _summary(result.lower_bound)
@@ -319,19 +328,12 @@ def segment_status(segment: SegmentDecision) -> SegmentStatus:
         evidenceThreshold=_summary(decision.threshold if decision is not None else 0.0),
         degraded=segment.degraded,
     )
-    result = segment.performance
-    if result is not None and result.value is not None:
-        performance = PerformanceStatus(
-            metric=result.metric,
-            value=_summary(result.value),
-            threshold=result.threshold,
-            samples=result.samples,
-            degraded=segment.degraded,
-        )
-        if result.lower_bound is not None:
-            performance["lowerBound"] = _summary(result.lower_bound)
-        if result.upper_bound is not None:
-            performance["upperBound"] = _summary(result.upper_bound)
+    performance = (
+        _performance_entry(segment.performance, segment.degraded)
+        if segment.performance is not None
+        else None
+    )
+    if performance is not None:
         status["performance"] = performance
     return status
 
