@@ -30,8 +30,8 @@ RUN python -m venv /opt/kubedrift \
     && rm -rf /wheels \
     && echo 'kubedrift:x:65532:65532:kubedrift:/tmp:/usr/sbin/nologin' >> /etc/passwd \
     && echo 'kubedrift:x:65532:' >> /etc/group
-# A named user: kopf asks for the user's name (getpass.getuser) when it starts, which fails for a
-# uid without a passwd entry (the real node showed it: the operator crashed at start).
+# A named default user; any other uid works as well, with or without a passwd entry (OpenShift's
+# restricted SCC assigns one): the operator names itself after its Pod, not its user.
 USER 65532:65532
 ENTRYPOINT ["kubedrift"]
 CMD ["--help"]

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import logging
 import os
 import signal
-from collections.abc import Sequence
+import socket
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import aiohttp
 import kopf
 from aiohttp import web
+from kopf._core.engines.peering import Identity  # kopf's NewType of str, not re-exported
 from prometheus_client import CollectorRegistry, ProcessCollector
 
 from kubedrift.controller import handlers
@@ -67,6 +70,32 @@ def default_dataset_url(options: OperatorOptions) -> str:
     if host in ("0.0.0.0", "::", ""):
         host = os.environ.get("POD_IP", "127.0.0.1")
     return f"http://{host}:{options.listen_port}"
+
+
+def operator_identity(
+    environ: Mapping[str, str],
+    *,
+    user: Callable[[], str] = getpass.getuser,
+    uid: int | None = None,
+    host: str | None = None,
+    pid: int | None = None,
+) -> str:
+    """The name this operator gives itself in kopf's peering: the Pod's name (``POD_NAME`` from
+    the downward API, as the chart sets it, or kopf's own ``POD_ID``), else ``user@host/pid``.
+
+    kopf, left to itself, asks ``getpass.getuser()``, which raises for a uid without a passwd
+    entry: the arbitrary uid a platform assigns (OpenShift's restricted SCC) would stop the
+    operator at start. Such a user is named by its number here.
+    """
+    for variable in ("POD_NAME", "POD_ID"):
+        if environ.get(variable):
+            return environ[variable]
+    try:
+        name = user()
+    except (KeyError, OSError):  # no passwd entry and no LOGNAME/USER/LNAME/USERNAME
+        name = f"uid-{os.getuid() if uid is None else uid}"
+    where = socket.gethostname() if host is None else host
+    return f"{name}@{where}/{os.getpid() if pid is None else pid}"
 
 
 async def run_operator(options: OperatorOptions) -> str | None:
@@ -150,6 +179,7 @@ async def run_operator(options: OperatorOptions) -> str | None:
                 namespaces=list(options.namespaces),
                 standalone=options.peering is None,
                 peering_name=options.peering,
+                identity=Identity(operator_identity(os.environ)),
                 memo=kopf.Memo(ctx=ctx),
                 stop_flag=stop,
             )

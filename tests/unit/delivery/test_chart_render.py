@@ -129,6 +129,26 @@ def test_operator_pod_meets_restricted_pod_security_and_runs_one_at_a_time(helm:
     assert pod["serviceAccountName"] == "kd-kubedrift"
 
 
+def test_operator_user_and_group_can_be_left_to_the_platform(helm: Helm) -> None:
+    # OpenShift's restricted SCC assigns an arbitrary uid from the namespace's range and refuses
+    # a Pod asking for another: null removes the chart's 65532.
+    values = {"operator": {"runAsUser": None, "runAsGroup": None}}
+    pod = find(helm.manifests(values), "Deployment")[0]["spec"]["template"]["spec"]
+    assert pod["securityContext"] == {
+        "runAsNonRoot": True,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    values = {"operator": {"runAsUser": 1000730000, "runAsGroup": 1000730000}}
+    pod = find(helm.manifests(values), "Deployment")[0]["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsUser"] == pod["securityContext"]["runAsGroup"] == 1000730000
+
+
+def test_operator_names_itself_by_its_pod_name(helm: Helm) -> None:
+    (container,) = find(helm.manifests(), "Deployment")[0]["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["POD_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+
+
 def test_operator_flags_follow_the_values(helm: Helm) -> None:
     values = copy.deepcopy(ALL_TOGGLES)
     values["sidecar"] = {"image": "registry.example/kubedrift:2"}
@@ -217,6 +237,7 @@ def test_network_policy_opens_the_admin_port_to_the_operator_and_prometheus_only
         ({"serviceMonitor": {"enable": True}},
          "at '/serviceMonitor': additional properties 'enable' not allowed"),
         ({"serviceAccount": {"create": False}}, "at '/serviceAccount/name': '' does not match"),
+        ({"operator": {"runAsUser": 0}}, "at '/operator/runAsUser': minimum"),
     ],
 )  # fmt: skip
 def test_schema_rejects_bad_values_naming_the_field(
