@@ -123,8 +123,9 @@ crds: venv ## regenerate crds/ (and the chart's copy) and docs/modelmonitor.md f
 	rm -f charts/kubedrift/crds/*.yaml && cp crds/*.yaml charts/kubedrift/crds/
 	$(PY) -m kubedrift.api.field_reference --write docs/modelmonitor.md
 
-demo: venv controlplane ## the whole loop: train, deploy, drift, alert, retrain, roll out
-	$(PY) -m kubedrift_dev demo
+demo: venv controlplane ## the whole loop: train, deploy, drift, alert, retrain, roll out; NODE=real on a real node
+	@if test "$(NODE)" = real; then $(MAKE) --no-print-directory node-packages node-binaries node-images tools; fi
+	$(PY) -m kubedrift_dev demo --node $(NODE)
 
 bench: venv controlplane ## benchmarks, printed as ratios against peers measured in the same run
 	-$(PY) -m pip install --quiet -e '.[test,bench]'  # a peer that cannot install is reported skipped

@@ -4,11 +4,14 @@
 #   python.tar   a Python base image from Debian packages (mmdebstrap), in place of the
 #                official python image, which no registry here can serve
 #   kubedrift.tar  the project's Dockerfile built on that base with buildah
+#   demo.tar     dev/Dockerfile on top of the project image: the demo's model server and
+#                retraining Job (the project image plus kubedrift_dev)
 # Each archive goes to a cache outside the repository, keyed by the hash of its inputs (for the
 # project image: the Dockerfile, pyproject.toml, README.md and every file under operator/, plus
-# the base image's key), so a second run rebuilds nothing. The three newest project archives
-# are kept.
-# Prints the directory holding the three archives and their image names (images.env) on its
+# the base image's key; for the demo image: dev/Dockerfile, dev/ and the project's key), so a
+# second run rebuilds nothing; a change under dev/ rebuilds the demo image only. The three newest
+# sets of archives are kept.
+# Prints the directory holding the archives and their image names (images.env) on its
 # last line. Needs root, buildah, mmdebstrap and catatonit (make node-packages).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,7 +25,9 @@ base_key=$(printf '%s\n' "$suite" "$base_packages" "$(sed -n '/^build_base()/,/^
 pause_key=$( { cat /usr/bin/catatonit; sed -n '/^build_pause()/,/^}/p' "$0"; } | hash)
 project_key=$( { echo "$base_key"; cd "$repo" && git ls-files -co --exclude-standard -- Dockerfile pyproject.toml README.md operator \
   | grep -v -e '__pycache__' -e '\.pyc$' | sort | while read -r f; do echo "$f"; cat "$f"; done; } | hash)
-out="$cache_root/images/$project_key-$base_key-$pause_key"
+demo_key=$( { echo "$project_key"; cd "$repo" && git ls-files -co --exclude-standard -- dev \
+  | grep -v -e '__pycache__' -e '\.pyc$' | sort | while read -r f; do echo "$f"; cat "$f"; done; } | hash)
+out="$cache_root/images/$project_key-$base_key-$pause_key-$demo_key"
 if [ -s "$out/images.env" ]; then
   echo "$out"
   exit 0
@@ -31,6 +36,7 @@ fi
 base_name=localhost/kubedrift-python-base:$base_key
 pause_name=localhost/kubedrift-pause:$pause_key
 project_name=localhost/kubedrift:$project_key
+demo_name=localhost/kubedrift-demo:$demo_key
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$cache_root/images/parts"
@@ -82,15 +88,27 @@ build_project() {
     -t "$project_name" -f Dockerfile . >/dev/null
 }
 
+build_demo() {
+  cd "$repo"
+  buildah bud --quiet --isolation chroot --pull-never --layers=false \
+    --build-arg "PROJECT_IMAGE=$project_name" -t "$demo_name" -f dev/Dockerfile . >/dev/null
+}
+
 image "$pause_name" "$cache_root/images/parts/pause-$pause_key.tar" build_pause
 image "$base_name" "$cache_root/images/parts/python-$base_key.tar" build_base
 mkdir -p "$out.partial"
+# The project archive of an earlier run with the same project key (only dev/ changed) is reused.
+for earlier in "$cache_root/images/$project_key-$base_key-$pause_key"*/kubedrift.tar; do
+  [ -s "$earlier" ] && [ ! -s "$out.partial/kubedrift.tar" ] && ln -f "$earlier" "$out.partial/kubedrift.tar" || true
+done
 image "$project_name" "$out.partial/kubedrift.tar" build_project
+image "$demo_name" "$out.partial/demo.tar" build_demo
 ln -f "$cache_root/images/parts/pause-$pause_key.tar" "$out.partial/pause.tar"
-printf 'PAUSE_IMAGE=%s\nPROJECT_IMAGE=%s\nBASE_IMAGE=%s\n' "$pause_name" "$project_name" "$base_name" > "$out.partial/images.env"
+printf 'PAUSE_IMAGE=%s\nPROJECT_IMAGE=%s\nDEMO_IMAGE=%s\nBASE_IMAGE=%s\n' "$pause_name" "$project_name" "$demo_name" "$base_name" > "$out.partial/images.env"
 rm -rf "$out"; mv "$out.partial" "$out"
-# The archive is what nodes import: drop the project image from buildah's store, and keep the
-# archives of the three newest builds (worktrees with different sources may share this cache).
-buildah rmi "$project_name" >/dev/null 2>&1 || true
+# The archives are what nodes import: drop the project and demo images from buildah's store, and
+# keep the archives of the three newest builds (worktrees with different sources share this
+# cache).
+buildah rmi "$demo_name" "$project_name" >/dev/null 2>&1 || true
 ls -dt "$cache_root"/images/*-*-*/ | tail -n +4 | xargs -r rm -rf
 echo "$out"

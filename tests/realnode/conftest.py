@@ -28,7 +28,7 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealCluster]:
         patch.setenv(IMAGES_ENV_VAR, str(images.directory))
         control_plane.start()
     try:
-        yield RealCluster(control_plane, binaries / "kubectl", images.project)
+        yield RealCluster(control_plane, binaries / "kubectl", images.project, images.demo)
     finally:
         control_plane.stop()
     leftovers = host_leftovers(control_plane.work_dir)

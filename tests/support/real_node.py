@@ -39,6 +39,8 @@ class RealCluster:
     control_plane: ControlPlane
     kubectl_path: Path
     image: str
+    #: the demo's image (dev/Dockerfile: the project image plus kubedrift_dev)
+    demo_image: str = ""
 
     def kubectl(self, *args: str, stdin: str | None = None, check: bool = True) -> str:
         argv = [str(self.kubectl_path), f"--kubeconfig={self.control_plane.kubeconfig}", *args]

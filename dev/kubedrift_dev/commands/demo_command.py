@@ -53,6 +53,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "the chart fails) a local `kubedrift operator` process (default: %(default)s)",
     )
     parser.add_argument(
+        "--node",
+        choices=["standin", "real"],
+        default="standin",
+        help="the local control plane's node: the process stand-in, or a real kubelet on "
+        "containerd running the operator from the project image and the model server and "
+        "retraining Job from the demo image (dev/Dockerfile), both built by "
+        "tests/node/images.sh; `make demo NODE=real` (default: %(default)s)",
+    )
+    parser.add_argument(
         "--image",
         default=os.environ.get("KUBEDRIFT_DEMO_IMAGE", "ghcr.io/kubedrift/kubedrift:latest"),
         help="image of the model server and the retraining Job (a real cluster needs one "
@@ -80,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         external_kubeconfig=_external_kubeconfig(),
         write=lambda line: print(line, flush=True),
         operator_mode=args.operator,
+        node=args.node,
     )
     try:
         closed = session.run(args.scenario, args.plot)

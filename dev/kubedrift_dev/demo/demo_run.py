@@ -7,6 +7,7 @@ happened before.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 import time
@@ -54,8 +55,12 @@ class DemoSession:
         external_kubeconfig: Path | None,
         write: Callable[[str], None],
         operator_mode: str = "auto",
+        node: str = "standin",
     ) -> None:
         self.work_dir = work_dir
+        self.node = node
+        #: the operator's image on a real node (the project image the node imported)
+        self.operator_image: str | None = None
         self.operator_mode = operator_mode
         self.namespace = namespace
         self.settings = manifests.DemoSettings(image=image)
@@ -75,13 +80,28 @@ class DemoSession:
 
         binaries = locate_binaries(repo_root=Path.cwd())
         self.kubectl = str(binaries / "kubectl")
+        if self.node == "real":
+            from kubedrift_dev.devcluster.realnode.artifacts import (  # noqa: PLC0415
+                locate_node_images,
+            )
+
+            # Built from the repository (tests/node/images.sh): the operator and its sidecar
+            # from the project image, the model server and retraining Job from the demo image.
+            images = locate_node_images(Path.cwd())
+            self.operator_image = images.project
+            self.settings = dataclasses.replace(self.settings, image=images.demo)
+            node = f"a real node: kubelet on containerd, images {images.project}, {images.demo}"
+        else:
+            node = "node stand-in"
         self.write(
             "cluster: starting the local control plane (etcd, kube-apiserver, "
-            "controller-manager, scheduler, node stand-in) ..."
+            f"controller-manager, scheduler, {node}) ..."
         )
         started = time.monotonic()
         shutil.rmtree(self.work_dir / "cluster", ignore_errors=True)  # a fresh cluster each run
-        self.control_plane = ControlPlane(binaries, self.work_dir / "cluster")
+        self.control_plane = ControlPlane(
+            binaries, self.work_dir / "cluster", node=self.node, startup_timeout=300
+        )
         self.control_plane.start()
         self.write(
             f"cluster: ready in {time.monotonic() - started:.0f}s; "
@@ -95,6 +115,8 @@ class DemoSession:
         assert self.kubeconfig is not None
         accounts = (manifests.TRAINER,)
         chart = Path.cwd() / "charts" / "kubedrift"
+        if self.node == "real" and self.operator_mode == "local":
+            raise ChartError("on a real node the operator runs in-cluster: --operator chart")
         helm = find_helm(Path.cwd()) if self.operator_mode != "local" else None
         if helm is not None and chart.is_dir():
             installed = ChartOperator(
@@ -104,19 +126,21 @@ class DemoSession:
                 kubeconfig=self.kubeconfig,
                 namespace=self.namespace,
                 service_accounts=accounts,
+                image=self.operator_image,
             )
             try:
                 installed.start()
                 return installed
             except ChartError as error:
                 installed.stop()
-                if self.operator_mode == "chart":
+                # a local process cannot serve the real node's Pods (Jobs fetch dataset B)
+                if self.operator_mode == "chart" or self.node == "real":
                     raise
                 self.write(
                     f"operator: the Helm chart did not come up ({error}); "
                     "running it as a local process instead"
                 )
-        elif self.operator_mode == "chart":
+        elif self.operator_mode == "chart" or self.node == "real":
             raise ChartError(f"--operator chart needs helm and {chart}")
         local = OperatorProcess(
             self.kubeconfig,

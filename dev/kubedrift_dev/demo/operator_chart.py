@@ -49,8 +49,11 @@ class ChartOperator:
         kubeconfig: Path,
         namespace: str,
         service_accounts: tuple[str, ...],
+        image: str | None = None,
     ) -> None:
         self.helm = helm
+        #: ``repository:tag`` of the operator and sidecar image; None: the chart's default
+        self.image = image
         self.chart = chart
         self.kubectl = kubectl
         self.kubeconfig = kubeconfig
@@ -83,6 +86,10 @@ class ChartOperator:
 
     def start(self, timeout: float = 120.0) -> None:
         accounts = ",".join(self.service_accounts)
+        image: list[str] = []
+        if self.image is not None:
+            repository, tag = self.image.rsplit(":", 1)
+            image = ["--set", f"image.repository={repository}", "--set", f"image.tag={tag}"]
         self._run(
             "install",
             RELEASE,
@@ -94,6 +101,7 @@ class ChartOperator:
             f"watchNamespaces={{{self.namespace}}}",
             "--set",
             f"retraining.allowedServiceAccounts={{{accounts}}}",
+            *image,
         )
         self.installed = True
         deadline = time.monotonic() + timeout

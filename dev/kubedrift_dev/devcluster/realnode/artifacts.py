@@ -1,5 +1,5 @@
 """Find what a real node runs: the kubelet, kube-proxy and CoreDNS binaries
-(``tests/node/build.sh``) and the OCI archives of the pause and project images
+(``tests/node/build.sh``) and the OCI archives of the pause, project and demo images
 (``tests/node/images.sh``). Both scripts reuse their cache, or build."""
 
 from __future__ import annotations
@@ -20,15 +20,18 @@ class ArtifactsNotFoundError(RuntimeError):
 
 @dataclass(frozen=True)
 class NodeImages:
-    """The directory of ``pause.tar`` and ``kubedrift.tar`` and the names they carry."""
+    """The directory of ``pause.tar``, ``kubedrift.tar`` and ``demo.tar`` (the project image
+    plus ``kubedrift_dev``: the demo's model server and retraining Job) and the names they
+    carry."""
 
     directory: Path
     pause: str
     project: str
+    demo: str
 
     @property
     def archives(self) -> list[Path]:
-        return [self.directory / "pause.tar", self.directory / "kubedrift.tar"]
+        return [self.directory / name for name in ("pause.tar", "kubedrift.tar", "demo.tar")]
 
 
 def _script_output(script: Path) -> Path:
@@ -67,7 +70,15 @@ def locate_node_images(repo_root: Path | None = None) -> NodeImages:
     except FileNotFoundError as error:
         raise ArtifactsNotFoundError(f"{directory} lacks images.env") from error
     names = dict(line.split("=", 1) for line in lines if "=" in line)
-    images = NodeImages(directory, pause=names["PAUSE_IMAGE"], project=names["PROJECT_IMAGE"])
+    try:
+        images = NodeImages(
+            directory,
+            pause=names["PAUSE_IMAGE"],
+            project=names["PROJECT_IMAGE"],
+            demo=names["DEMO_IMAGE"],
+        )
+    except KeyError as error:
+        raise ArtifactsNotFoundError(f"{directory}/images.env lacks {error}") from error
     missing = [str(a) for a in images.archives if not a.is_file()]
     if missing:
         raise ArtifactsNotFoundError(f"missing image archives: {', '.join(missing)}")
