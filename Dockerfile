@@ -17,7 +17,9 @@ FROM ${BASE_IMAGE} AS wheels
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY operator ./operator
-RUN pip wheel --no-cache-dir --wheel-dir /wheels '.[fast]'
+# pip's cache stays in this stage (only /wheels goes on); a builder may mount one that outlives
+# the build at /root/.cache/pip, as tests/node/images.sh does.
+RUN pip wheel --wheel-dir /wheels '.[fast]'
 
 FROM ${BASE_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -16,7 +16,7 @@ KSERVE_STAMP := $(KSERVE_VENV)/.installed-$(shell cat tests/servers/kserve-requi
 NODE ?= standin
 NODE_PACKAGES := containerd runc containernetworking-plugins iptables buildah mmdebstrap catatonit
 
-.PHONY: help check venv servers controlplane tools node-packages node-binaries node-images node-test kserve-agent lint typecheck unit integration test chaos demo bench cluster-up cluster-down crds clean
+.PHONY: help check venv servers controlplane tools helm promtool prerequisites go-builds host-builds node-packages node-binaries node-images node-test kserve-agent lint typecheck unit integration test chaos demo bench cluster-up cluster-down crds clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -43,8 +43,12 @@ $(KSERVE_STAMP): tests/servers/kserve-requirements.txt
 
 servers: $(MLSERVER_STAMP) $(KSERVE_STAMP) ## virtualenvs with the real model servers the tests run (MLServer, KServe)
 
-tools: ## helm (built from the Go module proxy, cached) and promtool (Debian package prometheus)
+tools: helm promtool ## helm (built from the Go module proxy, cached) and promtool (Debian package prometheus)
+
+helm:
 	@bash tests/tools/build.sh >/dev/null
+
+promtool:
 	@command -v promtool >/dev/null || { \
 	  echo "installing promtool (apt-get install prometheus)"; \
 	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
@@ -68,6 +72,25 @@ controlplane: ## build (or reuse from ~/.cache/kubedrift) etcd, kube-apiserver, 
 
 kserve-agent: ## build (or reuse from ~/.cache/kubedrift) KServe's logger agent and copy its InferenceService CRD
 	@bash tests/kserve_agent/build.sh >/dev/null
+
+# Everything make test needs, the independent builds side by side (`make -j4`, whatever -j the
+# caller gave) in three lanes plus the virtualenvs:
+#   go-builds    the Go builds, one after the other (each already uses every core): the control
+#                plane, KServe's agent, the node's binaries, helm;
+#   host-builds  the two apt-get users, one after the other (one dpkg lock): the node's packages,
+#                promtool; then the node's images (downloads and unpacking: mmdebstrap, pip in
+#                the image build), which need the packages (buildah, mmdebstrap);
+#   venv and the servers' virtualenvs (pip: downloads), each on its own.
+# A lane makes its parts one at a time, even under the caller's -j. Each part is cached as before,
+# so a warm run only checks the caches.
+prerequisites: ## build or reuse everything make test needs, the independent builds concurrently
+	@$(MAKE) --no-print-directory -j4 venv servers go-builds host-builds
+
+go-builds:
+	@for part in controlplane kserve-agent node-binaries helm; do $(MAKE) --no-print-directory $$part || exit 1; done
+
+host-builds:
+	@for part in node-packages promtool node-images; do $(MAKE) --no-print-directory $$part || exit 1; done
 
 # The real node's tests run in a pytest invocation of their own, after the other tests: one real
 # node per machine (it takes a machine-wide lock and owns the host's KUBE-* iptables chains), and
@@ -97,11 +120,11 @@ typecheck: venv ## mypy --strict on the package, the tests and bench (pyproject.
 unit: venv tools servers ## unit tests only (no cluster), including those that need tools
 	$(PY) -m pytest -m 'not integration and not chaos and not realnode' -q
 
-integration: venv servers controlplane kserve-agent tools node-binaries node-images ## integration tests against a real control plane, then those on a real node
+integration: prerequisites ## integration tests against a real control plane, then those on a real node
 	$(PY) -m pytest -m 'integration and not chaos and not realnode' -q
 	$(REALNODE_PYTEST)
 
-test: venv servers controlplane kserve-agent tools node-binaries node-images lint typecheck ## lint, types, unit and integration tests, then the real node's (CI also runs chaos)
+test: prerequisites lint typecheck ## lint, types, unit and integration tests, then the real node's (CI also runs chaos)
 	$(PY) -m pytest -q -m 'not chaos and not realnode'
 	$(REALNODE_PYTEST)
 

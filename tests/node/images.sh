@@ -81,10 +81,14 @@ image() {  # name archive builder
 
 build_project() {
   cd "$repo"
+  # pip's cache outside the repository and the image, kept between builds: a source change
+  # rebuilds the wheels of kubedrift, not the downloads of every dependency.
+  mkdir -p "$cache_root/images/pip-cache"
   buildah bud --quiet --isolation chroot --pull-never --layers=false \
     --build-arg "BASE_IMAGE=$base_name" \
     -v /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro \
     -v /etc/pip.conf:/etc/pip.conf:ro \
+    -v "$cache_root/images/pip-cache:/root/.cache/pip" \
     -t "$project_name" -f Dockerfile . >/dev/null
 }
 
