@@ -132,14 +132,14 @@ def test_operator_pod_meets_restricted_pod_security_and_runs_one_at_a_time(helm:
 def test_operator_user_and_group_can_be_left_to_the_platform(helm: Helm) -> None:
     # OpenShift's restricted SCC assigns an arbitrary uid from the namespace's range and refuses
     # a Pod asking for another: null removes the chart's 65532.
-    values = {"operator": {"runAsUser": None, "runAsGroup": None}}
-    pod = find(helm.manifests(values), "Deployment")[0]["spec"]["template"]["spec"]
+    unset: dict[str, Any] = {"operator": {"runAsUser": None, "runAsGroup": None}}
+    pod = find(helm.manifests(unset), "Deployment")[0]["spec"]["template"]["spec"]
     assert pod["securityContext"] == {
         "runAsNonRoot": True,
         "seccompProfile": {"type": "RuntimeDefault"},
     }
-    values = {"operator": {"runAsUser": 1000730000, "runAsGroup": 1000730000}}
-    pod = find(helm.manifests(values), "Deployment")[0]["spec"]["template"]["spec"]
+    given = {"operator": {"runAsUser": 1000730000, "runAsGroup": 1000730000}}
+    pod = find(helm.manifests(given), "Deployment")[0]["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsUser"] == pod["securityContext"]["runAsGroup"] == 1000730000
 
 
