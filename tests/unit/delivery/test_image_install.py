@@ -36,10 +36,13 @@ def run(*args: str | Path, cwd: Path | None = None) -> str:
     return answer.stdout
 
 
-def test_dockerfile_is_hadolint_clean() -> None:
+@pytest.mark.parametrize(
+    "dockerfile", [DOCKERFILE, REPO / "dev" / "Dockerfile"], ids=["project", "demo"]
+)
+def test_dockerfile_is_hadolint_clean(dockerfile: Path) -> None:
     hadolint = Path(sys.executable).parent / "hadolint"
     answer = subprocess.run(
-        [str(hadolint), "--no-color", str(DOCKERFILE)], capture_output=True, text=True, check=False
+        [str(hadolint), "--no-color", str(dockerfile)], capture_output=True, text=True, check=False
     )
     assert answer.returncode == 0, answer.stdout + answer.stderr
     assert answer.stdout == ""
