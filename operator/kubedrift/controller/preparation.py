@@ -270,6 +270,7 @@ async def teardown(ctx: OperatorContext, monitor: MonitorRef, raw_spec: Mapping[
     ctx.applied.pop(monitor.uid, None)
     ctx.checked.pop(monitor.uid, None)
     ctx.engines.pop(monitor.uid, None)
+    ctx.engines.pop(f"{monitor.uid}/candidate", None)  # a live trial's (trials.py)
     ctx.segment_engines.pop(monitor.uid, None)
     ctx.events.forget(monitor)
     ctx.metrics.forget(monitor.namespace, monitor.name)

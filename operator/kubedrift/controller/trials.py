@@ -16,7 +16,8 @@ does not replace the serving model at once: :func:`kubedrift.controller.jobs.fol
    (``GET /v1/labeled``; the operator's feedback fan-out sends labels to both) and judges them
    (:func:`kubedrift.controller.live_trial.judge_trial`): a shadow's rows pair up and the
    promotion gate decides once ``minHeldOut`` pairs exist; a canary's rows are two independent
-   samples, judged by the Farrington-Manning comparison once each model has ``minHeldOut``
+   samples, judged by an anytime-valid sequential comparison (mixture likelihood ratio,
+   valid however many rounds look) once each model has ``minHeldOut``
    labeled rows, until it is shown better, shown worse, or both reach ``maxTrialRows``;
 3. promoted: adopts the candidate's baseline, records ``modelVersion`` (the rollout then works as
    for ``restart``) and the history, ``RetrainingSucceeded``; rejected: the serving model stays,
@@ -31,6 +32,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kubedrift.api.spec import ModelMonitorSpec, PromotionSpec
+from kubedrift.api.spec_settings import engine_contract, evaluation_settings
 from kubedrift.api.status import RetrainingStatus, TrialStatus
 from kubedrift.controller.client import apps, core
 from kubedrift.controller.context import OperatorContext
@@ -47,10 +49,13 @@ from kubedrift.controller.live_trial import (
     labeled_since,
 )
 from kubedrift.controller.names import SIDECAR_TOKEN_KEY, MonitorRef
-from kubedrift.controller.observation import pull, ready_sidecars
-from kubedrift.controller.preparation import NotReadyError
+from kubedrift.controller.observation import Sidecar, observe, pull, ready_sidecars
+from kubedrift.controller.preparation import NotReadyError, parse_baseline
 from kubedrift.controller.promotion import with_promoted, with_rejected
 from kubedrift.controller.timestamps import from_timestamp, to_timestamp
+from kubedrift.stats.baseline import Baseline
+from kubedrift.stats.engine.engine import Decision
+from kubedrift.stats.engine.session import Session
 from kubedrift.wire import LABELED_PATH
 
 
@@ -62,8 +67,10 @@ async def advance(
     *,
     deployment: Mapping[str, Any],
     tokens: Mapping[str, str],
+    serving_baseline: Baseline,
 ) -> Progress | None:
-    """One round of a running shadow or canary trial; ``None`` when none runs."""
+    """One round of a running shadow or canary trial; ``None`` when none runs. ``serving_baseline``: the
+    serving model's, which the candidate's engine uses when the Job gave no baseline."""
     retraining: RetrainingStatus | None = status.get("retraining")
     if retraining is None or retraining.get("lastResult") != "Trial" or spec.retraining is None:
         return None
@@ -105,8 +112,16 @@ async def advance(
     if strategy == "canary":  # the same period for both: the serving rows since the start
         serving_rows = labeled_since(serving_rows, started)
     promotion = spec.retraining.promotion or PromotionSpec()
+    engine = await _candidate_engine(
+        ctx, monitor, spec, trial, candidate_targets, token=token, serving_baseline=serving_baseline
+    )
     decision = judge_trial(
-        strategy, promotion, serving_rows, candidate_rows, max_rows=rollout.max_trial_rows
+        strategy,
+        promotion,
+        serving_rows,
+        candidate_rows,
+        max_rows=rollout.max_trial_rows,
+        engine=engine,
     )
     gate = decision.gate
     if strategy == "shadow":
@@ -121,7 +136,7 @@ async def advance(
     if decision.verdict == "Wait":
         if elapsed < rollout.trial_timeout.seconds:
             return Progress(updated, status.get("baseline"))
-        await _remove_candidate(ctx, namespace, deployment)
+        await _remove_candidate(ctx, monitor, deployment)
         updated["gate"] = gate
         updated["lastResult"] = "Rejected"
         updated["history"] = with_rejected(history, version=version, job=job, gate=gate)
@@ -140,7 +155,7 @@ async def advance(
             ("False", "TrialTimedOut", message),
             [Event("Warning", "TrialTimedOut", message)],
         )
-    await _remove_candidate(ctx, namespace, deployment)
+    await _remove_candidate(ctx, monitor, deployment)
     updated["gate"] = gate
     rows = "live paired rows" if strategy == "shadow" else "live labeled rows of each model"
     if decision.verdict == "Reject":
@@ -149,6 +164,8 @@ async def advance(
         trial["result"] = "Rejected"
         ctx.metrics.record_promotion(namespace, monitor.name, "rejected")
         what = "rolled back" if strategy == "canary" else "not promoted"
+        if decision.gate["result"] == "Alarmed":
+            what, rows = f"{what} ({decision.reason})", "its own window, the monitor's engine"
         message = (
             f"{strategy} of model version {version} {what}, version {serving} keeps serving: "
             f"{decision.message} ({rows}); next Job after the cooldown"
@@ -201,9 +218,70 @@ async def advance(
     )
 
 
+def candidate_engine_key(uid: str) -> str:
+    """The key of a trial's candidate engine in ``OperatorContext.engines`` (beside the
+    monitor's own, keyed by its uid)."""
+    return f"{uid}/candidate"
+
+
+async def _candidate_engine(
+    ctx: OperatorContext,
+    monitor: MonitorRef,
+    spec: ModelMonitorSpec,
+    trial: TrialStatus,
+    targets: list[Sidecar],
+    *,
+    token: str | None,
+    serving_baseline: Baseline,
+) -> Decision | None:
+    """The monitor's decision engine stepped on the candidate's own window, against the
+    baseline it would be promoted with (the Job's, else the serving one); its state lasts the
+    trial (``candidate_engine_key``). ``None`` without a candidate sidecar or a readable
+    baseline (the comparison alone decides then)."""
+    if not targets:
+        return None
+    baseline = serving_baseline
+    source = trial.get("baseline")
+    if source is not None:
+        found = await ctx.client.get(core(monitor.namespace, "configmaps", source["configMap"]))
+        text = None if found is None else (found.get("data") or {}).get(source["key"])
+        if text is None:
+            return None
+        try:
+            baseline = parse_baseline(
+                ctx, (monitor.namespace, source["configMap"], source["key"]), text
+            )
+        except NotReadyError:
+            return None
+    settings, contract = evaluation_settings(spec), engine_contract(spec)
+    key = candidate_engine_key(monitor.uid)
+    session = ctx.engines.get(key)
+    session = (
+        Session(baseline, settings, contract)
+        if session is None
+        else session.renewed(baseline, settings, contract)
+    )
+    ctx.engines[key] = session
+    observation = await observe(
+        ctx.http,
+        targets,
+        baseline,
+        settings,
+        token=token,
+        timeout=ctx.sidecar_timeout,
+        executor=ctx.evaluator,
+        engine=session,
+        now=ctx.clock(),
+        model=spec.target.model,
+    )
+    return observation.decision
+
+
 async def _remove_candidate(
-    ctx: OperatorContext, namespace: str, deployment: Mapping[str, Any]
+    ctx: OperatorContext, monitor: MonitorRef, deployment: Mapping[str, Any]
 ) -> None:
+    namespace = monitor.namespace
+    ctx.engines.pop(candidate_engine_key(monitor.uid), None)
     name = candidate_name(deployment["metadata"]["name"])
     await ctx.client.delete(core(namespace, "services", name))
     await ctx.client.delete(apps(namespace, "deployments", name))
