@@ -38,10 +38,12 @@ from kubedrift.controller.names import (
     MODEL_VERSION_ANNOTATION,
     SIDECAR_CONTAINER,
 )
+from kubedrift.controller.observation import model_path
 from kubedrift.controller.promotion import canary_gate_status, gate_status, judge
 from kubedrift.controller.rollout import HeldOutScores
 from kubedrift.stats.engine.engine import Decision
 from kubedrift.stats.unpaired_comparison import CanaryVerdict, compare_unpaired
+from kubedrift.wire import LABELED_PATH
 
 #: Suffix of the candidate's Deployment and Service names.
 CANDIDATE_SUFFIX = "-kubedrift-candidate"
@@ -217,6 +219,16 @@ def answered_by(rows: Iterable[_Row], version: str) -> list[_Row]:
     [{'modelVersion': '3'}, {}]
     """
     return [row for row in rows if row.get("modelVersion", version) == version]
+
+
+def labeled_path(model: str | None) -> str:
+    """The labeled rows a trial reads from each sidecar: those of the monitor's model
+    (``spec.target.model``), so a trial on a shared sidecar judges its own model's rows.
+
+    >>> labeled_path("fraud"), labeled_path(None)
+    ('/v1/labeled?model=fraud', '/v1/labeled')
+    """
+    return model_path(LABELED_PATH, model)
 
 
 def _row_key(row: Mapping[str, Any]) -> str | None:

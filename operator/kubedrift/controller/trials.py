@@ -46,6 +46,7 @@ from kubedrift.controller.live_trial import (
     build_candidate_service,
     candidate_name,
     judge_trial,
+    labeled_path,
     labeled_since,
 )
 from kubedrift.controller.names import SIDECAR_TOKEN_KEY, MonitorRef
@@ -56,7 +57,6 @@ from kubedrift.controller.timestamps import from_timestamp, to_timestamp
 from kubedrift.stats.baseline import Baseline
 from kubedrift.stats.engine.engine import Decision
 from kubedrift.stats.engine.session import Session
-from kubedrift.wire import LABELED_PATH
 
 
 async def advance(
@@ -69,8 +69,8 @@ async def advance(
     tokens: Mapping[str, str],
     serving_baseline: Baseline,
 ) -> Progress | None:
-    """One round of a running shadow or canary trial; ``None`` when none runs. ``serving_baseline``: the
-    serving model's, which the candidate's engine uses when the Job gave no baseline."""
+    """One round of a running shadow or canary trial; ``None`` when none runs.
+    ``serving_baseline``: the serving model's, the candidate's engine's when the Job gave none."""
     retraining: RetrainingStatus | None = status.get("retraining")
     if retraining is None or retraining.get("lastResult") != "Trial" or spec.retraining is None:
         return None
@@ -104,9 +104,10 @@ async def advance(
     admin = spec.capture.admin_port
     serving_targets = await ready_sidecars(ctx.client, namespace, deployment, admin)
     candidate_targets = await ready_sidecars(ctx.client, namespace, running, admin)
-    answers = await pull(ctx.http, serving_targets, LABELED_PATH, token, ctx.sidecar_timeout)
+    path = labeled_path(spec.target.model)  # a shared sidecar: this monitor's model's rows
+    answers = await pull(ctx.http, serving_targets, path, token, ctx.sidecar_timeout)
     serving_rows, _ = merge_labeled(answers)
-    answers = await pull(ctx.http, candidate_targets, LABELED_PATH, token, ctx.sidecar_timeout)
+    answers = await pull(ctx.http, candidate_targets, path, token, ctx.sidecar_timeout)
     candidate_rows = answered_by(merge_labeled(answers)[0], trial["version"])
     started = from_timestamp(trial["startedAt"])
     if strategy == "canary":  # the same period for both: the serving rows since the start

@@ -16,6 +16,7 @@ from kubedrift.controller.live_trial import (
     canary_counts,
     engine_objection,
     judge_trial,
+    labeled_path,
     labeled_since,
     paired_scores,
     shadow_url,
@@ -313,3 +314,11 @@ def test_a_shadow_still_collecting_is_rejected_at_once_when_its_engine_alarms() 
 
     assert (decision.verdict, decision.reason) == ("Reject", "CandidateDataQuality")
     assert decision.gate["result"] == "Alarmed"
+
+
+def test_a_trial_on_a_shared_sidecar_reads_its_own_models_labeled_rows() -> None:
+    # One sidecar serves several models' monitors (spec.target.model): the trial asks for its
+    # model's rows; an unshared sidecar is asked as before.
+    assert labeled_path("fraud") == "/v1/labeled?model=fraud"
+    assert labeled_path("a b&c") == "/v1/labeled?model=a+b%26c"
+    assert labeled_path(None) == "/v1/labeled"
