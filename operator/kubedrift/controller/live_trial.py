@@ -37,6 +37,7 @@ from kubedrift.controller.names import (
     MODEL_ROLE_LABEL,
     MODEL_VERSION_ANNOTATION,
     SIDECAR_CONTAINER,
+    SIDECAR_MODEL_VERSION_ENV,
 )
 from kubedrift.controller.observation import model_path
 from kubedrift.controller.promotion import canary_gate_status, gate_status, judge
@@ -50,9 +51,6 @@ CANDIDATE_SUFFIX = "-kubedrift-candidate"
 
 
 _Row = TypeVar("_Row", bound=Mapping[str, Any])
-#: The sidecar's variable with its Pod's model version (``kubedrift.sidecar.windows``): the
-#: candidate's sidecars label their windows and labeled rows with the candidate's version.
-SIDECAR_MODEL_VERSION_ENV = "KUBEDRIFT_MODEL_VERSION"
 
 
 def candidate_name(deployment: str) -> str:
