@@ -21,6 +21,7 @@ from support.controller_harness import (
     metric,
     scrape,
     start_gated_scenario,
+    wait_for_trial_verdict,
 )
 from support.controller_traffic import send_requests
 from support.json_post import post
@@ -63,13 +64,7 @@ def run_trial(kube: Any, operator: Any, token: str) -> dict[str, Any]:
     items = [item for ip in serving for item in labels[ip]]
     answer = post(endpoint, items, token=token)
     assert answer["sidecars"]["reporting"] == len(serving) + 1  # the candidate's sidecar too
-
-    def ended() -> dict[str, Any] | None:
-        retraining = kube.status("watch").get("retraining") or {}
-        return retraining if retraining.get("lastResult") in ("Succeeded", "Rejected") else None
-
-    result: dict[str, Any] = wait_for("the trial's verdict", ended)
-    return result
+    return wait_for_trial_verdict(kube, "the trial's verdict")
 
 
 def test_a_good_shadow_is_promoted_on_the_same_live_rows(kube: Any, operator: Any) -> None:
