@@ -8,7 +8,7 @@ candidate``, so the operator tells their sidecars' rows from the serving Pods' r
 
 - **shadow**: the candidate's Pods get only the role label and the monitor label, so no Service of
   the serving model selects them; :func:`build_candidate_service` fronts them and the serving
-  sidecars copy each sampled request to :func:`shadow_url` (``shadow.url`` in their config, see
+  sidecars copy each sampled request to it (``PUT /v1/shadow`` at run time, see
   docs/sidecar.md). Both models answer the *same* requests, so their labeled rows pair up:
   :func:`paired_scores` matches them by their features and label and gives the same
   :class:`~kubedrift.controller.rollout.HeldOutScores` the promotion gate judges

@@ -7,11 +7,11 @@ does not replace the serving model at once: :func:`kubedrift.controller.jobs.fol
 
 1. creates (or finds) the candidate's Deployment (:mod:`kubedrift.controller.live_trial`).
    A shadow's Pods are selected by no serving Service: a Service of their own fronts them, its
-   ClusterIP becomes ``trial.shadowUrl``, and the next round's preparation puts it into the
-   sidecars' config as ``shadow.url``, so the serving sidecars copy each sampled request to the
-   candidate. A canary's Pods keep the serving Pods' labels (plus the candidate role), so the
-   serving Service balances live traffic over both: ``candidateReplicas`` of all the ready
-   Pods behind it answer with the candidate;
+   ClusterIP becomes ``trial.shadowUrl``, and each round ``PUT /v1/shadow`` tells the serving
+   sidecars to copy each sampled request to it (at run time: the serving Pods do not roll; at
+   the end the same call with ``null`` stops the copies). A canary's Pods keep the serving
+   Pods' labels (plus the candidate role), so the serving Service balances live traffic over
+   both: ``candidateReplicas`` of all the ready Pods behind it answer with the candidate;
 2. pulls the labeled rows of the serving Pods' and of the candidate's Pods' sidecars
    (``GET /v1/labeled``; the operator's feedback fan-out sends labels to both) and judges them
    (:func:`kubedrift.controller.live_trial.judge_trial`): a shadow's rows pair up and the
@@ -28,6 +28,7 @@ does not replace the serving model at once: :func:`kubedrift.controller.jobs.fol
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,13 +51,20 @@ from kubedrift.controller.live_trial import (
     labeled_since,
 )
 from kubedrift.controller.names import SIDECAR_TOKEN_KEY, MonitorRef
-from kubedrift.controller.observation import Sidecar, observe, pull, ready_sidecars
+from kubedrift.controller.observation import (
+    Sidecar,
+    call_sidecar,
+    observe,
+    pull,
+    ready_sidecars,
+)
 from kubedrift.controller.preparation import NotReadyError, parse_baseline
 from kubedrift.controller.promotion import with_promoted, with_rejected
 from kubedrift.controller.timestamps import from_timestamp, to_timestamp
 from kubedrift.stats.baseline import Baseline
 from kubedrift.stats.engine.engine import Decision
 from kubedrift.stats.engine.session import Session
+from kubedrift.wire import SHADOW_PATH
 
 
 async def advance(
@@ -92,6 +100,9 @@ async def advance(
     )
     running, _ = await ctx.client.create(apps(namespace, "deployments"), candidate)
     port = spec.capture.listen_port
+    token = tokens.get(SIDECAR_TOKEN_KEY)
+    admin = spec.capture.admin_port
+    serving_targets = await ready_sidecars(ctx.client, namespace, deployment, admin)
     if strategy == "shadow":
         service, _ = await ctx.client.create(
             core(namespace, "services"),
@@ -100,9 +111,8 @@ async def advance(
         cluster_ip = (service.get("spec") or {}).get("clusterIP")
         if cluster_ip and cluster_ip != "None":
             trial["shadowUrl"] = f"http://{cluster_ip}:{port}"
-    token = tokens.get(SIDECAR_TOKEN_KEY)
-    admin = spec.capture.admin_port
-    serving_targets = await ready_sidecars(ctx.client, namespace, deployment, admin)
+            # Each round, so a serving Pod started since (a restart) mirrors too; no roll.
+            await _point_shadow(ctx, serving_targets, trial["shadowUrl"], token)
     candidate_targets = await ready_sidecars(ctx.client, namespace, running, admin)
     path = labeled_path(spec.target.model)  # a shared sidecar: this monitor's model's rows
     answers = await pull(ctx.http, serving_targets, path, token, ctx.sidecar_timeout)
@@ -137,7 +147,7 @@ async def advance(
     if decision.verdict == "Wait":
         if elapsed < rollout.trial_timeout.seconds:
             return Progress(updated, status.get("baseline"))
-        await _remove_candidate(ctx, monitor, deployment)
+        await _remove_candidate(ctx, monitor, deployment, serving_targets, token)
         updated["gate"] = gate
         updated["lastResult"] = "Rejected"
         updated["history"] = with_rejected(history, version=version, job=job, gate=gate)
@@ -156,7 +166,7 @@ async def advance(
             ("False", "TrialTimedOut", message),
             [Event("Warning", "TrialTimedOut", message)],
         )
-    await _remove_candidate(ctx, monitor, deployment)
+    await _remove_candidate(ctx, monitor, deployment, serving_targets, token)
     updated["gate"] = gate
     rows = "live paired rows" if strategy == "shadow" else "live labeled rows of each model"
     if decision.verdict == "Reject":
@@ -278,9 +288,36 @@ async def _candidate_engine(
     return observation.decision
 
 
-async def _remove_candidate(
-    ctx: OperatorContext, monitor: MonitorRef, deployment: Mapping[str, Any]
+async def _point_shadow(
+    ctx: OperatorContext, targets: list[Sidecar], url: str | None, token: str | None
 ) -> None:
+    """``PUT /v1/shadow`` on each serving sidecar: copy sampled requests to ``url`` (``None``:
+    stop). A sidecar that does not answer is asked again next round (while the trial lasts)."""
+    await asyncio.gather(
+        *(
+            call_sidecar(
+                ctx.http,
+                target.url + SHADOW_PATH,
+                token,
+                ctx.sidecar_timeout,
+                document={"url": url},
+                method="PUT",
+            )
+            for target in targets
+        )
+    )
+
+
+async def _remove_candidate(
+    ctx: OperatorContext,
+    monitor: MonitorRef,
+    deployment: Mapping[str, Any],
+    serving_targets: list[Sidecar],
+    token: str | None,
+) -> None:
+    """End the trial's workload: the serving sidecars stop mirroring, the candidate's engine,
+    Deployment and Service go."""
+    await _point_shadow(ctx, serving_targets, None, token)
     namespace = monitor.namespace
     ctx.engines.pop(candidate_engine_key(monitor.uid), None)
     name = candidate_name(deployment["metadata"]["name"])
