@@ -113,6 +113,7 @@ async def advance(
             trial["shadowUrl"] = f"http://{cluster_ip}:{port}"
             # Each round, so a serving Pod started since (a restart) mirrors too; no roll.
             await _point_shadow(ctx, serving_targets, trial["shadowUrl"], token)
+    mirroring = serving_targets if strategy == "shadow" else []  # told to stop at the end
     candidate_targets = await ready_sidecars(ctx.client, namespace, running, admin)
     path = labeled_path(spec.target.model)  # a shared sidecar: this monitor's model's rows
     answers = await pull(ctx.http, serving_targets, path, token, ctx.sidecar_timeout)
@@ -147,7 +148,7 @@ async def advance(
     if decision.verdict == "Wait":
         if elapsed < rollout.trial_timeout.seconds:
             return Progress(updated, status.get("baseline"))
-        await _remove_candidate(ctx, monitor, deployment, serving_targets, token)
+        await _remove_candidate(ctx, monitor, deployment, mirroring, token)
         updated["gate"] = gate
         updated["lastResult"] = "Rejected"
         updated["history"] = with_rejected(history, version=version, job=job, gate=gate)
@@ -166,7 +167,7 @@ async def advance(
             ("False", "TrialTimedOut", message),
             [Event("Warning", "TrialTimedOut", message)],
         )
-    await _remove_candidate(ctx, monitor, deployment, serving_targets, token)
+    await _remove_candidate(ctx, monitor, deployment, mirroring, token)
     updated["gate"] = gate
     rows = "live paired rows" if strategy == "shadow" else "live labeled rows of each model"
     if decision.verdict == "Reject":
@@ -312,12 +313,12 @@ async def _remove_candidate(
     ctx: OperatorContext,
     monitor: MonitorRef,
     deployment: Mapping[str, Any],
-    serving_targets: list[Sidecar],
+    mirroring: list[Sidecar],
     token: str | None,
 ) -> None:
-    """End the trial's workload: the serving sidecars stop mirroring, the candidate's engine,
-    Deployment and Service go."""
-    await _point_shadow(ctx, serving_targets, None, token)
+    """End the trial's workload: the ``mirroring`` sidecars stop copying, the candidate's
+    engine, Deployment and Service go."""
+    await _point_shadow(ctx, mirroring, None, token)
     namespace = monitor.namespace
     ctx.engines.pop(candidate_engine_key(monitor.uid), None)
     name = candidate_name(deployment["metadata"]["name"])
