@@ -164,3 +164,26 @@ def test_a_canary_without_labels_ends_at_its_time_limit_and_the_serving_model_st
     assert kube.condition("watch", "Retraining") == ("False", "TrialTimedOut")
     assert decisions(operator, "not_enough_held_out") == 1
     assert wait_for("the candidate removed", lambda: candidate_gone(kube))
+
+
+def test_a_canary_whose_predictions_drift_from_its_baseline_is_rolled_back_by_the_engine(
+    kube: Any, operator: Any
+) -> None:
+    # Version 2 predicts x > 3: on this traffic (x ~ N(1, 1)) almost always 0, where its
+    # baseline (x > 1 on N(1, 1)) says half the time. No label is sent, so the comparison
+    # waits; the monitor's engine on the candidate's own window decides.
+    start_gated_scenario(kube, new_version="2", strategy="canary")
+    ips = wait_for("the canary to run", lambda: trial_ready(kube))
+    send_requests(ips, shift=1.0, rows=300, seed=6, prefix="unlabeled")
+
+    retraining = wait_for_trial_verdict(kube, "the engine's verdict")
+
+    assert retraining["lastResult"] == "Rejected"
+    assert "modelVersion" not in retraining
+    assert (retraining["trial"]["result"], retraining["trial"]["candidateRows"]) == ("Rejected", 0)
+    assert retraining["gate"]["result"] == "Alarmed"
+    [rejected] = kube.events("RetrainingRejected")
+    assert "canary of model version 2 rolled back (CandidatePredictionDrift)" in rejected
+    assert "the candidate's predictions drifted from its baseline" in rejected
+    assert kube.condition("watch", "Retraining") == ("False", "Rejected")
+    assert wait_for("the candidate removed", lambda: candidate_gone(kube))
