@@ -10,6 +10,8 @@ The sidecar's admin port serves:
   fan-out sets :data:`FANOUT_HEADER` to ``1``.
 - ``GET /v1/window`` (:data:`WINDOW_PATH`): the window report the operator merges per round.
 - ``GET /v1/labeled`` (:data:`LABELED_PATH`): the bounded labeled sample, for retraining data.
+- ``PUT /v1/shadow`` (:data:`SHADOW_PATH`): ``{"url": "http://host:port"}`` or ``{"url": null}``:
+  where the proxy copies sampled requests from now on (a shadow trial), without a restart.
 
 The operator's HTTP port serves ``POST /v1/feedback/{namespace}/{name}``
 (:data:`OPERATOR_FEEDBACK_ROUTE`, the fan-out) and ``GET /v1/datasets/{namespace}/{name}``
@@ -27,6 +29,7 @@ from typing import Literal
 FEEDBACK_PATH = "/v1/feedback"
 WINDOW_PATH = "/v1/window"
 LABELED_PATH = "/v1/labeled"
+SHADOW_PATH = "/v1/shadow"
 OPERATOR_FEEDBACK_ROUTE = "/v1/feedback/{namespace}/{name}"
 OPERATOR_DATASET_ROUTE = "/v1/datasets/{namespace}/{name}"
 

@@ -270,6 +270,21 @@ def start_gated_scenario(
     return token
 
 
+def wait_for_trial_verdict(kube: Any, what: str) -> dict[str, Any]:
+    """``status.retraining`` of the monitor ``watch`` once its live trial ended in a verdict
+    (``lastResult`` ``Succeeded`` or ``Rejected``) and the verdict's Event is posted (the
+    operator posts it just after writing the status); ``what`` names the wait in its timeout."""
+    reasons = {"Succeeded": "RetrainingSucceeded", "Rejected": "RetrainingRejected"}
+
+    def ended() -> dict[str, Any] | None:
+        retraining = kube.status("watch").get("retraining") or {}
+        reason = reasons.get(retraining.get("lastResult"))
+        return retraining if reason is not None and kube.events(reason) else None
+
+    result: dict[str, Any] = wait_for(what, ended)
+    return result
+
+
 def candidate_pod_ips(kube: Any) -> list[str]:
     """IPs of the live trial's candidate Pods that are ready and not terminating."""
     ips = []

@@ -24,7 +24,7 @@ Phase = Literal[
 ConditionStatus = Literal["True", "False", "Unknown"]
 KnownStatus = Literal["True", "False"]
 RetrainingResult = Literal["Running", "Succeeded", "Failed", "Rejected", "Trial"]
-GateResult = Literal["Promoted", "NotBetter", "NotEnoughHeldOutLabels", "Worse"]
+GateResult = Literal["Promoted", "NotBetter", "NotEnoughHeldOutLabels", "Worse", "Alarmed"]
 ModelState = Literal["Serving", "Replaced", "Rejected", "RolledBack"]
 RetrainingTrigger = Literal["DriftDetected", "PerformanceDegraded"]
 
@@ -246,7 +246,9 @@ class ModelMonitorStatus(TypedDict):
 #: Keys of a promotion gate's verdict (``retraining.gate`` and each history entry's ``gate``).
 _GATE_DOCS: dict[str, str] = {
     "result": "Promoted, NotBetter (the gain was not shown at the confidence), "
-    "NotEnoughHeldOutLabels, or Worse (a canary shown worse than the serving model).",
+    "NotEnoughHeldOutLabels, Worse (a canary shown worse than the serving model), or Alarmed "
+    "(a live trial's candidate: the monitor's decision engine alarmed on its own window, "
+    "predictions drifted or data quality).",
     "heldOut": "Held-out labeled rows both models were scored on.",
     "servingAccuracy": "Serving model's accuracy on them.",
     "candidateAccuracy": "Candidate's accuracy on them.",
@@ -254,10 +256,10 @@ _GATE_DOCS: dict[str, str] = {
     "servingOnly": "Rows only the serving model got right (paired tests; 0 for a canary).",
     "margin": "Accuracy gain required (spec.retraining.promotion.margin).",
     "confidence": "Confidence required (spec.retraining.promotion.confidence).",
-    "test": "exact-mcnemar (margin 0) or tango-score (margin above 0); farrington-manning for "
-    "a canary (unpaired rows).",
-    "pValue": "One-sided p-value of the test; promoted when at most 1 - confidence (a canary "
-    "shown worse: the p-value of that test).",
+    "test": "exact-mcnemar (margin 0) or tango-score (margin above 0); mixture-likelihood-ratio "
+    "for a canary (unpaired rows, an anytime-valid sequential test).",
+    "pValue": "One-sided p-value of the test; promoted when at most 1 - confidence (a canary: "
+    "the anytime-valid p-value 1/e-value of the hypothesis that decided).",
     "servingRows": "A canary: labeled rows the serving model answered (heldOut counts both "
     "models' rows).",
     "candidateRows": "A canary: labeled rows the candidate answered.",

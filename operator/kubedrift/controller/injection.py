@@ -24,10 +24,12 @@ from kubedrift.controller.names import (
     CONFIG_MOUNT_PATH,
     CONFIG_VOLUME,
     MEMBERS_ANNOTATION,
+    MODEL_VERSION_ANNOTATION,
     MONITOR_ANNOTATION,
     MONITOR_LABEL,
     ORIGINAL_TARGET_PORTS_ANNOTATION,
     SIDECAR_CONTAINER,
+    SIDECAR_MODEL_VERSION_ENV,
     SIDECAR_TOKEN_KEY,
     MonitorRef,
 )
@@ -98,6 +100,12 @@ def build_sidecar_container(
                 "name": TOKEN_ENV,
                 "valueFrom": {
                     "secretKeyRef": {"name": monitor.token_secret, "key": SIDECAR_TOKEN_KEY}
+                },
+            },
+            {  # the version the Pod serves, set with the rollout that loads it (one roll)
+                "name": SIDECAR_MODEL_VERSION_ENV,
+                "valueFrom": {
+                    "fieldRef": {"fieldPath": f"metadata.annotations['{MODEL_VERSION_ANNOTATION}']"}
                 },
             },
         ],

@@ -8,7 +8,7 @@ candidate``, so the operator tells their sidecars' rows from the serving Pods' r
 
 - **shadow**: the candidate's Pods get only the role label and the monitor label, so no Service of
   the serving model selects them; :func:`build_candidate_service` fronts them and the serving
-  sidecars copy each sampled request to :func:`shadow_url` (``shadow.url`` in their config, see
+  sidecars copy each sampled request to it (``PUT /v1/shadow`` at run time, see
   docs/sidecar.md). Both models answer the *same* requests, so their labeled rows pair up:
   :func:`paired_scores` matches them by their features and label and gives the same
   :class:`~kubedrift.controller.rollout.HeldOutScores` the promotion gate judges
@@ -16,7 +16,8 @@ candidate``, so the operator tells their sidecars' rows from the serving Pods' r
 - **canary**: the candidate's Pods keep the serving Pods' labels, so the serving Service sends
   them a share of live traffic (``candidate replicas / all replicas``); each model answers other
   requests, so :func:`canary_counts` counts correct rows per model and
-  :func:`kubedrift.stats.unpaired_comparison.compare_unpaired` judges them.
+  :func:`kubedrift.stats.unpaired_comparison.compare_unpaired` judges them, every round, with an
+  anytime-valid sequential test (looking again does not inflate its errors).
 """
 
 from __future__ import annotations
@@ -36,19 +37,20 @@ from kubedrift.controller.names import (
     MODEL_ROLE_LABEL,
     MODEL_VERSION_ANNOTATION,
     SIDECAR_CONTAINER,
+    SIDECAR_MODEL_VERSION_ENV,
 )
+from kubedrift.controller.observation import model_path
 from kubedrift.controller.promotion import canary_gate_status, gate_status, judge
 from kubedrift.controller.rollout import HeldOutScores
+from kubedrift.stats.engine.engine import Decision
 from kubedrift.stats.unpaired_comparison import CanaryVerdict, compare_unpaired
+from kubedrift.wire import LABELED_PATH
 
 #: Suffix of the candidate's Deployment and Service names.
 CANDIDATE_SUFFIX = "-kubedrift-candidate"
 
 
 _Row = TypeVar("_Row", bound=Mapping[str, Any])
-#: The sidecar's variable with its Pod's model version (``kubedrift.sidecar.windows``): the
-#: candidate's sidecars label their windows and labeled rows with the candidate's version.
-SIDECAR_MODEL_VERSION_ENV = "KUBEDRIFT_MODEL_VERSION"
 
 
 def candidate_name(deployment: str) -> str:
@@ -217,6 +219,16 @@ def answered_by(rows: Iterable[_Row], version: str) -> list[_Row]:
     return [row for row in rows if row.get("modelVersion", version) == version]
 
 
+def labeled_path(model: str | None) -> str:
+    """The labeled rows a trial reads from each sidecar: those of the monitor's model
+    (``spec.target.model``), so a trial on a shared sidecar judges its own model's rows.
+
+    >>> labeled_path("fraud"), labeled_path(None)
+    ('/v1/labeled?model=fraud', '/v1/labeled')
+    """
+    return model_path(LABELED_PATH, model)
+
+
 def _row_key(row: Mapping[str, Any]) -> str | None:
     if "label" not in row or "features" not in row:
         return None
@@ -260,6 +272,7 @@ def judge_trial(
     candidate_rows: Iterable[Mapping[str, Any]],
     *,
     max_rows: int,
+    engine: Decision | None = None,
 ) -> TrialDecision:
     """One round's verdict on a live trial, with the promotion gate's ``margin``, ``confidence``
     and ``minHeldOut``.
@@ -267,9 +280,53 @@ def judge_trial(
     A shadow waits for ``minHeldOut`` paired rows, then the paired gate decides at once
     (promote or reject: the same rule as for the Job's held-out rows). A canary waits for
     ``minHeldOut`` labeled rows of each model and then until
-    :func:`~kubedrift.stats.unpaired_comparison.compare_unpaired` decides, at most ``max_rows``
-    rows each (not shown better by then: rejected).
+    :func:`~kubedrift.stats.unpaired_comparison.compare_unpaired` decides (an e-process, valid
+    at every round's look), at most ``max_rows`` rows each (not shown better by then: rejected).
+
+    ``engine``: the monitor's decision engine stepped on the candidate's own window
+    (:func:`engine_objection`); its alarm rejects a candidate the comparison did not reject
+    already (a promotion included), with ``gate.result`` ``Alarmed``.
     """
+    decision = _compared(strategy, promotion, serving_rows, candidate_rows, max_rows=max_rows)
+    objection = engine_objection(engine)
+    if objection is None or decision.verdict == "Reject":
+        return decision
+    reason, why = objection
+    gate = GateStatus(**{**decision.gate, "result": "Alarmed"})
+    return TrialDecision("Reject", reason, f"{why}; {decision.message}", gate)
+
+
+def engine_objection(engine: Decision | None) -> tuple[str, str] | None:
+    """``(reason, sentence)`` when the engine's step on the candidate's window alarms on what
+    the candidate is answerable for: its predictions drifted from its baseline
+    (``CandidatePredictionDrift``) or its window's data quality (``CandidateDataQuality``);
+    ``None`` otherwise. Feature drift is left out: the candidate sees the same traffic as the
+    serving model, whose engine already judges it.
+    """
+    if engine is None:
+        return None
+    if engine.prediction_drifted:
+        return (
+            "CandidatePredictionDrift",
+            f"the candidate's predictions drifted from its baseline ({engine.drift.message})",
+        )
+    if engine.quality.status == "True":
+        return (
+            "CandidateDataQuality",
+            f"the candidate's window has a data-quality alarm, {engine.quality.reason}: "
+            f"{engine.quality.message}",
+        )
+    return None
+
+
+def _compared(
+    strategy: str,
+    promotion: PromotionSpec,
+    serving_rows: Iterable[Mapping[str, Any]],
+    candidate_rows: Iterable[Mapping[str, Any]],
+    *,
+    max_rows: int,
+) -> TrialDecision:
     if strategy == "shadow":
         scores = paired_scores(serving_rows, candidate_rows)
         decision = judge(promotion, scores)

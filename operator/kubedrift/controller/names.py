@@ -27,6 +27,10 @@ MEMBERS_ANNOTATION = "kubedrift.io/monitors"
 CONFIG_HASH_ANNOTATION = "kubedrift.io/config-hash"
 #: Pod-template annotation with the model version the operator rolled out.
 MODEL_VERSION_ANNOTATION = "kubedrift.io/model-version"
+#: The sidecar's variable with its Pod's model version (``kubedrift.sidecar.windows``): serving
+#: sidecars read it from :data:`MODEL_VERSION_ANNOTATION` (downward API, so a promotion's roll
+#: updates it), candidate sidecars get the candidate's version as a value.
+SIDECAR_MODEL_VERSION_ENV = "KUBEDRIFT_MODEL_VERSION"
 #: Pod label that says which model a Pod serves in a live trial (shadow or canary).
 MODEL_ROLE_LABEL = "kubedrift.io/model-role"
 CANDIDATE_ROLE = "candidate"

@@ -247,11 +247,13 @@ async def call_sidecar(
     *,
     document: Any = None,
     headers: Mapping[str, str] | None = None,
+    method: str | None = None,
 ) -> Any:
-    """``GET url`` (or ``POST`` ``document`` as JSON) and return the JSON answer; ``None`` on
-    any network error, timeout or non-200 answer: a silent sidecar is counted, never fatal."""
+    """``GET url`` (or ``POST`` ``document`` as JSON; ``method`` another) and return the JSON
+    answer; ``None`` on any network error, timeout or non-200 answer: a silent sidecar is
+    counted, never fatal."""
     sent = {**(headers or {}), **({"Authorization": f"Bearer {token}"} if token else {})}
-    method = "GET" if document is None else "POST"
+    method = method or ("GET" if document is None else "POST")
     try:
         async with session.request(
             method,

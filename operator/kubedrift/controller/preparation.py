@@ -103,7 +103,7 @@ async def prepare(
     if deployment is None:
         raise _deployment_not_found(monitor, spec)
     loaded = await load_baseline(ctx, monitor, spec, status)
-    data = render_config_map_data(spec, loaded[1], _shadow_url(status), monitor=monitor.name)
+    data = render_config_map_data(spec, loaded[1], monitor=monitor.name)
     tokens, digest = await keep_sidecar_files(ctx, monitor, data)
     shared = shares_sidecar(spec)
     version = (status.get("retraining") or {}).get("modelVersion")
@@ -151,15 +151,6 @@ async def keep_sidecar_files(
     if recheck:
         ctx.checked[monitor.uid] = now
     return tokens, digest
-
-
-def _shadow_url(status: Mapping[str, Any]) -> str | None:
-    """The candidate's URL while a shadow trial runs (``status.retraining.trial``)."""
-    retraining = status.get("retraining") or {}
-    if retraining.get("lastResult") != "Trial":
-        return None
-    url = (retraining.get("trial") or {}).get("shadowUrl")
-    return str(url) if url else None
 
 
 def _deployment_not_found(monitor: MonitorRef, spec: ModelMonitorSpec) -> NotReadyError:
@@ -270,6 +261,7 @@ async def teardown(ctx: OperatorContext, monitor: MonitorRef, raw_spec: Mapping[
     ctx.applied.pop(monitor.uid, None)
     ctx.checked.pop(monitor.uid, None)
     ctx.engines.pop(monitor.uid, None)
+    ctx.engines.pop(f"{monitor.uid}/candidate", None)  # a live trial's (trials.py)
     ctx.segment_engines.pop(monitor.uid, None)
     ctx.events.forget(monitor)
     ctx.metrics.forget(monitor.namespace, monitor.name)

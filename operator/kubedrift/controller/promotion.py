@@ -30,7 +30,7 @@ from kubedrift.controller.rollout import HeldOutScores
 from kubedrift.controller.timestamps import from_timestamp
 from kubedrift.stats.paired_comparison import GateDecision, compare_paired
 from kubedrift.stats.performance import HIGHER_IS_BETTER
-from kubedrift.stats.unpaired_comparison import CanaryDecision
+from kubedrift.stats.unpaired_comparison import TEST_NAME, CanaryDecision
 
 #: Versions kept in ``status.retraining.history``.
 HISTORY_LIMIT = 5
@@ -74,7 +74,8 @@ def gate_status(decision: GateDecision) -> GateStatus:
 def canary_gate_status(decision: CanaryDecision) -> GateStatus:
     """A canary's verdict as ``status.retraining.gate``: ``heldOut`` counts both models' labeled
     rows, ``servingRows`` and ``candidateRows`` each one's; no pairs, so ``candidateOnly`` and
-    ``servingOnly`` are 0; ``pValue`` is the test that decided (worse: the lower tail)."""
+    ``servingOnly`` are 0; ``pValue`` is the anytime-valid p-value of the hypothesis that
+    decided (worse: that of "candidate worse")."""
     results: dict[str, GateResult] = {
         "Better": "Promoted",
         "Worse": "Worse",
@@ -88,7 +89,7 @@ def canary_gate_status(decision: CanaryDecision) -> GateStatus:
         servingOnly=0,
         margin=decision.margin,
         confidence=decision.confidence,
-        test="farrington-manning",
+        test=TEST_NAME,
         servingRows=decision.serving_rows,
         candidateRows=decision.candidate_rows,
     )

@@ -153,7 +153,13 @@ async def reconcile(ctx: OperatorContext, body: Mapping[str, Any]) -> dict[str, 
         status = _with_progress(status, watched, generation, now)
         events.extend(watched.events)
     tried = await trials.advance(  # a shadow trial: judge the candidate on live rows
-        ctx, monitor, spec, status, deployment=prepared.deployment, tokens=prepared.tokens
+        ctx,
+        monitor,
+        spec,
+        status,
+        deployment=prepared.deployment,
+        tokens=prepared.tokens,
+        serving_baseline=prepared.baseline,
     )
     if tried is not None:
         status = _with_progress(status, tried, generation, now)

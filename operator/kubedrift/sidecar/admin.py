@@ -30,6 +30,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -44,6 +45,7 @@ from kubedrift.wire import (
     FEEDBACK_PATH,
     LABELED_PATH,
     MAX_FEEDBACK_ITEMS,
+    SHADOW_PATH,
     WINDOW_PATH,
     feedback_id,
 )
@@ -74,12 +76,15 @@ def admin_app(
     token: str | tuple[str, ...] | None = None,
     clock: Callable[[], float] = time.time,
     catch_up: Callable[[], Awaitable[None]] | None = None,
+    set_shadow: Callable[[tuple[str, int] | None], bool] | None = None,
 ) -> web.Application:
     """The admin application; ``token`` enables bearer authentication of the ``/v1`` paths.
 
     ``catch_up`` (the worker's) runs before labels are joined when one of them names an id the
     label store does not know: its sample may be parsed but waiting for the next batch.
     ``token`` may be several (a shared sidecar's, one per monitor): any of them is accepted.
+    ``set_shadow`` (the monitor service's) hands ``PUT /v1/shadow``'s target to the proxy
+    process; without it (or without a proxy process) that path answers 409.
     """
     group = monitor if isinstance(monitor, ModelGroup) else ModelGroup((monitor,))
     tokens = (token,) if isinstance(token, str) else tuple(token or ())
@@ -149,6 +154,19 @@ def admin_app(
         report["schemaMismatches"] = monitor.schema_mismatches
         return web.json_response(report)
 
+    async def shadow(request: web.Request) -> web.Response:
+        try:
+            target = shadow_target(json.loads(await request.read()))
+        except ValueError as error:
+            return web.json_response({"error": str(error)}, status=400)
+        if set_shadow is None or not set_shadow(target):
+            return web.json_response(
+                {"error": "no proxy process to mirror from (capture.mode proxy needed)"},
+                status=409,
+            )
+        url = None if target is None else f"http://{target[0]}:{target[1]}"
+        return web.json_response({"url": url})
+
     async def labeled(request: web.Request) -> web.Response:
         rows = chosen(request).windows.labeled_rows()
         if pod.model_version is not None:  # which model answered each row
@@ -177,7 +195,32 @@ def admin_app(
     app.router.add_post(FEEDBACK_PATH, feedback)
     app.router.add_get(WINDOW_PATH, window)
     app.router.add_get(LABELED_PATH, labeled)
+    app.router.add_put(SHADOW_PATH, shadow)
     app.router.add_get("/metrics", metrics_page)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app
+
+
+def shadow_target(document: Any) -> tuple[str, int] | None:
+    """``(host, port)`` of a ``PUT /v1/shadow`` body ``{"url": "http://host[:port]"}``, or
+    ``None`` for ``{"url": null}``; :class:`ValueError` names what is wrong.
+
+    >>> shadow_target({"url": "http://10.0.0.7:9000"}), shadow_target({"url": None})
+    (('10.0.0.7', 9000), None)
+    """
+    if not isinstance(document, dict) or "url" not in document:
+        raise ValueError('the body must be {"url": "http://host:port"} or {"url": null}')
+    url = document["url"]
+    if url is None:
+        return None
+    if not isinstance(url, str):
+        raise ValueError("url must be a string or null")
+    parts = urlsplit(url)
+    try:
+        port = parts.port or 80
+    except ValueError:
+        raise ValueError(f"url {url!r} has an invalid port") from None
+    if parts.scheme != "http" or not parts.hostname or parts.path not in ("", "/"):
+        raise ValueError(f"url {url!r} must be http://host[:port] (no path)")
+    return parts.hostname, port

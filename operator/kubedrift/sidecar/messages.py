@@ -14,6 +14,8 @@ Monitor to proxy (:data:`ToProxy`):
 
 - :class:`Sync`: send what is queued now, then :class:`Synced` with the same number (a label
   may name a sample still waiting in the proxy process).
+- :class:`Shadow`: copy sampled requests to this ``(host, port)`` from now on, or to none
+  (``PUT /v1/shadow``: a shadow trial starts or ends without restarting the sidecar).
 
 Each is a plain tuple whose first item is a literal tag, typed here as such: a receiver dispatches
 on one string comparison (``message[0] == "samples"``) and mypy narrows the union on it, and
@@ -38,6 +40,7 @@ Draining: TypeAlias = tuple[Literal["draining"]]
 Stop: TypeAlias = tuple[Literal["stop"]]
 Synced: TypeAlias = tuple[Literal["synced"], int]
 Sync: TypeAlias = tuple[Literal["sync"], int]
+Shadow: TypeAlias = tuple[Literal["shadow"], tuple[str, int] | None]
 
 ToMonitor: TypeAlias = Samples | Stats | Serving | Draining | Stop | Synced
-ToProxy: TypeAlias = Sync
+ToProxy: TypeAlias = Sync | Shadow

@@ -86,6 +86,14 @@ class Inbox:
         self._syncs = 0
         self._waiting: dict[int, asyncio.Future[None]] = {}
 
+    def set_shadow(self, target: tuple[str, int] | None) -> bool:
+        """Tell the proxy process where to copy sampled requests (``None``: nowhere); False
+        when no proxy process listens (mirror mode, or it is gone)."""
+        if self.stop.is_set() or self.channel.transport is None:
+            return False
+        self.channel.send(("shadow", target))
+        return True
+
     async def sync(self, timeout: float = SYNC_TIMEOUT) -> None:
         """Return once every sample the proxy process had queued when this was called is in the
         local queue (at most ``timeout`` seconds; at once while the channel is paused, when the
@@ -204,7 +212,15 @@ async def serve_monitor(
     pod = PodIdentity.from_environ(environ, time.time())
     runners = [
         await start_site(
-            admin_app(monitor, metrics, pod, readiness, token=tokens, catch_up=catch_up),
+            admin_app(
+                monitor,
+                metrics,
+                pod,
+                readiness,
+                token=tokens,
+                catch_up=catch_up,
+                set_shadow=inbox.set_shadow,
+            ),
             config.admin,
         )
     ]

@@ -55,9 +55,16 @@ class Forwarder:
     """
 
     def __init__(
-        self, context: ProxyContext, channel: SendChannel, batch_size: int, interval: float
+        self,
+        context: ProxyContext,
+        channel: SendChannel,
+        batch_size: int,
+        interval: float,
+        shadow_settings: tuple[int, float] = (32, 10.0),
     ) -> None:
         self.context = context
+        #: ``shadow.maxInFlight`` and ``shadow.timeout``, for a mirror started at run time.
+        self.shadow_settings = shadow_settings
         self.channel = channel
         self.batch_size = batch_size
         self.interval = interval
@@ -68,12 +75,26 @@ class Forwarder:
         channel.reader.on_message = self.answer
 
     def answer(self, message: ToProxy) -> None:
-        """The monitor's requests: ``("sync", n)`` (``kubedrift.sidecar.messages``)."""
+        """The monitor's requests: ``("sync", n)``, ``("shadow", target)``
+        (``kubedrift.sidecar.messages``)."""
         if message[0] == "sync":
             if self._timer is not None:
                 self._timer.cancel()
             self.send_samples()
             self.channel.send(("synced", message[1]))
+        elif message[0] == "shadow":
+            context, target = self.context, message[1]
+            if context.shadow is not None:
+                context.shadow.retarget(target)
+            elif target is not None:
+                context.shadow = ShadowMirror(
+                    context.loop,
+                    *target,
+                    max_in_flight=self.shadow_settings[0],
+                    timeout=self.shadow_settings[1],
+                    max_body_bytes=context.max_sample_bytes,
+                )
+            logger.info("shadow copies now go to %s", "nowhere" if target is None else target)
         else:
             logger.warning("unexpected message from the monitor process: %r", message)
 
@@ -153,7 +174,13 @@ async def serve_proxy(config: SidecarConfig, channel_socket: socket.socket) -> N
         context.protocol_factory(), host, port, reuse_address=True, backlog=2048
     )
     tasks = [loop.create_task(sweep(context))]
-    forwarder = Forwarder(context, channel, config.batch_size, config.forward_interval)
+    forwarder = Forwarder(
+        context,
+        channel,
+        config.batch_size,
+        config.forward_interval,
+        (config.shadow_max_in_flight, config.shadow_timeout),
+    )
     forwarder.start()
     channel.send(("serving",))
     stop = asyncio.Event()

@@ -95,7 +95,8 @@ class _Response:
 class ShadowMirror:
     """Sends copies of sampled requests to the shadow at ``host:port``; see the module docstring.
 
-    ``counts`` maps each of :data:`SHADOW_OUTCOMES` to how many copies ended so.
+    ``counts`` maps each of :data:`SHADOW_OUTCOMES` to how many copies ended so, over every
+    target it had (:meth:`retarget`: the counts go on, as counters must).
     """
 
     def __init__(
@@ -110,7 +111,7 @@ class ShadowMirror:
         on_answer: AnswerHandler = _ignore,
     ) -> None:
         self.loop = loop
-        self.host = host
+        self.host: str | None = host
         self.port = port
         self.max_in_flight = max_in_flight
         self.timeout = timeout
@@ -123,25 +124,34 @@ class ShadowMirror:
     def in_flight(self) -> int:
         return len(self._tasks)
 
+    def retarget(self, target: tuple[str, int] | None) -> None:
+        """Copy to ``(host, port)`` from now on, or to nowhere (``None``); copies in flight
+        finish where they went."""
+        self.host, self.port = (None, self.port) if target is None else target
+
     def mirror(self, sample: SampleFields) -> None:
-        """Start sending a copy of ``sample``; returns at once and never raises."""
+        """Start sending a copy of ``sample`` (none without a target); returns at once and
+        never raises."""
+        host, port = self.host, self.port
+        if host is None:
+            return
         try:
-            request = shadow_request(sample, self.host, self.port)
+            request = shadow_request(sample, host, port)
             if request is None:
                 return
             if len(self._tasks) >= self.max_in_flight:
                 self.counts["dropped"] += 1
                 return
-            task = self.loop.create_task(self._send(sample, request))
+            task = self.loop.create_task(self._send(sample, request, (host, port)))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         except Exception:
             self.counts["failed"] += 1
             logger.exception("mirroring to the shadow failed; the request was not affected")
 
-    async def _send(self, sample: SampleFields, request: bytes) -> None:
+    async def _send(self, sample: SampleFields, request: bytes, target: tuple[str, int]) -> None:
         try:
-            status, body = await asyncio.wait_for(self._exchange(request), self.timeout)
+            status, body = await asyncio.wait_for(self._exchange(request, target), self.timeout)
         except Exception as error:  # whatever the shadow does is counted, never raised
             self.counts["failed"] += 1
             logger.debug("shadow copy failed: %r", error)
@@ -155,8 +165,8 @@ class ShadowMirror:
         except Exception:
             logger.exception("recording the shadow's answer failed")
 
-    async def _exchange(self, request: bytes) -> tuple[int, bytes]:
-        reader, writer = await asyncio.open_connection(self.host, self.port)
+    async def _exchange(self, request: bytes, target: tuple[str, int]) -> tuple[int, bytes]:
+        reader, writer = await asyncio.open_connection(*target)
         try:
             writer.write(request)
             response = _Response(self.max_body_bytes)

@@ -14,6 +14,8 @@ reaches every sidecar, and each model's sidecar joins the labels of the requests
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from typing import Any
 
 from support.cluster_waiting import wait_for
@@ -24,6 +26,7 @@ from support.controller_harness import (
     metric,
     scrape,
     start_gated_scenario,
+    wait_for_trial_verdict,
 )
 from support.controller_traffic import send_requests
 from support.json_post import post
@@ -54,13 +57,27 @@ def run_canary(kube: Any, operator: Any, token: str) -> dict[str, Any]:
     answer = post(endpoint, [item for ip in ips for item in labels[ip]], token=token)
     assert answer["sidecars"] == {"desired": 2, "reporting": 2}
     assert answer["joined"] == 160  # each label joined on the sidecar that served the request
+    return wait_for_trial_verdict(kube, "the canary's verdict")
 
-    def ended() -> dict[str, Any] | None:
-        retraining = kube.status("watch").get("retraining") or {}
-        return retraining if retraining.get("lastResult") in ("Succeeded", "Rejected") else None
 
-    result: dict[str, Any] = wait_for("the canary's verdict", ended)
-    return result
+def serving_replica_sets(kube: Any) -> set[str]:
+    """Names of the ReplicaSets of the serving Deployment ``model``: one per Pod template it
+    has run (each roll adds one)."""
+    found = kube.apps.list_namespaced_replica_set(kube.namespace).items
+    return {
+        rs.metadata.name
+        for rs in found
+        if any(o.name == "model" for o in rs.metadata.owner_references or [])
+    }
+
+
+def labeled_report(ip: str, token: str) -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"http://{ip}:8481/v1/labeled", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        report: dict[str, Any] = json.load(response)
+    return report
 
 
 def decisions(operator: Any, decision: str) -> float:
@@ -81,7 +98,7 @@ def test_a_canary_with_a_bad_candidate_is_rolled_back(kube: Any, operator: Any) 
     assert (trial["strategy"], trial["result"]) == ("canary", "Rejected")
     assert (trial["servingRows"], trial["candidateRows"]) == (80, 80)
     gate = retraining["gate"]
-    assert (gate["result"], gate["test"]) == ("Worse", "farrington-manning")
+    assert (gate["result"], gate["test"]) == ("Worse", "mixture-likelihood-ratio")
     assert gate["candidateAccuracy"] == 0.0
     assert 0.5 < gate["servingAccuracy"] < 0.8  # version 1 on the drifted traffic
     assert gate["pValue"] <= 0.05
@@ -102,6 +119,7 @@ def test_a_canary_with_a_bad_candidate_is_rolled_back(kube: Any, operator: Any) 
 
 def test_a_canary_with_a_good_candidate_is_promoted(kube: Any, operator: Any) -> None:
     token = start_gated_scenario(kube, new_version="3", strategy="canary")
+    before = serving_replica_sets(kube)
 
     retraining = run_canary(kube, operator, token)
 
@@ -120,7 +138,10 @@ def test_a_canary_with_a_good_candidate_is_promoted(kube: Any, operator: Any) ->
     assert "canary of model version 3 promoted over version 1" in promoted
     assert decisions(operator, "promoted") == 1
     assert wait_for("the candidate removed", lambda: candidate_gone(kube))
-    assert wait_for("Pods of model version 3", lambda: current_pod_ips(kube, "3"))
+    [ip] = wait_for("Pods of model version 3", lambda: current_pod_ips(kube, "3"))
+    # The serving sidecar says which version answered, from the promotion's one roll.
+    assert labeled_report(ip, token)["pod"]["modelVersion"] == "3"
+    assert len(serving_replica_sets(kube) - before) == 1
 
 
 def test_a_canary_without_labels_ends_at_its_time_limit_and_the_serving_model_stays(
@@ -142,4 +163,27 @@ def test_a_canary_without_labels_ends_at_its_time_limit_and_the_serving_model_st
     assert "reached rollout.trialTimeout (1s) undecided" in timed_out
     assert kube.condition("watch", "Retraining") == ("False", "TrialTimedOut")
     assert decisions(operator, "not_enough_held_out") == 1
+    assert wait_for("the candidate removed", lambda: candidate_gone(kube))
+
+
+def test_a_canary_whose_predictions_drift_from_its_baseline_is_rolled_back_by_the_engine(
+    kube: Any, operator: Any
+) -> None:
+    # Version 2 predicts x > 3: on this traffic (x ~ N(1, 1)) almost always 0, where its
+    # baseline (x > 1 on N(1, 1)) says half the time. No label is sent, so the comparison
+    # waits; the monitor's engine on the candidate's own window decides.
+    start_gated_scenario(kube, new_version="2", strategy="canary")
+    ips = wait_for("the canary to run", lambda: trial_ready(kube))
+    send_requests(ips, shift=1.0, rows=300, seed=6, prefix="unlabeled")
+
+    retraining = wait_for_trial_verdict(kube, "the engine's verdict")
+
+    assert retraining["lastResult"] == "Rejected"
+    assert "modelVersion" not in retraining
+    assert (retraining["trial"]["result"], retraining["trial"]["candidateRows"]) == ("Rejected", 0)
+    assert retraining["gate"]["result"] == "Alarmed"
+    [rejected] = kube.events("RetrainingRejected")
+    assert "canary of model version 2 rolled back (CandidatePredictionDrift)" in rejected
+    assert "the candidate's predictions drifted from its baseline" in rejected
+    assert kube.condition("watch", "Retraining") == ("False", "Rejected")
     assert wait_for("the candidate removed", lambda: candidate_gone(kube))

@@ -21,55 +21,60 @@ from support.controller_harness import (
     metric,
     scrape,
     start_gated_scenario,
+    wait_for_trial_verdict,
 )
 from support.controller_traffic import send_requests
 from support.json_post import post
 
-CONFIG_HASH = "kubedrift.io/config-hash"
 
-
-def trial_ready(kube: Any) -> tuple[list[str], list[str]] | None:
-    """(serving IPs, candidate IPs) once the trial runs: the shadow URL is in the serving Pods'
-    config (their config hash is the Deployment's, no Pod is terminating) and a candidate Pod
-    is ready."""
+def trial_ready(kube: Any) -> list[str] | None:
+    """The serving IPs once the trial runs: the operator knows the shadow's URL and a
+    candidate Pod is ready."""
     trial = (kube.status("watch").get("retraining") or {}).get("trial") or {}
-    if not trial.get("shadowUrl"):
+    if not trial.get("shadowUrl") or not candidate_pod_ips(kube):
         return None
-    wanted = kube.deployment("model")["spec"]["template"]["metadata"]["annotations"][CONFIG_HASH]
-    serving = current_pod_ips(kube, "1")
-    pods = kube.pods("app=model")
-    if not serving or any(p["metadata"]["annotations"].get(CONFIG_HASH) != wanted for p in pods):
-        return None
-    candidates = candidate_pod_ips(kube)
-    return (serving, candidates) if candidates else None
+    return current_pod_ips(kube, "1")
 
 
-def mirrored(ips: list[str], rows: int) -> bool:
-    """Whether the serving sidecars' shadow answered ``rows`` copies in all."""
-    answered = 0.0
+def answered(ips: list[str]) -> float:
+    """Copies the serving sidecars' shadow answered, in all."""
+    total = 0.0
     for ip in ips:
         text = scrape(f"http://{ip}:8481/metrics")
-        answered += metric(text, "kubedrift_shadow_requests_total", outcome="answered")
-    return answered >= rows
+        total += metric(text, "kubedrift_shadow_requests_total", outcome="answered")
+    return total
+
+
+def mirroring(ips: list[str]) -> bool | None:
+    """One unlabeled probe request; True once the serving sidecars copy requests to the shadow
+    (the operator told them at run time: ``PUT /v1/shadow``)."""
+    send_requests(ips[:1], shift=1.0, rows=1, seed=9, prefix="probe")
+    return answered(ips) > 0 or None
+
+
+def serving_pods(kube: Any) -> dict[str, int]:
+    """uid -> restarts of the serving model's Pods (not the candidate's)."""
+    return {
+        p["metadata"]["uid"]: sum(
+            s.get("restartCount", 0) for s in p["status"].get("containerStatuses") or []
+        )
+        for p in kube.pods("app=model")
+    }
 
 
 def run_trial(kube: Any, operator: Any, token: str) -> dict[str, Any]:
     """Live traffic during the trial, its labels posted once to the operator (whose fan-out
     reaches both models' sidecars); status.retraining once the trial ended."""
-    serving, _ = wait_for("the shadow trial to run", lambda: trial_ready(kube))
+    serving = wait_for("the shadow trial to run", lambda: trial_ready(kube))
+    wait_for("the serving sidecars to mirror", lambda: mirroring(serving))
+    before = answered(serving)
     labels = send_requests(serving, shift=1.0, rows=120, seed=5, prefix="trial")
-    wait_for("the copies to be answered", lambda: mirrored(serving, 120) or None)
+    wait_for("the copies to be answered", lambda: answered(serving) >= before + 120 or None)
     endpoint = f"http://127.0.0.1:{operator.port}/v1/feedback/{kube.namespace}/watch"
     items = [item for ip in serving for item in labels[ip]]
     answer = post(endpoint, items, token=token)
     assert answer["sidecars"]["reporting"] == len(serving) + 1  # the candidate's sidecar too
-
-    def ended() -> dict[str, Any] | None:
-        retraining = kube.status("watch").get("retraining") or {}
-        return retraining if retraining.get("lastResult") in ("Succeeded", "Rejected") else None
-
-    result: dict[str, Any] = wait_for("the trial's verdict", ended)
-    return result
+    return wait_for_trial_verdict(kube, "the trial's verdict")
 
 
 def test_a_good_shadow_is_promoted_on_the_same_live_rows(kube: Any, operator: Any) -> None:
@@ -95,6 +100,7 @@ def test_a_good_shadow_is_promoted_on_the_same_live_rows(kube: Any, operator: An
 
 def test_a_bad_shadow_is_rejected_and_the_serving_model_stays(kube: Any, operator: Any) -> None:
     token = start_gated_scenario(kube, new_version="4", strategy="shadow")
+    pods = serving_pods(kube)
 
     retraining = run_trial(kube, operator, token)
 
@@ -106,6 +112,8 @@ def test_a_bad_shadow_is_rejected_and_the_serving_model_stays(kube: Any, operato
     [rejected] = kube.events("RetrainingRejected")
     assert "shadow of model version 4 not promoted" in rejected
     assert wait_for("the candidate removed", lambda: candidate_gone(kube))
+    # The shadow started and ended at run time: the serving Pods never rolled nor restarted.
+    assert serving_pods(kube) == pods
     containers = kube.deployment("model")["spec"]["template"]["spec"]["containers"]
     [model] = [c for c in containers if c["name"] == "model"]
     assert {"name": "MODEL_VERSION", "value": "1"} in model["env"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 from kubedrift.api.spec import PromotionSpec
@@ -13,7 +14,9 @@ from kubedrift.controller.live_trial import (
     build_candidate_deployment,
     build_candidate_service,
     canary_counts,
+    engine_objection,
     judge_trial,
+    labeled_path,
     labeled_since,
     paired_scores,
     shadow_url,
@@ -21,6 +24,12 @@ from kubedrift.controller.live_trial import (
 from kubedrift.controller.names import MODEL_ROLE_LABEL
 from kubedrift.controller.observation import is_candidate_pod
 from kubedrift.controller.promotion import judge
+from kubedrift.stats.baseline import build_baseline
+from kubedrift.stats.engine.contract import Contract
+from kubedrift.stats.engine.engine import Decision, Engine
+from kubedrift.stats.engine.tally import Tally
+from kubedrift.stats.settings import EvaluationSettings
+from kubedrift.stats.window import Window
 
 OWNER = {"apiVersion": "kubedrift.io/v1alpha1", "kind": "ModelMonitor", "name": "m", "uid": "u"}
 MONITOR_LABELS = {"kubedrift.io/monitor": "m"}
@@ -198,7 +207,7 @@ def test_a_canary_verdict_is_recorded_with_each_models_rows_and_the_test_that_de
 
     gate = judge_trial("canary", GATE, serving, bad, max_rows=2000).gate
 
-    assert (gate["result"], gate["test"]) == ("Worse", "farrington-manning")
+    assert (gate["result"], gate["test"]) == ("Worse", "mixture-likelihood-ratio")
     assert (gate["servingRows"], gate["candidateRows"], gate["heldOut"]) == (500, 400, 900)
     assert (gate["servingAccuracy"], gate["candidateAccuracy"]) == (0.8, 0.5)
     assert gate["pValue"] <= 0.05  # the p-value of "worse", the test that decided
@@ -222,3 +231,94 @@ def test_rows_labeled_before_the_trial_and_rows_of_another_version_are_left_out(
 
     assert labeled_since(rows, 6.0) == [rows[1]]
     assert answered_by(rows, "3") == [rows[0]]
+
+
+def candidate_engine(predict: str, steps: int = 6) -> Decision:
+    """The monitor's engine over a candidate's window: ``steps`` rounds of 30 rows, 30 s apart,
+    of x ~ N(0, 1) against a baseline of x ~ N(0, 1) with prediction ``x > 0``. ``predict``:
+    ``sign`` (as in the baseline), ``ones`` (always 1: its predictions drift) or ``holes``
+    (as in the baseline, but every other x missing: data quality)."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=3000)
+    y = (x > 0).astype(np.int64)
+    baseline = build_baseline({"x": x, "pred": y, "label": y}, prediction="pred", label="label")
+    engine = Engine(baseline, EvaluationSettings(), Contract(30 * 86400.0, 30.0))
+    window = Window(baseline, start=0.0)
+    decision = None
+    for step in range(steps):
+        xs = rng.normal(size=30)
+        predictions = np.ones(30, np.int64) if predict == "ones" else (xs > 0).astype(np.int64)
+        if predict == "holes":
+            xs[::2] = np.nan
+        increment = Window(baseline, start=0.0)
+        increment.update({"x": xs}, predictions)
+        window.update({"x": xs}, predictions)
+        decision = engine.step(Tally.of_window(increment), window, now=30.0 * step)
+    assert decision is not None
+    return decision
+
+
+def test_the_engine_objects_to_a_candidate_whose_predictions_or_data_quality_alarm() -> None:
+    drifted = engine_objection(candidate_engine("ones"))
+    holes = engine_objection(candidate_engine("holes"))
+
+    assert engine_objection(candidate_engine("sign")) is None
+    assert engine_objection(None) is None
+    assert drifted is not None
+    assert drifted[0] == "CandidatePredictionDrift"
+    assert "predictions drifted" in drifted[1]
+    assert holes is not None
+    assert holes[0] == "CandidateDataQuality"
+    assert "MissingValues: x: missing values in 50.0%" in holes[1]
+
+
+def test_a_canary_that_would_win_is_rolled_back_when_its_engine_alarms() -> None:
+    serving = [row(i, 1 if i % 5 else 0, 1) for i in range(500)]  # right on 0.8
+    good = [row(i, 1 if i % 20 else 0, 1) for i in range(500)]  # right on 0.95
+
+    quiet = judge_trial(
+        "canary", GATE, serving, good, max_rows=2000, engine=candidate_engine("sign")
+    )
+    alarmed = judge_trial(
+        "canary", GATE, serving, good, max_rows=2000, engine=candidate_engine("ones")
+    )
+
+    assert (quiet.verdict, quiet.gate["result"]) == ("Promote", "Promoted")
+    assert (alarmed.verdict, alarmed.reason) == ("Reject", "CandidatePredictionDrift")
+    assert alarmed.gate["result"] == "Alarmed"
+    assert alarmed.gate["candidateAccuracy"] == 0.95  # the comparison's numbers are kept
+    assert alarmed.message.startswith("the candidate's predictions drifted from its baseline")
+
+
+def test_a_candidate_shown_worse_keeps_that_reason_even_when_its_engine_alarms() -> None:
+    serving = [row(i, 1 if i % 5 else 0, 1) for i in range(500)]  # right on 0.8
+    bad = [row(i, i % 2, 1) for i in range(500)]  # right on 0.5
+
+    decision = judge_trial(
+        "canary", GATE, serving, bad, max_rows=2000, engine=candidate_engine("ones")
+    )
+
+    assert (decision.verdict, decision.reason, decision.gate["result"]) == (
+        "Reject",
+        "Worse",
+        "Worse",
+    )
+
+
+def test_a_shadow_still_collecting_is_rejected_at_once_when_its_engine_alarms() -> None:
+    serving = [row(i, 1, 1) for i in range(20)]
+
+    decision = judge_trial(
+        "shadow", GATE, serving, serving, max_rows=2000, engine=candidate_engine("holes")
+    )
+
+    assert (decision.verdict, decision.reason) == ("Reject", "CandidateDataQuality")
+    assert decision.gate["result"] == "Alarmed"
+
+
+def test_a_trial_on_a_shared_sidecar_reads_its_own_models_labeled_rows() -> None:
+    # One sidecar serves several models' monitors (spec.target.model): the trial asks for its
+    # model's rows; an unshared sidecar is asked as before.
+    assert labeled_path("fraud") == "/v1/labeled?model=fraud"
+    assert labeled_path("a b&c") == "/v1/labeled?model=a+b%26c"
+    assert labeled_path(None) == "/v1/labeled"

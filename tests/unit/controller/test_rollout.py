@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kubedrift.api.spec import ModelMonitorSpec
+from kubedrift.controller.injection import build_sidecar_container
 from kubedrift.controller.rollout import (
     BaselineRef,
     HeldOutScores,
@@ -15,7 +16,7 @@ from kubedrift.controller.rollout import (
     plan_version_rollout,
     termination_message,
 )
-from support.controller_samples import SPEC, make_deployment, make_spec
+from support.controller_samples import MONITOR, OPTIONS, SPEC, make_deployment, make_spec
 
 
 @pytest.mark.parametrize(
@@ -114,3 +115,22 @@ def test_strategy_none_leaves_the_deployment_alone() -> None:
     )
 
     assert plan_version_rollout(make_deployment(), spec, "2") is None
+
+
+def test_serving_sidecars_read_the_model_version_that_the_promotion_sets_in_its_one_patch(
+    spec: ModelMonitorSpec,
+) -> None:
+    # The injected sidecar takes KUBEDRIFT_MODEL_VERSION from the Pod annotation (downward
+    # API); the rollout's patch sets that annotation with the model's version env, and leaves
+    # the sidecar container alone: the promotion's one roll also relabels the sidecar's rows.
+    sidecar = build_sidecar_container(spec, MONITOR, OPTIONS)
+    [version_env] = [e for e in sidecar["env"] if e["name"] == "KUBEDRIFT_MODEL_VERSION"]
+    patch = plan_version_rollout(make_deployment(), spec, "2")
+
+    assert version_env["valueFrom"] == {
+        "fieldRef": {"fieldPath": "metadata.annotations['kubedrift.io/model-version']"}
+    }
+    assert patch is not None
+    template = patch["spec"]["template"]
+    assert template["metadata"]["annotations"] == {"kubedrift.io/model-version": "2"}
+    assert [c["name"] for c in template["spec"]["containers"]] == ["model"]

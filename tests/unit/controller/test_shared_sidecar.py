@@ -173,7 +173,7 @@ def test_deleting_one_member_keeps_the_sidecar_for_the_other(shared: dict[str, A
         "/etc/kubedrift/wine-monitor/sidecar.yaml"
     )
     assert "--model-config" not in container["args"]
-    assert [e["name"] for e in container["env"] if e["name"].startswith("KUBEDRIFT")] == [
+    assert [e["name"] for e in container["env"] if e["name"].startswith("KUBEDRIFT_SIDECAR")] == [
         "KUBEDRIFT_SIDECAR_TOKEN_wine-monitor"
     ]
     (volume,) = left["spec"]["template"]["spec"]["volumes"]
