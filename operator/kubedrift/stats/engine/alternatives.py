@@ -19,10 +19,10 @@ size costs one product whatever the traffic.
   against the binary marginal of the column's confidence set (by the data-processing inequality
   the marginal of every distribution in the KL ball lies in the binary ball of the same radius,
   so the e-value holds for the whole null).
-- **Shape** (every column): a plug-in alternative, the smoothed frequencies of the current run
-  (``engine``); its weights are computed each step. It finds any change, at the price of
-  learning it (about ``(k - 1)/2 ln n`` nats for ``k`` bins), where the fixed alternatives above
-  earn from the first row.
+- **Shape** (every column): a plug-in alternative, the smoothed frequencies of the column's
+  recent rows (a decaying memory, ``engine.SHAPE_MEMORY``); its weights are computed each
+  step. It finds any change, at the price of learning it (about ``(k - 1)/2 ln n`` nats for
+  ``k`` bins), where the fixed alternatives above earn from the first row.
 - **Rates** (missing values, out-of-range values or unseen categories, unknown columns, the
   error rate): Bernoulli alternatives ``p1 = p_up + (1 - p_up) f`` above the reference's upper
   bound ``p_up``, for ``f`` in :data:`RATE_STEPS`. For ``p1 > p_up`` the likelihood ratio

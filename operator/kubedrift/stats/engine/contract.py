@@ -15,15 +15,17 @@ at least ``W c / W_g``; after a crossing the group starts again, so it crosses a
 (W c)`` times per step on average, and all groups together at most ``1 / c``. With ``c = T /
 interval`` that is one false alarm per ``T``.
 
-The weights ``rho`` are 1 for drift and performance alternatives and ``DATA_QUALITY_WEIGHT`` (see
-``plan``) for data-quality ones, so ``W`` is the alternatives counted by weight, and in logs the
-threshold is ``h = ln(W T / interval)`` on ``ln sum rho_j R_j``. The sum over a group (a mixture
-over its alternatives) is at least its largest term, and ``R_j`` is at least the exponential of
-the alternative's CUSUM statistic, so this detects no later than a union of CUSUMs at the same
+The weights ``rho`` (see ``plan``) are 1 for drift alternatives (and the windowed metric's look and
+the estimated error rate's), the number of its category tilts for a categorical column's plug-in,
+``DATA_QUALITY_WEIGHT`` for data-quality ones, and for the error rate's alternatives together as
+much as all the others (``PERFORMANCE_SHARE``), so ``W`` is the alternatives counted by weight, and
+in logs the threshold is ``h = ln(W T / interval)`` on ``ln sum rho_j R_j``. The sum over a group (a
+mixture over its alternatives) is at least its largest term, and ``R_j`` is at least the exponential
+of the alternative's CUSUM statistic, so this detects no later than a union of CUSUMs at the same
 ``h``, and sooner when several alternatives of a group earn together. The contract holds whatever
-the traffic rate (an e-value is valid for any number of rows in the step), the interval, the
-number of features and the window settings, and whatever the dependence between columns (the
-bound adds expectations); only the threshold moves, and only logarithmically.
+the traffic rate (an e-value is valid for any number of rows in the step), the interval, the number
+of features and the window settings, and whatever the dependence between columns (the bound adds
+expectations); only the threshold moves, and only logarithmically.
 
 The reference's finite size is part of the null (``reference``): each confidence set holds with
 probability ``1 - reference_risk / R`` for the ``R`` sets a monitor uses, so with probability at

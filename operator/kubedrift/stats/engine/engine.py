@@ -71,6 +71,11 @@ BoolArray = npt.NDArray[np.bool_]
 #: Pseudo-counts per bin of the reference in the plug-in shape alternative (a prior that keeps
 #: the first steps of a run close to the reference).
 PRIOR_PER_BIN = 2.0
+#: Memory of the plug-in shape alternative, in rows: its history is the column's counts with
+#: each row's weight decaying by ``exp(-1 / SHAPE_MEMORY)`` per later row, so that it follows a
+#: change within a few hundred rows whatever its detector's statistic does (a history that
+#: restarted whenever the statistic fell below 0 kept forgetting what it had learned).
+SHAPE_MEMORY = 200.0
 #: A step is taken at most this share of an interval after the previous one; earlier calls add
 #: their increment to the next step (so that early evaluations cannot spend extra budget).
 MIN_STEP_SHARE = 0.5
@@ -205,7 +210,6 @@ class Engine:
         "_drift_alarm",
         "_drift_quiet",
         "_embedding",
-        "_last",
         "_last_step",
         "_look_confidence",
         "_metric_alarm",
@@ -227,8 +231,10 @@ class Engine:
         "_rate_run",
         "_rate_s",
         "_rates",
+        "_recent",
         "_reference",
         "_run",
+        "_shape_log_weight",
         "_shape_s",
         "_tilt_active",
         "_tilt_effects",
@@ -296,6 +302,7 @@ class Engine:
         self._rate_miss = plan.rate_miss
         self._rate_active = plan.rate_active
         self._rate_log_weight = plan.rate_log_weight
+        self._shape_log_weight = plan.shape_log_weight
         #: First category row of each categorical column (rows are sorted by column).
         self._category_starts = np.flatnonzero(
             np.diff(self._category_columns, prepend=-1) != 0
@@ -324,7 +331,7 @@ class Engine:
         self._category_s = np.full(self._category_active.shape, -np.inf)
         self._rate_s = np.full((len(self._rates), len(RATE_STEPS)), -np.inf)
         self._run = np.zeros((size, widest))
-        self._last = np.zeros((size, widest))
+        self._recent = np.zeros((size, widest))
         self._rate_run = np.zeros((len(self._rates), 2))  # events, trials
         self._drift_alarm = np.zeros(size, dtype=bool)
         self._drift_quiet = np.zeros(size)
@@ -377,15 +384,15 @@ class Engine:
         self._shape_s = np.where(self._watched, _sr(self._shape_s, shape), -np.inf)
         self._step_categories(counts)
         self._run += counts
-        self._last = counts
         fixed = self._fixed_statistics()
-        best = np.logaddexp(fixed, self._shape_s)
+        shape_weighted = self._shape_s + self._shape_log_weight
+        best = np.logaddexp(fixed, shape_weighted)
         crossed: BoolArray = self._watched & (best >= self.threshold)
         decided = crossed & gate
         # The change found is worth an alarm when the alternatives at least min_effect away
         # from the reference hold most of the group's evidence. Every fixed alternative is (the
         # plan runs no other); the plug-in shape alternative is when its own effect is.
-        confirmed = decided & ((shape_effect >= self.floor) | (fixed >= self._shape_s))
+        confirmed = decided & ((shape_effect >= self.floor) | (fixed >= shape_weighted))
         self._drift_alarm |= confirmed
         self.unconfirmed += int((decided & ~confirmed).sum())
         restart = decided | (self._shape_s <= 0.0)
@@ -393,6 +400,7 @@ class Engine:
         self._shape_s[decided] = -np.inf
         self._category_s[decided[self._category_columns]] = -np.inf
         self._run[restart] = 0.0
+        self._recent[decided] = 0.0
         present = (increment.samples - increment.missing).astype(np.float64)
         self._drift_quiet = np.where(crossed, 0.0, self._drift_quiet + present)
         return crossed
@@ -434,14 +442,18 @@ class Engine:
     def _column_statistics(self) -> FloatArray:
         """Each column's drift statistic: the log of the sum of the e-detectors of all its
         alternatives (location, spread, category and shape), the quantity the threshold bounds."""
-        result: FloatArray = np.logaddexp(self._fixed_statistics(), self._shape_s)
+        result: FloatArray = np.logaddexp(
+            self._fixed_statistics(), self._shape_s + self._shape_log_weight
+        )
         return result
 
     def _shape_evidence(self, counts: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Log e-value of ``counts`` under the plug-in alternative (the reference's pseudo-counts
-        plus the current run, or the previous increment when no run is open, projected on the
-        reference's ball; fixed before ``counts`` is seen), and that alternative's effect size."""
-        history = np.where(self._run.sum(axis=1, keepdims=True) > 0, self._run, self._last)
+        plus the column's recent counts, decayed over :data:`SHAPE_MEMORY` rows, projected on
+        the reference's ball; fixed before ``counts`` is seen), and that alternative's effect
+        size."""
+        history = self._recent
+        self._recent = history * np.exp(-counts.sum(axis=1, keepdims=True) / SHAPE_MEMORY) + counts
         prior = PRIOR_PER_BIN * self._bins[:, None] * self._reference
         q = (history + prior) / (
             history.sum(axis=1, keepdims=True) + prior.sum(axis=1, keepdims=True)

@@ -48,6 +48,20 @@ RateKind = Literal["missing", "out-of-range", "unseen-categories", "unknown-colu
 #: leaves a larger one to the drift and performance signals (see ``EnginePlan.budget``).
 DATA_QUALITY_WEIGHT = 0.1
 
+#: Weight of a column's plug-in shape alternative relative to the column's fixed alternatives
+#: together (its location, spread or category tilts), numeric and categorical columns; at least
+#: 1 (a column without fixed alternatives). The fixed tilts earn from the first row but only on
+#: the changes they anticipate; the plug-in finds any change at a learning cost, and one category
+#: tilt rarely matches a change that moves several categories at once (see ``EnginePlan.budget``).
+SHAPE_WEIGHT_NUMERIC = 0.0
+SHAPE_WEIGHT_CATEGORICAL = 1.0
+#: Share of the budget the error rate from labels takes when it is watched: a monitor answers two
+#: questions, has the traffic moved and has the accuracy dropped, and the error rate (one signal
+#: of a few alternatives) would otherwise get a sliver of a budget sized by the features' many
+#: drift alternatives. Its alternatives weigh ``PERFORMANCE_SHARE / (1 - PERFORMANCE_SHARE)``
+#: times every other alternative together, shared equally (see ``EnginePlan.budget``).
+PERFORMANCE_SHARE = 0.5
+
 #: Position of each rate kind in the engine's candidate rows of events and trials.
 KIND_CODES: dict[str, int] = {
     "missing": 0,
@@ -131,6 +145,8 @@ class EnginePlan:
     budget: float
     #: Log of each rate row's weight, added to its statistic before the threshold.
     rate_log_weight: FloatArray
+    #: Log of each column's plug-in shape alternative's weight (``SHAPE_WEIGHT_*``).
+    shape_log_weight: FloatArray
     #: Confidence of the windowed metric's look (one alternative's share of the budget).
     look_confidence: float
     #: The level of each reference confidence set (``reference_risk`` over the sets).
@@ -237,8 +253,19 @@ class EnginePlan:
         # An alternative below the practical-significance floor could only ever raise an
         # unconfirmed crossing: it is not run and takes no share of the budget.
         rate_active = (rate_alternative_effects >= floor).astype(np.int64)
-        rate_weight = np.array(
-            [1.0 if row.kind == "error-rate" else DATA_QUALITY_WEIGHT for row in rates]
+        is_error = np.array([row.kind == "error-rate" for row in rates], dtype=bool)
+        rate_weight = np.where(is_error, 1.0, DATA_QUALITY_WEIGHT)
+        fixed_per_column = tilt_active.sum(axis=1) + np.bincount(
+            categories[0], weights=categories[4].sum(axis=1), minlength=len(profiles)
+        )
+        shape_weight = np.where(
+            watched,
+            np.maximum(
+                1.0,
+                np.where(numeric, SHAPE_WEIGHT_NUMERIC, SHAPE_WEIGHT_CATEGORICAL)
+                * fixed_per_column,
+            ),
+            0.0,
         )
         drift_alternatives = (
             int(tilt_active.sum())
@@ -248,7 +275,21 @@ class EnginePlan:
             + (ESTIMATED_ALTERNATIVES if estimating else 0)
         )
         alternatives = drift_alternatives + int(rate_active.sum())
-        budget = drift_alternatives + float(rate_active.sum(axis=1) @ rate_weight)
+        others = (
+            drift_alternatives
+            - int(watched.sum())
+            + float(shape_weight.sum())
+            + float(rate_active[~is_error].sum(axis=1) @ rate_weight[~is_error])
+        )
+        error_alternatives = float(rate_active[is_error].sum())
+        if error_alternatives:
+            # The error rate's alternatives take PERFORMANCE_SHARE of the whole budget together.
+            rate_weight = np.where(
+                is_error,
+                others * PERFORMANCE_SHARE / (1 - PERFORMANCE_SHARE) / error_alternatives,
+                rate_weight,
+            )
+        budget = others + float(rate_active[is_error].sum(axis=1) @ rate_weight[is_error])
         plan = cls(
             baseline=baseline,
             settings=settings,
@@ -286,6 +327,7 @@ class EnginePlan:
             threshold=contract.threshold(budget),
             budget=budget,
             rate_log_weight=np.log(rate_weight),
+            shape_log_weight=np.log(np.where(watched, shape_weight, 1.0)),
             look_confidence=1 - 2 * contract.look_level(budget),
             delta=delta,
             estimating=estimating,
