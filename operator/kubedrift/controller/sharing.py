@@ -115,6 +115,24 @@ def plan_member_injection(
             "a monitor of one model (spec.target.model) can share the sidecar only with other "
             "monitors of one model each",
         )
+    wanted = joined_members(members, spec, monitor, own_hash, name)
+    target_container(workload, spec)
+    check_ports(workload, spec)
+    container = with_members(build_sidecar_container(spec, monitor, options), sorted(wanted))
+    return _plan(workload, wanted, container)
+
+
+def joined_members(
+    members: Mapping[str, Mapping[str, Any]],
+    spec: ModelMonitorSpec,
+    monitor: MonitorRef,
+    own_hash: str,
+    target: str,
+) -> Members:
+    """``members`` with ``monitor`` added (or updated). Raises
+    :class:`~kubedrift.controller.injection.InjectionError` for a second monitor of the same
+    model (``TargetAlreadyMonitored``) and for differing sidecar settings
+    (``SidecarSettingsDiffer``); ``target`` names the shared workload in those messages."""
     settings = sidecar_settings(spec)
     for other, member in sorted(members.items()):
         if other == monitor.name:
@@ -122,25 +140,21 @@ def plan_member_injection(
         if member.get("model") == spec.target.model:
             raise InjectionError(
                 "TargetAlreadyMonitored",
-                f"model {spec.target.model} of {name} is already monitored by ModelMonitor "
+                f"model {spec.target.model} of {target} is already monitored by ModelMonitor "
                 f"{other}; one monitor per model",
             )
         if member.get("sidecar") != settings:
             raise InjectionError(
                 "SidecarSettingsDiffer",
-                f"ModelMonitor {other} shares the sidecar of {name} with {member.get('sidecar')}; "
-                f"this monitor asks for {settings}: monitors of one workload need the same "
-                "spec.capture mode, protocol, listenPort and adminPort and spec.target port "
-                "and container",
+                f"ModelMonitor {other} shares the sidecar of {target} with "
+                f"{member.get('sidecar')}; this monitor asks for {settings}: monitors of one "
+                "workload need the same spec.capture mode, protocol, listenPort and adminPort "
+                "and spec.target port and container",
             )
-    target_container(workload, spec)
-    check_ports(workload, spec)
-    wanted = {
-        **members,
+    return {
+        **{k: dict(v) for k, v in members.items()},
         monitor.name: {"model": spec.target.model, "hash": own_hash, "sidecar": settings},
     }
-    container = with_members(build_sidecar_container(spec, monitor, options), sorted(wanted))
-    return _plan(workload, wanted, container)
 
 
 def plan_member_removal(workload: Mapping[str, Any], monitor: MonitorRef) -> dict[str, Any] | None:
@@ -163,7 +177,7 @@ def plan_member_removal(workload: Mapping[str, Any], monitor: MonitorRef) -> dic
         return patch
     current = named(pod_spec(workload).get("containers"), SIDECAR_CONTAINER)
     if current is None:
-        return {"metadata": {"annotations": {MEMBERS_ANNOTATION: _encode(remaining)}}}
+        return {"metadata": {"annotations": {MEMBERS_ANNOTATION: encode_members(remaining)}}}
     return _plan(workload, remaining, with_members(dict(current), sorted(remaining)))
 
 
@@ -220,7 +234,8 @@ def _is_token(env: Mapping[str, Any]) -> bool:
     return str(env.get("name", "")).startswith(TOKEN_ENV)
 
 
-def _encode(members: Members) -> str:
+def encode_members(members: Members) -> str:
+    """The :data:`~kubedrift.controller.names.MEMBERS_ANNOTATION` value of ``members``."""
     return json.dumps(members, sort_keys=True, separators=(",", ":"))
 
 
@@ -258,7 +273,7 @@ def _plan(
     patched = {**container, "env": container["env"] + stale_env}
     return {
         "metadata": {
-            "annotations": {MONITOR_ANNOTATION: first, MEMBERS_ANNOTATION: _encode(members)}
+            "annotations": {MONITOR_ANNOTATION: first, MEMBERS_ANNOTATION: encode_members(members)}
         },
         "spec": {
             "template": {
