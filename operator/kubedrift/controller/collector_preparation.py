@@ -95,6 +95,8 @@ async def prepare_collector(
     tokens, digest = await keep_sidecar_files(ctx, monitor, data)
     path = apps(monitor.namespace, "deployments", collector_name(creator))
     joined = False
+    if creator is not monitor:  # a collector of its own, made before another took the logger
+        await _delete_collector(ctx, monitor, collector_name(monitor))
     if shared:
         joined = await _join(ctx, creator, monitor=monitor, spec=spec, digest=digest, isvc=name)
     else:
@@ -207,10 +209,8 @@ async def teardown_collector(ctx: OperatorContext, monitor: MonitorRef, name: st
     logger and deletes the collector Deployment and Service (they are owned by the monitors, so
     the garbage collector would too, later)."""
     kept = await leave_collector(ctx, monitor, name)
-    if kept is None:
-        return
-    await ctx.client.delete(apps(monitor.namespace, "deployments", kept))
-    await ctx.client.delete(core(monitor.namespace, "services", kept))
+    if kept is not None:
+        await _delete_collector(ctx, monitor, kept)
 
 
 async def restore_logger(ctx: OperatorContext, monitor: MonitorRef, name: str) -> None:
@@ -219,8 +219,7 @@ async def restore_logger(ctx: OperatorContext, monitor: MonitorRef, name: str) -
     after this monitor stays for the new target; another one is deleted)."""
     kept = await leave_collector(ctx, monitor, name)
     if kept is not None and kept != collector_name(monitor):
-        await ctx.client.delete(apps(monitor.namespace, "deployments", kept))
-        await ctx.client.delete(core(monitor.namespace, "services", kept))
+        await _delete_collector(ctx, monitor, kept)
 
 
 async def leave_collector(ctx: OperatorContext, monitor: MonitorRef, name: str) -> str | None:
@@ -299,6 +298,16 @@ async def _leave(
         return {"metadata": {"ownerReferences": kept}}
 
     await ctx.client.update(service_path, unown, write="collector", content_type=MERGE)
+
+
+async def _delete_collector(ctx: OperatorContext, monitor: MonitorRef, name: str) -> None:
+    """Delete collector ``name`` (Deployment and Service) when it is there."""
+    for path in (
+        apps(monitor.namespace, "deployments", name),
+        core(monitor.namespace, "services", name),
+    ):
+        if await ctx.client.get(path) is not None:
+            await ctx.client.delete(path)
 
 
 async def _apply(ctx: OperatorContext, collection: str, body: Mapping[str, Any]) -> None:

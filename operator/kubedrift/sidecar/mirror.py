@@ -8,12 +8,13 @@ meet are counted (``kubedrift_mirror_unmatched_total``).
 
 KServe's CloudEvents carry no request path: their ``ce-source``, ``inferenceservicename``,
 ``component`` and ``endpoint`` name the InferenceService's agent, not the model it served. A
-collector shared by monitors of several models (``named_models``) reads the model from the
-response instead: an Open Inference Protocol response names it in ``model_name``, and the
-exchange is routed as if it had been served on that model's OIP path
-(:func:`path_from_response`). A KServe v1 response (``{"predictions": ...}``) names no model:
-such an exchange keeps the empty path, which a collector of one model takes as its own and a
-shared one counts as nobody's (``kubedrift.sidecar.models``).
+collector of monitors of named models (``spec.target.model``, ``named_models``) reads the model
+from the response instead: an Open Inference Protocol response names it in ``model_name``, and
+the exchange is routed as if it had been served on that model's OIP path
+(:func:`path_from_response`), so another model's exchanges stay out of the window. A KServe v1
+response (``{"predictions": ...}``) names no model: such an exchange keeps the empty path, which
+a collector of one model takes as its own and a shared one counts as nobody's
+(``kubedrift.sidecar.models``).
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def mirror_app(
     named_models: bool = False,
 ) -> web.Application:
     """The listen-port application of mirror mode; ``named_models``: route CloudEvents by the
-    model their response names (a collector shared by several models' monitors)."""
+    model their response names (a collector of monitors of named models)."""
     joiner = joiner or CloudEventJoiner(capacity=10_000, ttl=60.0)
     reported = 0
 
