@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
@@ -23,6 +22,7 @@ from kubedrift.controller.sharing import (
 )
 from kubedrift.controller.sidecar_config import render_sidecar_config
 from support.controller_samples import OPTIONS, SPEC, make_deployment, make_spec
+from support.strategic_merge import apply_patch
 
 IRIS = MonitorRef(namespace="ml", name="iris-monitor", uid="uid-iris")
 WINE = MonitorRef(namespace="ml", name="wine-monitor", uid="uid-wine")
@@ -35,42 +35,12 @@ def model_spec(model: str | None, **capture: Any) -> ModelMonitorSpec:
     )
 
 
-def apply(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-    """A strategic merge for the shapes used here: containers, env and volumes merge by name
-    (``$patch: delete`` removes), volume mounts by mountPath, other lists are replaced, ``None``
-    deletes a key."""
-    result = copy.deepcopy(target)
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        elif isinstance(value, dict):
-            result[key] = apply(result.get(key) or {}, value)
-        elif isinstance(value, list) and key in ("containers", "env", "volumes", "volumeMounts"):
-            merge_key = "mountPath" if key == "volumeMounts" else "name"
-            merged = list(result.get(key) or [])
-            for item in value:
-                index = next(
-                    (i for i, old in enumerate(merged) if old[merge_key] == item[merge_key]), None
-                )
-                if item.get("$patch") == "delete":
-                    if index is not None:
-                        merged.pop(index)
-                elif index is None:
-                    merged.append(item)
-                else:
-                    merged[index] = apply(merged[index], item)
-            result[key] = merged
-        else:
-            result[key] = value
-    return result
-
-
 def inject(
     workload: dict[str, Any], spec: ModelMonitorSpec, monitor: MonitorRef, digest: str
 ) -> dict[str, Any]:
     patch = plan_member_injection(workload, spec, monitor, OPTIONS, digest)
     assert patch is not None
-    return apply(workload, patch)
+    return apply_patch(workload, patch)
 
 
 def sidecar(workload: dict[str, Any]) -> dict[str, Any]:
@@ -152,7 +122,7 @@ def test_a_monitor_of_the_whole_port_shares_with_nobody(shared: dict[str, Any]) 
     assert refused.value.reason == "TargetAlreadyMonitored"
     patch = plan_injection(make_deployment(), model_spec(None), whole, OPTIONS, "h")
     assert patch is not None
-    alone = apply(make_deployment(), patch)
+    alone = apply_patch(make_deployment(), patch)
     with pytest.raises(InjectionError, match="for every model on its port"):
         plan_member_injection(alone, model_spec("iris"), IRIS, OPTIONS, "h")
 
@@ -167,7 +137,7 @@ def test_members_must_agree_on_the_one_containers_settings(shared: dict[str, Any
 def test_deleting_one_member_keeps_the_sidecar_for_the_other(shared: dict[str, Any]) -> None:
     patch = plan_member_removal(shared, IRIS)
     assert patch is not None
-    left = apply(shared, patch)
+    left = apply_patch(shared, patch)
     container = sidecar(left)
     assert container["args"][container["args"].index("--config") + 1] == (
         "/etc/kubedrift/wine-monitor/sidecar.yaml"
@@ -186,7 +156,7 @@ def test_deleting_one_member_keeps_the_sidecar_for_the_other(shared: dict[str, A
     assert plan_member_injection(left, model_spec("wine"), WINE, OPTIONS, "hash-wine") is None
     last = plan_member_removal(left, WINE)
     assert last is not None
-    gone = apply(left, last)
+    gone = apply_patch(left, last)
     assert [c["name"] for c in gone["spec"]["template"]["spec"]["containers"]] == ["model"]
     assert (
         "volumes" not in gone["spec"]["template"]["spec"]
