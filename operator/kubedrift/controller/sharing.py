@@ -252,7 +252,54 @@ def plan_member_removal(workload: Mapping[str, Any], monitor: MonitorRef) -> dic
     if current is None:
         return {"metadata": {"annotations": {MEMBERS_ANNOTATION: encode_members(remaining)}}}
     root = root_of(remaining)
+    if root is not None and set(remaining) == {root}:
+        return _plan_root_alone(workload, root, remaining[root], current)
     return _plan(workload, remaining, with_members(dict(current), sorted(remaining), root))
+
+
+def _plan_root_alone(
+    workload: Mapping[str, Any],
+    root: str,
+    member: Mapping[str, Any],
+    current: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The root member left alone: straight back to the unshared sidecar's template (what
+    :func:`plan_lone_member` would make of it), so the Pods roll once, not twice."""
+    container = with_members(current, [root], root)
+    args = container["args"]  # ``--config`` first, as an unshared sidecar's
+    container["args"] = [*args[-2:], *args[:-2]]
+    container["volumeMounts"] = [
+        {"name": CONFIG_VOLUME, "mountPath": CONFIG_MOUNT_PATH, "readOnly": True}
+    ]
+    stale = [
+        {"name": e["name"], "$patch": "delete"}
+        for e in current.get("env") or []
+        if _is_token(e) and e["name"] != TOKEN_ENV
+    ]
+    container["env"] = [*container["env"], *stale]
+    return {
+        "metadata": {
+            "annotations": {
+                MONITOR_ANNOTATION: root,
+                MEMBERS_ANNOTATION: encode_members({root: dict(member)}),
+            }
+        },
+        "spec": {
+            "template": {
+                "metadata": {
+                    "labels": {MONITOR_LABEL: root},
+                    "annotations": {CONFIG_HASH_ANNOTATION: str(member.get("hash"))},
+                },
+                "spec": {
+                    "containers": [container],
+                    "volumes": [
+                        {"name": CONFIG_VOLUME, "configMap": {"name": f"{root}-kubedrift-sidecar"}},
+                        {"name": MODELS_VOLUME, "$patch": "delete"},
+                    ],
+                },
+            }
+        },
+    }
 
 
 def with_members(

@@ -231,3 +231,18 @@ def test_files_stay_at_the_root_only_for_a_monitor_alone_or_the_root_member(
     assert not files_at_root(shared, WINE)
     rose = MonitorRef(namespace="ml", name="rose-monitor", uid="uid-5")
     assert not files_at_root(shared, rose)
+
+
+def test_the_first_member_left_alone_gets_the_unshared_template_back_in_one_step(
+    shared: dict[str, Any],
+) -> None:
+    patch = plan_member_removal(shared, WINE)
+    assert patch is not None
+    left = apply_patch(shared, patch)
+    unshared = apply_patch(
+        make_deployment(),
+        plan_injection(make_deployment(), model_spec("iris"), IRIS, OPTIONS, "hash-iris") or {},
+    )
+    assert left["spec"]["template"] == unshared["spec"]["template"]
+    assert members_of(left)["iris-monitor"]["root"] is True
+    assert plan_member_injection(left, model_spec("iris"), IRIS, OPTIONS, "hash-iris") is None
