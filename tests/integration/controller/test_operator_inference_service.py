@@ -505,6 +505,11 @@ def test_monitors_of_two_models_of_one_inference_service_share_its_collector(
     token = kube.secret_value("wine-kubedrift-token", "sidecar-token")
     window = admin_call(f"http://{collector_ip}:8481/v1/window?model=wine", token)
     assert window["model"] == "wine"
+    # wine's labels, sent to the operator, reach the collector named after iris
+    wine_sent = [r for r in v2 if r["model"] == "wine"]
+    feedback = [{"id": r["name"], "label": [CLASSES[0]] * len(r["rows"])} for r in wine_sent]
+    endpoint = f"http://127.0.0.1:{operator.port}/v1/feedback/{namespace}/wine"
+    assert admin_call(endpoint, token, feedback)["joined"] == len(wine_sent)
 
     # the same model twice is refused with the reason
     kube.create_monitor(model_monitor("iris-again", "iris"))
