@@ -34,6 +34,7 @@ from kubedrift.controller.collector_sharing import (
     collector_holder,
     member_owners,
     plan_collector_members,
+    served_inference_service,
     shared_collector,
     shared_collector_service,
 )
@@ -158,6 +159,15 @@ async def _join(
     def desired(current: Mapping[str, Any] | None) -> tuple[dict[str, Any], list[Any]]:
         nonlocal joined
         found = members_of(current or {})
+        served = served_inference_service(current or {})
+        if served not in (None, isvc) and set(found) - {monitor.name}:
+            raise NotReadyError(
+                "TargetAlreadyMonitored",
+                f"collector {collector_name(creator)} still serves InferenceService {served} "
+                f"for ModelMonitor {', '.join(sorted(set(found) - {monitor.name}))}; "
+                "a monitor that created a shared collector can monitor another InferenceService "
+                "once the collector's other members are gone",
+            )
         if current is not None and not found and creator is not monitor:
             raise NotReadyError(
                 "TargetAlreadyMonitored",

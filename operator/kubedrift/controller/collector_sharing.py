@@ -37,6 +37,17 @@ from kubedrift.controller.sharing import (
     with_members,
 )
 
+#: Annotation on a shared collector Deployment: the InferenceService whose events it receives
+#: (a monitor that moved to another InferenceService must not take its members' collector).
+INFERENCE_SERVICE_ANNOTATION = "kubedrift.io/inference-service"
+
+
+def served_inference_service(collector: Mapping[str, Any]) -> str | None:
+    """The InferenceService a shared collector serves (``None``: not recorded)."""
+    annotations = (collector.get("metadata") or {}).get("annotations") or {}
+    found = annotations.get(INFERENCE_SERVICE_ANNOTATION)
+    return str(found) if found else None
+
 
 def collector_holder(isvc: Mapping[str, Any]) -> str | None:
     """The monitor whose name the InferenceService's collector carries (``None``: none runs).
@@ -77,7 +88,10 @@ def shared_collector(
     pod = body["spec"]["template"]["spec"]
     pod["containers"] = [with_members(pod["containers"][0], names)]
     pod["volumes"] = [models_volume(names)]
-    body["metadata"]["annotations"] = {MEMBERS_ANNOTATION: encode_members(members)}
+    body["metadata"]["annotations"] = {
+        MEMBERS_ANNOTATION: encode_members(members),
+        INFERENCE_SERVICE_ANNOTATION: str(spec.target.inference_service),
+    }
     body["metadata"]["ownerReferences"] = [dict(ref) for ref in owners]
     return body
 

@@ -14,6 +14,7 @@ from kubedrift.controller.collector_sharing import (
     collector_holder,
     member_owners,
     plan_collector_members,
+    served_inference_service,
     shared_collector,
     shared_collector_service,
 )
@@ -113,6 +114,13 @@ def test_a_collector_with_all_it_needs_gets_no_patch_and_a_new_member_gets_one()
     assert patch is not None
     assert json.loads(patch["metadata"]["annotations"][MEMBERS_ANNOTATION]) == grown
     assert [o["name"] for o in patch["metadata"]["ownerReferences"]] == ["iris", "wine"]
+
+
+def test_a_shared_collector_records_the_inference_service_it_serves() -> None:
+    members = two_members()
+    body = shared_collector(IRIS, spec_of("iris"), OPTIONS, members, [])
+    assert served_inference_service(body) == "zoo"
+    assert served_inference_service({"metadata": {}}) is None
 
 
 def test_the_holder_is_the_monitor_the_inference_service_names() -> None:
