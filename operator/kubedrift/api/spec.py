@@ -428,7 +428,8 @@ class CaptureSpec:
     prediction_output: str | None = prop(
         "predictionOutput",
         "Open Inference Protocol: the output tensor that holds the prediction, when a response "
-        "has several (predict and predict_proba); default: the first.",
+        "has several (predict and predict_proba); default: the first. MLflow: the column of "
+        "object or column predictions (a DataFrame the model returned); default: the only one.",
         default=None,
         min_length=1,
         max_length=253,

@@ -18,7 +18,8 @@ runs the sidecar in mirror mode as a Deployment and Service of its own, the coll
   :func:`plan_logger_restore` puts that back when the monitor is deleted.
 
 The InferenceService carries ``kubedrift.io/monitor`` like an injected Deployment, so two
-monitors cannot both take its logger.
+monitors of every model cannot both take its logger; monitors of one model each share the
+collector (``kubedrift.controller.collector_sharing``).
 """
 
 from __future__ import annotations

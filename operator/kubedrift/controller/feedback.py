@@ -43,7 +43,12 @@ from aiohttp import web
 from kubedrift.api.spec import SpecError, parse_spec
 from kubedrift.bearer import bearer_matches
 from kubedrift.controller.client import ApiError, KubeClient, apps, core, monitor_path
-from kubedrift.controller.collector import sidecar_workload_path
+from kubedrift.controller.collector import (
+    collector_name,
+    inference_service_path,
+    sidecar_workload_path,
+)
+from kubedrift.controller.collector_sharing import collector_holder
 from kubedrift.controller.live_trial import candidate_name
 from kubedrift.controller.names import SIDECAR_TOKEN_KEY, MonitorRef
 from kubedrift.controller.observation import Sidecar, call_sidecar, ready_sidecars
@@ -262,7 +267,17 @@ class MonitorLookup:
         metadata = monitor["metadata"]
         namespace = metadata["namespace"]
         ref = MonitorRef(namespace, metadata["name"], metadata["uid"])
-        deployment = await self.client.get(sidecar_workload_path(ref, spec))
+        path = sidecar_workload_path(ref, spec)
+        if spec.target.inference_service is not None:  # a shared collector is the first's
+            isvc = await self.client.get(
+                inference_service_path(namespace, spec.target.inference_service)
+            )
+            holder = collector_holder(isvc or {})
+            if holder is not None:
+                path = apps(
+                    namespace, "deployments", collector_name(MonitorRef(namespace, holder, ""))
+                )
+        deployment = await self.client.get(path)
         if deployment is None:
             return []
         admin = spec.capture.admin_port

@@ -96,16 +96,17 @@ def build_sidecar_container(
         "args": args,
         "env": [
             {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+            {  # the version the Pod serves, set with the rollout that loads it (one roll);
+            # tokens last, as a shared sidecar's (controller/sharing.py) appends its members'
+                "name": SIDECAR_MODEL_VERSION_ENV,
+                "valueFrom": {
+                    "fieldRef": {"fieldPath": f"metadata.annotations['{MODEL_VERSION_ANNOTATION}']"}
+                },
+            },
             {
                 "name": TOKEN_ENV,
                 "valueFrom": {
                     "secretKeyRef": {"name": monitor.token_secret, "key": SIDECAR_TOKEN_KEY}
-                },
-            },
-            {  # the version the Pod serves, set with the rollout that loads it (one roll)
-                "name": SIDECAR_MODEL_VERSION_ENV,
-                "valueFrom": {
-                    "fieldRef": {"fieldPath": f"metadata.annotations['{MODEL_VERSION_ANNOTATION}']"}
                 },
             },
         ],
@@ -322,17 +323,25 @@ def workload_name(deployment: Mapping[str, Any]) -> str:
 
 
 def covers(actual: Any, wanted: Any) -> bool:
-    """Whether ``actual`` has everything ``wanted`` has (mappings by key, lists item by item):
+    """Whether ``actual`` has everything ``wanted`` has (mappings by key, lists item by item,
+    lists of named items by name as a strategic merge patch merges them, whatever their order):
     what the operator wrote is still there, whatever defaults the API server added.
 
     >>> covers({"a": 1, "b": [{"c": 2, "d": 3}]}, {"b": [{"c": 2}]})
     True
     >>> covers({"a": 1}, {"a": 2})
     False
+    >>> covers([{"name": "B", "value": "2"}, {"name": "A"}], [{"name": "A"}, {"name": "B"}])
+    True
     """
     if isinstance(wanted, Mapping):
         return isinstance(actual, Mapping) and all(
             covers(actual.get(key), value) for key, value in wanted.items()
+        )
+    if _named_items(wanted) and _named_items(actual):
+        by_name = {item["name"]: item for item in actual}
+        return len(by_name) == len(actual) == len(wanted) and all(
+            covers(by_name.get(item["name"]), item) for item in wanted
         )
     if isinstance(wanted, list):
         return (
@@ -341,3 +350,12 @@ def covers(actual: Any, wanted: Any) -> bool:
             and all(covers(a, w) for a, w in zip(actual, wanted, strict=True))
         )
     return bool(actual == wanted)
+
+
+def _named_items(value: Any) -> bool:
+    """A non-empty list whose items all carry a ``name`` (env, containers, volumes, mounts)."""
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(item, Mapping) and "name" in item for item in value)
+    )

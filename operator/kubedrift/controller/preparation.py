@@ -40,7 +40,12 @@ from kubedrift.controller.names import (
     workload_resource,
 )
 from kubedrift.controller.rollout import plan_version_rollout
-from kubedrift.controller.sharing import members_of, plan_member_injection, plan_member_removal
+from kubedrift.controller.sharing import (
+    ROOT,
+    members_of,
+    plan_member_injection,
+    plan_member_removal,
+)
 from kubedrift.controller.sidecar_config import (
     build_config_map,
     config_hash,
@@ -103,14 +108,22 @@ async def prepare(
     if deployment is None:
         raise _deployment_not_found(monitor, spec)
     loaded = await load_baseline(ctx, monitor, spec, status)
-    data = render_config_map_data(spec, loaded[1], monitor=monitor.name)
-    tokens, digest = await keep_sidecar_files(ctx, monitor, data)
     shared = shares_sidecar(spec)
+    # A monitor of one model alone on its workload (or the member that was) keeps its files at
+    # the root, as an unshared sidecar: its Pods do not roll when it becomes shareable.
+    root = shared and files_at_root(deployment, monitor)
+    data = render_config_map_data(spec, loaded[1], monitor=None if root else monitor.name)
+    tokens, digest = await keep_sidecar_files(ctx, monitor, data)
     version = (status.get("retraining") or {}).get("modelVersion")
     injected = False
 
     def plan(current: Mapping[str, Any]) -> dict[str, Any] | None:
         nonlocal injected
+        if shared and files_at_root(current, monitor) != root:
+            raise NotReadyError(
+                "SidecarMembersChanged",
+                "another monitor joined or left the shared sidecar meanwhile; retrying",
+            )
         try:
             inject = plan_member_injection if shared else plan_injection
             patch = inject(current, spec, monitor, ctx.sidecar, digest)
@@ -130,6 +143,14 @@ async def prepare(
     if spec.capture.mode == "proxy" and spec.target.service is not None:
         await _take_over_service(ctx, monitor, spec, spec.target.service)
     return Prepared.of(written, loaded, tokens, injected=injected)
+
+
+def files_at_root(workload: Mapping[str, Any], monitor: MonitorRef) -> bool:
+    """Whether a monitor of one model renders its files at the root of ``/etc/kubedrift``: it
+    is alone on the workload, or the member marked ``root`` (``kubedrift.controller.sharing``)."""
+    members = members_of(workload)
+    others = set(members) - {monitor.name}
+    return not others or bool(members.get(monitor.name, {}).get(ROOT))
 
 
 async def keep_sidecar_files(

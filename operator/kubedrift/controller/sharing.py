@@ -9,6 +9,12 @@ under ``/etc/kubedrift/{monitor}``, and the sidecar reads the first member's fil
 ``--model-config``. Each member's admin token is in its own environment variable; the sidecar
 accepts any of them, and each monitor reads its own model's window (``/v1/window?model=``).
 
+A monitor of one model alone on its workload gets the unshared sidecar exactly
+(:func:`plan_lone_member`: files at the root of ``/etc/kubedrift``, token in
+``KUBEDRIFT_SIDECAR_TOKEN``), as before sidecars could be shared, so an upgrade rolls none of
+its Pods; its entry is marked ``root`` and keeps that place when others join (their files go
+in folders).
+
 Who shares is recorded on the workload in the annotation ``kubedrift.io/monitors``
 (:data:`~kubedrift.controller.names.MEMBERS_ANNOTATION`), a JSON object::
 
@@ -40,6 +46,7 @@ from kubedrift.controller.injection import (
     check_ports,
     covers,
     named,
+    plan_injection,
     plan_removal,
     pod_spec,
     target_container,
@@ -66,6 +73,8 @@ from kubedrift.controller.sidecar_config import (
 )
 
 Members = dict[str, dict[str, Any]]
+#: A member's key marking its files at the root of the mount (:func:`plan_lone_member`).
+ROOT = "root"
 _CONFIG_FLAGS = ("--config", "--model-config")
 
 
@@ -115,6 +124,88 @@ def plan_member_injection(
             "a monitor of one model (spec.target.model) can share the sidecar only with other "
             "monitors of one model each",
         )
+    wanted = joined_members(members, spec, monitor, own_hash, name)
+    if set(wanted) == {monitor.name}:
+        return plan_lone_member(workload, spec, monitor, options, own_hash)
+    target_container(workload, spec)
+    check_ports(workload, spec)
+    if members.get(monitor.name, {}).get(ROOT):
+        wanted[monitor.name][ROOT] = True
+    root = root_of(wanted)
+    container = build_sidecar_container(spec, monitor, options)
+    return _plan(workload, wanted, with_members(container, sorted(wanted), root))
+
+
+def plan_lone_member(
+    workload: Mapping[str, Any],
+    spec: ModelMonitorSpec,
+    monitor: MonitorRef,
+    options: SidecarOptions,
+    own_hash: str,
+) -> dict[str, Any] | None:
+    """A monitor of one model alone on its workload: the Pod template of an unshared sidecar
+    exactly (:func:`~kubedrift.controller.injection.plan_injection`, its files at the root of
+    ``/etc/kubedrift``), and only the workload's annotation says it is a member (``root``), so
+    a second monitor can join without moving its files."""
+    entry = {
+        "model": spec.target.model,
+        "hash": own_hash,
+        "sidecar": sidecar_settings(spec),
+        ROOT: True,
+    }
+    members = {monitor.name: entry}
+    current = named(pod_spec(workload).get("containers"), SIDECAR_CONTAINER)
+    shared_before = named(pod_spec(workload).get("volumes"), MODELS_VOLUME) is not None
+    stripped = workload
+    if shared_before:  # the members' layout before (the others left): plan as if unshared
+        stripped = {
+            **workload,
+            "metadata": {
+                **(workload.get("metadata") or {}),
+                "annotations": {
+                    k: v
+                    for k, v in ((workload.get("metadata") or {}).get("annotations") or {}).items()
+                    if k != MEMBERS_ANNOTATION
+                },
+            },
+        }
+    patch = plan_injection(stripped, spec, monitor, options, own_hash)
+    if patch is None and members_of(workload) == members and not shared_before:
+        return None
+    patch = patch or {}
+    patch.setdefault("metadata", {}).setdefault("annotations", {})[MEMBERS_ANNOTATION] = (
+        encode_members(members)
+    )
+    if shared_before:
+        pod = patch.setdefault("spec", {}).setdefault("template", {}).setdefault("spec", {})
+        pod.setdefault("volumes", []).append({"name": MODELS_VOLUME, "$patch": "delete"})
+        stale = [
+            {"name": e["name"], "$patch": "delete"}
+            for e in (current or {}).get("env") or []
+            if _is_token(e) and e["name"] != TOKEN_ENV
+        ]
+        for container in pod.get("containers") or []:
+            if container.get("name") == SIDECAR_CONTAINER:
+                container["env"] = [*container.get("env", []), *stale]
+    return patch
+
+
+def root_of(members: Mapping[str, Mapping[str, Any]]) -> str | None:
+    """The member whose files are at the root of ``/etc/kubedrift`` (it was alone first)."""
+    return next((name for name, member in sorted(members.items()) if member.get(ROOT)), None)
+
+
+def joined_members(
+    members: Mapping[str, Mapping[str, Any]],
+    spec: ModelMonitorSpec,
+    monitor: MonitorRef,
+    own_hash: str,
+    target: str,
+) -> Members:
+    """``members`` with ``monitor`` added (or updated). Raises
+    :class:`~kubedrift.controller.injection.InjectionError` for a second monitor of the same
+    model (``TargetAlreadyMonitored``) and for differing sidecar settings
+    (``SidecarSettingsDiffer``); ``target`` names the shared workload in those messages."""
     settings = sidecar_settings(spec)
     for other, member in sorted(members.items()):
         if other == monitor.name:
@@ -122,25 +213,21 @@ def plan_member_injection(
         if member.get("model") == spec.target.model:
             raise InjectionError(
                 "TargetAlreadyMonitored",
-                f"model {spec.target.model} of {name} is already monitored by ModelMonitor "
+                f"model {spec.target.model} of {target} is already monitored by ModelMonitor "
                 f"{other}; one monitor per model",
             )
         if member.get("sidecar") != settings:
             raise InjectionError(
                 "SidecarSettingsDiffer",
-                f"ModelMonitor {other} shares the sidecar of {name} with {member.get('sidecar')}; "
-                f"this monitor asks for {settings}: monitors of one workload need the same "
-                "spec.capture mode, protocol, listenPort and adminPort and spec.target port "
-                "and container",
+                f"ModelMonitor {other} shares the sidecar of {target} with "
+                f"{member.get('sidecar')}; this monitor asks for {settings}: monitors of one "
+                "workload need the same spec.capture mode, protocol, listenPort and adminPort "
+                "and spec.target port and container",
             )
-    target_container(workload, spec)
-    check_ports(workload, spec)
-    wanted = {
-        **members,
+    return {
+        **{k: dict(v) for k, v in members.items()},
         monitor.name: {"model": spec.target.model, "hash": own_hash, "sidecar": settings},
     }
-    container = with_members(build_sidecar_container(spec, monitor, options), sorted(wanted))
-    return _plan(workload, wanted, container)
 
 
 def plan_member_removal(workload: Mapping[str, Any], monitor: MonitorRef) -> dict[str, Any] | None:
@@ -163,13 +250,64 @@ def plan_member_removal(workload: Mapping[str, Any], monitor: MonitorRef) -> dic
         return patch
     current = named(pod_spec(workload).get("containers"), SIDECAR_CONTAINER)
     if current is None:
-        return {"metadata": {"annotations": {MEMBERS_ANNOTATION: _encode(remaining)}}}
-    return _plan(workload, remaining, with_members(dict(current), sorted(remaining)))
+        return {"metadata": {"annotations": {MEMBERS_ANNOTATION: encode_members(remaining)}}}
+    root = root_of(remaining)
+    if root is not None and set(remaining) == {root}:
+        return _plan_root_alone(workload, root, remaining[root], current)
+    return _plan(workload, remaining, with_members(dict(current), sorted(remaining), root))
 
 
-def with_members(container: Mapping[str, Any], members: Sequence[str]) -> dict[str, Any]:
+def _plan_root_alone(
+    workload: Mapping[str, Any],
+    root: str,
+    member: Mapping[str, Any],
+    current: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The root member left alone: straight back to the unshared sidecar's template (what
+    :func:`plan_lone_member` would make of it), so the Pods roll once, not twice."""
+    container = with_members(current, [root], root)
+    args = container["args"]  # ``--config`` first, as an unshared sidecar's
+    container["args"] = [*args[-2:], *args[:-2]]
+    container["volumeMounts"] = [
+        {"name": CONFIG_VOLUME, "mountPath": CONFIG_MOUNT_PATH, "readOnly": True}
+    ]
+    stale = [
+        {"name": e["name"], "$patch": "delete"}
+        for e in current.get("env") or []
+        if _is_token(e) and e["name"] != TOKEN_ENV
+    ]
+    container["env"] = [*container["env"], *stale]
+    return {
+        "metadata": {
+            "annotations": {
+                MONITOR_ANNOTATION: root,
+                MEMBERS_ANNOTATION: encode_members({root: dict(member)}),
+            }
+        },
+        "spec": {
+            "template": {
+                "metadata": {
+                    "labels": {MONITOR_LABEL: root},
+                    "annotations": {CONFIG_HASH_ANNOTATION: str(member.get("hash"))},
+                },
+                "spec": {
+                    "containers": [container],
+                    "volumes": [
+                        {"name": CONFIG_VOLUME, "configMap": {"name": f"{root}-kubedrift-sidecar"}},
+                        {"name": MODELS_VOLUME, "$patch": "delete"},
+                    ],
+                },
+            }
+        },
+    }
+
+
+def with_members(
+    container: Mapping[str, Any], members: Sequence[str], root: str | None = None
+) -> dict[str, Any]:
     """``container`` reading every member's files and tokens (the first member's with
-    ``--config``), whatever members it read before."""
+    ``--config``), whatever members it read before; ``root``'s files are at the root of the
+    mount and its token in the unshared sidecar's variable (:func:`plan_lone_member`)."""
     args: list[str] = []
     skip = False
     for arg in container.get("args") or []:
@@ -180,11 +318,11 @@ def with_members(container: Mapping[str, Any], members: Sequence[str]) -> dict[s
         else:
             args.append(str(arg))
     for index, member in enumerate(members):
-        args += [_CONFIG_FLAGS[min(index, 1)], f"{CONFIG_MOUNT_PATH}/{member}/{CONFIG_FILE}"]
+        args += [_CONFIG_FLAGS[min(index, 1)], f"{_folder(member, root)}/{CONFIG_FILE}"]
     env = [e for e in container.get("env") or [] if not _is_token(e)]
     env += [
         {
-            "name": member_token_env(member),
+            "name": TOKEN_ENV if member == root else member_token_env(member),
             "valueFrom": {
                 "secretKeyRef": {"name": f"{member}-kubedrift-token", "key": SIDECAR_TOKEN_KEY}
             },
@@ -195,8 +333,9 @@ def with_members(container: Mapping[str, Any], members: Sequence[str]) -> dict[s
     return {**container, "args": args, "env": env, "volumeMounts": [mount]}
 
 
-def models_volume(members: Sequence[str]) -> dict[str, Any]:
-    """The projected volume with every member's ConfigMap under its own folder."""
+def models_volume(members: Sequence[str], root: str | None = None) -> dict[str, Any]:
+    """The projected volume with every member's ConfigMap under its own folder (``root``'s at
+    the top)."""
     return {
         "name": MODELS_VOLUME,
         "projected": {
@@ -205,7 +344,7 @@ def models_volume(members: Sequence[str]) -> dict[str, Any]:
                     "configMap": {
                         "name": f"{member}-kubedrift-sidecar",
                         "items": [
-                            {"key": key, "path": f"{member}/{key}"}
+                            {"key": key, "path": key if member == root else f"{member}/{key}"}
                             for key in (CONFIG_FILE, BASELINE_FILE)
                         ],
                     }
@@ -216,11 +355,16 @@ def models_volume(members: Sequence[str]) -> dict[str, Any]:
     }
 
 
+def _folder(member: str, root: str | None) -> str:
+    return CONFIG_MOUNT_PATH if member == root else f"{CONFIG_MOUNT_PATH}/{member}"
+
+
 def _is_token(env: Mapping[str, Any]) -> bool:
     return str(env.get("name", "")).startswith(TOKEN_ENV)
 
 
-def _encode(members: Members) -> str:
+def encode_members(members: Members) -> str:
+    """The :data:`~kubedrift.controller.names.MEMBERS_ANNOTATION` value of ``members``."""
     return json.dumps(members, sort_keys=True, separators=(",", ":"))
 
 
@@ -229,7 +373,7 @@ def _plan(
 ) -> dict[str, Any] | None:
     names = sorted(members)
     first = names[0]
-    volume = models_volume(names)
+    volume = models_volume(names, root_of(members))
     digest = members_hash(members)
     annotations = (workload.get("metadata") or {}).get("annotations") or {}
     template = (workload.get("spec") or {}).get("template") or {}
@@ -258,7 +402,7 @@ def _plan(
     patched = {**container, "env": container["env"] + stale_env}
     return {
         "metadata": {
-            "annotations": {MONITOR_ANNOTATION: first, MEMBERS_ANNOTATION: _encode(members)}
+            "annotations": {MONITOR_ANNOTATION: first, MEMBERS_ANNOTATION: encode_members(members)}
         },
         "spec": {
             "template": {

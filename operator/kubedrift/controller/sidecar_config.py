@@ -31,10 +31,10 @@ TOKEN_ENV = "KUBEDRIFT_SIDECAR_TOKEN"
 
 def shares_sidecar(spec: ModelMonitorSpec) -> bool:
     """Whether the monitor's sidecar may be shared: it watches one model (``spec.target.model``)
-    of a Deployment or StatefulSet. Its files then live under ``/etc/kubedrift/{monitor}`` (a
-    projected volume of every member's ConfigMap) and its admin token comes from
-    :func:`member_token_env`."""
-    return spec.target.model is not None and spec.target.inference_service is None
+    of a Deployment, a StatefulSet or an InferenceService (whose collector is then shared). Its
+    files then live under ``/etc/kubedrift/{monitor}`` (a projected volume of every member's
+    ConfigMap) and its admin token comes from :func:`member_token_env`."""
+    return spec.target.model is not None
 
 
 def member_token_env(monitor: str) -> str:

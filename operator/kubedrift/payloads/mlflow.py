@@ -1,8 +1,24 @@
 """MLflow scoring server: ``POST /invocations`` with exactly one of four input shapes.
 
 ``dataframe_split`` (``{"columns", "data"}``), ``dataframe_records`` (a list of objects),
-``instances`` and ``inputs`` (as in KServe v1). Predictions come back as ``{"predictions": [...]}``
-(MLflow 2) or a bare list (MLflow 1); both are read.
+``instances`` and ``inputs`` (as in KServe v1). The scoring server answers
+``{"predictions": ...}`` (MLflow 2 and later) or the predictions alone (MLflow 1), and the
+predictions take the shape of what the model returned (MLflow's ``_get_jsonable_obj`` with
+``orient="records"``):
+
+- a list, one value (or score vector) per row: an array or a list;
+- a list of objects, one per row: a DataFrame (or a Series, whose one column is its name);
+- an object of columns, each a list with one value per row: a dict of arrays.
+
+From objects and columns the prediction is the column ``payload.predictionOutput`` names, else
+the only column; several columns and no configured one is a ``missing_field`` error naming
+them, counted like every unparsable exchange.
+
+>>> options = ParseOptions(prediction_output="label")
+>>> predictions(b'{"predictions": [{"label": "a", "p": 0.9}]}', 1, options)
+['a']
+>>> predictions(b'{"predictions": {"label": ["a", "b"]}}', 2, ParseOptions())
+['a', 'b']
 """
 
 from __future__ import annotations
@@ -18,7 +34,9 @@ from kubedrift.payloads.tables import (
     as_list,
     as_object,
     columns_from_rows,
+    load_json,
     load_request,
+    predictions_from_list,
     row_count,
     scalar,
 )
@@ -67,4 +85,48 @@ def parse(request_body: RequestBody, response_body: bytes, options: ParseOptions
     else:
         table = kserve_v1.columns(request, options)
     rows = row_count(table)
-    return Parsed("mlflow", table, kserve_v1.predictions(response_body, rows, options), rows)
+    return Parsed("mlflow", table, predictions(response_body, rows, options), rows)
+
+
+def predictions(response_body: bytes, rows: int, options: ParseOptions) -> list[Value] | None:
+    """The per-row predictions of a scoring server response (see the module); ``None`` for a
+    response that is not JSON or has no ``predictions``."""
+    try:
+        response = load_json(response_body)
+    except ParseError:
+        return None
+    if isinstance(response, Mapping):
+        if "predictions" not in response:
+            return None
+        response = response["predictions"]
+    if isinstance(response, Mapping):  # a dict of arrays: columns
+        column = _pick(list(response), options)
+        return predictions_from_list(response[column], rows, options, f"predictions.{column}")
+    items = as_list(response, "predictions")
+    if items and all(isinstance(item, Mapping) for item in items):  # records
+        column = _pick(list(items[0]), options)
+        picked = []
+        for index, item in enumerate(items):
+            if column not in item:
+                raise ParseError("missing_field", f"predictions[{index}].{column}")
+            picked.append(item[column])
+        return predictions_from_list(picked, rows, options, f"predictions[].{column}")
+    return predictions_from_list(items, rows, options, "predictions")
+
+
+def _pick(columns: list[Any], options: ParseOptions) -> str:
+    """The prediction column: the configured output, else the only column."""
+    names = [str(c) for c in columns]
+    wanted = options.prediction_output
+    if wanted is not None:
+        if wanted not in names:
+            raise ParseError(
+                "missing_field", f"predictions has no column {wanted} (it has {', '.join(names)})"
+            )
+        return wanted
+    if len(names) != 1:
+        raise ParseError(
+            "missing_field",
+            f"predictions has columns {', '.join(names) or 'none'}: set payload.predictionOutput",
+        )
+    return names[0]

@@ -5,6 +5,16 @@ POST for the request and one for the response, joined on ``ce-id``) and ``POST /
 ``{"request": ..., "response": ..., "id": ...}``. Joined exchanges go through the same sample queue
 as proxy mode. Halves waiting for their partner are bounded in number and age; those that never
 meet are counted (``kubedrift_mirror_unmatched_total``).
+
+KServe's CloudEvents carry no request path: their ``ce-source``, ``inferenceservicename``,
+``component`` and ``endpoint`` name the InferenceService's agent, not the model it served. A
+collector of monitors of named models (``spec.target.model``, ``named_models``) reads the model
+from the response instead: an Open Inference Protocol response names it in ``model_name``, and
+the exchange is routed as if it had been served on that model's OIP path
+(:func:`path_from_response`), so another model's exchanges stay out of the window. A KServe v1
+response (``{"predictions": ...}``) names no model: such an exchange keeps the empty path, which
+a collector of one model takes as its own and a shared one counts as nobody's
+(``kubedrift.sidecar.models``).
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -69,8 +80,10 @@ def mirror_app(
     *,
     joiner: CloudEventJoiner | None = None,
     clock: Callable[[], float] = time.time,
+    named_models: bool = False,
 ) -> web.Application:
-    """The listen-port application of mirror mode."""
+    """The listen-port application of mirror mode; ``named_models``: route CloudEvents by the
+    model their response names (a collector of monitors of named models)."""
     joiner = joiner or CloudEventJoiner(capacity=10_000, ttl=60.0)
     reported = 0
 
@@ -112,15 +125,36 @@ def mirror_app(
         pair = joiner.add(event_id, kind, await request.read(), clock())
         if pair is not None:
             request_body, response_body = pair
-            # The events do not carry the model server's path: "" (see payloads.routes).
-            sample = Sample("", 200, request_body, response_body, ce_id=event_id)
-            offer(sample)
+            # The events do not carry the model server's path: "" (see payloads.routes), or the
+            # OIP path of the model the response names when several models share the collector.
+            path = path_from_response(response_body) if named_models else ""
+            offer(Sample(path, 200, request_body, response_body, ce_id=event_id))
         return web.Response(status=202)
 
     app = web.Application(client_max_size=64 << 20)
     app.router.add_post("/v1/log", log)
     app.router.add_post("/{tail:.*}", cloud_event)
     return app
+
+
+def path_from_response(response: bytes) -> str:
+    """The OIP path of the model a logged response names (``model_name``), else ``""``.
+
+    >>> path_from_response(b'{"model_name": "wine", "outputs": []}')
+    '/v2/models/wine/infer'
+    >>> path_from_response(b'{"predictions": [0, 1]}'), path_from_response(b'not json')
+    ('', '')
+    """
+    if not response.lstrip().startswith(b"{"):
+        return ""
+    try:
+        document = json.loads(response)
+    except ValueError:
+        return ""
+    name = document.get("model_name") if isinstance(document, dict) else None
+    if not isinstance(name, str) or not name:
+        return ""
+    return f"/v2/models/{quote(name, safe='')}/infer"
 
 
 def _encoded(value: Any) -> bytes:

@@ -21,6 +21,12 @@ every exchange is counted once.
 >>> shared = ModelRouting("iris", others=("wine",))
 >>> shared.pick("/v2/models/wine/infer"), shared.pick("/v2/models/rose/infer")
 (1, None)
+
+An exchange with no path (a KServe logger CloudEvent whose response names no model) is the
+model's of a monitor alone, and nobody's in a shared sidecar: it cannot be told apart.
+
+>>> ModelRouting("iris").pick(""), shared.pick("")
+(0, None)
 """
 
 from __future__ import annotations
@@ -81,6 +87,8 @@ class ModelRouting:
                 ),
                 None,
             )
+            if not path and len(self.models) > 1:
+                chosen = None
             known = self._paths[path] = (chosen, model_in_path(path))
         chosen, name = known
         admitted = chosen is not None

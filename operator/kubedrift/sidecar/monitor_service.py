@@ -235,7 +235,10 @@ async def serve_monitor(
         sampler = Sampler(config.proxy_sample_rate, config.max_samples_per_second)
         readiness.upstream_up = readiness.proxy_serving = True
         metrics.proxy.attach(mirror_snapshot(queue, sampler))
-        runners.append(await start_site(mirror_app(queue, sampler, metrics), config.listen))
+        # CloudEvents carry no path: a monitor of a named model reads it from the response
+        named = any(e.model and not e.model.startswith("/") for e in config.monitored)
+        app = mirror_app(queue, sampler, metrics, named_models=named)
+        runners.append(await start_site(app, config.listen))
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
     gc.freeze()  # see proxy_service: long-lived start-up objects stay out of full collections

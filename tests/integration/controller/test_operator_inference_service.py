@@ -367,3 +367,199 @@ def test_a_monitor_moved_to_another_inference_service_gives_the_first_its_logger
         "status.target naming rose",
         lambda: kube.status("iris").get("target") == "InferenceService/rose",
     )
+
+
+def model_monitor(name: str, model: str) -> dict[str, Any]:
+    """A monitor of one model (``spec.target.model``) of InferenceService iris."""
+    body = monitor()
+    body["metadata"]["name"] = name
+    body["spec"]["target"]["model"] = model
+    body["spec"]["window"]["minSamples"] = 20
+    return body
+
+
+def collector_deployment(kube: Any) -> dict[str, Any] | None:
+    names = {d.metadata.name for d in kube.apps.list_namespaced_deployment(kube.namespace).items}
+    return (
+        kube.deployment("iris-kubedrift-collector") if "iris-kubedrift-collector" in names else None
+    )
+
+
+def collector_members(kube: Any) -> set[str]:
+    found = collector_deployment(kube) or {}
+    annotations = found.get("metadata", {}).get("annotations") or {}
+    return set(json.loads(annotations.get("kubedrift.io/monitors") or "{}"))
+
+
+def current_collector_ip(kube: Any, members: set[str]) -> str | None:
+    """The collector Pod once its members are ``members``: of the current template, ready, and
+    the only one (the logger posts through the Service, which must not pick a Pod on its way
+    out)."""
+    if collector_members(kube) != members:
+        return None
+    wanted = kube.deployment("iris-kubedrift-collector")["spec"]["template"]["metadata"][
+        "annotations"
+    ]["kubedrift.io/config-hash"]
+    pods = kube.pods("kubedrift.io/collector=iris")
+    if len(pods) != 1:
+        return None
+    for pod in pods:
+        digest = (pod["metadata"].get("annotations") or {}).get("kubedrift.io/config-hash")
+        statuses = pod.get("status", {}).get("containerStatuses") or []
+        ready = bool(statuses) and all(s.get("ready") for s in statuses)
+        if digest == wanted and ready and not pod["metadata"].get("deletionTimestamp"):
+            return str(pod["status"]["podIP"])
+    return None
+
+
+def send_through_agent(ip: str, port: int, items: list[dict[str, Any]]) -> None:
+    for item in items:
+        request = urllib.request.Request(
+            f"http://{ip}:{port}{item['path']}",
+            base64.b64decode(item["body"]),
+            {**item["headers"], "Ce-Id": item["name"]},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 200
+
+
+def test_monitors_of_two_models_of_one_inference_service_share_its_collector(
+    kube: Any,
+    operator: Any,
+    inference_services: Any,
+    kserve_build: KServeBuild,
+    tmp_path: Path,
+) -> None:
+    """KServe's CloudEvents name no path: the shared collector routes each exchange by the
+    ``model_name`` of its OIP response. KServe v1 responses name no model, so with two models
+    they feed neither window."""
+    python = KSERVE_VENV / "bin" / "python"
+    if not python.exists():
+        pytest.fail(f"{KSERVE_VENV} is missing: run `make servers`")
+    subprocess.run([str(python), str(KSERVE_SIDE), "encode", str(tmp_path)], check=True,
+                   timeout=300)  # fmt: skip
+    namespace = kube.namespace
+    kube.create_baseline("iris-baseline", baseline_json())
+    inference_services.create_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL, inference_service()
+    )
+
+    def isvc() -> dict[str, Any]:
+        found: dict[str, Any] = inference_services.get_namespaced_custom_object(
+            GROUP, VERSION, namespace, PLURAL, "iris"
+        )
+        return found
+
+    kube.create_monitor(model_monitor("iris", "iris"))
+    collector_url = f"http://iris-kubedrift-collector.{namespace}.svc:8480"
+    taken = wait_for(
+        "the logger pointed at iris's collector",
+        lambda: (
+            (found := isvc())["spec"]["predictor"].get("logger", {}).get("url") == collector_url
+            and found
+        ),
+    )
+    kube.create_monitor(model_monitor("wine", "wine"))
+    collector_ip = wait_for(
+        "one collector for iris and wine, ready",
+        lambda: current_collector_ip(kube, {"iris", "wine"}),
+        timeout=180,
+    )
+    deployments = {d.metadata.name for d in kube.apps.list_namespaced_deployment(namespace).items}
+    assert deployments == {"iris-kubedrift-collector"}
+    owners = kube.deployment("iris-kubedrift-collector")["metadata"]["ownerReferences"]
+    assert sorted(o["name"] for o in owners) == ["iris", "wine"]
+
+    agent_port, model_port = free_port(), free_port()
+    kube.apps.create_namespaced_deployment(
+        namespace,
+        kserve_controller_standin_predictor(taken, kserve_build.agent, agent_port, model_port),
+    )
+    ip = wait_for(
+        "the model server and KServe's agent ready",
+        lambda: ready_pod_ip(kube, "app=iris-predictor", {"kserve-container", "agent"}),
+        timeout=180,
+    )
+    requests = json.loads((tmp_path / "requests.json").read_text())
+    v2 = [r for r in requests if r["kind"] == "v2-json"]
+    v1 = [r for r in requests if r["kind"] == "v1"]
+    send_through_agent(ip, agent_port, v1 + v2)
+    rows = {m: sum(len(r["rows"]) for r in v2 if r["model"] == m) for m in ("iris", "wine")}
+    assert rows == {"iris": 32, "wine": 32}
+
+    # wine's rows are shifted by 3 standard deviations, iris's are not; v1 rows feed neither
+    iris = wait_for(
+        "iris's evaluation of its 32 OIP rows",
+        lambda: (s := kube.status("iris")).get("window", {}).get("samples") == 32 and s,
+        timeout=120,
+    )
+    wine = wait_for(
+        "wine's evaluation of its 32 OIP rows",
+        lambda: (s := kube.status("wine")).get("window", {}).get("samples") == 32 and s,
+        timeout=120,
+    )
+    assert iris["phase"] == "Healthy"
+    assert not any(f["drifted"] for f in iris["drift"]["features"])
+    assert wine["phase"] == "Drifting"
+    assert sorted(f["name"] for f in wine["drift"]["features"] if f["drifted"]) == sorted(FEATURES)
+    token = kube.secret_value("wine-kubedrift-token", "sidecar-token")
+    window = admin_call(f"http://{collector_ip}:8481/v1/window?model=wine", token)
+    assert window["model"] == "wine"
+    # wine's labels, sent to the operator, reach the collector named after iris
+    wine_sent = [r for r in v2 if r["model"] == "wine"]
+    feedback = [{"id": r["name"], "label": [CLASSES[0]] * len(r["rows"])} for r in wine_sent]
+    endpoint = f"http://127.0.0.1:{operator.port}/v1/feedback/{namespace}/wine"
+    assert admin_call(endpoint, token, feedback)["joined"] == len(wine_sent)
+
+    # the same model twice is refused with the reason
+    kube.create_monitor(model_monitor("iris-again", "iris"))
+    assert wait_for(
+        "the second monitor of iris refused",
+        lambda: kube.condition("iris-again", "Ready") == ("False", "TargetAlreadyMonitored"),
+    )
+    message = next(
+        c["message"] for c in kube.status("iris-again")["conditions"] if c["type"] == "Ready"
+    )
+    assert "model iris of InferenceService iris is already monitored by ModelMonitor iris" in (
+        message
+    )
+    kube.custom.delete_namespaced_custom_object(
+        "kubedrift.io", "v1alpha1", namespace, "modelmonitors", "iris-again"
+    )
+
+    # deleting iris keeps the collector (and the logger) for wine
+    kube.custom.delete_namespaced_custom_object(
+        "kubedrift.io", "v1alpha1", namespace, "modelmonitors", "iris"
+    )
+    wait_for(
+        "the collector kept for wine alone",
+        lambda: current_collector_ip(kube, {"wine"}),
+        timeout=180,
+    )
+    assert isvc()["spec"]["predictor"]["logger"] == {"mode": "all", "url": collector_url}
+    owners = kube.deployment("iris-kubedrift-collector")["metadata"]["ownerReferences"]
+    assert [o["name"] for o in owners] == ["wine"]
+    send_through_agent(ip, agent_port, v2)
+    wine = wait_for(
+        "wine's evaluation of the 32 rows sent after iris's monitor went",
+        lambda: (s := kube.status("wine")).get("window", {}).get("samples") == 32 and s,
+        timeout=120,
+    )
+    assert wine["phase"] == "Drifting"
+
+    # deleting the last one gives the predictor its logger back and removes the collector
+    kube.custom.delete_namespaced_custom_object(
+        "kubedrift.io", "v1alpha1", namespace, "modelmonitors", "wine"
+    )
+    restored = wait_for(
+        "the predictor's own logger back",
+        lambda: (found := isvc())["spec"]["predictor"].get("logger") == ORIGINAL_LOGGER and found,
+    )
+    assert not set(restored["metadata"].get("annotations") or {}) & {
+        "kubedrift.io/original-logger",
+        "kubedrift.io/monitor",
+    }
+    wait_for(
+        "the collector Deployment deleted",
+        lambda: collector_deployment(kube) is None,
+    )

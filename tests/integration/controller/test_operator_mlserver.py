@@ -73,9 +73,11 @@ def ready_pod_ip(kube: Any) -> str | None:
     return None
 
 
-def test_a_monitor_of_one_mlserver_model_sees_only_that_models_traffic(
-    kube: Any, operator: Any, tmp_path: Path
-) -> None:
+@pytest.fixture
+def mlserver_requests(kube: Any, tmp_path: Path) -> list[dict[str, Any]]:
+    """MLServer serving iris and wine in Deployment ``mlserver`` (no monitor yet), the baseline
+    ConfigMap ``mlserver-baseline``; returns the requests MLServer's codecs encoded (each with
+    its ``model``, ``name``, ``body`` and ``rows``)."""
     python = MLSERVER_VENV / "bin" / "python"
     if not python.exists():
         pytest.fail(f"{MLSERVER_VENV} is missing: run `make servers`")
@@ -85,51 +87,11 @@ def test_a_monitor_of_one_mlserver_model_sees_only_that_models_traffic(
     training = json.loads((tmp_path / "training.json").read_text())
     kube.create_baseline("mlserver-baseline", baseline_json(training))
     kube.apps.create_namespaced_deployment(kube.namespace, mlserver_deployment(tmp_path / "models"))
-    kube.create_monitor(
-        {
-            "apiVersion": "kubedrift.io/v1alpha1",
-            "kind": "ModelMonitor",
-            "metadata": {"name": "iris"},
-            "spec": {
-                "target": {"deployment": "mlserver", "port": 8080, "model": "iris"},
-                "capture": {
-                    "protocol": "open-inference-v2",
-                    "maxSamplesPerSecond": 100000,
-                    "features": {"positions": FEATURES},
-                    "classes": {"fromBaseline": True},
-                },
-                "baseline": {"configMapRef": {"name": "mlserver-baseline"}},
-                "window": {"samples": 100000, "maxAge": "1h", "minSamples": 50},
-                "evaluation": {"interval": "5s"},
-            },
-        }
-    )
-
-    ip = wait_for("MLServer and the sidecar ready", lambda: ready_pod_ip(kube), timeout=180)
-    requests = json.loads((tmp_path / "requests.json").read_text())
-    for item in requests:
-        request = urllib.request.Request(
-            f"http://{ip}:8480/v2/models/{item['model']}/infer",
-            item["body"].encode(),
-            {"Content-Type": "application/json", "X-Request-ID": item["name"]},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            assert json.load(response)["model_name"] == item["model"]
-
-    iris_rows = sum(len(item["rows"]) for item in requests if item["model"] == "iris")
-    status = wait_for(
-        "the evaluation of iris's 80 rows",
-        lambda: (s := kube.status("iris")).get("window", {}).get("samples") == iris_rows and s,
-    )
-    assert iris_rows == 80
-    assert status["phase"] == "Healthy"
-    assert sorted(f["name"] for f in status["drift"]["features"]) == sorted(FEATURES)
-    assert not any(f["drifted"] for f in status["drift"]["features"])
-    # predict_proba's class indices became the baseline's high/low: the predictions match it
-    assert status["drift"]["prediction"]["drifted"] is False
+    requests: list[dict[str, Any]] = json.loads((tmp_path / "requests.json").read_text())
+    return requests
 
 
-def model_monitor(name: str, model: str) -> dict[str, Any]:
+def model_monitor(name: str, model: str, min_samples: int = 30) -> dict[str, Any]:
     return {
         "apiVersion": "kubedrift.io/v1alpha1",
         "kind": "ModelMonitor",
@@ -143,10 +105,31 @@ def model_monitor(name: str, model: str) -> dict[str, Any]:
                 "classes": {"fromBaseline": True},
             },
             "baseline": {"configMapRef": {"name": "mlserver-baseline"}},
-            "window": {"samples": 100000, "maxAge": "1h", "minSamples": 30},
+            "window": {"samples": 100000, "maxAge": "1h", "minSamples": min_samples},
             "evaluation": {"interval": "5s"},
         },
     }
+
+
+def test_a_monitor_of_one_mlserver_model_sees_only_that_models_traffic(
+    kube: Any, operator: Any, mlserver_requests: list[dict[str, Any]]
+) -> None:
+    kube.create_monitor(model_monitor("iris", "iris", min_samples=50))
+
+    ip = wait_for("MLServer and the sidecar ready", lambda: ready_pod_ip(kube), timeout=180)
+    send(ip, mlserver_requests)
+
+    iris_rows = sum(len(item["rows"]) for item in mlserver_requests if item["model"] == "iris")
+    status = wait_for(
+        "the evaluation of iris's 80 rows",
+        lambda: (s := kube.status("iris")).get("window", {}).get("samples") == iris_rows and s,
+    )
+    assert iris_rows == 80
+    assert status["phase"] == "Healthy"
+    assert sorted(f["name"] for f in status["drift"]["features"]) == sorted(FEATURES)
+    assert not any(f["drifted"] for f in status["drift"]["features"])
+    # predict_proba's class indices became the baseline's high/low: the predictions match it
+    assert status["drift"]["prediction"]["drifted"] is False
 
 
 def shared_pod_ip(kube: Any, members: set[str]) -> str | None:
@@ -181,17 +164,8 @@ HASH = "kubedrift.io/config-hash"
 
 
 def test_monitors_of_two_mlserver_models_share_one_sidecar_and_only_the_drifting_one_drifts(
-    kube: Any, operator: Any, tmp_path: Path
+    kube: Any, operator: Any, mlserver_requests: list[dict[str, Any]]
 ) -> None:
-    python = MLSERVER_VENV / "bin" / "python"
-    if not python.exists():
-        pytest.fail(f"{MLSERVER_VENV} is missing: run `make servers`")
-    script = REPO / "tests" / "servers" / "mlserver_side.py"
-    subprocess.run([str(python), str(script), str(tmp_path), "8080", "8081"], check=True,
-                   timeout=300)  # fmt: skip
-    training = json.loads((tmp_path / "training.json").read_text())
-    kube.create_baseline("mlserver-baseline", baseline_json(training))
-    kube.apps.create_namespaced_deployment(kube.namespace, mlserver_deployment(tmp_path / "models"))
     kube.create_monitor(model_monitor("iris", "iris"))
     kube.create_monitor(model_monitor("wine", "wine"))
 
@@ -203,7 +177,7 @@ def test_monitors_of_two_mlserver_models_share_one_sidecar_and_only_the_drifting
     deployment = kube.deployment("mlserver")
     containers = [c["name"] for c in deployment["spec"]["template"]["spec"]["containers"]]
     assert sorted(containers) == ["kubedrift-sidecar", "model"]
-    requests = json.loads((tmp_path / "requests.json").read_text())
+    requests = mlserver_requests
     send(ip, requests)
 
     # wine's traffic is shifted by 3 standard deviations, iris's is not

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-from typing import Any
-
 import pytest
 
 from kubedrift.api.spec import ModelMonitorSpec
@@ -18,39 +15,7 @@ from kubedrift.controller.injection import (
 )
 from kubedrift.controller.names import MonitorRef
 from support.controller_samples import MONITOR, OPTIONS, make_deployment, make_spec
-
-
-def apply_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-    """A tiny strategic merge for the shapes the plans use: lists of named items merge by name
-    (``$patch: delete`` removes), other lists merge by ``port``, ``None`` deletes a key."""
-    result = copy.deepcopy(target)
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        elif isinstance(value, dict):
-            result[key] = apply_patch(result.get(key) or {}, value)
-        elif isinstance(value, list) and all(isinstance(item, dict) for item in value):
-            merged = list(result.get(key) or [])
-            for item in value:
-                key_name = "name" if "name" in item else "port"
-                index = next(
-                    (i for i, old in enumerate(merged) if old.get(key_name) == item[key_name]),
-                    None,
-                )
-                if item.get("$patch") == "delete":
-                    if index is not None:
-                        merged.pop(index)
-                elif index is None:
-                    merged.append(item)
-                else:
-                    merged[index] = apply_patch(merged[index], item)
-            if merged:
-                result[key] = merged
-            else:
-                result.pop(key, None)  # the API server drops empty lists
-        else:
-            result[key] = value
-    return result
+from support.strategic_merge import apply_patch
 
 
 def test_sidecar_binds_pod_ip_and_forwards_to_the_model_port(spec: ModelMonitorSpec) -> None:

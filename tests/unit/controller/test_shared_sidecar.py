@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ from kubedrift.controller.names import (
     MONITOR_ANNOTATION,
     MonitorRef,
 )
+from kubedrift.controller.preparation import files_at_root
 from kubedrift.controller.sharing import (
     members_hash,
     members_of,
@@ -23,6 +23,7 @@ from kubedrift.controller.sharing import (
 )
 from kubedrift.controller.sidecar_config import render_sidecar_config
 from support.controller_samples import OPTIONS, SPEC, make_deployment, make_spec
+from support.strategic_merge import apply_patch
 
 IRIS = MonitorRef(namespace="ml", name="iris-monitor", uid="uid-iris")
 WINE = MonitorRef(namespace="ml", name="wine-monitor", uid="uid-wine")
@@ -35,42 +36,12 @@ def model_spec(model: str | None, **capture: Any) -> ModelMonitorSpec:
     )
 
 
-def apply(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-    """A strategic merge for the shapes used here: containers, env and volumes merge by name
-    (``$patch: delete`` removes), volume mounts by mountPath, other lists are replaced, ``None``
-    deletes a key."""
-    result = copy.deepcopy(target)
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        elif isinstance(value, dict):
-            result[key] = apply(result.get(key) or {}, value)
-        elif isinstance(value, list) and key in ("containers", "env", "volumes", "volumeMounts"):
-            merge_key = "mountPath" if key == "volumeMounts" else "name"
-            merged = list(result.get(key) or [])
-            for item in value:
-                index = next(
-                    (i for i, old in enumerate(merged) if old[merge_key] == item[merge_key]), None
-                )
-                if item.get("$patch") == "delete":
-                    if index is not None:
-                        merged.pop(index)
-                elif index is None:
-                    merged.append(item)
-                else:
-                    merged[index] = apply(merged[index], item)
-            result[key] = merged
-        else:
-            result[key] = value
-    return result
-
-
 def inject(
     workload: dict[str, Any], spec: ModelMonitorSpec, monitor: MonitorRef, digest: str
 ) -> dict[str, Any]:
     patch = plan_member_injection(workload, spec, monitor, OPTIONS, digest)
     assert patch is not None
-    return apply(workload, patch)
+    return apply_patch(workload, patch)
 
 
 def sidecar(workload: dict[str, Any]) -> dict[str, Any]:
@@ -91,8 +62,9 @@ def test_two_monitors_of_different_models_share_one_sidecar_with_an_entry_each(
     assert [c["name"] for c in shared["spec"]["template"]["spec"]["containers"]] == [
         "model", "kubedrift-sidecar"
     ]  # fmt: skip
+    # iris was alone first: its files stay at the root and its token in the unshared variable
     args = container["args"]
-    assert args[args.index("--config") + 1] == "/etc/kubedrift/iris-monitor/sidecar.yaml"
+    assert args[args.index("--config") + 1] == "/etc/kubedrift/sidecar.yaml"
     assert args[args.index("--model-config") + 1] == "/etc/kubedrift/wine-monitor/sidecar.yaml"
     tokens = {
         e["name"]: e["valueFrom"]["secretKeyRef"]["name"]
@@ -100,12 +72,17 @@ def test_two_monitors_of_different_models_share_one_sidecar_with_an_entry_each(
         if "secretKeyRef" in e.get("valueFrom", {})
     }
     assert tokens == {
-        "KUBEDRIFT_SIDECAR_TOKEN_iris-monitor": "iris-monitor-kubedrift-token",
+        "KUBEDRIFT_SIDECAR_TOKEN": "iris-monitor-kubedrift-token",
         "KUBEDRIFT_SIDECAR_TOKEN_wine-monitor": "wine-monitor-kubedrift-token",
     }
     (volume,) = shared["spec"]["template"]["spec"]["volumes"]
-    sources = [s["configMap"]["name"] for s in volume["projected"]["sources"]]
-    assert sources == ["iris-monitor-kubedrift-sidecar", "wine-monitor-kubedrift-sidecar"]
+    maps = [s["configMap"] for s in volume["projected"]["sources"]]
+    assert [(m["name"], [i["path"] for i in m["items"]]) for m in maps] == [
+        ("iris-monitor-kubedrift-sidecar", ["sidecar.yaml", "baseline.json"]),
+        ("wine-monitor-kubedrift-sidecar", ["wine-monitor/sidecar.yaml",
+                                            "wine-monitor/baseline.json"]),
+    ]  # fmt: skip
+    assert members_of(shared)["iris-monitor"]["root"] is True
     assert {k: v["model"] for k, v in members_of(shared).items()} == {
         "iris-monitor": "iris", "wine-monitor": "wine"
     }  # fmt: skip
@@ -152,7 +129,7 @@ def test_a_monitor_of_the_whole_port_shares_with_nobody(shared: dict[str, Any]) 
     assert refused.value.reason == "TargetAlreadyMonitored"
     patch = plan_injection(make_deployment(), model_spec(None), whole, OPTIONS, "h")
     assert patch is not None
-    alone = apply(make_deployment(), patch)
+    alone = apply_patch(make_deployment(), patch)
     with pytest.raises(InjectionError, match="for every model on its port"):
         plan_member_injection(alone, model_spec("iris"), IRIS, OPTIONS, "h")
 
@@ -167,7 +144,7 @@ def test_members_must_agree_on_the_one_containers_settings(shared: dict[str, Any
 def test_deleting_one_member_keeps_the_sidecar_for_the_other(shared: dict[str, Any]) -> None:
     patch = plan_member_removal(shared, IRIS)
     assert patch is not None
-    left = apply(shared, patch)
+    left = apply_patch(shared, patch)
     container = sidecar(left)
     assert container["args"][container["args"].index("--config") + 1] == (
         "/etc/kubedrift/wine-monitor/sidecar.yaml"
@@ -182,11 +159,19 @@ def test_deleting_one_member_keeps_the_sidecar_for_the_other(shared: dict[str, A
     ]
     assert list(members_of(left)) == ["wine-monitor"]
     assert left["metadata"]["annotations"][MONITOR_ANNOTATION] == "wine-monitor"
-    # the survivor's own plan finds it up to date; the last one removes the sidecar
+    # the survivor, alone now, goes back to the unshared layout; then it is up to date
+    patch = plan_member_injection(left, model_spec("wine"), WINE, OPTIONS, "hash-wine")
+    assert patch is not None
+    left = apply_patch(left, patch)
+    unshared = apply_patch(
+        make_deployment(),
+        plan_injection(make_deployment(), model_spec("wine"), WINE, OPTIONS, "hash-wine") or {},
+    )
+    assert left["spec"]["template"] == unshared["spec"]["template"]
     assert plan_member_injection(left, model_spec("wine"), WINE, OPTIONS, "hash-wine") is None
     last = plan_member_removal(left, WINE)
     assert last is not None
-    gone = apply(left, last)
+    gone = apply_patch(left, last)
     assert [c["name"] for c in gone["spec"]["template"]["spec"]["containers"]] == ["model"]
     assert (
         "volumes" not in gone["spec"]["template"]["spec"]
@@ -194,3 +179,70 @@ def test_deleting_one_member_keeps_the_sidecar_for_the_other(shared: dict[str, A
     )
     assert MEMBERS_ANNOTATION not in gone["metadata"]["annotations"]
     assert MONITOR_ANNOTATION not in gone["metadata"]["annotations"]
+
+
+def test_a_lone_monitor_of_one_model_renders_the_unshared_template() -> None:
+    """A monitor with spec.target.model alone on its workload gets the unshared sidecar (files
+    at /etc/kubedrift, token in KUBEDRIFT_SIDECAR_TOKEN), as before monitors of one model could
+    share a sidecar: the template is pinned here, and a workload injected that way gets only the
+    members annotation on the Deployment, which rolls no Pod."""
+    spec = model_spec("iris")
+    lone = inject(make_deployment(), spec, IRIS, "hash-iris")
+    template = lone["spec"]["template"]
+    container = sidecar(lone)
+    assert container["args"][container["args"].index("--config") :][:2] == [
+        "--config", "/etc/kubedrift/sidecar.yaml"
+    ]  # fmt: skip
+    assert "--model-config" not in container["args"]
+    assert container["volumeMounts"] == [
+        {"name": "kubedrift-config", "mountPath": "/etc/kubedrift", "readOnly": True}
+    ]
+    assert [e["name"] for e in container["env"]] == [
+        "POD_IP", "KUBEDRIFT_MODEL_VERSION", "KUBEDRIFT_SIDECAR_TOKEN"
+    ]  # fmt: skip
+    assert template["spec"]["volumes"] == [
+        {"name": "kubedrift-config", "configMap": {"name": "iris-monitor-kubedrift-sidecar"}}
+    ]
+    assert template["metadata"]["annotations"] == {CONFIG_HASH_ANNOTATION: "hash-iris"}
+    unshared = plan_injection(make_deployment(), spec, IRIS, OPTIONS, "hash-iris")
+    assert template == apply_patch(make_deployment(), unshared or {})["spec"]["template"]
+    # its config has the unshared layout too (prepare renders it so while the monitor is alone)
+    config = render_sidecar_config(spec)
+    assert config["baseline"] == "/etc/kubedrift/baseline.json"
+    assert config["auth"] == {"tokenEnv": "KUBEDRIFT_SIDECAR_TOKEN"}
+    assert config["model"] == "iris"
+
+    # a workload injected unshared: a metadata-only patch, then nothing
+    before = apply_patch(make_deployment(), unshared or {})
+    upgrade = plan_member_injection(before, spec, IRIS, OPTIONS, "hash-iris")
+    assert upgrade is not None
+    assert set(upgrade) == {"metadata"}
+    assert (
+        plan_member_injection(apply_patch(before, upgrade), spec, IRIS, OPTIONS, "hash-iris")
+        is None
+    )
+
+
+def test_files_stay_at_the_root_only_for_a_monitor_alone_or_the_root_member(
+    shared: dict[str, Any],
+) -> None:
+    assert files_at_root(make_deployment(), IRIS)
+    assert files_at_root(shared, IRIS)
+    assert not files_at_root(shared, WINE)
+    rose = MonitorRef(namespace="ml", name="rose-monitor", uid="uid-5")
+    assert not files_at_root(shared, rose)
+
+
+def test_the_first_member_left_alone_gets_the_unshared_template_back_in_one_step(
+    shared: dict[str, Any],
+) -> None:
+    patch = plan_member_removal(shared, WINE)
+    assert patch is not None
+    left = apply_patch(shared, patch)
+    unshared = apply_patch(
+        make_deployment(),
+        plan_injection(make_deployment(), model_spec("iris"), IRIS, OPTIONS, "hash-iris") or {},
+    )
+    assert left["spec"]["template"] == unshared["spec"]["template"]
+    assert members_of(left)["iris-monitor"]["root"] is True
+    assert plan_member_injection(left, model_spec("iris"), IRIS, OPTIONS, "hash-iris") is None

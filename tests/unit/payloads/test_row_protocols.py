@@ -95,6 +95,76 @@ def test_mlflow_1_bare_list_response_is_read_as_predictions() -> None:
     assert parsed.predictions == [3, 4]
 
 
+MLFLOW_REQUEST = body({"dataframe_split": {"columns": ["a"], "data": [[1], [2]]}})
+LABEL = ParseOptions(prediction_output="label")
+
+
+@pytest.mark.parametrize(
+    ("response", "options", "expected"),
+    [
+        # a model returning an array or a list (MLflow 2 and later)
+        ({"predictions": ["high", "low"]}, ParseOptions(), ["high", "low"]),
+        # a pyfunc returning a DataFrame: one object per row, the configured column
+        (
+            {"predictions": [{"label": "high", "p": 0.9}, {"label": "low", "p": 0.2}]},
+            LABEL,
+            ["high", "low"],
+        ),
+        # a DataFrame (or a Series) with one column: that column
+        ({"predictions": [{"0": "high"}, {"0": "low"}]}, ParseOptions(), ["high", "low"]),
+        # a dict of arrays: an object of columns
+        ({"predictions": {"label": ["high", "low"], "p": [0.9, 0.2]}}, LABEL, ["high", "low"]),
+        ({"predictions": {"label": ["high", "low"]}}, ParseOptions(), ["high", "low"]),
+        # MLflow 1: the records alone
+        ([{"label": "high"}, {"label": "low"}], ParseOptions(), ["high", "low"]),
+    ],
+)
+def test_mlflow_predictions_in_each_shape_the_scoring_server_answers(
+    response: Any, options: ParseOptions, expected: list[str]
+) -> None:
+    parsed = parse_exchange("mlflow", MLFLOW_REQUEST, body(response), options)
+
+    assert parsed.predictions == expected
+    assert parsed.columns == {"a": [1, 2]}
+
+
+@pytest.mark.parametrize(
+    ("response", "options", "detail"),
+    [
+        (
+            {"predictions": [{"label": "high", "p": 0.9}, {"label": "low", "p": 0.2}]},
+            ParseOptions(),
+            "predictions has columns label, p: set payload.predictionOutput",
+        ),
+        (
+            {"predictions": {"class": ["high", "low"]}},
+            LABEL,
+            "predictions has no column label (it has class)",
+        ),
+        (
+            {"predictions": [{"label": "high"}, {"p": 0.2}]},
+            LABEL,
+            "predictions[1].label",
+        ),
+    ],
+)
+def test_mlflow_object_predictions_without_a_clear_column_are_a_counted_reason(
+    response: Any, options: ParseOptions, detail: str
+) -> None:
+    with pytest.raises(ParseError) as caught:
+        parse_exchange("mlflow", MLFLOW_REQUEST, body(response), options)
+
+    assert caught.value.reason == "missing_field"
+    assert detail in str(caught.value)
+
+
+def test_mlflow_column_predictions_must_have_one_value_per_row() -> None:
+    with pytest.raises(ParseError) as caught:
+        parse_exchange("mlflow", MLFLOW_REQUEST, body({"predictions": {"label": ["high"]}}))
+
+    assert caught.value.reason == "row_mismatch"
+
+
 def test_mlflow_request_with_two_input_formats_is_rejected() -> None:
     with pytest.raises(ParseError) as caught:
         parse_exchange("mlflow", body({"instances": [[1]], "dataframe_records": []}), b"")

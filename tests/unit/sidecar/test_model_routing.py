@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kubedrift.sidecar.mirror import path_from_response
 from kubedrift.sidecar.models import ModelRouting
 
 
@@ -51,3 +52,16 @@ def test_a_path_pattern_labels_its_exchanges_with_the_pattern() -> None:
     assert routing.route("/score/fraud")
     assert not routing.route("/health/x")
     assert routing.take_counts() == {("/score/*", "true"): 1, ("none", "false"): 1}
+
+
+def test_a_cloudevent_is_routed_by_the_model_its_oip_response_names_in_a_shared_collector() -> None:
+    """KServe's logger CloudEvents carry no path; a shared collector reads the OIP response's
+    ``model_name``. A KServe v1 response names no model: nobody's window in a shared collector,
+    the one model's in a collector of one."""
+    shared = ModelRouting("iris", others=("wine",))
+    wine = path_from_response(b'{"model_name": "wine", "id": "1", "outputs": []}')
+    v1 = path_from_response(b'{"predictions": [0, 1]}')
+    assert shared.pick(wine) == 1
+    assert shared.pick(v1) is None
+    assert ModelRouting("iris").pick(v1) == 0
+    assert shared.take_counts() == {("wine", "true"): 1, ("none", "false"): 1}
