@@ -46,7 +46,7 @@ from kubedrift.stats.engine.session import Session
 from kubedrift.stats.engine.tally import Tally
 from kubedrift.stats.estimates import side_by_side
 from kubedrift.stats.evaluation import evaluate
-from kubedrift.stats.segments import segment_window_settings
+from kubedrift.stats.segments import segment_references, segment_window_settings
 from kubedrift.stats.settings import EvaluationSettings, WindowSettings
 from kubedrift.stats.window import Window, judged_window
 from kubedrift.wire import WINDOW_PATH
@@ -149,12 +149,11 @@ def merge_reports(
 ) -> Merged:
     """Merge ``GET /v1/window`` documents; ``None`` or unfitting reports do not count."""
     merged = _merge(reports, baseline, settings.window)
-    profiles = baseline.segments
-    if profiles is None:
+    if baseline.segments is None:
         return merged
     window_settings = segment_window_settings(settings.window)
     segments = {}
-    for value, reference in zip(profiles.values, profiles.baselines, strict=True):
+    for value, reference in segment_references(baseline).items():
         parts = [
             _segment_report(report, value) if report is not None else None for report in reports
         ]

@@ -19,7 +19,12 @@ import numpy.typing as npt
 
 from kubedrift.stats.baseline import Baseline
 from kubedrift.stats.engine.tally import Tally
-from kubedrift.stats.segments import segment_window_settings, split_rows
+from kubedrift.stats.segments import (
+    segment_references,
+    segment_window_settings,
+    split_probabilities,
+    split_rows,
+)
 from kubedrift.stats.settings import WindowSettings
 from kubedrift.stats.window import Window
 from kubedrift.stats.window_plan import WindowPlan
@@ -93,23 +98,16 @@ class WindowKeeper:
         self._closed = Tally.empty(self._plan.profiles, self._epoch)
         #: A keeper per segment the baseline profiles (``stats.segments``): each splits off
         #: its rows and rotates its own windows by the same settings.
-        profiles = baseline.segments
-        self.segments: dict[str, WindowKeeper] = (
-            {
-                value: WindowKeeper(
-                    reference,
-                    segment_window_settings(settings),
-                    now=now,
-                    seed=None if seed is None else seed + 1000 * (index + 1),
-                    epoch=self._epoch,
-                )
-                for index, (value, reference) in enumerate(
-                    zip(profiles.values, profiles.baselines, strict=True)
-                )
-            }
-            if profiles is not None
-            else {}
-        )
+        self.segments: dict[str, WindowKeeper] = {
+            value: WindowKeeper(
+                reference,
+                segment_window_settings(settings),
+                now=now,
+                seed=None if seed is None else seed + 1000 * (index + 1),
+                epoch=self._epoch,
+            )
+            for index, (value, reference) in enumerate(segment_references(baseline).items())
+        }
 
     @property
     def known_names(self) -> frozenset[str]:
@@ -152,10 +150,17 @@ class WindowKeeper:
         if np.size(probabilities):
             self.current.add_probabilities(probabilities)
         if self.segments and self.baseline.segments is not None:
+            scores = (
+                split_probabilities(self.baseline.segments, rows, probabilities)
+                if np.size(probabilities)
+                else {}
+            )
             for value, (part, predicted, _) in split_rows(
                 self.baseline.segments, rows, predictions
             ).items():
-                self.segments[value].update(part, predicted, now)
+                self.segments[value].update(
+                    part, predicted, now, probabilities=scores.get(value, ())
+                )
 
     def add_labeled(
         self,
