@@ -45,6 +45,7 @@ from kubedrift.wire import (
     LABELED_PATH,
     MAX_FEEDBACK_ITEMS,
     WINDOW_PATH,
+    WINDOW_ROWS_PARAMETER,
     feedback_id,
 )
 
@@ -143,7 +144,8 @@ def admin_app(
 
     async def window(request: web.Request) -> web.Response:
         monitor = chosen(request)
-        report = monitor.windows.to_dict(pod, clock())
+        rows = request.query.get(WINDOW_ROWS_PARAMETER) != "false"
+        report = monitor.windows.to_dict(pod, clock(), labeled_rows=rows)
         report["model"] = monitor.model
         report["models"] = group.models
         report["schemaMismatches"] = monitor.schema_mismatches

@@ -178,26 +178,35 @@ class WindowKeeper:
                 assert predicted is not None and joined is not None
                 self.segments[value].add_labeled(predicted, joined, part, now)
 
-    def to_dict(self, pod: PodIdentity, now: float) -> dict[str, Any]:
+    def to_dict(self, pod: PodIdentity, now: float, *, labeled_rows: bool = True) -> dict[str, Any]:
         """``GET /v1/window``: both windows as mergeable sketch JSON, pod and time bounds;
-        with segments, ``segments`` holds the same three per segment value."""
+        with segments, ``segments`` holds the same three per segment value. ``labeled_rows``:
+        whether the windows carry their labeled-row samples (``?labeledRows=false``)."""
         return {
             "pod": pod.to_dict(),
             "time": now,
-            **self.windows(now),
+            **self.windows(now, labeled_rows=labeled_rows),
         } | (
-            {"segments": {value: keeper.windows(now) for value, keeper in self.segments.items()}}
+            {
+                "segments": {
+                    value: keeper.windows(now, labeled_rows=labeled_rows)
+                    for value, keeper in self.segments.items()
+                }
+            }
             if self.segments
             else {}
         )
 
-    def windows(self, now: float) -> dict[str, Any]:
+    def windows(self, now: float, *, labeled_rows: bool = True) -> dict[str, Any]:
         """``rotations``, ``current``, ``completed`` and ``cumulative`` of this keeper."""
         self.rotate(now)
+        completed = self.completed
         return {
             "rotations": self.rotations,
-            "current": self.current.to_dict(),
-            "completed": self.completed.to_dict() if self.completed is not None else None,
+            "current": self.current.to_dict(labeled_rows=labeled_rows),
+            "completed": None
+            if completed is None
+            else completed.to_dict(labeled_rows=labeled_rows),
             "cumulative": self.cumulative().to_dict(),
         }
 

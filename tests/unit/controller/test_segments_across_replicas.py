@@ -251,3 +251,31 @@ def test_rows_without_one_probability_row_each_give_the_segments_no_estimate() -
     assert keeper.current.estimation is not None and keeper.current.estimation.rows == 4
     for segment in keeper.segments.values():
         assert segment.current.estimation is not None and segment.current.estimation.rows == 0
+
+
+def test_a_round_reads_the_same_without_the_windows_labeled_rows() -> None:
+    reference = calibrated_baseline()
+    keeper = WindowKeeper(reference, SETTINGS.window, now=0.0, seed=0)
+    rng = np.random.default_rng(5)
+    shop = rng.choice(["a", "b"], 600)
+    p = rng.uniform(size=shop.size)
+    predictions = (p >= 0.5).astype(int).astype(str).astype(object)
+    labels = (rng.uniform(size=p.size) < p).astype(int).astype(str).astype(object)
+    rows = {"x": rng.normal(size=shop.size), "shop": shop}
+    keeper.update(rows, predictions, 1.0, probabilities=p[:, None])
+    keeper.add_labeled(predictions, labels, rows, 1.0)
+    pod = PodIdentity("pod-0", "ns", None, 0.0)
+    full, lean = keeper.to_dict(pod, 2.0), keeper.to_dict(pod, 2.0, labeled_rows=False)
+    assert len(full["current"]["labeled_rows"]["rows"]) == 600
+    assert "labeled_rows" not in lean["current"]
+    assert "labeled_rows" not in lean["segments"]["a"]["current"]
+    views = [merge_reports([report], reference, SETTINGS) for report in (full, lean)]
+    assert views[0].current is not None and views[1].current is not None
+    assert views[1].current.labeled_rows() == []
+    # Everything a round judges is the same: counts, labels, estimation sums, segments.
+    assert views[0].current.to_dict(labeled_rows=False) == views[1].current.to_dict(
+        labeled_rows=False
+    )
+    assert {v: s.current.samples for v, s in views[0].segments.items() if s.current} == {
+        v: s.current.samples for v, s in views[1].segments.items() if s.current
+    }
