@@ -49,7 +49,7 @@ from kubedrift.stats.evaluation import evaluate
 from kubedrift.stats.segments import segment_references, segment_window_settings
 from kubedrift.stats.settings import EvaluationSettings, WindowSettings
 from kubedrift.stats.window import Window, judged_window
-from kubedrift.stats.window_plan import WindowPlan
+from kubedrift.stats.window_plan import WindowPlan, shared_plan
 from kubedrift.wire import WINDOW_PATH, WINDOW_ROWS_PARAMETER
 
 #: Pod-template annotations that must match for a Pod to count as current.
@@ -188,13 +188,13 @@ def _merge(
     completed: Window | None = None
     reporting = 0
     tallies: dict[str, Tally] = {}
-    plan: WindowPlan | None = None  # one for every window rebuilt here, made when first needed
+    plan: WindowPlan | None = None  # the baseline's, shared by every window rebuilt
     for report in reports:
         if report is None:
             continue
         try:
             if plan is None:
-                plan = WindowPlan.for_baseline(baseline)
+                plan = shared_plan(baseline)
             mine = Window.from_dict(report["current"], baseline, settings, plan=plan)
             done = report.get("completed")
             finished = (

@@ -128,13 +128,31 @@ def segment_baseline(
     return replace(baseline, segments=SegmentProfiles(feature, tuple(chosen), tuple(profiles)))
 
 
-def segment_references(baseline: Baseline) -> dict[str, Baseline]:
+def segment_references(baseline: Baseline) -> Mapping[str, Baseline]:
     """The reference of each profiled segment's windows, by value: its profile, with the
     monitor's calibration maps when the profile has none, so that a segment's windows keep what
     performance estimated without labels needs (``stats.estimation``). The model is one, so is
     its calibration: fitted on all training rows and applied to each segment's probabilities, as
     CBPE applies one calibrator to every chunk. The segment's engine is built on the plain
     profile (``stats.engine.segmented``): the estimate is reported per segment, not judged."""
+    found = _REFERENCES.get(id(baseline))
+    if found is not None and found[0] is baseline:
+        return found[1]
+    references = _segment_references(baseline)
+    _REFERENCES[id(baseline)] = (baseline, references)
+    while len(_REFERENCES) > REFERENCES_KEPT:
+        del _REFERENCES[next(iter(_REFERENCES))]
+    return references
+
+
+#: :func:`segment_references` of the baselines used last, by identity (the entry holds its
+#: baseline, so an id is not reused while it is kept): the same objects every round, so that
+#: what is built per reference (a window plan) is built once.
+_REFERENCES: dict[int, tuple[Baseline, Mapping[str, Baseline]]] = {}
+REFERENCES_KEPT = 256
+
+
+def _segment_references(baseline: Baseline) -> dict[str, Baseline]:
     profiles = baseline.segments
     if profiles is None:
         return {}

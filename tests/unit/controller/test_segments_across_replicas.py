@@ -19,8 +19,9 @@ from kubedrift.sidecar.windows import PodIdentity, WindowKeeper
 from kubedrift.stats.baseline import Baseline, build_baseline
 from kubedrift.stats.engine.contract import Contract
 from kubedrift.stats.engine.segmented import SegmentSessions
-from kubedrift.stats.segments import SegmentSelection, segment_baseline
+from kubedrift.stats.segments import SegmentSelection, segment_baseline, segment_references
 from kubedrift.stats.settings import EvaluationSettings, WindowSettings
+from kubedrift.stats.window_plan import shared_plan
 
 SETTINGS = EvaluationSettings(window=WindowSettings(samples=5_000, min_samples=100))
 
@@ -279,3 +280,14 @@ def test_a_round_reads_the_same_without_the_windows_labeled_rows() -> None:
     assert {v: s.current.samples for v, s in views[0].segments.items() if s.current} == {
         v: s.current.samples for v, s in views[1].segments.items() if s.current
     }
+
+
+def test_every_round_reuses_the_segment_references_and_window_plans_of_a_baseline() -> None:
+    reference = calibrated_baseline()
+    first, again = segment_references(reference), segment_references(reference)
+    assert first is again  # the same objects round after round: built per reference once
+    assert all(shared_plan(b) is shared_plan(b) for b in first.values())
+    # An equal baseline that is another object gets its own (it may be a new rollout's).
+    other = Baseline.from_json(reference.to_json())
+    assert segment_references(other) is not first
+    assert segment_references(other)["a"] == first["a"]
