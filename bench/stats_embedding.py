@@ -1,9 +1,9 @@
 """Bench: embedding blocks (``stats.embedding``) on 768- and 2048-wide inputs.
 
-The same synthetic embedding as ``bench/stats_multivariate.py`` measures as plain columns: 32
-latent factors with standard deviations 3 to 0.5 through a random basis, plus isotropic noise of
-0.3; 5,000 training rows, profiled as one block (``K = 8`` components, the norm, the
-reconstruction error). Then 50 rows every 30 s under the default contract:
+The synthetic embedding (``bench.synthetic_embedding``) that the multivariate bench measures as
+plain columns: 32 latent factors with standard deviations 3 to 0.5 through a random basis, plus
+isotropic noise of 0.3; 5,000 training rows, profiled as one block (``K = 8`` components, the
+norm, the reconstruction error). Then 50 rows every 30 s under the default contract:
 
 1. size and cost: the baseline's JSON (and whether it fits a ConfigMap), the build time, the
    sidecar's ingestion of 300 rows, one engine step and the window evaluation (best of 7);
@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+from bench.synthetic_embedding import Source
 
 from kubedrift.stats.baseline import Baseline, build_baseline
 from kubedrift.stats.baseline_size import MAX_BASELINE_BYTES, encode
@@ -44,22 +45,6 @@ def best(action: Callable[[], object], repeats: int = 7) -> float:
         action()
         times.append(time.perf_counter() - started)
     return min(times) * 1e3
-
-
-class Source:
-    """The synthetic embedding of one width: a basis, and a direction outside its span."""
-
-    def __init__(self, width: int) -> None:
-        rng = np.random.default_rng(0)
-        self.basis = rng.normal(size=(32, width)) / np.sqrt(width)
-        self.spread = np.linspace(3, 0.5, 32)
-        q, _ = np.linalg.qr(np.vstack([self.basis, rng.normal(size=(1, width))]).T)
-        self.low = q[:, 32]  # orthogonal to every row of the basis
-
-    def draw(self, rng: np.random.Generator, n: int, shift: np.ndarray | float = 0.0) -> np.ndarray:
-        latent = rng.normal(size=(n, 32)) * self.spread
-        rows: np.ndarray = latent @ self.basis + 0.3 * rng.normal(size=(n, self.basis.shape[1]))
-        return rows + shift
 
 
 def size_and_cost(source: Source) -> Baseline:

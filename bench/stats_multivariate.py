@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+from bench.synthetic_embedding import Source
 
 from kubedrift.stats.baseline import Baseline, BaselineError, build_baseline
 from kubedrift.stats.baseline_size import encode
@@ -106,19 +107,12 @@ def detection() -> None:
             print(f"  {2 + noise} features, rho 0.8 -> {after}: {delays}", flush=True)
 
 
-def embedding(rng: np.random.Generator, n: int, basis: np.ndarray, shift: float) -> np.ndarray:
-    latent = rng.normal(size=(n, basis.shape[0])) * np.linspace(3, 0.5, basis.shape[0])
-    latent[:, 0] += shift
-    rows: np.ndarray = latent @ basis + 0.3 * rng.normal(size=(n, basis.shape[1]))
-    return rows
-
-
 def wide() -> None:
     print("wide inputs as plain numeric columns")
     for width in (768,) if QUICK else (768, 2048):
-        rng = np.random.default_rng(0)
-        basis = rng.normal(size=(32, width)) / np.sqrt(width)
-        train = embedding(rng, 5000, basis, 0.0)
+        source = Source(width)
+        rng = np.random.default_rng(1)
+        train = source.draw(rng, 5000)
         started = time.perf_counter()
         baseline = build_baseline({f"e{i}": train[:, i] for i in range(width)})
         built = time.perf_counter() - started
@@ -133,7 +127,7 @@ def wide() -> None:
         found = None
         ingest, steps = [], []
         for step in range(40):
-            values = embedding(rng, 300, basis, 1.0 if step >= 20 else 0.0)
+            values = source.draw(rng, 300, source.factor(0) if step >= 20 else 0.0)
             rows = {f"e{i}": values[:, i] for i in range(width)}
             increment = Window(baseline, start=0.0)
             started = time.perf_counter()

@@ -8,7 +8,11 @@ The sidecar's admin port serves:
 - ``POST /v1/feedback`` (:data:`FEEDBACK_PATH`): ``{"id", "label"}`` or a list of at most
   :data:`MAX_FEEDBACK_ITEMS` of them; the answer counts each :data:`Outcome`. The operator's
   fan-out sets :data:`FANOUT_HEADER` to ``1``.
-- ``GET /v1/window`` (:data:`WINDOW_PATH`): the window report the operator merges per round.
+- ``GET /v1/window`` (:data:`WINDOW_PATH`): the window report the operator merges per round;
+  with ``?labeledRows=false`` (:data:`WINDOW_ROWS_PARAMETER`) without the windows' labeled-row
+  samples, which the operator's rounds never read (retraining data comes from ``/v1/labeled``)
+  and which are most of the report once labels arrive (up to ``labeled_capacity`` rows of every
+  feature per window).
 - ``GET /v1/labeled`` (:data:`LABELED_PATH`): the bounded labeled sample, for retraining data.
 - ``PUT /v1/shadow`` (:data:`SHADOW_PATH`): ``{"url": "http://host:port"}`` or ``{"url": null}``:
   where the proxy copies sampled requests from now on (a shadow trial), without a restart.
@@ -30,6 +34,8 @@ FEEDBACK_PATH = "/v1/feedback"
 WINDOW_PATH = "/v1/window"
 LABELED_PATH = "/v1/labeled"
 SHADOW_PATH = "/v1/shadow"
+#: Query parameter of :data:`WINDOW_PATH`: ``false`` leaves the labeled-row samples out.
+WINDOW_ROWS_PARAMETER = "labeledRows"
 OPERATOR_FEEDBACK_ROUTE = "/v1/feedback/{namespace}/{name}"
 OPERATOR_DATASET_ROUTE = "/v1/datasets/{namespace}/{name}"
 

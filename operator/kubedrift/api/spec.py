@@ -573,6 +573,18 @@ class EmbeddingDriftSpec:
         "value.",
         default=True,
     )
+    min_width: int = prop(
+        "minWidth",
+        "Inputs wider than this many values are embedding blocks: the sidecar keeps list rows "
+        "without names (KServe v1 `instances: [[...]]`, MLflow and Seldon list rows) wider "
+        "than this as one block, named after the baseline's embedding block when it holds one, "
+        "else `instances`, instead of one column per value. Build the baseline with the same "
+        "`kubedrift baseline build --embedding-width` (default 256), which decides the blocks "
+        "of the training data.",
+        default=256,
+        minimum=1,
+        maximum=1000000,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -146,6 +146,8 @@ class SegmentStatus(TypedDict):
     evidenceThreshold: float
     degraded: bool
     performance: NotRequired[PerformanceStatus]
+    #: The segment's performance estimated without labels (as ``estimatedPerformance``).
+    estimatedPerformance: NotRequired[EstimatedPerformanceStatus]
 
 
 class SidecarsStatus(TypedDict):
@@ -362,6 +364,24 @@ DOCS: dict[str, str] = {
     "segments.performance.threshold": "spec.performance.threshold.",
     "segments.performance.samples": "Labeled rows the metric is over.",
     "segments.performance.degraded": "Whether the segment's performance alarm holds.",
+    "segments.estimatedPerformance": "The segment's performance estimated without labels from "
+    "its rows' class probabilities through the monitor's calibration maps, as "
+    "estimatedPerformance; reported, never an alarm.",
+    "segments.estimatedPerformance.rows": "Rows of the segment's window whose responses carried "
+    "probabilities.",
+    "segments.estimatedPerformance.labeled": "Labeled rows of the segment's window the realized "
+    "values are over.",
+    **{
+        f"segments.estimatedPerformance.{name}{key}": text
+        for name in ("accuracy", "precision", "recall", "f1", "rocAuc")
+        for key, text in (
+            ("", f"The segment's estimated {name}, as in estimatedPerformance."),
+            (".value", "Estimate."),
+            (".lowerBound", "Lower end of the band at spec.performance.confidence."),
+            (".upperBound", "Upper end of the band at spec.performance.confidence."),
+            (".realized", "The same metric from the segment's joined labels."),
+        )
+    },
     "performance": "Metric computed from labeled predictions in the window.",
     "performance.metric": "Metric name, as in spec.performance.metric.",
     "performance.value": "Point estimate.",

@@ -39,7 +39,7 @@ from kubedrift.stats.engine.engine import Decision
 from kubedrift.stats.engine.estimated import REASON as ESTIMATED_REASON
 from kubedrift.stats.engine.segmented import SegmentDecision, SegmentSessions
 from kubedrift.stats.engine.session import Session
-from kubedrift.stats.estimates import SideBySide, side_by_side
+from kubedrift.stats.estimates import SideBySide, estimated_dict, side_by_side
 from kubedrift.stats.evaluation import Evaluation, evaluate
 from kubedrift.stats.performance import HIGHER_IS_BETTER
 from kubedrift.stats.window import judged_window
@@ -121,29 +121,13 @@ class Evaluated:
                 **self._multivariate(),
                 **self._embeddings(),
             }
-            | ({"estimated_performance": self._estimated()} if self.estimated else {})
+            | ({"estimated_performance": estimated_dict(self.estimated)} if self.estimated else {})
             | (
                 {"segments": [segment.to_dict() for segment in self.segments]}
                 if self.segments
                 else {}
             )
         )
-
-    def _estimated(self) -> dict[str, Any]:
-        first = next(iter(self.estimated.values()))
-        return {
-            "rows": first.rows,
-            "labeled": first.labeled,
-            **{
-                name: {
-                    "value": entry.estimate.value,
-                    "lower": entry.estimate.lower,
-                    "upper": entry.estimate.upper,
-                    "realized": entry.realized,
-                }
-                for name, entry in self.estimated.items()
-            },
-        }
 
     def _multivariate(self) -> dict[str, Any]:
         """``multivariate`` (when the engine judges it): the PCA reconstruction error's

@@ -335,6 +335,8 @@ def segment_status(segment: SegmentDecision) -> SegmentStatus:
     )
     if performance is not None:
         status["performance"] = performance
+    if segment.estimated:
+        status["estimatedPerformance"] = estimated_status(segment.estimated)
     return status
 
 

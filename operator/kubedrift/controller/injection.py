@@ -97,7 +97,7 @@ def build_sidecar_container(
         "env": [
             {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
             {  # the version the Pod serves, set with the rollout that loads it (one roll);
-            # tokens last, as a shared sidecar's (controller/sharing.py) appends its members'
+                # tokens last, as a shared sidecar's (controller/sharing.py) appends its members'
                 "name": SIDECAR_MODEL_VERSION_ENV,
                 "valueFrom": {
                     "fieldRef": {"fieldPath": f"metadata.annotations['{MODEL_VERSION_ANNOTATION}']"}

@@ -46,10 +46,11 @@ from kubedrift.stats.engine.session import Session
 from kubedrift.stats.engine.tally import Tally
 from kubedrift.stats.estimates import side_by_side
 from kubedrift.stats.evaluation import evaluate
-from kubedrift.stats.segments import segment_window_settings
+from kubedrift.stats.segments import segment_references, segment_window_settings
 from kubedrift.stats.settings import EvaluationSettings, WindowSettings
 from kubedrift.stats.window import Window, judged_window
-from kubedrift.wire import WINDOW_PATH
+from kubedrift.stats.window_plan import WindowPlan, shared_plan
+from kubedrift.wire import WINDOW_PATH, WINDOW_ROWS_PARAMETER
 
 #: Pod-template annotations that must match for a Pod to count as current.
 _TEMPLATE_KEYS = (CONFIG_HASH_ANNOTATION, MODEL_VERSION_ANNOTATION)
@@ -62,6 +63,17 @@ def model_path(path: str, model: str | None) -> str:
     ('/v1/window?model=iris', '/v1/window')
     """
     return path if model is None else f"{path}?{urlencode({'model': model})}"
+
+
+def window_path(model: str | None) -> str:
+    """The ``GET /v1/window`` of a round: without the labeled-row samples (the round never
+    reads them; see ``kubedrift.wire``), of one model's monitor when ``model`` is given.
+
+    >>> window_path(None), window_path("iris")
+    ('/v1/window?labeledRows=false', '/v1/window?labeledRows=false&model=iris')
+    """
+    query = {WINDOW_ROWS_PARAMETER: "false"} | ({"model": model} if model is not None else {})
+    return f"{WINDOW_PATH}?{urlencode(query)}"
 
 
 @dataclass(frozen=True)
@@ -149,12 +161,11 @@ def merge_reports(
 ) -> Merged:
     """Merge ``GET /v1/window`` documents; ``None`` or unfitting reports do not count."""
     merged = _merge(reports, baseline, settings.window)
-    profiles = baseline.segments
-    if profiles is None:
+    if baseline.segments is None:
         return merged
     window_settings = segment_window_settings(settings.window)
     segments = {}
-    for value, reference in zip(profiles.values, profiles.baselines, strict=True):
+    for value, reference in segment_references(baseline).items():
         parts = [
             _segment_report(report, value) if report is not None else None for report in reports
         ]
@@ -177,13 +188,18 @@ def _merge(
     completed: Window | None = None
     reporting = 0
     tallies: dict[str, Tally] = {}
+    plan: WindowPlan | None = None  # the baseline's, shared by every window rebuilt
     for report in reports:
         if report is None:
             continue
         try:
-            mine = Window.from_dict(report["current"], baseline, settings)
+            if plan is None:
+                plan = shared_plan(baseline)
+            mine = Window.from_dict(report["current"], baseline, settings, plan=plan)
             done = report.get("completed")
-            finished = Window.from_dict(done, baseline, settings) if done is not None else None
+            finished = (
+                Window.from_dict(done, baseline, settings, plan=plan) if done is not None else None
+            )
             cumulative = report.get("cumulative")
             tally = (
                 Tally.from_dict(cumulative, mine.profiles, baseline.calibration)
@@ -302,7 +318,7 @@ async def observe(
     the numeric work runs on ``executor`` (a thread pool; the default one when ``None``), off
     the event loop. ``model``: the window of that model (``spec.target.model``; a shared
     sidecar has one each)."""
-    reports = await pull(session, targets, model_path(WINDOW_PATH, model), token, timeout)
+    reports = await pull(session, targets, window_path(model), token, timeout)
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(
         executor,

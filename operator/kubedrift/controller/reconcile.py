@@ -447,6 +447,18 @@ def _record(
                 if s.decision is not None
             ],
         )
+        ctx.metrics.segments.record_estimates(
+            monitor.namespace,
+            monitor.name,
+            {
+                s.value: {
+                    name: (entry.estimate.value, entry.estimate.lower, entry.estimate.upper)
+                    for name, entry in s.estimated.items()
+                }
+                for s in observation.segments
+                if s.decision is not None and s.estimated
+            },
+        )
     if observation.estimated:
         ctx.metrics.record_estimates(
             monitor.namespace,

@@ -13,11 +13,20 @@ baseline) loses its series at the next evaluation; a deleted monitor loses all o
 >>> labels = {"namespace": "ns", "monitor": "fraud", "segment": "de"}
 >>> registry.get_sample_value("kubedrift_monitor_segment_drifted", labels)
 1.0
+
+The metrics estimated without labels (``status.segments[].estimatedPerformance``) have their
+own gauge, with the ``metric`` and ``bound`` labels of ``kubedrift_monitor_estimated_metric``
+(five metrics, three bounds: at most 15 series per judged segment):
+
+>>> gauges.record_estimates("ns", "fraud", {"de": {"accuracy": (0.9, 0.88, 0.92)}})
+>>> registry.get_sample_value("kubedrift_monitor_segment_estimated_metric",
+...                           {**labels, "metric": "accuracy", "bound": "lower"})
+0.88
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Gauge
@@ -26,6 +35,10 @@ from prometheus_client import CollectorRegistry, Gauge
 SegmentFigures = tuple[str, bool, bool, float, int, tuple[str, float] | None]
 
 _LABELS = ["namespace", "monitor", "segment"]
+#: ``bound`` label values of ``kubedrift_monitor_segment_estimated_metric`` (as the monitor's).
+_BOUNDS = ("value", "lower", "upper")
+#: One segment's estimates: metric -> (value, lower, upper).
+SegmentEstimates = Mapping[str, tuple[float, float, float]]
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,7 @@ class SegmentMetrics:
     evidence: Gauge
     samples: Gauge
     metric_value: Gauge
+    estimated: Gauge
 
     @classmethod
     def register(cls, registry: CollectorRegistry) -> SegmentMetrics:
@@ -71,10 +85,37 @@ class SegmentMetrics:
                 [*_LABELS, "metric"],
                 registry=registry,
             ),
+            estimated=Gauge(
+                "kubedrift_monitor_segment_estimated_metric",
+                "Performance of a segment estimated without labels from calibrated class "
+                "probabilities, by metric and bound (value, lower, upper) of its band.",
+                [*_LABELS, "metric", "bound"],
+                registry=registry,
+            ),
         )
 
     def _families(self) -> tuple[Gauge, ...]:
-        return (self.drifted, self.degraded, self.evidence, self.samples, self.metric_value)
+        return (
+            self.drifted,
+            self.degraded,
+            self.evidence,
+            self.samples,
+            self.metric_value,
+            self.estimated,
+        )
+
+    def record_estimates(
+        self, namespace: str, monitor: str, segments: Mapping[str, SegmentEstimates]
+    ) -> None:
+        """Set each segment's estimated metrics (segment value -> metric -> value and band);
+        a segment without estimates this round loses its series."""
+        for value, estimates in segments.items():
+            for metric, values in estimates.items():
+                for bound, figure in zip(_BOUNDS, values, strict=True):
+                    self.estimated.labels(namespace, monitor, value, metric, bound).set(figure)
+        for labels in _label_sets(self.estimated):
+            if labels[:2] == (namespace, monitor) and labels[2] not in segments:
+                self.estimated.remove(*labels)
 
     def record(self, namespace: str, monitor: str, segments: Iterable[SegmentFigures]) -> None:
         """Set each segment's gauges; series of segments not in ``segments`` are dropped."""

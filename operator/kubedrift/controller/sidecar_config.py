@@ -22,6 +22,7 @@ import yaml
 
 from kubedrift.api.spec import ModelMonitorSpec
 from kubedrift.controller.names import CONFIG_MOUNT_PATH, MonitorRef
+from kubedrift.payloads.model import DEFAULT_EMBEDDING_WIDTH
 
 CONFIG_FILE = "sidecar.yaml"
 BASELINE_FILE = "baseline.json"
@@ -99,6 +100,9 @@ def render_sidecar_config(
         }
     if capture.prediction_reduce != "argmax":
         config.setdefault("payload", {})["predictionReduce"] = capture.prediction_reduce
+    width = spec.drift.embeddings.min_width
+    if width != DEFAULT_EMBEDDING_WIDTH:  # the default stays out: unchanged Pods do not roll
+        config.setdefault("payload", {})["embeddingWidth"] = width
     if capture.classes is not None:
         payload = config.setdefault("payload", {})
         if capture.classes.from_baseline:

@@ -50,7 +50,7 @@ def looks_like(request: Any) -> bool:
     )
 
 
-def _split(frame: Any) -> dict[str, list[Value]]:
+def _split(frame: Any, options: ParseOptions) -> Mapping[str, list[Value]]:
     frame = as_object(frame, "dataframe_split")
     if "data" not in frame:
         raise ParseError("missing_field", "dataframe_split.data")
@@ -59,6 +59,8 @@ def _split(frame: Any) -> dict[str, list[Value]]:
     if not data:
         raise ParseError("empty", "dataframe_split.data")
     width = len(names) if names else len(as_list(data[0], "dataframe_split.data[0]"))
+    if not names and width > options.embedding_width:  # unnamed wide rows: one embedding block
+        return columns_from_rows(data, options, "dataframe_split.data")
     names = names or [str(i) for i in range(width)]
     table: dict[str, list[Value]] = {name: [] for name in names}
     for index, row in enumerate(data):
@@ -76,7 +78,7 @@ def parse(request_body: RequestBody, response_body: bytes, options: ParseOptions
     if len(present) != 1:
         raise ParseError("missing_field" if not present else "unsupported_type", "input format")
     if present[0] == "dataframe_split":
-        table: Mapping[str, list[Value]] = _split(request["dataframe_split"])
+        table: Mapping[str, list[Value]] = _split(request["dataframe_split"], options)
     elif present[0] == "dataframe_records":
         records = as_list(request["dataframe_records"], "dataframe_records")
         if records and not isinstance(records[0], Mapping):

@@ -65,6 +65,13 @@ class Naming:
         return self._set
 
 
+#: List rows wider than this many values are one embedding block by default (as
+#: ``kubedrift.stats.embedding.DEFAULT_MIN_WIDTH``; ``spec.drift.embeddings.minWidth``).
+DEFAULT_EMBEDDING_WIDTH = 256
+#: The name of the block list rows without names form when no baseline block names it.
+POSITIONAL_BLOCK = "instances"
+
+
 @dataclass(frozen=True)
 class ParseOptions:
     """How to read payloads that do not name their columns, and which output is the prediction.
@@ -83,6 +90,11 @@ class ParseOptions:
     prediction_reduce: Literal["none", "argmax", "first"] = "argmax"
     json_paths: JsonPaths = field(default_factory=JsonPaths)
     naming: Naming = field(default_factory=Naming)
+    #: List rows wider than this (and no ``feature_names`` or ``naming.positions``) are one
+    #: ``[n, d]`` block named ``positional_block``, an embedding (``kubedrift.stats.embedding``),
+    #: not ``d`` positional columns.
+    embedding_width: int = DEFAULT_EMBEDDING_WIDTH
+    positional_block: str = POSITIONAL_BLOCK
 
 
 @dataclass(frozen=True, eq=False)

@@ -169,6 +169,12 @@ def columns_from_rows(
         width = len(first)
         if width == 0:
             raise ParseError("empty", f"{where}[0] has no cells")
+        if (
+            width > options.embedding_width
+            and not options.feature_names
+            and not options.naming.positions
+        ):
+            return _positional_block(rows, width, options, where)
         block = _row_major(rows, width, options)
         if block is not None:
             return block
@@ -187,6 +193,26 @@ def columns_from_rows(
     return {
         positional_name(0, options): [scalar(row, f"{where}[{i}]") for i, row in enumerate(rows)]
     }
+
+
+def _positional_block(
+    rows: Sequence[Any], width: int, options: ParseOptions, where: str
+) -> RowMajorColumns:
+    """List rows wider than ``options.embedding_width`` without configured names: one ``[n, d]``
+    block named ``options.positional_block`` (an embedding), not ``d`` positional columns."""
+    values = rows[0] if len(rows) == 1 else None
+    if values is None or type(values) is not list or len(values) != width:
+        values = []
+        for index, row in enumerate(rows):
+            cells = as_list(row, f"{where}[{index}]")
+            if len(cells) != width:
+                raise ParseError(
+                    "bad_shape", f"{where}[{index}] has {len(cells)} cells, not {width}"
+                )
+            values.extend(cells)
+    if not finite_numbers(values):
+        values = [scalar(v, where) for v in values]
+    return RowMajorColumns(tensor_layout(options.positional_block, width), values)
 
 
 def _with_vectors(

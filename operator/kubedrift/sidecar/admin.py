@@ -47,6 +47,7 @@ from kubedrift.wire import (
     MAX_FEEDBACK_ITEMS,
     SHADOW_PATH,
     WINDOW_PATH,
+    WINDOW_ROWS_PARAMETER,
     feedback_id,
 )
 
@@ -148,7 +149,8 @@ def admin_app(
 
     async def window(request: web.Request) -> web.Response:
         monitor = chosen(request)
-        report = monitor.windows.to_dict(pod, clock())
+        rows = request.query.get(WINDOW_ROWS_PARAMETER) != "false"
+        report = monitor.windows.to_dict(pod, clock(), labeled_rows=rows)
         report["model"] = monitor.model
         report["models"] = group.models
         report["schemaMismatches"] = monitor.schema_mismatches

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from kubedrift.payloads import PROTOCOLS, JsonPaths, ParseOptions
-from kubedrift.payloads.model import Naming
+from kubedrift.payloads.model import DEFAULT_EMBEDDING_WIDTH, Naming
 from kubedrift.payloads.probabilities import ProbabilitySource
 from kubedrift.stats.settings import WindowSettings
 
@@ -186,7 +186,7 @@ def config_from_mapping(data: Mapping[str, Any]) -> SidecarConfig:
         data,
         "payload",
         {"featureNames", "predictionOutput", "predictionReduce", "json", "features", "classes",
-         "classesFromBaseline", "probabilities"},
+         "classesFromBaseline", "probabilities", "embeddingWidth"},
     )  # fmt: skip
     paths = _section(payload, "json", {"features", "prediction", "id"})
     naming = _section(payload, "features", {"positions", "names"})
@@ -216,6 +216,7 @@ def config_from_mapping(data: Mapping[str, Any]) -> SidecarConfig:
             renames=tuple((str(k), str(v)) for k, v in renames.items()),
             classes=tuple(_listed(payload, "classes", "payload")),
         ),
+        embedding_width=_embedding_width(payload),
     )
     if data.get("model") is not None:
         values["model"] = str(data["model"])
@@ -232,6 +233,14 @@ def config_from_mapping(data: Mapping[str, Any]) -> SidecarConfig:
     if "tokenEnv" in auth:
         values["token_env"] = auth["tokenEnv"]
     return validate(SidecarConfig(**values))
+
+
+def _embedding_width(payload: Mapping[str, Any]) -> int:
+    """``payload.embeddingWidth``: list rows wider than it are one embedding block."""
+    width = payload.get("embeddingWidth", DEFAULT_EMBEDDING_WIDTH)
+    if type(width) is not int or width < 1:
+        raise ConfigError(f"payload.embeddingWidth: expected a positive integer, got {width!r}")
+    return width
 
 
 def _listed(section: Mapping[str, Any], key: str, where: str) -> list[Any]:
@@ -285,13 +294,22 @@ def validate(config: SidecarConfig) -> SidecarConfig:
     return config
 
 
-def parse_options(config: SidecarConfig, baseline_classes: tuple[str, ...]) -> ParseOptions:
+def parse_options(
+    config: SidecarConfig,
+    baseline_classes: tuple[str, ...],
+    embeddings: tuple[str, ...] = (),
+) -> ParseOptions:
     """The parser options, with ``classesFromBaseline`` resolved: class index i names the i-th
-    of the baseline's classes in sorted order (the order of scikit-learn's ``classes_``)."""
+    of the baseline's classes in sorted order (the order of scikit-learn's ``classes_``); list
+    rows without names that form an embedding block take the name of the baseline's only block
+    (``embeddings``: the names of its blocks), else ``instances``."""
+    options = config.parse
+    if len(embeddings) == 1:
+        options = replace(options, positional_block=embeddings[0])
     if not config.classes_from_baseline:
-        return config.parse
-    naming = replace(config.parse.naming, classes=tuple(sorted(baseline_classes)))
-    return replace(config.parse, naming=naming)
+        return options
+    naming = replace(options.naming, classes=tuple(sorted(baseline_classes)))
+    return replace(options, naming=naming)
 
 
 def split_address(address: str) -> tuple[str, int]:

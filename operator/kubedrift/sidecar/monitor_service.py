@@ -189,7 +189,10 @@ async def serve_monitor(
         monitors.append(Monitor(
             baseline, WindowKeeper(baseline, entry.window, now=time.time()),
             LabelStore(entry.label_capacity, entry.label_ttl), metrics, protocol=config.protocol,
-            options=parse_options(entry, baseline.classes), parse=parse, model=entry.model,
+            options=parse_options(
+                entry, baseline.classes, tuple(b.name for b in baseline.embeddings)
+            ),
+            parse=parse, model=entry.model,
             probabilities=entry.probabilities,
         ))  # fmt: skip
     monitor = ModelGroup(monitors, [entry.sample_rate for entry in config.monitored])

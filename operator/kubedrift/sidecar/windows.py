@@ -19,7 +19,12 @@ import numpy.typing as npt
 
 from kubedrift.stats.baseline import Baseline
 from kubedrift.stats.engine.tally import Tally
-from kubedrift.stats.segments import segment_window_settings, split_rows
+from kubedrift.stats.segments import (
+    segment_references,
+    segment_window_settings,
+    split_probabilities,
+    split_rows,
+)
 from kubedrift.stats.settings import WindowSettings
 from kubedrift.stats.window import Window
 from kubedrift.stats.window_plan import WindowPlan
@@ -93,23 +98,16 @@ class WindowKeeper:
         self._closed = Tally.empty(self._plan.profiles, self._epoch)
         #: A keeper per segment the baseline profiles (``stats.segments``): each splits off
         #: its rows and rotates its own windows by the same settings.
-        profiles = baseline.segments
-        self.segments: dict[str, WindowKeeper] = (
-            {
-                value: WindowKeeper(
-                    reference,
-                    segment_window_settings(settings),
-                    now=now,
-                    seed=None if seed is None else seed + 1000 * (index + 1),
-                    epoch=self._epoch,
-                )
-                for index, (value, reference) in enumerate(
-                    zip(profiles.values, profiles.baselines, strict=True)
-                )
-            }
-            if profiles is not None
-            else {}
-        )
+        self.segments: dict[str, WindowKeeper] = {
+            value: WindowKeeper(
+                reference,
+                segment_window_settings(settings),
+                now=now,
+                seed=None if seed is None else seed + 1000 * (index + 1),
+                epoch=self._epoch,
+            )
+            for index, (value, reference) in enumerate(segment_references(baseline).items())
+        }
 
     @property
     def known_names(self) -> frozenset[str]:
@@ -152,10 +150,17 @@ class WindowKeeper:
         if np.size(probabilities):
             self.current.add_probabilities(probabilities)
         if self.segments and self.baseline.segments is not None:
+            scores = (
+                split_probabilities(self.baseline.segments, rows, probabilities)
+                if np.size(probabilities)
+                else {}
+            )
             for value, (part, predicted, _) in split_rows(
                 self.baseline.segments, rows, predictions
             ).items():
-                self.segments[value].update(part, predicted, now)
+                self.segments[value].update(
+                    part, predicted, now, probabilities=scores.get(value, ())
+                )
 
     def add_labeled(
         self,
@@ -173,26 +178,35 @@ class WindowKeeper:
                 assert predicted is not None and joined is not None
                 self.segments[value].add_labeled(predicted, joined, part, now)
 
-    def to_dict(self, pod: PodIdentity, now: float) -> dict[str, Any]:
+    def to_dict(self, pod: PodIdentity, now: float, *, labeled_rows: bool = True) -> dict[str, Any]:
         """``GET /v1/window``: both windows as mergeable sketch JSON, pod and time bounds;
-        with segments, ``segments`` holds the same three per segment value."""
+        with segments, ``segments`` holds the same three per segment value. ``labeled_rows``:
+        whether the windows carry their labeled-row samples (``?labeledRows=false``)."""
         return {
             "pod": pod.to_dict(),
             "time": now,
-            **self.windows(now),
+            **self.windows(now, labeled_rows=labeled_rows),
         } | (
-            {"segments": {value: keeper.windows(now) for value, keeper in self.segments.items()}}
+            {
+                "segments": {
+                    value: keeper.windows(now, labeled_rows=labeled_rows)
+                    for value, keeper in self.segments.items()
+                }
+            }
             if self.segments
             else {}
         )
 
-    def windows(self, now: float) -> dict[str, Any]:
+    def windows(self, now: float, *, labeled_rows: bool = True) -> dict[str, Any]:
         """``rotations``, ``current``, ``completed`` and ``cumulative`` of this keeper."""
         self.rotate(now)
+        completed = self.completed
         return {
             "rotations": self.rotations,
-            "current": self.current.to_dict(),
-            "completed": self.completed.to_dict() if self.completed is not None else None,
+            "current": self.current.to_dict(labeled_rows=labeled_rows),
+            "completed": None
+            if completed is None
+            else completed.to_dict(labeled_rows=labeled_rows),
             "cumulative": self.cumulative().to_dict(),
         }
 

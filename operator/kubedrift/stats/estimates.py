@@ -23,7 +23,9 @@ matrix cannot give it).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -56,6 +58,25 @@ def side_by_side(window: Window, baseline: Baseline, confidence: float) -> dict[
     return {
         name: SideBySide(value, realized.get(name), sketch.rows, labeled)
         for name, value in estimates.items()
+    }
+
+
+def estimated_dict(table: Mapping[str, SideBySide]) -> dict[str, Any]:
+    """The JSON of the backtest's ``estimated_performance`` (a non-empty ``table``): rows and
+    labels, then per metric its estimate, band and realized value (``None`` without labels)."""
+    first = next(iter(table.values()))
+    return {
+        "rows": first.rows,
+        "labeled": first.labeled,
+        **{
+            name: {
+                "value": entry.estimate.value,
+                "lower": entry.estimate.lower,
+                "upper": entry.estimate.upper,
+                "realized": entry.realized,
+            }
+            for name, entry in table.items()
+        },
     }
 
 

@@ -54,9 +54,11 @@ DEFAULT_TOP = 10
 #: Training rows a value needs to be profiled as a segment (a reference of fewer rows tells
 #: too little: the engine's confidence sets would hide any change).
 MIN_SEGMENT_ROWS = 100
-#: Reservoir of raw values per numeric column in a segment's windows: the engine reads the bin
-#: counts only, so a segment keeps a small sample (the sidecar's memory, ``/v1/window``'s size).
-SEGMENT_RESERVOIR = 100
+#: Reservoir of raw values per numeric column in a segment's windows: nothing reads it (the
+#: engine reads the bin counts only), so a segment keeps the one value a reservoir needs room
+#: for (the sidecar's memory, ``/v1/window``'s size and the operator's merge of it every round;
+#: it was 100 before the evaluation-time bench, ``bench/evaluation_signals.py``).
+SEGMENT_RESERVOIR = 1
 
 
 def segment_baseline(
@@ -128,6 +130,69 @@ def segment_baseline(
     return replace(baseline, segments=SegmentProfiles(feature, tuple(chosen), tuple(profiles)))
 
 
+def segment_references(baseline: Baseline) -> Mapping[str, Baseline]:
+    """The reference of each profiled segment's windows, by value: its profile, with the
+    monitor's calibration maps when the profile has none, so that a segment's windows keep what
+    performance estimated without labels needs (``stats.estimation``). The model is one, so is
+    its calibration: fitted on all training rows and applied to each segment's probabilities, as
+    CBPE applies one calibrator to every chunk. The segment's engine is built on the plain
+    profile (``stats.engine.segmented``): the estimate is reported per segment, not judged."""
+    found = _REFERENCES.get(id(baseline))
+    if found is not None and found[0] is baseline:
+        return found[1]
+    references = _segment_references(baseline)
+    _REFERENCES[id(baseline)] = (baseline, references)
+    while len(_REFERENCES) > REFERENCES_KEPT:
+        del _REFERENCES[next(iter(_REFERENCES))]
+    return references
+
+
+#: :func:`segment_references` of the baselines used last, by identity (the entry holds its
+#: baseline, so an id is not reused while it is kept): the same objects every round, so that
+#: what is built per reference (a window plan) is built once.
+_REFERENCES: dict[int, tuple[Baseline, Mapping[str, Baseline]]] = {}
+REFERENCES_KEPT = 256
+
+
+def _segment_references(baseline: Baseline) -> dict[str, Baseline]:
+    profiles = baseline.segments
+    if profiles is None:
+        return {}
+    calibration = baseline.calibration
+    return {
+        value: reference
+        if calibration is None or reference.calibration is not None
+        else replace(reference, calibration=calibration)
+        for value, reference in zip(profiles.values, profiles.baselines, strict=True)
+    }
+
+
+def segment_masks(
+    segments: SegmentProfiles, rows: Mapping[str, npt.NDArray[Any]]
+) -> dict[str, npt.NDArray[np.bool_]]:
+    """Which rows of a batch belong to each segment that has some in it."""
+    if segments.feature not in rows:
+        return {}
+    keys = category_keys(np.asarray(rows[segments.feature]))
+    masks = {value: keys == value for value in segments.values}
+    return {value: mask for value, mask in masks.items() if mask.any()}
+
+
+def split_probabilities(
+    segments: SegmentProfiles,
+    rows: Mapping[str, npt.NDArray[Any]],
+    probabilities: npt.ArrayLike,
+) -> dict[str, npt.NDArray[np.float64]]:
+    """The class probabilities (``[rows, classes]``) of each segment's rows; empty unless there
+    is one probability row per row of the batch (exchanges without probabilities leave the rows
+    unaligned, and then no segment gets any)."""
+    scores = np.asarray(probabilities, dtype=np.float64)
+    size = len(next(iter(rows.values()))) if rows else 0
+    if scores.ndim == 0 or scores.shape[0] != size or size == 0:
+        return {}
+    return {value: scores[mask] for value, mask in segment_masks(segments, rows).items()}
+
+
 def split_rows(
     segments: SegmentProfiles,
     rows: Mapping[str, npt.NDArray[Any]],
@@ -138,14 +203,8 @@ def split_rows(
 ]:
     """The rows (without the segment feature), predictions and labels of each segment that
     has some in this batch; rows of other values or without the feature are not segmented."""
-    if segments.feature not in rows:
-        return {}
-    keys = category_keys(np.asarray(rows[segments.feature]))
     result = {}
-    for value in segments.values:
-        mask = keys == value
-        if not mask.any():
-            continue
+    for value, mask in segment_masks(segments, rows).items():
         result[value] = (
             # embedding blocks (2-D) are judged by the monitor only (``stats.embedding``)
             {

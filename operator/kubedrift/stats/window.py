@@ -369,33 +369,38 @@ class Window:
             result.estimation = self.estimation + other.estimation
         return result
 
-    def to_dict(self) -> dict[str, Any]:
-        """Compact JSON-able state (arrays of floats as exact base64 float64)."""
-        return {
-            "version": FORMAT_VERSION,
-            "start": self._start,
-            "end": self._end,
-            "samples": self._samples,
-            "labeled": self._labeled,
-            "columns": [
-                {
-                    "name": p.name,
-                    "counts": self.column_counts(i).tolist(),
-                    "missing": int(self.missing[i]),
-                    "out_of_range": int(self.out_of_range[i]),
-                }
-                for i, p in enumerate(self.profiles)
-            ],
-            "unknown_rows": self.unknown_rows,
-            "unknown_names": list(self.unknown_names),
-            "moments": {
-                "sums": self.sums.tolist(),
-                "squares": self.squares.tolist(),
-            },
-            "reservoir": self.reservoir.to_dict(),
-            "labels": self.labels.to_dict(),
-            "labeled_rows": self.labeled_sample.to_dict(),
-        } | ({"estimation": self.estimation.to_dict()} if self.estimation is not None else {})
+    def to_dict(self, *, labeled_rows: bool = True) -> dict[str, Any]:
+        """Compact JSON-able state (arrays of floats as exact base64 float64); without
+        ``labeled_rows`` the labeled-row sample stays out (:meth:`from_dict` then restores an
+        empty one)."""
+        return (
+            {
+                "version": FORMAT_VERSION,
+                "start": self._start,
+                "end": self._end,
+                "samples": self._samples,
+                "labeled": self._labeled,
+                "columns": [
+                    {
+                        "name": p.name,
+                        "counts": self.column_counts(i).tolist(),
+                        "missing": int(self.missing[i]),
+                        "out_of_range": int(self.out_of_range[i]),
+                    }
+                    for i, p in enumerate(self.profiles)
+                ],
+                "unknown_rows": self.unknown_rows,
+                "unknown_names": list(self.unknown_names),
+                "moments": {
+                    "sums": self.sums.tolist(),
+                    "squares": self.squares.tolist(),
+                },
+                "reservoir": self.reservoir.to_dict(),
+                "labels": self.labels.to_dict(),
+            }
+            | ({"labeled_rows": self.labeled_sample.to_dict()} if labeled_rows else {})
+            | ({"estimation": self.estimation.to_dict()} if self.estimation is not None else {})
+        )
 
     @classmethod
     def from_dict(
@@ -403,12 +408,14 @@ class Window:
         data: Mapping[str, Any],
         baseline: Baseline,
         settings: WindowSettings = WindowSettings(),  # noqa: B008 - frozen, shared safely
+        *,
+        plan: WindowPlan | None = None,
     ) -> Window:
         """Rebuild a window from :meth:`to_dict` output; raises ``ValueError`` when it does not
-        fit ``baseline``."""
+        fit ``baseline``. ``plan``: the baseline's, to share among the windows rebuilt."""
         if data.get("version") != FORMAT_VERSION:
             raise ValueError(f"unsupported window version {data.get('version')!r}")
-        window = cls(baseline, settings, start=float(data["start"]))
+        window = cls(baseline, settings, start=float(data["start"]), plan=plan)
         names = [c["name"] for c in data["columns"]]
         if names != [p.name for p in window.profiles]:
             raise ValueError("window columns do not match the baseline")
@@ -435,9 +442,10 @@ class Window:
             data["reservoir"], settings.reservoir_size, len(window._numeric)
         )
         window.labels = LabeledSketch.from_dict(data["labels"])
-        window.labeled_sample = RowReservoir.from_dict(
-            data["labeled_rows"], settings.labeled_capacity
-        )
+        if "labeled_rows" in data:
+            window.labeled_sample = RowReservoir.from_dict(
+                data["labeled_rows"], settings.labeled_capacity
+            )
         if baseline.calibration is not None and data.get("estimation") is not None:
             window.estimation = EstimationSketch.from_dict(data["estimation"], baseline.calibration)
         return window

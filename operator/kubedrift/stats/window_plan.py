@@ -106,3 +106,24 @@ class WindowPlan:
         if isinstance(plan.numeric_index, np.ndarray):
             plan.numeric_index.flags.writeable = False
         return plan
+
+
+#: Plans of the baselines used last, by identity (a plan holds its baseline, so an id is not
+#: reused while its plan is kept), for :func:`shared_plan`.
+_PLANS: dict[int, WindowPlan] = {}
+#: Plans kept: a monitor's and its segments' (at most 21) for some dozens of monitors.
+PLANS_KEPT = 1024
+
+
+def shared_plan(baseline: Baseline) -> WindowPlan:
+    """The plan of ``baseline``, built once for as long as the same object is used: the
+    operator rebuilds every sidecar's windows from their reports every round, over the
+    baseline objects it keeps between rounds. The oldest plans are dropped beyond
+    :data:`PLANS_KEPT` (then built again when needed)."""
+    plan = _PLANS.get(id(baseline))
+    if plan is None or plan.baseline is not baseline:
+        plan = WindowPlan.for_baseline(baseline)
+        _PLANS[id(baseline)] = plan
+        while len(_PLANS) > PLANS_KEPT:
+            del _PLANS[next(iter(_PLANS))]
+    return plan

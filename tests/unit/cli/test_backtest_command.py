@@ -9,17 +9,12 @@ from pathlib import Path
 import pytest
 
 from kubedrift.cli import main
+from support.backtest_cli import backtest as run_backtest
+from support.backtest_cli import monitor_file
 
 Writer = Callable[..., Path]
 
-MONITOR = """\
-apiVersion: kubedrift.io/v1alpha1
-kind: ModelMonitor
-metadata: {name: toy}
-spec:
-  target: {deployment: toy, port: 8080}
-  baseline: {configMapRef: {name: toy-baseline}}
-  window: {samples: 500, minSamples: 100, maxAge: 1h}
+SECTIONS = """\
   drift: {driftShare: 0.3}
   performance: {metric: accuracy, threshold: 0.7, minLabeledSamples: 200}
   retraining:
@@ -36,26 +31,11 @@ spec:
 
 @pytest.fixture
 def setup(built_baseline: Callable[[int], Path], tmp_path: Path) -> tuple[Path, Path]:
-    baseline = built_baseline(20)
-    monitor = tmp_path / "monitor.yaml"
-    monitor.write_text(MONITOR)
-    return monitor, baseline
+    return monitor_file(tmp_path, SECTIONS), built_baseline(20)
 
 
 def backtest(setup: tuple[Path, Path], data: Path, *extra: str) -> int:
-    monitor, baseline = setup
-    return main(
-        [
-            "backtest",
-            "--monitor",
-            str(monitor),
-            "--baseline",
-            str(baseline),
-            "--data",
-            str(data),
-            *extra,
-        ]
-    )
+    return run_backtest(*setup, data, *extra)
 
 
 def test_stable_stream_is_judged_every_interval_and_alerts_nothing(

@@ -13,17 +13,9 @@ import pytest
 
 from kubedrift.cli import main
 from kubedrift.stats.baseline import Baseline
+from support.backtest_cli import backtest, monitor_file
 
 WIDTH = 300
-MONITOR = """\
-apiVersion: kubedrift.io/v1alpha1
-kind: ModelMonitor
-metadata: {name: toy}
-spec:
-  target: {deployment: toy, port: 8080}
-  baseline: {configMapRef: {name: toy-baseline}}
-  window: {samples: 500, minSamples: 100, maxAge: 1h}
-"""
 
 
 def write(path: Path, n: int, seed: int, *, shift_after: int | None = None) -> Path:
@@ -48,9 +40,7 @@ def built(tmp_path: Path) -> tuple[Path, Path]:
     baseline = tmp_path / "baseline.json"
     data = str(write(tmp_path / "train.csv", 2000, seed=1))
     assert main(["baseline", "build", "--data", data, "-o", str(baseline)]) == 0
-    monitor = tmp_path / "monitor.yaml"
-    monitor.write_text(MONITOR)
-    return monitor, baseline
+    return monitor_file(tmp_path), baseline
 
 
 def test_build_finds_the_block_above_the_width_and_stays_small(
@@ -79,8 +69,7 @@ def test_backtest_reports_the_block_and_alarms_on_its_shift(
     monitor, baseline = built
     stream = write(tmp_path / "stream.csv", 1500, seed=2, shift_after=600)
     capsys.readouterr()
-    command = ["backtest", "--monitor", str(monitor), "--baseline", str(baseline)]
-    assert main([*command, "--data", str(stream), "--format", "json", "--rate", "1"]) == 0
+    assert backtest(monitor, baseline, stream, "--format", "json", "--rate", "1") == 0
     document = json.loads(capsys.readouterr().out)
     alerts = [(a["row"], a["type"], a["detail"]) for a in document["alerts"]]
     assert len(alerts) == 1

@@ -10,10 +10,11 @@ import json
 import numpy as np
 import pytest
 
-from kubedrift.payloads import parse_exchange
+from kubedrift.payloads import ParseOptions, parse_exchange
 from kubedrift.payloads.model import BlockedColumns, RowMajorColumns, blocks_in
 from kubedrift.sidecar.batching import to_columns
 from kubedrift.stats.baseline import Baseline, build_baseline
+from kubedrift.stats.window import Window
 
 WIDTH = 300  # above the default embedding width (256)
 RNG = np.random.default_rng(0)
@@ -97,3 +98,81 @@ def test_the_sidecar_hands_the_window_one_array_per_block_whichever_way_it_came(
     np.testing.assert_array_equal(columns["text"][8:], VECTORS)
     assert np.isnan(columns["age"][:2]).all()
     assert columns["age"][2:6].tolist() == [30, 40, 30, 40]
+
+
+ROWS = VECTORS.tolist()
+LIST_RESPONSE = b'{"predictions": [1, 0]}'
+
+
+@pytest.mark.parametrize(
+    ("protocol", "body"),
+    [
+        ("auto", {"instances": ROWS}),  # KServe v1
+        ("kserve-v1", {"inputs": ROWS}),
+        ("mlflow", {"instances": ROWS}),
+        ("mlflow", {"dataframe_split": {"data": ROWS}}),
+        ("seldon-v1", {"data": {"ndarray": ROWS}}),
+    ],
+)
+def test_list_rows_without_names_wider_than_the_width_are_one_block_named_instances(
+    protocol: str, body: object
+) -> None:
+    response = b'{"data": {"ndarray": [1, 0]}}' if protocol == "seldon-v1" else LIST_RESPONSE
+    parsed = parse_exchange(protocol, json.dumps(body).encode(), response)
+    (block,) = blocks_in(parsed.columns)
+    assert (block.layout.tensor, block.width, block.rows) == ("instances", WIDTH, 2)
+    assert parsed.columns["instances-299"] == VECTORS[:, 299].tolist()
+
+
+def test_list_rows_up_to_the_width_or_with_configured_names_stay_positional_columns() -> None:
+    body = json.dumps({"instances": ROWS}).encode()
+    wider = parse_exchange("auto", body, LIST_RESPONSE, ParseOptions(embedding_width=WIDTH))
+    assert blocks_in(wider.columns) == ()
+    assert parsed_names(wider.columns)[:2] == ["0", "1"]
+    named = ParseOptions(feature_names=tuple(f"f{j}" for j in range(WIDTH)))
+    assert blocks_in(parse_exchange("auto", body, LIST_RESPONSE, named).columns) == ()
+    narrow = parse_exchange("auto", b'{"instances": [[1, 2, 3]]}', b'{"predictions": [0]}')
+    assert narrow.columns == {"0": [1], "1": [2], "2": [3]}
+
+
+def test_a_lower_width_makes_narrower_rows_a_block_named_as_configured() -> None:
+    options = ParseOptions(embedding_width=2, positional_block="text")
+    parsed = parse_exchange("auto", b'{"instances": [[1, 2, 3]]}', b'{"predictions": [0]}', options)
+    (block,) = blocks_in(parsed.columns)
+    assert (block.layout.tensor, block.cells) == ("text", [1, 2, 3])
+
+
+def test_a_non_numeric_cell_in_a_wide_row_is_kept_for_the_window_to_count_missing() -> None:
+    rows = [list(ROWS[0]), list(ROWS[1])]
+    rows[1][5] = None
+    parsed = parse_exchange("auto", json.dumps({"instances": rows}).encode(), LIST_RESPONSE)
+    (block,) = blocks_in(parsed.columns)
+    assert block.cells[WIDTH + 5] is None and block.rows == 2
+
+
+def test_unnamed_wide_rows_reach_the_baselines_block_as_one_array(baseline: Baseline) -> None:
+    # The baseline calls its block "text": the sidecar names positional blocks after it.
+    options = ParseOptions(positional_block="text")
+    body = json.dumps({"instances": ROWS}).encode()
+    tables = [parse_exchange("auto", body, LIST_RESPONSE, options).columns]
+    columns = to_columns(baseline, tables, 2)
+    np.testing.assert_array_equal(columns["text"], VECTORS)
+
+
+def parsed_names(columns: object) -> list[str]:
+    assert isinstance(columns, RowMajorColumns | dict)
+    return list(columns)
+
+
+def test_kserve_v1_rows_without_names_are_judged_as_the_instances_block() -> None:
+    rng = np.random.default_rng(2)
+    table = {f"instances-{j}": column for j, column in enumerate(rng.normal(size=(WIDTH, 400)))}
+    reference = build_baseline(table)  # a training table written as KServe v1 rows would be
+    assert [b.name for b in reference.embeddings] == ["instances"]
+    body = json.dumps({"instances": ROWS}).encode()
+    columns = to_columns(reference, [parse_exchange("auto", body, LIST_RESPONSE).columns], 2)
+    window = Window(reference, start=0.0)
+    window.update(columns, now=1.0)
+    # Every derived column of the block (pc1..pc8, norm, reconstruction-error) took both rows.
+    assert len(reference.derived) == 10
+    assert window.samples == 2 and not window.missing.any()

@@ -159,6 +159,8 @@ def test_a_shared_sidecar_keeps_one_window_per_model_with_its_own_settings_and_t
         baseline = Baseline.from_json(baseline_file.read_text())
         reports = {name: sidecar.json(f"/v1/window?model={name}") for name in ("iris", "wine")}
         default = sidecar.json("/v1/window")
+        # what the operator's rounds ask for: the same report without the labeled-row samples
+        lean = sidecar.json("/v1/window?labeledRows=false&model=wine")
         unknown = sidecar.get("/v1/window?model=rose", token="iris-secret")[0]
         wrong_token = sidecar.get("/v1/window", token="rose-secret")[0]
         metrics = sidecar.metrics()
@@ -181,6 +183,9 @@ def test_a_shared_sidecar_keeps_one_window_per_model_with_its_own_settings_and_t
     labeled = {name: report["current"]["labeled"] for name, report in reports.items()}
     assert labeled["iris"] == 0 and labeled["wine"] + wine_window.labeled == ROWS
     assert default["model"] == "iris" and default["models"] == ["iris", "wine"]
+    assert "labeled_rows" in reports["wine"]["current"]
+    assert "labeled_rows" not in lean["current"] and "labeled_rows" not in lean["completed"]
+    assert lean["current"]["labeled"] == reports["wine"]["current"]["labeled"]
     assert (unknown, wrong_token) == (404, 401)
     rows = {
         dict(labels)["model"]: value

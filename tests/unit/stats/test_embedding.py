@@ -21,10 +21,11 @@ from kubedrift.stats.embedding import (
     column_names,
     fit_embedding,
 )
-from kubedrift.stats.engine import Contract, Decision, Engine, Tally
+from kubedrift.stats.engine import Contract, Decision, Engine
 from kubedrift.stats.segments import segment_baseline, split_rows
 from kubedrift.stats.settings import DriftSettings, EvaluationSettings
 from kubedrift.stats.window import Window
+from support.engine_stream import step_stream
 
 DAY = 86400.0
 WIDTH = 768
@@ -59,22 +60,13 @@ def reference() -> Baseline:
 def run(
     baseline: Baseline, shift: Matrix | float, change_at: int | None, steps: int
 ) -> list[Decision]:
-    settings = EvaluationSettings()
-    rng = np.random.default_rng(1)
-    engine = Engine(baseline, settings, Contract(30 * DAY, 30.0))
-    window = Window(baseline, settings.window, start=0.0)
-    decisions = []
-    for step in range(steps):
-        now = 30.0 * step
+    """50 rows every 30 s, moved by ``shift`` from step ``change_at`` on."""
+
+    def rows(rng: np.random.Generator, step: int) -> dict[str, Matrix]:
         changed = change_at is not None and step >= change_at
-        rows = {"text": MODEL.draw(rng, 50, shift if changed else 0.0)}
-        if window.is_full(now):
-            window = Window(baseline, settings.window, start=now)
-        increment = Window(baseline, settings.window, start=now)
-        increment.update(rows, now=now)
-        window.update(rows, now=now)
-        decisions.append(engine.step(Tally.of_window(increment), window, now=now))
-    return decisions
+        return {"text": MODEL.draw(rng, 50, shift if changed else 0.0)}
+
+    return step_stream(baseline, EvaluationSettings(), rows, steps)
 
 
 def test_a_wide_block_becomes_k_components_a_norm_and_a_reconstruction_error() -> None:

@@ -14,10 +14,11 @@ import numpy.typing as npt
 import pytest
 
 from kubedrift.stats.baseline import Baseline, BaselineError, build_baseline
-from kubedrift.stats.engine import Contract, Decision, Engine, Tally
+from kubedrift.stats.engine import Contract, Decision, Engine
 from kubedrift.stats.multivariate import COLUMN, MIN_ROWS, fit_multivariate
 from kubedrift.stats.settings import DriftSettings, EvaluationSettings
 from kubedrift.stats.window import Window
+from support.engine_stream import step_stream
 
 DAY = 86400.0
 Rows = Mapping[str, npt.NDArray[np.float64]]
@@ -48,21 +49,13 @@ def run(
     per_step: int = 50,
     noise: int = 0,
 ) -> list[Decision]:
-    rng = np.random.default_rng(1)
-    engine = Engine(baseline, settings, Contract(30 * DAY, 30.0))
-    window = Window(baseline, settings.window, start=0.0)
-    decisions = []
-    for step in range(steps):
-        now = 30.0 * step
+    """50 rows every 30 s with correlation 0.8, -0.8 from step ``change_at`` on."""
+
+    def rows(rng: np.random.Generator, step: int) -> Rows:
         rho = -0.8 if change_at is not None and step >= change_at else 0.8
-        rows = correlated(rng, rho, per_step, noise)
-        if window.is_full(now):
-            window = Window(baseline, settings.window, start=now)
-        increment = Window(baseline, settings.window, start=now)
-        increment.update(rows, now=now)
-        window.update(rows, now=now)
-        decisions.append(engine.step(Tally.of_window(increment), window, now=now))
-    return decisions
+        return correlated(rng, rho, per_step, noise)
+
+    return step_stream(baseline, settings, rows, steps)
 
 
 def test_the_fit_keeps_the_components_that_explain_ninety_percent_and_stores_the_rest() -> None:

@@ -6,12 +6,17 @@ cumulative tallies (each Pod's, as the monitor's own) and gated by that segment'
 segment's share of the false-alarm budget (``stats.segments.split_contract``). A segment's
 decision never sets the monitor's conditions: it is reported next to them (``status.segments``,
 the ``kubedrift_monitor_segment_*`` metrics, the backtest's ``segments``).
+
+A segment's windows carry the monitor's calibration maps (``stats.segments.segment_references``),
+so each decision also holds the segment's performance estimated without labels
+(:attr:`SegmentDecision.estimated`), reported only: a segment's engine watches no estimated
+error rate.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kubedrift.stats.baseline import Baseline
@@ -19,6 +24,7 @@ from kubedrift.stats.engine.contract import Contract
 from kubedrift.stats.engine.engine import Decision
 from kubedrift.stats.engine.session import Session
 from kubedrift.stats.engine.tally import Tally
+from kubedrift.stats.estimates import SideBySide, estimated_dict, side_by_side
 from kubedrift.stats.performance import PerformanceResult, assess
 from kubedrift.stats.segments import SegmentSelection, split_contract
 from kubedrift.stats.settings import EvaluationSettings
@@ -36,6 +42,9 @@ class SegmentDecision:
     decision: Decision | None
     performance: PerformanceResult | None
     min_samples: int
+    #: Metrics estimated without labels from the segment's class probabilities, next to the
+    #: realized ones (``stats.estimates``); empty without calibration maps or probabilities.
+    estimated: Mapping[str, SideBySide] = field(default_factory=dict)
 
     @property
     def verdict(self) -> str:
@@ -98,7 +107,7 @@ class SegmentDecision:
                 "upper_bound": performance.upper_bound,
                 "samples": performance.samples,
             },
-        }
+        } | ({"estimated_performance": estimated_dict(self.estimated)} if self.estimated else {})
 
 
 class SegmentSessions:
@@ -173,6 +182,7 @@ class SegmentSessions:
         """Step every judged segment on its Pods' tallies (segment value -> Pod -> tally) and
         the window it reads; the listed values without a profile come last, undecided."""
         performance_settings = self.settings.performance
+        confidence = performance_settings.confidence if performance_settings else 0.95
         min_samples = self.settings.window.min_samples
         results = []
         for value, session in self.sessions.items():
@@ -191,6 +201,7 @@ class SegmentSessions:
                     decision,
                     performance,
                     min_samples,
+                    {} if window is None else side_by_side(window, window.baseline, confidence),
                 )
             )
         results.extend(
