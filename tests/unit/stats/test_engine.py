@@ -136,6 +136,10 @@ def test_a_mean_shift_of_one_feature_is_found_within_a_few_steps(
         expected,
         "drift" if features == 1 else "warning",
     )
+    # the decision's drift evidence is its signals' largest drift statistic, at every step
+    for decision in decisions:
+        drift = [s.statistic for s in decision.signals if s.condition == "DriftDetected"]
+        assert decision.drift_evidence == max(drift, default=0.0)
 
 
 def test_a_variance_change_is_found_by_the_spread_detectors() -> None:

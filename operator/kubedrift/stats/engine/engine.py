@@ -148,6 +148,10 @@ class Decision:
     #: The embedding blocks (``stats.embedding``) with a derived column in alarm; any drifts the
     #: monitor alone.
     embeddings_drifted: tuple[str, ...] = ()
+    #: The largest statistic (log e-value) of the drift detectors (features, prediction,
+    #: multivariate, embeddings), the largest ``statistic`` of the ``DriftDetected`` signals,
+    #: without building them (a segment's status needs only this).
+    drift_evidence: float = 0.0
 
     @cached_property
     def signals(self) -> tuple[SignalResult, ...]:
@@ -582,7 +586,9 @@ class Engine:
         *,
         stepped: bool,
     ) -> Decision:
-        signals = self._signals(window, crossed_columns, crossed_rates)
+        statistics = np.maximum(self._column_statistics(), 0.0)
+        signals = self._signals(window, statistics, crossed_columns, crossed_rates)
+        evidence = float(np.max(statistics[self._watched], initial=0.0))
         enough = window is not None and window.samples >= self.settings.window.min_samples
         features = [
             i
@@ -652,6 +658,7 @@ class Engine:
             prediction_drifted=prediction,
             multivariate_drifted=multivariate,
             embeddings_drifted=embeddings,
+            drift_evidence=evidence,
             make_signals=signals,
             threshold=self.threshold,
             alternatives=self.alternatives,
@@ -659,12 +666,16 @@ class Engine:
         )
 
     def _signals(
-        self, window: Window | None, crossed_columns: BoolArray, crossed_rates: BoolArray
+        self,
+        window: Window | None,
+        statistics: FloatArray,
+        crossed_columns: BoolArray,
+        crossed_rates: BoolArray,
     ) -> Callable[[], tuple[SignalResult, ...]]:
-        """A snapshot of the step's detector state, turned into results when asked."""
+        """A snapshot of the step's detector state (``statistics``: each column's, clipped at
+        0, a fresh array), turned into results when asked."""
         run = self._run.copy()
         window_counts = self._window_counts(window)
-        statistics = np.maximum(self._column_statistics(), 0.0)
         drift_alarm = self._drift_alarm.copy()
         rate_run = self._rate_run.copy()
         rate_statistics = np.maximum(_log_sum(self._rate_s) + self._rate_log_weight, 0.0)

@@ -75,12 +75,7 @@ class SegmentDecision:
     @property
     def evidence(self) -> float:
         """The largest statistic (log e-value) of the segment's drift detectors."""
-        if self.decision is None:
-            return 0.0
-        return max(
-            (s.statistic for s in self.decision.signals if s.condition == "DriftDetected"),
-            default=0.0,
-        )
+        return 0.0 if self.decision is None else self.decision.drift_evidence
 
     def to_dict(self) -> dict[str, Any]:
         """The backtest's ``evaluations[].segments[]`` entry."""
