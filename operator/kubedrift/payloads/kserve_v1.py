@@ -49,6 +49,23 @@ def columns(request: Mapping[str, Any], options: ParseOptions) -> Mapping[str, l
 
 def predictions(response_body: bytes, rows: int, options: ParseOptions) -> list[Value] | None:
     """``predictions`` (or a bare list) with one entry per row; ``None`` for a non-JSON response."""
+    found = predictions_document(response_body)
+    if found is None:
+        return None
+    document, where = found
+    return predictions_from_list(document, rows, options, where)
+
+
+def predictions_document(response_body: bytes) -> tuple[Any, str] | None:
+    """The response's ``predictions`` (or the whole document when it is not an object) and
+    where it was; ``None`` for a response that is not JSON or an object without
+    ``predictions``.
+
+    >>> predictions_document(b'{"predictions": [1, 0]}'), predictions_document(b'[1]')
+    (([1, 0], 'predictions'), ([1], 'response'))
+    >>> predictions_document(b'{"outputs": []}') is None, predictions_document(b'<html>') is None
+    (True, True)
+    """
     try:
         response = load_json(response_body)
     except ParseError:
@@ -56,8 +73,8 @@ def predictions(response_body: bytes, rows: int, options: ParseOptions) -> list[
     if isinstance(response, Mapping):
         if "predictions" not in response:
             return None
-        return predictions_from_list(response["predictions"], rows, options, "predictions")
-    return predictions_from_list(response, rows, options, "response")
+        return response["predictions"], "predictions"
+    return response, "response"
 
 
 def parse(

@@ -34,7 +34,6 @@ from kubedrift.payloads.tables import (
     as_list,
     as_object,
     columns_from_rows,
-    load_json,
     load_request,
     predictions_from_list,
     row_count,
@@ -93,14 +92,10 @@ def parse(request_body: RequestBody, response_body: bytes, options: ParseOptions
 def predictions(response_body: bytes, rows: int, options: ParseOptions) -> list[Value] | None:
     """The per-row predictions of a scoring server response (see the module); ``None`` for a
     response that is not JSON or has no ``predictions``."""
-    try:
-        response = load_json(response_body)
-    except ParseError:
+    found = kserve_v1.predictions_document(response_body)
+    if found is None:
         return None
-    if isinstance(response, Mapping):
-        if "predictions" not in response:
-            return None
-        response = response["predictions"]
+    response = found[0]
     if isinstance(response, Mapping):  # a dict of arrays: columns
         column = _pick(list(response), options)
         return predictions_from_list(response[column], rows, options, f"predictions.{column}")
