@@ -148,6 +148,23 @@ def kserve_controller_standin_predictor(
     }
 
 
+def start_predictor(
+    kube: Any, namespace: str, isvc: dict[str, Any], agent: Path
+) -> tuple[str, int]:
+    """Create :func:`kserve_controller_standin_predictor`'s Deployment for ``isvc`` and wait for
+    its Pod; the Pod's IP and the agent's port."""
+    agent_port, model_port = free_port(), free_port()
+    kube.apps.create_namespaced_deployment(
+        namespace, kserve_controller_standin_predictor(isvc, agent, agent_port, model_port)
+    )
+    ip = wait_for(
+        "the model server and KServe's agent ready",
+        lambda: ready_pod_ip(kube, "app=iris-predictor", {"kserve-container", "agent"}),
+        timeout=180,
+    )
+    return str(ip), agent_port
+
+
 def ready_pod_ip(kube: Any, selector: str, containers: set[str]) -> str | None:
     for pod in kube.pods(selector):
         statuses = pod.get("status", {}).get("containerStatuses") or []
@@ -230,31 +247,14 @@ def test_a_monitor_of_an_inference_service_collects_kserve_logger_events_and_giv
     collector = kube.deployment("iris-kubedrift-collector")
     assert collector["metadata"]["ownerReferences"][0]["kind"] == "ModelMonitor"
 
-    agent_port, model_port = free_port(), free_port()
-    kube.apps.create_namespaced_deployment(
-        namespace,
-        kserve_controller_standin_predictor(taken, kserve_build.agent, agent_port, model_port),
-    )
-    ip = wait_for(
-        "the model server and KServe's agent ready",
-        lambda: ready_pod_ip(kube, "app=iris-predictor", {"kserve-container", "agent"}),
-        timeout=180,
-    )
+    ip, agent_port = start_predictor(kube, namespace, taken, kserve_build.agent)
 
     # iris's KServe v1 and OIP v2 JSON requests, as KServe's own client encodes them. (The binary
     # tensor extension needs the Inference-Header-Content-Length header, which the logger's
     # CloudEvents do not carry.)
     requests = json.loads((tmp_path / "requests.json").read_text())
     sent = [r for r in requests if r["model"] == "iris" and r["kind"] in ("v1", "v2-json")]
-    for item in sent:
-        # A client that sets Ce-Id gets it as the CloudEvents' id, to send labels for later.
-        request = urllib.request.Request(
-            f"http://{ip}:{agent_port}{item['path']}",
-            base64.b64decode(item["body"]),
-            {**item["headers"], "Ce-Id": item["name"]},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            assert response.status == 200
+    send_through_agent(ip, agent_port, sent)
     rows = sum(len(item["rows"]) for item in sent)
     assert rows == 64
 
@@ -413,6 +413,8 @@ def current_collector_ip(kube: Any, members: set[str]) -> str | None:
 
 
 def send_through_agent(ip: str, port: int, items: list[dict[str, Any]]) -> None:
+    """POST each recorded request to KServe's agent; a client that sets Ce-Id gets it as the
+    CloudEvents' id, to send labels for later."""
     for item in items:
         request = urllib.request.Request(
             f"http://{ip}:{port}{item['path']}",
@@ -470,16 +472,7 @@ def test_monitors_of_two_models_of_one_inference_service_share_its_collector(
     owners = kube.deployment("iris-kubedrift-collector")["metadata"]["ownerReferences"]
     assert sorted(o["name"] for o in owners) == ["iris", "wine"]
 
-    agent_port, model_port = free_port(), free_port()
-    kube.apps.create_namespaced_deployment(
-        namespace,
-        kserve_controller_standin_predictor(taken, kserve_build.agent, agent_port, model_port),
-    )
-    ip = wait_for(
-        "the model server and KServe's agent ready",
-        lambda: ready_pod_ip(kube, "app=iris-predictor", {"kserve-container", "agent"}),
-        timeout=180,
-    )
+    ip, agent_port = start_predictor(kube, namespace, taken, kserve_build.agent)
     requests = json.loads((tmp_path / "requests.json").read_text())
     v2 = [r for r in requests if r["kind"] == "v2-json"]
     v1 = [r for r in requests if r["kind"] == "v1"]
