@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -412,6 +413,23 @@ def current_collector_ip(kube: Any, members: set[str]) -> str | None:
     return None
 
 
+def reaches_only_live_pods(kube: Any, namespace: str, service: str, port: int) -> bool:
+    """Whether four requests in a row through ``service``'s ClusterIP get an HTTP answer (the
+    collector answers a GET with 405). The node stand-in's service proxy forwards round-robin
+    and refreshes its endpoints once a second, so right after a roll a connection may still go
+    to a Pod that is gone and be reset, and KServe's agent does not retry a CloudEvent."""
+    ip = kube.core.read_namespaced_service(service, namespace).spec.cluster_ip
+    for _ in range(4):
+        try:
+            with urllib.request.urlopen(f"http://{ip}:{port}/", timeout=5):
+                pass
+        except urllib.error.HTTPError:
+            continue  # an answer from a live Pod
+        except OSError:
+            return False
+    return True
+
+
 def send_through_agent(ip: str, port: int, items: list[dict[str, Any]]) -> None:
     """POST each recorded request to KServe's agent; a client that sets Ce-Id gets it as the
     CloudEvents' id, to send labels for later."""
@@ -528,6 +546,11 @@ def test_monitors_of_two_models_of_one_inference_service_share_its_collector(
         "the collector kept for wine alone",
         lambda: current_collector_ip(kube, {"wine"}),
         timeout=180,
+    )
+    wait_for(
+        "the collector's Service forwarding to the new Pod only",
+        lambda: reaches_only_live_pods(kube, namespace, "iris-kubedrift-collector", 8480),
+        timeout=60,
     )
     assert isvc()["spec"]["predictor"]["logger"] == {"mode": "all", "url": collector_url}
     owners = kube.deployment("iris-kubedrift-collector")["metadata"]["ownerReferences"]
