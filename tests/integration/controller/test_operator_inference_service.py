@@ -90,6 +90,20 @@ def inference_service() -> dict[str, Any]:
     }
 
 
+def encode_and_create_inference_service(kube: Any, inference_services: Any, folder: Path) -> None:
+    """The requests KServe's own client encodes (``folder/requests.json``), iris's baseline and
+    the InferenceService ``iris`` in the test's namespace."""
+    python = KSERVE_VENV / "bin" / "python"
+    if not python.exists():
+        pytest.fail(f"{KSERVE_VENV} is missing: run `make servers`")
+    subprocess.run([str(python), str(KSERVE_SIDE), "encode", str(folder)], check=True,
+                   timeout=300)  # fmt: skip
+    kube.create_baseline("iris-baseline", baseline_json())
+    inference_services.create_namespaced_custom_object(
+        GROUP, VERSION, kube.namespace, PLURAL, inference_service()
+    )
+
+
 def kserve_controller_standin_predictor(
     isvc: dict[str, Any], agent: Path, agent_port: int, model_port: int
 ) -> dict[str, Any]:
@@ -210,16 +224,8 @@ def test_a_monitor_of_an_inference_service_collects_kserve_logger_events_and_giv
     kserve_build: KServeBuild,
     tmp_path: Path,
 ) -> None:
-    python = KSERVE_VENV / "bin" / "python"
-    if not python.exists():
-        pytest.fail(f"{KSERVE_VENV} is missing: run `make servers`")
-    subprocess.run([str(python), str(KSERVE_SIDE), "encode", str(tmp_path)], check=True,
-                   timeout=300)  # fmt: skip
     namespace = kube.namespace
-    kube.create_baseline("iris-baseline", baseline_json())
-    inference_services.create_namespaced_custom_object(
-        GROUP, VERSION, namespace, PLURAL, inference_service()
-    )
+    encode_and_create_inference_service(kube, inference_services, tmp_path)
     kube.create_monitor(monitor())
 
     def isvc() -> dict[str, Any]:
@@ -453,16 +459,8 @@ def test_monitors_of_two_models_of_one_inference_service_share_its_collector(
     """KServe's CloudEvents name no path: the shared collector routes each exchange by the
     ``model_name`` of its OIP response. KServe v1 responses name no model, so with two models
     they feed neither window."""
-    python = KSERVE_VENV / "bin" / "python"
-    if not python.exists():
-        pytest.fail(f"{KSERVE_VENV} is missing: run `make servers`")
-    subprocess.run([str(python), str(KSERVE_SIDE), "encode", str(tmp_path)], check=True,
-                   timeout=300)  # fmt: skip
     namespace = kube.namespace
-    kube.create_baseline("iris-baseline", baseline_json())
-    inference_services.create_namespaced_custom_object(
-        GROUP, VERSION, namespace, PLURAL, inference_service()
-    )
+    encode_and_create_inference_service(kube, inference_services, tmp_path)
 
     def isvc() -> dict[str, Any]:
         found: dict[str, Any] = inference_services.get_namespaced_custom_object(
